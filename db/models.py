@@ -1,0 +1,261 @@
+"""Every table of custdb, declared once with SQLModel.
+
+Conventions: timestamps are :class:`~db.types.UTCDateTime` (timezone-aware UTC), money is
+``Decimal`` in a ``NUMERIC(12, 2)`` column, and closed vocabularies are plain strings guarded by
+CHECK constraints (portable across engines, unlike native enums, and easy to extend in a
+migration). The tuples below are the single source of those vocabularies for forms,
+validation, demo data and tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Column, Index, Integer, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+# Names every constraint and index so that migrations (and SQLite batch mode) can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CUSTOMER_STATUSES = ("lead", "active", "inactive", "churned")
+GENDERS = ("female", "male", "diverse", "undisclosed")
+INCOME_BANDS = ("<25k", "25-50k", "50-75k", "75-100k", "100-150k", ">150k")
+CONTACT_CHANNELS = ("email", "phone", "sms", "post")
+SOURCE_CHANNELS = ("web", "store", "referral", "event", "partner", "social", "import")
+ORDER_CHANNELS = ("web", "store", "app", "phone", "marketplace")
+INTERACTION_KINDS = ("email", "call", "meeting", "ticket", "note")
+DIRECTIONS = ("inbound", "outbound", "internal")
+CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing")
+ROLES = ("admin", "manager", "marketing")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    """A CHECK constraint limiting ``column`` to ``values``; the values are our constants."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def _timestamp(*, index: bool = False, nullable: bool = False) -> datetime:
+    """A UTC timestamp column defaulting to now (``nullable`` ones default to NULL)."""
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, index=index, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, index=index, nullable=False)
+
+
+_customer_version = Column("version", Integer, nullable=False, default=1)
+
+
+class Customer(SQLModel, table=True):
+    """A person the business sells to: identity, demographics, preferences, lifecycle.
+
+    ``version`` is SQLAlchemy's optimistic lock: an UPDATE names the version it read, so a
+    save based on a stale copy matches no row and fails instead of overwriting.
+    ``deleted_at`` hides a soft-deleted customer; ``erased_at`` marks a GDPR erasure whose
+    personal fields have been blanked.
+    """
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        _one_of("status", CUSTOMER_STATUSES, "status"),
+        _one_of("gender", GENDERS, "gender"),
+        _one_of("income_band", INCOME_BANDS, "income_band"),
+        _one_of("preferred_channel", CONTACT_CHANNELS, "preferred_channel"),
+        _one_of("source", SOURCE_CHANNELS, "source"),
+        Index("ix_customer_last_first", "last_name", "first_name"),
+        Index("ix_customer_country_status", "country", "status"),
+    )
+    __mapper_args__ = {"version_id_col": _customer_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=100)
+    country: str = Field(max_length=2)
+    birth_date: date | None = None
+    gender: str | None = Field(default=None, max_length=20)
+    occupation: str | None = Field(default=None, max_length=100)
+    income_band: str | None = Field(default=None, max_length=20)
+    preferred_channel: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="lead", max_length=20)
+    source: str | None = Field(default=None, max_length=20)
+    external_ref: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = _timestamp(index=True)
+    updated_at: datetime = _timestamp()
+    version: int = Field(default=1, sa_column=_customer_version)
+    deleted_at: datetime | None = _timestamp(nullable=True)
+    erased_at: datetime | None = _timestamp(nullable=True)
+
+
+class Tag(SQLModel, table=True):
+    """An interest or label marketing attaches to customers (e.g. "cycling", "vip")."""
+
+    __tablename__ = "tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, unique=True)
+
+
+class CustomerTag(SQLModel, table=True):
+    """Which customer carries which tag."""
+
+    __tablename__ = "customer_tag"
+    __table_args__ = (Index("ix_customer_tag_tag_customer", "tag_id", "customer_id"),)
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
+
+
+class Order(SQLModel, table=True):
+    """One purchase. Refunds are negative amounts, so sums stay honest."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        _one_of("channel", ORDER_CHANNELS, "channel"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_orders_customer_ordered_at", "customer_id", "ordered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    ordered_at: datetime = _timestamp(index=True)
+    amount: Decimal = Field(sa_type=Numeric(12, 2))
+    currency: str = Field(default="EUR", max_length=3)
+    category: str = Field(max_length=50)
+    channel: str = Field(max_length=20)
+    product: str = Field(max_length=120)
+    quantity: int = 1
+
+
+class Interaction(SQLModel, table=True):
+    """A contact with the customer: an email, call, meeting, support ticket or note."""
+
+    __tablename__ = "interaction"
+    __table_args__ = (
+        _one_of("kind", INTERACTION_KINDS, "kind"),
+        _one_of("direction", DIRECTIONS, "direction"),
+        Index("ix_interaction_customer_at", "customer_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    at: datetime = _timestamp(index=True)
+    kind: str = Field(max_length=20)
+    direction: str = Field(default="outbound", max_length=20)
+    subject: str = Field(max_length=200)
+    summary: str | None = Field(default=None, max_length=4000)
+    staff_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    outcome: str | None = Field(default=None, max_length=100)
+
+
+class Feedback(SQLModel, table=True):
+    """A Net Promoter Score answer (0-10) with an optional comment."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("nps_score BETWEEN 0 AND 10", name="nps_range"),
+        Index("ix_feedback_customer_at", "customer_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    at: datetime = _timestamp(index=True)
+    nps_score: int
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One grant or withdrawal of consent; the newest event per purpose is the current state.
+
+    Append-only history, because GDPR asks us to show when and how consent was given.
+    """
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        _one_of("purpose", CONSENT_PURPOSES, "purpose"),
+        Index("ix_consent_event_customer_purpose_at", "customer_id", "purpose", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=30)
+    granted: bool
+    at: datetime = _timestamp()
+    source: str = Field(max_length=50)
+    notice_version: str = Field(max_length=20)
+    recorded_by_user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", ondelete="SET NULL"
+    )
+
+
+class PaymentMethod(SQLModel, table=True):
+    """A stored card as the processor tokenised it: never a full card number."""
+
+    __tablename__ = "payment_method"
+    __table_args__ = (
+        CheckConstraint("length(last4) = 4", name="last4_length"),
+        CheckConstraint("exp_month BETWEEN 1 AND 12", name="exp_month_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    brand: str = Field(max_length=20)
+    last4: str = Field(max_length=4)
+    exp_month: int
+    exp_year: int
+    processor_token: str = Field(max_length=100, unique=True)
+    created_at: datetime = _timestamp()
+
+
+class User(SQLModel, table=True):
+    """A member of staff who signs in. ``password_hash`` is bcrypt; never a password."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        _one_of("role", ROLES, "role"),
+        UniqueConstraint("username", name="uq_app_user_username"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50)
+    display_name: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    password_hash: str = Field(max_length=100)
+    role: str = Field(max_length=20)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = _timestamp(nullable=True)
+    last_login_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp()
+
+
+class AuditEvent(SQLModel, table=True):
+    """One recorded action: who did what to which record, when, from where.
+
+    ``changes`` holds JSON text (``{"field": [old, new]}`` for updates) so that the row is
+    the same bytes on both engines.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _timestamp(index=True)
+    actor: str = Field(max_length=50, index=True)
+    action: str = Field(max_length=40, index=True)
+    entity: str = Field(max_length=40)
+    entity_id: str | None = Field(default=None, max_length=64)
+    changes: str = Field(default="{}")
+    source: str = Field(max_length=20)

@@ -1,0 +1,77 @@
+"""Fixtures shared by the whole suite.
+
+Every test that takes ``engine`` runs once on SQLite and, when ``TEST_DATABASE_URL`` names a
+PostgreSQL server, once more on PostgreSQL. Both start from the schema the migrations build:
+SQLite copies a migrated template file, PostgreSQL empties the tables of a database this
+session created (and drops at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url
+from sqlmodel import SQLModel
+
+import db.models  # noqa: F401  (registers the tables)
+from db.engine import make_engine, normalise_url
+from db.migrate import upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+ENGINES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, copied for each test (faster than migrating each)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    assert PG_URL, "TEST_DATABASE_URL is not set"
+    name = f"custdb_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    quoted = admin.dialect.identifier_preparer.quote(name)
+    with admin.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE " + quoted)
+    url = make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty, migrated database of each engine under test."""
+    if request.param == "sqlite":
+        path = tmp_path / "custdb.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_database_url")
+    engine = create_engine(url)
+    quote = engine.dialect.identifier_preparer.quote
+    tables = ", ".join(quote(table.name) for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE " + tables + " RESTART IDENTITY CASCADE")
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine with the app's settings on an empty, migrated database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
