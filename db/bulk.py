@@ -1,0 +1,76 @@
+"""Fast bulk loading of rows that have already been validated (demo data, later imports).
+
+The ORM costs about one object per row (measured: ~6,500 rows/s); this module sends plain
+tuples through the driver instead: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on
+PostgreSQL. Column lists come from the table metadata, never from input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
+
+Row = Sequence[Any]
+
+
+def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
+                rows: Iterable[Row]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` on ``connection``.
+
+    Values must already be in the engine's storage form. On SQLite a timestamp is the text
+    SQLAlchemy itself stores, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (rows loaded here must
+    compare as strings exactly like rows the ORM writes), and a boolean is 0/1. On PostgreSQL
+    a timestamp is ISO text with its zone. ``None`` is NULL on both.
+    """
+    for name in columns:
+        if name not in table.c:
+            raise ValueError(f"{table.name} has no column {name}")
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    if connection.dialect.name == "postgresql":
+        quote = connection.dialect.identifier_preparer.quote
+        column_list = ", ".join(quote(name) for name in columns)
+        # Identifiers come from the table metadata and are quoted by the dialect.
+        statement = "COPY " + quote(table.name) + " (" + column_list + ") FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    insert = str(table.insert().compile(dialect=connection.dialect, column_keys=list(columns)))
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(insert, rows)
+    finally:
+        cursor.close()
+
+
+def reset_sequence(connection: Connection, table: Table) -> None:
+    """After loading explicit ids, point PostgreSQL's id sequence past the largest one."""
+    if connection.dialect.name != "postgresql" or "id" not in table.c:
+        return  # SQLite's INTEGER PRIMARY KEY continues from max(id) by itself
+    next_id = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
+    connection.execute(
+        select(func.setval(func.pg_get_serial_sequence(table.name, "id"), next_id, False))
+    )
+
+
+@contextmanager
+def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
+    """Drop the non-unique indexes of ``tables`` for a bulk load and rebuild them after.
+
+    Building an index once over sorted data is several times faster than updating it row by
+    row (measured on SQLite: 52,000 order rows/s with indexes, 122,000 without).
+    """
+    indexes = [index for table in tables for index in table.indexes if not index.unique]
+    if connection.dialect.name == "sqlite":
+        # A larger page cache (256 MiB, this connection only) keeps the unique-index checks
+        # and the index rebuilds in memory.
+        connection.exec_driver_sql("PRAGMA cache_size=-262144")
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)

@@ -1,0 +1,624 @@
+"""Realistic, deterministic demo data: ``python -m db.demo --customers N --seed S``.
+
+What makes it realistic: names, streets, cities and postcodes that fit each customer's
+country; emails derived from the name (on reserved example domains); a minority of customers
+bringing most of the revenue (lognormal activity); seasonality with a December peak; a share
+of customers who stop buying; support contacts and NPS answers that follow orders; consent
+that is mixed and sometimes withdrawn.
+
+What makes it fast: every column is drawn with NumPy for a chunk of customers at once and
+loaded through :mod:`db.bulk` (executemany / COPY), never one ORM object per row.
+
+The same ``seed`` and ``as_of`` always give the same rows. Data ends just before midnight
+(UTC) at the start of ``as_of``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+import numpy as np
+from faker import Faker
+from sqlalchemy import Connection, Engine, func, select
+
+from db import demo_profiles as vocab
+from db.bulk import indexes_deferred, insert_rows, reset_sequence
+from db.engine import get_engine
+from db.migrate import upgrade
+from db.models import (
+    CONSENT_PURPOSES,
+    ConsentEvent,
+    Customer,
+    CustomerTag,
+    Feedback,
+    Interaction,
+    Order,
+    PaymentMethod,
+    Tag,
+    User,
+)
+
+CHUNK_SIZE = 50_000
+HISTORY_YEARS = 4
+SECONDS_PER_DAY = 86_400
+CONSENT_RATES = {"email_marketing": 0.62, "sms": 0.28, "profiling": 0.45,
+                 "third_party_sharing": 0.12}
+ORDER_CHANNEL_WEIGHTS = {"web": 0.45, "store": 0.25, "app": 0.18, "phone": 0.04,
+                         "marketplace": 0.08}
+NAME_FIRST_COUNTRIES = {"GB", "US", "FR"}  # where the house number precedes the street
+
+
+# Tables the generator fills, parents first.
+_LOADED_MODELS = (Tag, Customer, CustomerTag, Order, Interaction, Feedback, ConsentEvent,
+                  PaymentMethod)
+
+
+class DemoDataError(Exception):
+    """The demo data cannot be loaded as asked (for example: the database is not empty)."""
+
+
+@dataclass
+class DemoCounts:
+    """How many rows each table received, and how long it took."""
+
+    customers: int = 0
+    orders: int = 0
+    interactions: int = 0
+    feedback: int = 0
+    consent_events: int = 0
+    payment_methods: int = 0
+    customer_tags: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return (self.customers + self.orders + self.interactions + self.feedback
+                + self.consent_events + self.payment_methods + self.customer_tags)
+
+
+@dataclass(frozen=True)
+class _NamePool:
+    female: np.ndarray
+    male: np.ndarray
+    last: np.ndarray
+    streets: np.ndarray
+
+
+def ascii_fold(text: str) -> str:
+    """``"José Müller-Łukasz"`` → ``"jose muller-lukasz"``: what an email local part keeps."""
+    text = text.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def _unique(draw: Callable[[], str], count: int) -> np.ndarray:
+    seen: dict[str, None] = {}
+    for _ in range(count * 4):
+        seen.setdefault(draw(), None)
+        if len(seen) >= count:
+            break
+    return np.array(list(seen), dtype=object)
+
+
+@lru_cache(maxsize=4)
+def _name_pools(seed: int) -> dict[str, _NamePool]:
+    """A few hundred names and streets per country, drawn once from Faker with ``seed``.
+
+    Cached because Faker needs about a second and a half for them; the pools are read-only.
+    """
+    pools = {}
+    for country in vocab.COUNTRIES:
+        fake = Faker(country.locale)
+        fake.seed_instance(seed)
+        pools[country.code] = _NamePool(
+            female=_unique(fake.first_name_female, 250),
+            male=_unique(fake.first_name_male, 250),
+            last=_unique(fake.last_name, 400),
+            streets=_unique(fake.street_name, 150),
+        )
+    return pools
+
+
+class _DayDistribution:
+    """Draws order days between two dates with the shop's seasonality and weekend bump."""
+
+    def __init__(self, start: date, end: date) -> None:
+        days = np.arange(np.datetime64(start), np.datetime64(end))
+        months = days.astype("datetime64[M]").astype(int) % 12
+        weekdays = (days.astype(int) + 3) % 7  # 1970-01-01 was a Thursday
+        weights = np.asarray(vocab.MONTH_SEASONALITY)[months] * np.where(weekdays >= 5, 1.15, 1)
+        self.start = np.datetime64(start, "D")
+        self.cdf = np.concatenate([[0.0], np.cumsum(weights)])
+
+    def draw(self, rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Fractional day offsets from ``start``, one in each ``[low, high)`` window."""
+        positions = np.arange(len(self.cdf), dtype=float)
+        low_mass = np.interp(low, positions, self.cdf)
+        high_mass = np.interp(high, positions, self.cdf)
+        mass = low_mass + rng.random(len(low)) * (high_mass - low_mass)
+        return np.interp(mass, self.cdf, positions)
+
+
+def _pattern(rng: np.random.Generator, pattern: str, count: int) -> np.ndarray:
+    """Fill a postcode ``pattern`` (``#`` digit, ``?`` capital letter) ``count`` times."""
+    letters = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
+    result = np.full(count, "", dtype=object)
+    for char in pattern:
+        if char == "#":
+            result = result + rng.integers(0, 10, count).astype(str).astype(object)
+        elif char == "?":
+            result = result + letters[rng.integers(0, len(letters), count)].astype(object)
+        else:
+            result = result + char
+    return result
+
+
+def _phone_numbers(rng: np.random.Generator, country: str, count: int) -> np.ndarray:
+    """Mobile numbers in E.164 that follow the country's numbering plan."""
+    import phonenumbers
+
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number)
+    keep = 3 if country == "US" else 2
+    random_digits = len(national) - keep
+    tails = rng.integers(0, 10**random_digits, count)
+    prefix = f"+{example.country_code}{national[:keep]}"
+    return np.array([f"{prefix}{tail:0{random_digits}d}" for tail in tails], dtype=object)
+
+
+class _Timestamps:
+    """Converts NumPy datetimes into the text each engine's bulk path stores."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def __call__(self, values: np.ndarray) -> list[str]:
+        microseconds = values.astype("datetime64[us]")
+        if self.dialect == "postgresql":
+            return np.datetime_as_string(microseconds, unit="us", timezone="UTC").tolist()
+        text = np.datetime_as_string(microseconds, unit="us").astype("U26")
+        text.view("U1").reshape(-1, 26)[:, 10] = " "  # ISO "T" → SQLAlchemy's SQLite format
+        return text.tolist()
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> list[object]:
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+class DemoGenerator:
+    """Builds the demo rows chunk by chunk; see the module docstring for what they look like."""
+
+    def __init__(self, *, seed: int, as_of: date, orders_per_customer: float,
+                 staff_ids: list[int]) -> None:
+        self.seed = seed
+        self.as_of = as_of
+        self.orders_per_customer = orders_per_customer
+        self.staff_ids = np.asarray(staff_ids or [0], dtype=np.int64)
+        self.has_staff = bool(staff_ids)
+        self.start = date(as_of.year - HISTORY_YEARS, as_of.month, 1)
+        self.span_days = (as_of - self.start).days
+        self.days = _DayDistribution(self.start, as_of)
+        self.pools = _name_pools(seed)
+        self.used_emails: set[str] = set()
+        self.epoch = np.datetime64(self.start, "s")
+
+    def load(self, connection_factory: Callable[[], Connection], customers: int,
+             progress: Callable[[str], None] | None = None) -> DemoCounts:
+        """Insert ``customers`` customers and everything around them, chunk by chunk."""
+        counts = DemoCounts()
+        started = time.perf_counter()
+        tables = [model.__table__ for model in _LOADED_MODELS]  # type: ignore[attr-defined]
+        with connection_factory() as connection, indexes_deferred(connection, tables):
+            self._load_tags(connection)
+            for first_id in range(1, customers + 1, CHUNK_SIZE):
+                size = min(CHUNK_SIZE, customers - first_id + 1)
+                rng = np.random.default_rng([self.seed, first_id])
+                self._load_chunk(connection, rng, first_id, size, counts)
+                if progress:
+                    progress(f"{first_id + size - 1:,} of {customers:,} customers")
+            for table in tables:
+                reset_sequence(connection, table)
+        counts.seconds = time.perf_counter() - started
+        return counts
+
+    def _load_tags(self, connection: Connection) -> None:
+        rows = [(index + 1, name) for index, name in enumerate(vocab.INTERESTS)]
+        insert_rows(connection, Tag.__table__, ("id", "name"), rows)  # type: ignore[attr-defined]
+
+    def _load_chunk(self, connection: Connection, rng: np.random.Generator, first_id: int,
+                    size: int, counts: DemoCounts) -> None:
+        stamp = _Timestamps(connection.dialect.name)
+        ids = np.arange(first_id, first_id + size, dtype=np.int64)
+        people = self._people(rng, ids)
+        orders = self._orders(rng, people)
+        status = self._lifecycle_status(people, orders)
+
+        customer_columns = {
+            "id": ids.tolist(), "first_name": people["first"].tolist(),
+            "last_name": people["last"].tolist(), "email": people["email"],
+            "phone": people["phone"], "street": people["street"].tolist(),
+            "postcode": people["postcode"].tolist(), "city": people["city"].tolist(),
+            "country": people["country"].tolist(), "birth_date": people["birth_date"],
+            "gender": people["gender"].tolist(), "occupation": people["occupation"],
+            "income_band": people["income_band"], "preferred_channel": people["channel"],
+            "status": status.tolist(), "source": people["source"].tolist(),
+            "external_ref": [f"C-{i:08d}" for i in ids],
+            "created_at": stamp(people["created"]), "updated_at": stamp(people["created"]),
+            "version": [1] * size,
+        }
+        self._insert(connection, Customer, customer_columns)
+        counts.customers += size
+
+        tag_rows = self._tags(rng, ids)
+        self._insert(connection, CustomerTag, {"customer_id": tag_rows[0], "tag_id": tag_rows[1]})
+        counts.customer_tags += len(tag_rows[0])
+
+        self._insert(connection, Order, {
+            "customer_id": orders["customer_id"].tolist(), "ordered_at": stamp(orders["at"]),
+            "amount": orders["amount"].tolist(), "currency": ["EUR"] * len(orders["amount"]),
+            "category": orders["category"].tolist(), "channel": orders["channel"].tolist(),
+            "product": orders["product"].tolist(), "quantity": orders["quantity"].tolist(),
+        })
+        counts.orders += len(orders["amount"])
+
+        interactions = self._interactions(rng, people, orders)
+        interactions["at"] = stamp(interactions["at"])
+        self._insert(connection, Interaction, interactions)
+        counts.interactions += len(interactions["at"])
+
+        feedback = self._feedback(rng, people, orders)
+        feedback["at"] = stamp(feedback["at"])
+        self._insert(connection, Feedback, feedback)
+        counts.feedback += len(feedback["at"])
+
+        consent = self._consent(rng, people)
+        consent["at"] = stamp(consent["at"])
+        self._insert(connection, ConsentEvent, consent)
+        counts.consent_events += len(consent["at"])
+
+        cards = self._payment_methods(rng, people)
+        cards["created_at"] = stamp(cards["created_at"])
+        self._insert(connection, PaymentMethod, cards)
+        counts.payment_methods += len(cards["brand"])
+
+    @staticmethod
+    def _insert(connection: Connection, model: type, columns: dict[str, list]) -> None:
+        names = tuple(columns)
+        rows = list(zip(*(columns[name] for name in names), strict=True))
+        if rows:
+            insert_rows(connection, model.__table__, names, rows)  # type: ignore[attr-defined]
+
+    # -- people --------------------------------------------------------------------------
+
+    def _people(self, rng: np.random.Generator, ids: np.ndarray) -> dict:
+        size = len(ids)
+        weights = np.array([c.weight for c in vocab.COUNTRIES])
+        country_index = rng.choice(len(vocab.COUNTRIES), size, p=weights / weights.sum())
+        gender = rng.choice(np.array(["female", "male", "diverse", "undisclosed"]), size,
+                            p=[0.49, 0.47, 0.01, 0.03])
+        first = np.empty(size, dtype=object)
+        last = np.empty(size, dtype=object)
+        street = np.empty(size, dtype=object)
+        city = np.empty(size, dtype=object)
+        postcode = np.empty(size, dtype=object)
+        phone = np.empty(size, dtype=object)
+        country = np.empty(size, dtype=object)
+        for index, profile in enumerate(vocab.COUNTRIES):
+            rows = np.flatnonzero(country_index == index)
+            count = len(rows)
+            pool = self.pools[profile.code]
+            country[rows] = profile.code
+            female = rng.random(count) < np.where(gender[rows] == "male", 0.0,
+                                                  np.where(gender[rows] == "female", 1.0, 0.5))
+            first[rows] = np.where(female, pool.female[rng.integers(0, len(pool.female), count)],
+                                   pool.male[rng.integers(0, len(pool.male), count)])
+            last[rows] = pool.last[rng.integers(0, len(pool.last), count)]
+            numbers = rng.integers(1, 180, count).astype(str).astype(object)
+            names = pool.streets[rng.integers(0, len(pool.streets), count)]
+            street[rows] = (numbers + " " + names if profile.code in NAME_FIRST_COUNTRIES
+                            else names + " " + numbers)
+            city_index = rng.integers(0, len(profile.cities), count)
+            for position, (name, pattern) in enumerate(profile.cities):
+                in_city = rows[city_index == position]
+                city[in_city] = name
+                postcode[in_city] = _pattern(rng, pattern, len(in_city))
+            phone[rows] = _phone_numbers(rng, profile.code, count)
+
+        created_offset = self.span_days * (rng.random(size) ** 0.75)  # more sign-ups lately
+        created = self.epoch + (created_offset * SECONDS_PER_DAY).astype("timedelta64[s]")
+        age_days = np.clip(rng.normal(43, 14, size), 18, 92) * 365.25
+        birth = (np.datetime64(self.as_of) - age_days.astype("timedelta64[D]")).astype(str)
+
+        return {
+            "ids": ids, "country": country, "gender": gender, "first": first, "last": last,
+            "street": street, "city": city, "postcode": postcode,
+            "email": self._emails(rng, ids, first, last),
+            "phone": _nullable(phone, rng.random(size) < 0.15),
+            "birth_date": _nullable(birth, rng.random(size) < 0.04),
+            "occupation": _nullable(rng.choice(np.array(vocab.OCCUPATIONS), size),
+                                    rng.random(size) < 0.2),
+            "income_band": _nullable(
+                rng.choice(np.array(["<25k", "25-50k", "50-75k", "75-100k", "100-150k", ">150k"]),
+                           size, p=[0.18, 0.3, 0.22, 0.14, 0.1, 0.06]),
+                rng.random(size) < 0.1),
+            "channel": _nullable(rng.choice(np.array(["email", "phone", "sms", "post"]), size,
+                                            p=[0.55, 0.15, 0.22, 0.08]),
+                                 rng.random(size) < 0.1),
+            "source": rng.choice(np.array(["web", "store", "referral", "event", "partner",
+                                           "social"]), size,
+                                 p=[0.45, 0.2, 0.1, 0.05, 0.05, 0.15]),
+            "created": created,
+            "created_days": created_offset,
+            # Latent traits that shape behaviour: how much they buy, whether they stop.
+            "activity": rng.lognormal(0.0, 1.0, size),
+            "is_lead": rng.random(size) < 0.12,
+            "churns": rng.random(size) < 0.35,
+            "satisfaction": rng.normal(0.0, 1.0, size),
+            "favourite": rng.choice(len(vocab.CATEGORIES), size,
+                                    p=np.asarray(vocab.CATEGORY_WEIGHTS)),
+            "shop_channel": rng.choice(len(ORDER_CHANNEL_WEIGHTS), size,
+                                       p=list(ORDER_CHANNEL_WEIGHTS.values())),
+        }
+
+    def _emails(self, rng: np.random.Generator, ids: np.ndarray, first: np.ndarray,
+                last: np.ndarray) -> list[str | None]:
+        styles = rng.integers(0, 4, len(ids))
+        domains = rng.integers(0, len(vocab.EMAIL_DOMAINS), len(ids))
+        missing = rng.random(len(ids)) < 0.05
+        emails: list[str | None] = []
+        for index, customer_id in enumerate(ids):
+            if missing[index]:
+                emails.append(None)
+                continue
+            given = "".join(ch for ch in ascii_fold(first[index]) if ch.isalnum())
+            family = "".join(ch for ch in ascii_fold(last[index]) if ch.isalnum())
+            local = (f"{given}.{family}", f"{given}{family}", f"{given[:1]}.{family}",
+                     f"{given}_{family}")[styles[index]]
+            email = f"{local}@{vocab.EMAIL_DOMAINS[domains[index]]}"
+            if email in self.used_emails:
+                email = f"{local}{customer_id}@{vocab.EMAIL_DOMAINS[domains[index]]}"
+            self.used_emails.add(email)
+            emails.append(email)
+        return emails
+
+    def _tags(self, rng: np.random.Generator, ids: np.ndarray) -> tuple[list[int], list[int]]:
+        """Interests with a long tail: the first tags are common, the last rare."""
+        customer_ids: list[np.ndarray] = []
+        tag_ids: list[np.ndarray] = []
+        for rank in range(len(vocab.INTERESTS)):
+            chosen = ids[rng.random(len(ids)) < 0.3 / (rank + 1) ** 0.6]
+            customer_ids.append(chosen)
+            tag_ids.append(np.full(len(chosen), rank + 1))
+        return np.concatenate(customer_ids).tolist(), np.concatenate(tag_ids).tolist()
+
+    # -- behaviour ------------------------------------------------------------------------
+
+    def _orders(self, rng: np.random.Generator, people: dict) -> dict:
+        size = len(people["ids"])
+        start = people["created_days"]
+        end = np.where(people["churns"], start + rng.random(size) * (self.span_days - start),
+                       self.span_days)
+        window = np.maximum(end - start, 0.5)
+        rate = np.where(people["is_lead"], 0.0, people["activity"] * window ** 0.85)
+        rate *= self.orders_per_customer * size / max(rate.sum(), 1e-9)
+        per_customer = rng.poisson(rate)
+        owner = np.repeat(np.arange(size), per_customer)
+        count = len(owner)
+
+        day = self.days.draw(rng, start[owner], end[owner])
+        # Shoppers buy mostly in the evening: a time of day weighted towards 19:00-21:00.
+        seconds = np.clip(rng.normal(19.5, 3.5, count), 7, 23.98) * 3600
+        at = self.epoch + (np.floor(day) * SECONDS_PER_DAY + seconds).astype("timedelta64[s]")
+        at = np.maximum(at, people["created"][owner] + np.timedelta64(60, "s"))
+        at = np.minimum(at, np.datetime64(self.as_of, "s") - np.timedelta64(1, "s"))
+
+        names = list(vocab.CATEGORIES)
+        category_index = np.where(rng.random(count) < 0.5, people["favourite"][owner],
+                                  rng.choice(len(names), count,
+                                             p=np.asarray(vocab.CATEGORY_WEIGHTS)))
+        prices = np.array([vocab.CATEGORIES[name][0] for name in names])
+        product = np.empty(count, dtype=object)
+        for index, name in enumerate(names):
+            rows = np.flatnonzero(category_index == index)
+            products = np.array(vocab.CATEGORIES[name][1], dtype=object)
+            product[rows] = products[rng.integers(0, len(products), len(rows))]
+        quantity = np.minimum(rng.geometric(0.72, count), 6)
+        amount = (prices[category_index] * rng.lognormal(0, 0.45, count) * quantity
+                  * people["activity"][owner] ** 0.25)
+        refund = rng.random(count) < 0.01
+        amount = np.round(np.where(refund, -amount, amount), 2)
+
+        channels = np.array(list(ORDER_CHANNEL_WEIGHTS))
+        channel = np.where(rng.random(count) < 0.7, channels[people["shop_channel"][owner]],
+                           rng.choice(channels, count, p=list(ORDER_CHANNEL_WEIGHTS.values())))
+        return {
+            "owner": owner, "customer_id": people["ids"][owner], "at": at, "amount": amount,
+            "category": np.array(names, dtype=object)[category_index], "product": product,
+            "quantity": quantity, "channel": channel.astype(object), "per_customer": per_customer,
+        }
+
+    def _lifecycle_status(self, people: dict, orders: dict) -> np.ndarray:
+        """lead (never bought), active (<180 days), inactive (<365 days), churned (older)."""
+        last = np.full(len(people["ids"]), np.datetime64("NaT"), dtype="datetime64[s]")
+        if len(orders["at"]):
+            order = np.lexsort((orders["at"], orders["owner"]))
+            owners = orders["owner"][order]
+            is_last = np.append(owners[1:] != owners[:-1], True)
+            last[owners[is_last]] = orders["at"][order][is_last]
+        days_since = (np.datetime64(self.as_of, "s") - last) / np.timedelta64(1, "D")
+        status = np.where(days_since < 180, "active",
+                          np.where(days_since < 365, "inactive", "churned")).astype(object)
+        status[np.isnat(last)] = "lead"
+        return status
+
+    def _staff(self, rng: np.random.Generator, count: int) -> list[int | None]:
+        if not self.has_staff:
+            return [None] * count
+        return self.staff_ids[rng.integers(0, len(self.staff_ids), count)].tolist()
+
+    def _interactions(self, rng: np.random.Generator, people: dict, orders: dict) -> dict:
+        # Support contacts follow about one order in five, within days of it.
+        follow = np.flatnonzero(rng.random(len(orders["at"])) < 0.2)
+        support_kind = rng.choice(np.array(["email", "call", "ticket"]), len(follow),
+                                  p=[0.4, 0.3, 0.3])
+        support_at = orders["at"][follow] + (rng.exponential(3.0, len(follow))
+                                             * SECONDS_PER_DAY).astype("timedelta64[s]")
+        # Outreach and notes happen throughout the relationship.
+        outreach_count = rng.poisson(0.6, len(people["ids"]))
+        owner = np.repeat(np.arange(len(people["ids"])), outreach_count)
+        outreach_kind = rng.choice(np.array(["note", "email", "call", "meeting"]), len(owner),
+                                   p=[0.4, 0.4, 0.15, 0.05])
+        offset = people["created_days"][owner] + rng.random(len(owner)) * (
+            self.span_days - people["created_days"][owner])
+        outreach_at = self.epoch + (offset * SECONDS_PER_DAY).astype("timedelta64[s]")
+
+        kind = np.concatenate([support_kind, outreach_kind]).astype(object)
+        at = np.minimum(np.concatenate([support_at, outreach_at]),
+                        np.datetime64(self.as_of, "s") - np.timedelta64(1, "s"))
+        customer_id = np.concatenate([orders["customer_id"][follow], people["ids"][owner]])
+        direction = np.concatenate([
+            np.full(len(follow), "inbound", dtype=object),
+            np.where(outreach_kind == "note", "internal", "outbound").astype(object)])
+        subject = np.empty(len(kind), dtype=object)
+        for name, options in vocab.INTERACTION_SUBJECTS.items():
+            rows = np.flatnonzero(kind == name)
+            subject[rows] = np.array(options, dtype=object)[rng.integers(0, len(options),
+                                                                         len(rows))]
+        outcome = np.array(vocab.INTERACTION_OUTCOMES, dtype=object)[
+            rng.integers(0, len(vocab.INTERACTION_OUTCOMES), len(kind))]
+        outcome[kind == "note"] = None
+        return {
+            "customer_id": customer_id.tolist(), "at": at, "kind": kind.tolist(),
+            "direction": direction.tolist(), "subject": subject.tolist(),
+            "summary": [None] * len(kind), "staff_user_id": self._staff(rng, len(kind)),
+            "outcome": outcome.tolist(),
+        }
+
+    def _feedback(self, rng: np.random.Generator, people: dict, orders: dict) -> dict:
+        asked = np.flatnonzero(rng.random(len(orders["at"])) < 0.07)
+        owner = orders["owner"][asked]
+        mood = people["satisfaction"][owner] - 0.8 * people["churns"][owner]
+        score = np.clip(np.round(8.2 + 1.8 * mood + rng.normal(0, 0.8, len(asked))), 0, 10)
+        at = np.minimum(
+            orders["at"][asked] + rng.integers(2, 11, len(asked)).astype("timedelta64[D]"),
+            np.datetime64(self.as_of, "s") - np.timedelta64(1, "s"))
+        group = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
+        comment: list[str | None] = []
+        choices = rng.integers(0, 4, len(asked))
+        for index, name in enumerate(group):
+            text = vocab.FEEDBACK_COMMENTS[name][choices[index]]
+            comment.append(text or None)
+        return {"customer_id": orders["customer_id"][asked].tolist(), "at": at,
+                "nps_score": score.astype(int).tolist(), "comment": comment}
+
+    def _consent(self, rng: np.random.Generator, people: dict) -> dict:
+        """Grants at sign-up, and some email-marketing withdrawals later."""
+        size = len(people["ids"])
+        created = people["created"]
+        years = created.astype("datetime64[Y]").astype(int) + 1970
+        notices = np.full(size, vocab.NOTICE_VERSIONS[0][1], dtype=object)
+        for year, version in vocab.NOTICE_VERSIONS:
+            notices[years >= year] = version
+        source = np.array([vocab.CONSENT_SOURCES[s] for s in people["source"]], dtype=object)
+        parts: dict[str, list[np.ndarray]] = {key: [] for key in
+                                              ("customer", "purpose", "granted", "at", "source",
+                                               "notice")}
+
+        def add(rows: np.ndarray, purpose: str, granted: bool, at: np.ndarray) -> None:
+            parts["customer"].append(people["ids"][rows])
+            parts["purpose"].append(np.full(len(rows), purpose, dtype=object))
+            parts["granted"].append(np.full(len(rows), granted))
+            parts["at"].append(at)
+            parts["source"].append(source[rows])
+            parts["notice"].append(notices[rows])
+
+        for purpose in CONSENT_PURPOSES:
+            rows = np.flatnonzero(rng.random(size) < CONSENT_RATES[purpose])
+            add(rows, purpose, True, created[rows])
+            if purpose == "email_marketing":
+                withdrawn = rows[rng.random(len(rows)) < 0.12]
+                later = people["created_days"][withdrawn] + rng.random(len(withdrawn)) * (
+                    self.span_days - people["created_days"][withdrawn])
+                add(withdrawn, purpose, False,
+                    self.epoch + (later * SECONDS_PER_DAY).astype("timedelta64[s]"))
+        granted = np.concatenate(parts["granted"])
+        return {
+            "customer_id": np.concatenate(parts["customer"]).tolist(),
+            "purpose": np.concatenate(parts["purpose"]).tolist(),
+            "granted": granted.tolist(),
+            "at": np.concatenate(parts["at"]),
+            "source": np.concatenate(parts["source"]).tolist(),
+            "notice_version": np.concatenate(parts["notice"]).tolist(),
+            "recorded_by_user_id": [None] * len(granted),
+        }
+
+    def _payment_methods(self, rng: np.random.Generator, people: dict) -> dict:
+        size = len(people["ids"])
+        cards = np.where(rng.random(size) < 0.35, 1, 0) + np.where(rng.random(size) < 0.1, 1, 0)
+        owner = np.repeat(np.arange(size), cards)
+        count = len(owner)
+        tokens = rng.integers(0, 2**62, count)
+        return {
+            "customer_id": people["ids"][owner].tolist(),
+            "brand": rng.choice(np.array(vocab.CARD_BRANDS, dtype=object), count,
+                                p=[0.55, 0.35, 0.1]).tolist(),
+            "last4": [f"{n:04d}" for n in rng.integers(0, 10_000, count)],
+            "exp_month": rng.integers(1, 13, count).tolist(),
+            "exp_year": (self.as_of.year - 1 + rng.integers(0, 6, count)).tolist(),
+            "processor_token": [f"tok_{people['ids'][o]:x}_{t:016x}"
+                                for o, t in zip(owner, tokens, strict=True)],
+            "created_at": people["created"][owner],
+        }
+
+
+def load_demo_data(engine: Engine, *, customers: int, seed: int, as_of: date | None = None,
+                   orders_per_customer: float = 10.0,
+                   progress: Callable[[str], None] | None = None) -> DemoCounts:
+    """Fill an empty database with demo data; refuses a database that has customers."""
+    if customers < 1:
+        raise DemoDataError("--customers must be at least 1")
+    with engine.connect() as connection:
+        existing = connection.execute(select(func.count()).select_from(Customer)).scalar_one()
+        staff = connection.execute(select(User.id).order_by(User.id)).scalars().all()
+    if existing:
+        raise DemoDataError(f"the database already holds {existing:,} customers; demo data "
+                            "is only loaded into an empty database")
+    generator = DemoGenerator(seed=seed, as_of=as_of or datetime.now(UTC).date(),
+                              orders_per_customer=orders_per_customer, staff_ids=list(staff))
+    return generator.load(engine.begin, customers, progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Load realistic demo data into custdb.")
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--orders-per-customer", type=float, default=10.0)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
+                        help="the day the data ends (default: today, UTC)")
+    args = parser.parse_args(argv)
+    upgrade()
+    try:
+        counts = load_demo_data(get_engine(), customers=args.customers, seed=args.seed,
+                                as_of=args.as_of, orders_per_customer=args.orders_per_customer,
+                                progress=lambda line: print(line, file=sys.stderr))
+    except DemoDataError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 2
+    print(f"Loaded {counts.customers:,} customers, {counts.orders:,} orders, "
+          f"{counts.interactions:,} interactions, {counts.feedback:,} feedback answers, "
+          f"{counts.consent_events:,} consent events, {counts.payment_methods:,} payment methods "
+          f"in {counts.seconds:.1f} s ({counts.rows / counts.seconds:,.0f} rows/s).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
