@@ -76,10 +76,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: :func:`database_url`)."""
-    return make_engine(url or database_url())
+    """The process-wide engine for ``url`` (default: :func:`database_url`, read each call)."""
+    return _cached_engine(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str) -> Engine:
+    return make_engine(url)
 
 
 def _writer(engine: Engine) -> Engine:

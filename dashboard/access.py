@@ -1,0 +1,27 @@
+"""The page-side role check: a page opened without its role says so and renders nothing."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db.access import Capability
+from db.users import UserView
+
+USER_KEY = "user"
+
+
+def require_page(capability: Capability | None, page_title: str) -> UserView:
+    """Return the signed-in user, or stop the page with a clear refusal.
+
+    The service layer checks the same capability again; this only spares the user a page
+    of widgets that would all be refused.
+    """
+    user: UserView | None = st.session_state.get(USER_KEY)
+    if user is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    if capability is not None and not user.actor.can(capability):
+        st.error(f"Your role ({user.role}) does not give access to {page_title}. "
+                 "Ask an admin if you need it.")
+        st.stop()
+    return user

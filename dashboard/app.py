@@ -1,0 +1,25 @@
+"""custdb's entry point: ``streamlit run dashboard/app.py``.
+
+Every run: sign-in gate, then the menu for the signed-in user's current role, then the page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.access import USER_KEY
+from dashboard.auth import sign_out_button, signed_in_user
+from dashboard.navigation import build_navigation
+
+st.set_page_config(page_title="custdb", page_icon=":material/groups:", layout="wide")
+
+user = signed_in_user()
+st.session_state[USER_KEY] = user
+if user is None:
+    st.stop()
+
+page = build_navigation(user.actor)
+with st.sidebar:
+    st.caption(f"Signed in as **{user.username}** ({user.role})")
+sign_out_button(user)
+page.run()

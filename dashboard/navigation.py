@@ -1,0 +1,45 @@
+"""Which pages exist and which roles see them in the menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from db.access import Actor, Capability
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    icon: str
+    capability: Capability | None  # None: every signed-in user
+    section: str
+
+
+PAGES = (
+    PageSpec("home.py", "Home", ":material/home:", None, "Overview"),
+    PageSpec("users.py", "Users", ":material/manage_accounts:", Capability.ADMINISTER, "Admin"),
+)
+
+
+def visible_titles(actor: Actor) -> list[str]:
+    """The menu entries ``actor`` sees, in menu order."""
+    return [p.title for p in PAGES if p.capability is None or actor.can(p.capability)]
+
+
+def build_navigation(actor: Actor) -> st.navigation:  # type: ignore[valid-type]
+    """Every page is registered, so a URL always resolves; those the role cannot use are
+    hidden from the menu and refuse on their own (see :mod:`dashboard.access`)."""
+    sections: dict[str, list] = {}
+    for spec in PAGES:
+        allowed = spec.capability is None or actor.can(spec.capability)
+        sections.setdefault(spec.section, []).append(st.Page(
+            PAGES_DIR / spec.file, title=spec.title, icon=spec.icon,
+            default=spec.file == "home.py", visibility="visible" if allowed else "hidden",
+        ))
+    return st.navigation(sections)

@@ -1,0 +1,55 @@
+"""Secrets the app needs at start, generated locally on first run and never committed.
+
+The sign-in cookie is a JWT signed with ``cookie_key``; whoever knows the key can mint a
+cookie for any user, so the app refuses to start with a short or well-known key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+COOKIE_KEY_ENV = "CUSTDB_COOKIE_KEY"
+MIN_KEY_LENGTH = 43  # 32 random bytes in URL-safe base64
+KNOWN_WEAK_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "changeme", "secret",
+                             "random_signature_key"})
+
+
+class InsecureSecret(RuntimeError):
+    """A configured secret is too weak to run with."""
+
+
+def check_cookie_key(key: str) -> str:
+    """Return ``key`` if it is long and not a published default; raise otherwise."""
+    if key in KNOWN_WEAK_KEYS or len(key) < MIN_KEY_LENGTH or len(set(key)) < 16:
+        raise InsecureSecret(
+            f"The cookie key is too weak: use at least {MIN_KEY_LENGTH} random characters "
+            f"(set {COOKIE_KEY_ENV} or delete {SECRETS_FILE.name} to have one generated)."
+        )
+    return key
+
+
+def ensure_secrets_file(path: Path = SECRETS_FILE) -> str:
+    """The cookie key from ``path``, writing a new random one there if the file has none."""
+    if path.exists():
+        key = tomllib.loads(path.read_text()).get("cookie_key")
+        if key:
+            return str(key)
+        raise InsecureSecret(f"{path} exists but has no cookie_key.")
+    key = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("# Generated on first run; keep private, never commit.\n")
+        handle.write(f'cookie_key = "{key}"\n')
+    return key
+
+
+def cookie_key(secrets_from_streamlit: dict | None = None) -> str:
+    """The validated cookie key: environment first, then Streamlit secrets, then the file."""
+    key = os.environ.get(COOKIE_KEY_ENV) or (secrets_from_streamlit or {}).get("cookie_key")
+    return check_cookie_key(key or ensure_secrets_file())

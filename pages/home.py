@@ -1,0 +1,35 @@
+"""Home: who is signed in, and what the database holds."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.access import require_page
+from dashboard.text import format_when, md_escape
+from db.engine import database_url, get_engine
+from db.overview import Overview, database_overview
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _overview(url: str) -> Overview:
+    return database_overview(engine=get_engine(url))
+
+
+def main() -> None:
+    user = require_page(None, "Home")
+    st.title(f"Welcome, {md_escape(user.display_name)}")
+    st.caption(f"Signed in as {md_escape(user.username)} · role: {user.role}")
+    overview = _overview(database_url())
+    columns = st.columns(4)
+    columns[0].metric("Customers", f"{overview.customers:,}")
+    columns[1].metric("Orders", f"{overview.orders:,}")
+    columns[2].metric("Interactions", f"{overview.interactions:,}")
+    columns[3].metric("Last order", format_when(overview.last_order_at))
+    st.caption(f"Last customer record change: {format_when(overview.last_customer_change_at)}. "
+               "Figures refresh every minute.")
+    if overview.customers == 0:
+        st.info("The database has no customers yet. `make run` loads demo data into an empty "
+                "database; `python -m db.demo --customers 5000` does it by hand.")
+
+
+main()

@@ -1,0 +1,83 @@
+"""Users (admin): who can sign in, with which role; add accounts, change roles, unlock."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.access import require_page
+from db.access import Capability
+from db.models import ROLES
+from db.users import UserError, UserView, create_user, list_users, update_user
+
+
+def _table(accounts: list[UserView]) -> None:
+    frame = pd.DataFrame([{
+        "Username": u.username, "Name": u.display_name, "Email": u.email or "",
+        "Role": u.role, "Active": u.active, "Locked until": u.locked_until,
+        "Last sign-in": u.last_login_at} for u in accounts])
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "Locked until": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "Last sign-in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    })
+
+
+def _add_form(admin: UserView) -> None:
+    with st.form("add_user", clear_on_submit=False):
+        st.subheader("Add a user")
+        left, right = st.columns(2)
+        username = left.text_input("Username", max_chars=50)
+        display_name = right.text_input("Display name", max_chars=100)
+        email = left.text_input("Email (optional)", max_chars=254)
+        role = right.selectbox("Role", ROLES, index=ROLES.index("marketing"))
+        password = left.text_input("Password", type="password")
+        repeat = right.text_input("Repeat password", type="password")
+        if not st.form_submit_button("Add user"):
+            return
+    if password != repeat:
+        st.error("The two passwords differ.")
+        return
+    try:
+        created = create_user(admin.actor, username=username, display_name=display_name,
+                              role=role, password=password, email=email.strip() or None)
+    except UserError as error:
+        st.error(str(error))
+        return
+    st.toast(f"Added {created.username} ({created.role}).")
+    st.rerun()
+
+
+def _change_form(admin: UserView, accounts: list[UserView]) -> None:
+    by_name = {u.username: u for u in accounts}
+    st.subheader("Change a user")
+    username = st.selectbox("User", list(by_name))
+    current = by_name[username]
+    # One form per user, so its widgets start from that user's values.
+    with st.form(f"change_user_{username}"):
+        left, right = st.columns(2)
+        role = left.selectbox("Role", ROLES, index=ROLES.index(current.role))
+        active = right.checkbox("Active (may sign in)", value=current.active)
+        unlock = right.checkbox("Unlock after failed sign-ins")
+        password = left.text_input("New password (leave empty to keep)", type="password")
+        if not st.form_submit_button("Save changes"):
+            return
+    try:
+        update_user(admin.actor, current.id, role=role, active=active, unlock=unlock,
+                    new_password=password or None)
+    except UserError as error:
+        st.error(str(error))
+        return
+    st.toast(f"Saved {username}.")
+    st.rerun()
+
+
+def main() -> None:
+    admin = require_page(Capability.ADMINISTER, "Users")
+    st.title("Users")
+    accounts = list_users(admin.actor)
+    _table(accounts)
+    _add_form(admin)
+    _change_form(admin, accounts)
+
+
+main()

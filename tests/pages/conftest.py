@@ -1,0 +1,50 @@
+"""AppTest fixtures: the real app script against a per-test database with one user per role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from db.access import Actor
+from db.users import create_user
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
+PASSWORDS = {"admin": "admin-pass-123", "manager": "manager-pass-123",
+             "marketing": "marketing-pass-123"}
+TEST_COOKIE_KEY = "test-cookie-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def app_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Point the app at the test database and create ``admin``, ``manager``, ``marketing``."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CUSTDB_COOKIE_KEY", TEST_COOKIE_KEY)
+    setup = Actor("setup", "admin")
+    for role, password in PASSWORDS.items():
+        create_user(setup, username=role, display_name=f"{role.title()} User", role=role,
+                    password=password, engine=engine)
+    return engine
+
+
+def sign_in(username: str, password: str) -> AppTest:
+    """A fresh browser session that submits the sign-in form once."""
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
+
+
+@pytest.fixture
+def signed_in(app_db: Engine) -> Callable[[str], AppTest]:
+    """``signed_in("manager")``: an AppTest already signed in with that role's user."""
+    def _sign_in(role: str) -> AppTest:
+        at = sign_in(role, PASSWORDS[role])
+        assert at.session_state["authentication_status"] is True, [e.value for e in at.error]
+        return at
+    return _sign_in
