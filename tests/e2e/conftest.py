@@ -1,0 +1,116 @@
+"""Browser tests: the real app served by ``streamlit run``, driven in Debian's Chromium.
+
+A module-scoped server per test file starts on a free port with its own small demo database
+(SQLite, seeded by ``python -m db.setup``) and a generated cookie key. Playwright drives
+``/usr/bin/chromium``; it never downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-quic", "--no-first-run", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"]
+DEMO_LOGINS = {"admin": "admin-demo-2026", "manager": "manager-demo-2026",
+               "marketing": "marketing-demo-2026"}
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy in time")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running custdb with the demo users and 300 demo customers."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{workdir / 'custdb.sqlite'}",
+        "CUSTDB_DEMO_CUSTOMERS": "300",
+        "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
+    }
+    subprocess.run([sys.executable, "-m", "db.setup"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    port = _free_port()
+    log = (workdir / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def wait_for_app(page: Page) -> None:
+    """Wait until Streamlit has finished running the script for the current view."""
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
+           ).to_be_attached()
+
+
+def sign_in(page: Page, app_url: str, username: str) -> None:
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_LOGINS[username])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    wait_for_app(page)

@@ -1,0 +1,39 @@
+"""Sign in, see the home page, sign out: in a real browser against a real server."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import sign_in, wait_for_app
+
+
+def test_sign_in_home_and_sign_out(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, "admin")
+    expect(page.get_by_text("Signed in as admin · role: admin")).to_be_visible()
+    customers = page.get_by_test_id("stMetric").filter(has_text="Customers")
+    expect(customers).to_contain_text("300")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("link", name="Users")).to_be_visible()
+
+    sidebar.get_by_role("button", name="Sign out").click()
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_have_count(0)
+
+
+def test_marketing_menu_has_no_admin_pages(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, "marketing")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+
+
+def test_wrong_password_shows_an_error(page: Page, app_url: str) -> None:
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Username").fill("manager")
+    page.get_by_role("textbox", name="Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
