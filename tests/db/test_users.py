@@ -146,3 +146,31 @@ def test_admins_cannot_lock_themselves_out(engine: Engine) -> None:
         update_user(ADMIN, me.id, role="marketing", engine=engine)
     with pytest.raises(UserError, match="deactivate yourself"):
         update_user(ADMIN, me.id, active=False, engine=engine)
+
+
+def test_command_line_add_prompts_for_the_password(engine: Engine, database_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from db import users
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    answers = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr(users.getpass, "getpass", lambda prompt: next(answers))
+    assert users.main(["add", "Jane", "--role", "manager", "--name", "Jane Doe"]) == 0
+    assert "Created jane (manager)." in capsys.readouterr().out
+    assert authenticate("jane", PASSWORD, engine=engine) is not None
+    (event,) = _events(engine, "user.create")
+    assert event.source == "cli" and event.actor.startswith("cli:")
+
+
+def test_command_line_refuses_mismatched_passwords(engine: Engine, database_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from db import users
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    answers = iter([PASSWORD, PASSWORD + "x"])
+    monkeypatch.setattr(users.getpass, "getpass", lambda prompt: next(answers))
+    assert users.main(["add", "jane", "--role", "manager"]) == 2
+    assert "do not match" in capsys.readouterr().err
+    assert _events(engine, "user.create") == []
