@@ -20,6 +20,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -58,6 +59,11 @@ NAME_FIRST_COUNTRIES = {"GB", "US", "FR"}  # where the house number precedes the
 # Tables the generator fills, parents first.
 _LOADED_MODELS = (Tag, Customer, CustomerTag, Order, Interaction, Feedback, ConsentEvent,
                   PaymentMethod)
+
+
+_COUNT_FIELDS = {"customer": "customers", "customer_tag": "customer_tags", "orders": "orders",
+                 "interaction": "interactions", "feedback": "feedback",
+                 "consent_event": "consent_events", "payment_method": "payment_methods"}
 
 
 class DemoDataError(Exception):
@@ -213,16 +219,27 @@ class DemoGenerator:
 
     def load(self, connection_factory: Callable[[], Connection], customers: int,
              progress: Callable[[str], None] | None = None) -> DemoCounts:
-        """Insert ``customers`` customers and everything around them, chunk by chunk."""
+        """Insert ``customers`` customers and everything around them, in one transaction.
+
+        A worker thread draws the next chunk while this one inserts the current chunk: the
+        driver releases the GIL while SQLite or PostgreSQL works, so the two overlap.
+        """
         counts = DemoCounts()
         started = time.perf_counter()
         tables = [model.__table__ for model in _LOADED_MODELS]  # type: ignore[attr-defined]
-        with connection_factory() as connection, indexes_deferred(connection, tables):
+        chunks = [(first_id, min(CHUNK_SIZE, customers - first_id + 1))
+                  for first_id in range(1, customers + 1, CHUNK_SIZE)]
+        with connection_factory() as connection, indexes_deferred(connection, tables), \
+                ThreadPoolExecutor(max_workers=1) as worker:
             self._load_tags(connection)
-            for first_id in range(1, customers + 1, CHUNK_SIZE):
-                size = min(CHUNK_SIZE, customers - first_id + 1)
-                rng = np.random.default_rng([self.seed, first_id])
-                self._load_chunk(connection, rng, first_id, size, counts)
+            dialect = connection.dialect.name
+            pending = worker.submit(self._chunk_tables, dialect, *chunks[0])
+            for index, (first_id, size) in enumerate(chunks):
+                chunk = pending.result()
+                if index + 1 < len(chunks):
+                    pending = worker.submit(self._chunk_tables, dialect, *chunks[index + 1])
+                for model, columns in chunk:
+                    self._insert(connection, model, columns, counts)
                 if progress:
                     progress(f"{first_id + size - 1:,} of {customers:,} customers")
             for table in tables:
@@ -234,15 +251,16 @@ class DemoGenerator:
         rows = [(index + 1, name) for index, name in enumerate(vocab.INTERESTS)]
         insert_rows(connection, Tag.__table__, ("id", "name"), rows)  # type: ignore[attr-defined]
 
-    def _load_chunk(self, connection: Connection, rng: np.random.Generator, first_id: int,
-                    size: int, counts: DemoCounts) -> None:
-        stamp = _Timestamps(connection.dialect.name)
+    def _chunk_tables(self, dialect: str, first_id: int,
+                      size: int) -> list[tuple[type, dict[str, list]]]:
+        """Every row of one chunk of customers, as (model, column → values) in load order."""
+        rng = np.random.default_rng([self.seed, first_id])
+        stamp = _Timestamps(dialect)
         ids = np.arange(first_id, first_id + size, dtype=np.int64)
         people = self._people(rng, ids)
         orders = self._orders(rng, people)
         status = self._lifecycle_status(people, orders)
-
-        customer_columns = {
+        customers = {
             "id": ids.tolist(), "first_name": people["first"].tolist(),
             "last_name": people["last"].tolist(), "email": people["email"],
             "phone": people["phone"], "street": people["street"].tolist(),
@@ -255,47 +273,35 @@ class DemoGenerator:
             "created_at": stamp(people["created"]), "updated_at": stamp(people["created"]),
             "version": [1] * size,
         }
-        self._insert(connection, Customer, customer_columns)
-        counts.customers += size
-
-        tag_rows = self._tags(rng, ids)
-        self._insert(connection, CustomerTag, {"customer_id": tag_rows[0], "tag_id": tag_rows[1]})
-        counts.customer_tags += len(tag_rows[0])
-
-        self._insert(connection, Order, {
+        tag_customers, tag_ids = self._tags(rng, ids)
+        order_rows = {
             "customer_id": orders["customer_id"].tolist(), "ordered_at": stamp(orders["at"]),
             "amount": orders["amount"].tolist(), "currency": ["EUR"] * len(orders["amount"]),
             "category": orders["category"].tolist(), "channel": orders["channel"].tolist(),
             "product": orders["product"].tolist(), "quantity": orders["quantity"].tolist(),
-        })
-        counts.orders += len(orders["amount"])
-
+        }
         interactions = self._interactions(rng, people, orders)
         interactions["at"] = stamp(interactions["at"])
-        self._insert(connection, Interaction, interactions)
-        counts.interactions += len(interactions["at"])
-
         feedback = self._feedback(rng, people, orders)
         feedback["at"] = stamp(feedback["at"])
-        self._insert(connection, Feedback, feedback)
-        counts.feedback += len(feedback["at"])
-
         consent = self._consent(rng, people)
         consent["at"] = stamp(consent["at"])
-        self._insert(connection, ConsentEvent, consent)
-        counts.consent_events += len(consent["at"])
-
         cards = self._payment_methods(rng, people)
         cards["created_at"] = stamp(cards["created_at"])
-        self._insert(connection, PaymentMethod, cards)
-        counts.payment_methods += len(cards["brand"])
+        return [(Customer, customers),
+                (CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
+                (Order, order_rows), (Interaction, interactions), (Feedback, feedback),
+                (ConsentEvent, consent), (PaymentMethod, cards)]
 
     @staticmethod
-    def _insert(connection: Connection, model: type, columns: dict[str, list]) -> None:
+    def _insert(connection: Connection, model: type, columns: dict[str, list],
+                counts: DemoCounts) -> None:
         names = tuple(columns)
         rows = list(zip(*(columns[name] for name in names), strict=True))
         if rows:
             insert_rows(connection, model.__table__, names, rows)  # type: ignore[attr-defined]
+        table = model.__tablename__  # type: ignore[attr-defined]
+        setattr(counts, _COUNT_FIELDS[table], getattr(counts, _COUNT_FIELDS[table]) + len(rows))
 
     # -- people --------------------------------------------------------------------------
 
