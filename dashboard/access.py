@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from db.access import Capability
 from db.users import UserView
 
 USER_KEY = "user"
+HOME_PAGE = Path(__file__).resolve().parent.parent / "pages" / "home.py"
 
 
 def require_page(capability: Capability | None, page_title: str) -> UserView:
@@ -23,5 +26,6 @@ def require_page(capability: Capability | None, page_title: str) -> UserView:
     if capability is not None and not user.actor.can(capability):
         st.error(f"Your role ({user.role}) does not give access to {page_title}. "
                  "Ask an admin if you need it.")
+        st.page_link(str(HOME_PAGE), label="Back to Home", icon=":material/home:")
         st.stop()
     return user

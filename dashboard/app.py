@@ -19,7 +19,6 @@ if user is None:
     st.stop()
 
 page = build_navigation(user.actor)
-with st.sidebar:
-    st.caption(f"Signed in as **{user.username}** ({user.role})")
+st.sidebar.text(f"Signed in as {user.username} ({user.role})")
 sign_out_button(user)
 page.run()

@@ -1,24 +1,17 @@
-"""Showing user-entered text safely.
+"""Formatting values for display.
 
-Streamlit renders HTML only when asked to (we never ask), but it does render Markdown: a name
-like ``![x](https://tracker)`` would load an image. Anything typed by a user goes through
-:func:`md_escape` before it reaches a Markdown-rendering widget.
+User-entered text never goes through Markdown-rendering widgets (``st.title``,
+``st.markdown``, ``st.caption``...): Streamlit would turn a typed URL into a link or load a
+typed image. It goes through ``st.text``, tables or widget values, which show it as typed.
 """
 
 from __future__ import annotations
 
-import re
-
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+from datetime import datetime
 
 
-def md_escape(text: object) -> str:
-    """``text`` with every Markdown control character backslash-escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
-
-
-def format_when(value: object) -> str:
-    """A UTC timestamp as ``2026-11-23 14:05 UTC``; em dash for none."""
+def format_when(value: datetime | None) -> str:
+    """A UTC timestamp as ``2026-11-23 14:05 UTC``; an em dash for none."""
     if value is None:
         return "—"
     return f"{value:%Y-%m-%d %H:%M} UTC"

@@ -238,6 +238,9 @@ class User(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = _timestamp(nullable=True)
     last_login_at: datetime | None = _timestamp(nullable=True)
+    # Sign-in cookies issued before this moment no longer sign in (set by sign-out,
+    # password change and deactivation), since the cookie itself cannot be recalled.
+    sessions_revoked_at: datetime | None = _timestamp(nullable=True)
     created_at: datetime = _timestamp()
 
 

@@ -22,6 +22,7 @@ from db.engine import read_session, write_session
 from db.models import ROLES, User
 from db.security import DUMMY_HASH, hash_password, password_problems, verify_password
 from db.types import utcnow
+from db.validation import InvalidValue, normalise_email
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -116,9 +117,28 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
 
 
 def record_logout(username: str, *, engine: Engine | None = None) -> None:
-    """Audit a sign-out (the session itself is ended by the caller)."""
+    """Audit a sign-out and revoke the user's sign-in cookies, here and in other browsers.
+
+    The browser is asked to delete its cookie, but a copy of it would stay valid until it
+    expires; revoking on the server closes that gap.
+    """
     with write_session(engine) as session:
-        audit.record(session, actor=username, action="logout", entity="user", source="login")
+        user = _by_username(session, username)
+        if user is not None:
+            user.sessions_revoked_at = utcnow()
+            session.add(user)
+        audit.record(session, actor=username, action="logout", entity="user",
+                     entity_id=None if user is None else user.id, source="login")
+
+
+def cookie_session_is_current(username: str, issued_at: datetime, *,
+                              engine: Engine | None = None) -> bool:
+    """Whether a sign-in cookie issued at ``issued_at`` may still sign ``username`` in."""
+    with read_session(engine) as session:
+        user = _by_username(session, username)
+        if user is None or not user.active:
+            return False
+        return user.sessions_revoked_at is None or issued_at > user.sessions_revoked_at
 
 
 def active_user(username: str, *, engine: Engine | None = None) -> UserView | None:
@@ -153,16 +173,32 @@ def _check_password(password: str) -> None:
         raise UserError("The password needs " + ", ".join(problems) + ".")
 
 
+def check_username(username: str) -> str:
+    """The username as stored (lower case), or :class:`UserError` saying what is wrong."""
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise UserError("A username has 3 to 50 characters: lower-case letters, digits, "
+                        "dot, dash or underscore, starting with a letter or digit.")
+    return username
+
+
+def _check_email(email: str | None) -> str | None:
+    if email is None or not email.strip():
+        return None
+    try:
+        return normalise_email(email)
+    except InvalidValue as error:
+        raise UserError(str(error)) from None
+
+
 def create_user(actor: Actor, *, username: str, display_name: str, role: str, password: str,
                 email: str | None = None, source: str = "form",
                 engine: Engine | None = None) -> UserView:
     """Create an account (admins only); the username is stored in lower case."""
     require(actor, Capability.ADMINISTER)
-    username = username.strip().lower()
+    username = check_username(username)
     display_name = display_name.strip()
-    if not USERNAME_PATTERN.match(username):
-        raise UserError("A username has 3 to 50 characters: lower-case letters, digits, "
-                        "dot, dash or underscore, starting with a letter or digit.")
+    email = _check_email(email)
     if not display_name or len(display_name) > 100:
         raise UserError("The display name is required (at most 100 characters).")
     if role not in ROLES:
@@ -171,7 +207,7 @@ def create_user(actor: Actor, *, username: str, display_name: str, role: str, pa
     with write_session(engine) as session:
         if _by_username(session, username) is not None:
             raise UserError(f"The username {username!r} is taken.")
-        user = User(username=username, display_name=display_name, email=email or None,
+        user = User(username=username, display_name=display_name, email=email,
                     role=role, password_hash=hash_password(password))
         session.add(user)
         session.flush()
@@ -188,6 +224,7 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
 
     Writes one audit event listing the fields that changed, and none when nothing did.
     Admins cannot demote or deactivate themselves, so an installation keeps an admin.
+    A new password or a deactivation also ends the user's signed-in sessions.
     """
     require(actor, Capability.ADMINISTER)
     if role is not None and role not in ROLES:
@@ -214,6 +251,8 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
         if new_password is not None:
             changes["password"] = ["(set)", "(changed)"]
             user.password_hash = hash_password(new_password)
+        if "password" in changes or "active" in changes:
+            user.sessions_revoked_at = utcnow()
         if changes:
             session.add(user)
             audit.record(session, actor=actor.username, action="user.update", entity="user",
@@ -222,6 +261,12 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
 
 
 def _prompt_password() -> str:
+    """Ask twice on a terminal; read one line when the password is piped in."""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise UserError("No password was given on standard input.")
+        return password
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat password: "):
         raise UserError("The passwords do not match.")
@@ -241,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     operator = Actor(f"cli:{getpass.getuser()}", "admin")
     try:
         if args.command == "add":
+            check_username(args.username)  # before asking for a password
             view = create_user(operator, username=args.username,
                                display_name=args.name or args.username, role=args.role,
                                password=_prompt_password(), email=args.email, source="cli")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.access import require_page
-from dashboard.text import format_when, md_escape
+from dashboard.text import format_when
 from db.engine import database_url, get_engine
 from db.overview import Overview, database_overview
 
@@ -17,14 +17,17 @@ def _overview(url: str) -> Overview:
 
 def main() -> None:
     user = require_page(None, "Home")
-    st.title(f"Welcome, {md_escape(user.display_name)}")
-    st.caption(f"Signed in as {md_escape(user.username)} · role: {user.role}")
+    st.title("Home")
+    # st.text, not Markdown: a display name is typed by people and shown as typed.
+    st.text(f"Welcome, {user.display_name}. Signed in as {user.username} · role: {user.role}")
     overview = _overview(database_url())
     columns = st.columns(4)
     columns[0].metric("Customers", f"{overview.customers:,}")
     columns[1].metric("Orders", f"{overview.orders:,}")
     columns[2].metric("Interactions", f"{overview.interactions:,}")
-    columns[3].metric("Last order", format_when(overview.last_order_at))
+    last_order = overview.last_order_at
+    columns[3].metric("Last order", "—" if last_order is None else f"{last_order:%Y-%m-%d}",
+                      help=None if last_order is None else format_when(last_order))
     st.caption(f"Last customer record change: {format_when(overview.last_customer_change_at)}. "
                "Figures refresh every minute.")
     if overview.customers == 0:

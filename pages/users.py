@@ -10,28 +10,34 @@ from db.access import Capability
 from db.models import ROLES
 from db.users import UserError, UserView, create_user, list_users, update_user
 
+ADD_FIELDS = ("new_username", "new_display_name", "new_email", "new_role", "new_password",
+              "new_password_repeat")
+
 
 def _table(accounts: list[UserView]) -> None:
     frame = pd.DataFrame([{
         "Username": u.username, "Name": u.display_name, "Email": u.email or "",
-        "Role": u.role, "Active": u.active, "Locked until": u.locked_until,
-        "Last sign-in": u.last_login_at} for u in accounts])
+        "Role": u.role, "Active": u.active, "Locked until (UTC)": u.locked_until or pd.NaT,
+        "Last sign-in (UTC)": u.last_login_at or pd.NaT} for u in accounts])
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "Locked until": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "Last sign-in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "Name": st.column_config.TextColumn(width="medium"),
+        "Locked until (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "Last sign-in (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     })
 
 
 def _add_form(admin: UserView) -> None:
-    with st.form("add_user", clear_on_submit=False):
+    # Not clear_on_submit: a refused form keeps what was typed; a saved one is cleared below.
+    with st.form("add_user"):
         st.subheader("Add a user")
         left, right = st.columns(2)
-        username = left.text_input("Username", max_chars=50)
-        display_name = right.text_input("Display name", max_chars=100)
-        email = left.text_input("Email (optional)", max_chars=254)
-        role = right.selectbox("Role", ROLES, index=ROLES.index("marketing"))
-        password = left.text_input("Password", type="password")
-        repeat = right.text_input("Repeat password", type="password")
+        username = left.text_input("Username", max_chars=50, key="new_username")
+        display_name = right.text_input("Display name", max_chars=100, key="new_display_name")
+        email = left.text_input("Email (optional)", max_chars=254, key="new_email")
+        role = right.selectbox("Role", ROLES, index=ROLES.index("marketing"), key="new_role")
+        password = left.text_input("Password", type="password", key="new_password")
+        repeat = right.text_input("Repeat password", type="password",
+                                  key="new_password_repeat")
         if not st.form_submit_button("Add user"):
             return
     if password != repeat:
@@ -43,6 +49,8 @@ def _add_form(admin: UserView) -> None:
     except UserError as error:
         st.error(str(error))
         return
+    for key in ADD_FIELDS:
+        del st.session_state[key]
     st.toast(f"Added {created.username} ({created.role}).")
     st.rerun()
 

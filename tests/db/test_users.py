@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from db.users import (
     AccountLocked,
     UserError,
     authenticate,
+    cookie_session_is_current,
     create_user,
     list_users,
+    record_logout,
     update_user,
 )
 
@@ -154,6 +157,7 @@ def test_command_line_add_prompts_for_the_password(engine: Engine, database_url:
     from db import users
 
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", _Terminal())
     answers = iter([PASSWORD, PASSWORD])
     monkeypatch.setattr(users.getpass, "getpass", lambda prompt: next(answers))
     assert users.main(["add", "Jane", "--role", "manager", "--name", "Jane Doe"]) == 0
@@ -169,8 +173,63 @@ def test_command_line_refuses_mismatched_passwords(engine: Engine, database_url:
     from db import users
 
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", _Terminal())
     answers = iter([PASSWORD, PASSWORD + "x"])
     monkeypatch.setattr(users.getpass, "getpass", lambda prompt: next(answers))
     assert users.main(["add", "jane", "--role", "manager"]) == 2
     assert "do not match" in capsys.readouterr().err
     assert _events(engine, "user.create") == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_command_line_reads_a_piped_password_once(engine: Engine, database_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from db import users
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert users.main(["add", "piped", "--role", "marketing"]) == 0
+    assert authenticate("piped", PASSWORD, engine=engine) is not None
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert users.main(["add", "nopass", "--role", "marketing"]) == 2
+
+
+def test_command_line_checks_the_username_before_the_password(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from db import users
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert users.main(["add", "no way", "--role", "marketing"]) == 2
+    assert "3 to 50 characters" in capsys.readouterr().err
+
+
+def test_emails_are_validated_and_normalised(engine: Engine) -> None:
+    with pytest.raises(UserError, match="not a valid email"):
+        create_user(ADMIN, username="bob", display_name="Bob", role="marketing",
+                    password=PASSWORD, email="definitely not an email", engine=engine)
+    bob = create_user(ADMIN, username="bob", display_name="Bob", role="marketing",
+                      password=PASSWORD, email=" Bob@Example.COM ", engine=engine)
+    assert bob.email == "bob@example.com"
+
+
+def test_sign_out_password_change_and_deactivation_revoke_cookies(engine: Engine,
+                                                                  alice: int) -> None:
+    issued = utcnow()
+    assert cookie_session_is_current("alice", issued, engine=engine)
+    record_logout("alice", engine=engine)
+    assert not cookie_session_is_current("alice", issued, engine=engine)
+    assert cookie_session_is_current("alice", utcnow(), engine=engine)  # a new sign-in
+    issued = utcnow()
+    update_user(ADMIN, alice, new_password="fresh-password-2", engine=engine)
+    assert not cookie_session_is_current("alice", issued, engine=engine)
+    issued = utcnow()
+    update_user(ADMIN, alice, active=False, engine=engine)
+    assert not cookie_session_is_current("alice", utcnow(), engine=engine)
+    assert [e.action for e in _events(engine, "logout")] == ["logout"]

@@ -112,5 +112,5 @@ def sign_in(page: Page, app_url: str, username: str) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(DEMO_LOGINS[username])
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
     wait_for_app(page)

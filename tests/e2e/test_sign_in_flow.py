@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
-import re
-
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import sign_in, wait_for_app
 
 
 def test_sign_in_home_and_sign_out(page: Page, app_url: str) -> None:
     sign_in(page, app_url, "admin")
-    expect(page.get_by_text("Signed in as admin · role: admin")).to_be_visible()
+    expect(page.get_by_text("Welcome, Alex Admin. Signed in as admin · role: admin")
+           ).to_be_visible()
     customers = page.get_by_test_id("stMetric").filter(has_text="Customers")
     expect(customers).to_contain_text("300")
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("link", name="Users")).to_be_visible()
 
     sidebar.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home")).to_have_count(0)
+    # The cookie is gone: a reload does not sign back in.
+    page.reload()
     wait_for_app(page)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_have_count(0)
+
+
+def test_reload_keeps_the_session_but_a_copied_cookie_dies_with_sign_out(
+    page: Page, app_url: str, browser: Browser
+) -> None:
+    sign_in(page, app_url, "manager")
+    page.reload()
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()  # the cookie signs in
+    cookies = page.context.cookies()
+    assert any(cookie["name"] == "custdb_session" for cookie in cookies)
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    thief = browser.new_context()
+    thief.add_cookies(cookies)  # a copy taken before the sign-out
+    stolen = thief.new_page()
+    stolen.goto(app_url)
+    wait_for_app(stolen)
+    expect(stolen.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(stolen.get_by_role("heading", name="Home")).to_have_count(0)
+    thief.close()
 
 
 def test_marketing_menu_has_no_admin_pages(page: Page, app_url: str) -> None:

@@ -20,7 +20,8 @@ def _errors(at: AppTest) -> list[str]:
 def test_sign_in_shows_the_home_page(app_db: Engine) -> None:
     at = sign_in("manager", PASSWORDS["manager"])
     assert not at.exception
-    assert at.title[0].value == "Welcome, Manager User"
+    assert at.title[0].value == "Home"
+    assert at.text[0].value.startswith("Welcome, Manager User. Signed in as manager")
     assert [m.label for m in at.metric] == ["Customers", "Orders", "Interactions", "Last order"]
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
@@ -75,5 +76,8 @@ def test_sign_out_returns_to_the_sign_in_form(signed_in: Callable[[str], AppTest
     at = signed_in("marketing")
     at.sidebar.button[0].click().run()
     assert not at.exception
+    assert [i.value for i in at.info] == ["You are signed out."]
     assert at.session_state["authentication_status"] is None
+    at.run()  # what the browser's cookie component triggers after deleting the cookie
     assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.title
