@@ -41,7 +41,8 @@ def setup(*, demo_customers: int = DEMO_CUSTOMERS, seed: int = 7) -> list[str]:
         for username, name, role, password in DEMO_USERS:
             create_user(setup_actor, username=username, display_name=name, role=role,
                         password=password, source="system", engine=engine)
-        report.append("Created the demo users: " + ", ".join(u for u, *_ in DEMO_USERS) + ".")
+        report.append("Created the demo users. Sign in with: " + ", ".join(
+            f"{username} / {password}" for username, _, _, password in DEMO_USERS))
     if customers == 0 and demo_customers > 0:
         counts = load_demo_data(engine, customers=demo_customers, seed=seed)
         report.append(f"Loaded demo data: {counts.customers:,} customers, "
@@ -54,8 +55,6 @@ def main() -> int:
     for line in setup(demo_customers=demo_customers):
         print(line)
     print(f"Database: {database_url()}")
-    print("Demo logins (until you change them): "
-          + ", ".join(f"{user} / {password}" for user, _, _, password in DEMO_USERS))
     return 0
 
 
