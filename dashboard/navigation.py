@@ -23,6 +23,7 @@ class PageSpec:
 
 PAGES = (
     PageSpec("home.py", "Home", ":material/home:", None, "Overview"),
+    PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),
     PageSpec("users.py", "Users", ":material/manage_accounts:", Capability.ADMINISTER, "Admin"),
 )
 

@@ -248,17 +248,25 @@ class AuditEvent(SQLModel, table=True):
     """One recorded action: who did what to which record, when, from where.
 
     ``changes`` holds JSON text (``{"field": [old, new]}`` for updates) so that the row is
-    the same bytes on both engines.
+    the same bytes on both engines. ``prev_hash`` and ``hash`` chain every event to the one
+    before it (see :mod:`db.audit`), and database triggers refuse UPDATE and DELETE, so the
+    table is append-only and any edit made around the triggers shows up in ``verify``.
     """
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity", "entity_id", "id"),
+        Index("ix_audit_event_actor_id", "actor", "id"),
+        Index("ix_audit_event_action_id", "action", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _timestamp(index=True)
-    actor: str = Field(max_length=50, index=True)
-    action: str = Field(max_length=40, index=True)
+    actor: str = Field(max_length=50)
+    action: str = Field(max_length=40)
     entity: str = Field(max_length=40)
     entity_id: str | None = Field(default=None, max_length=64)
     changes: str = Field(default="{}")
     source: str = Field(max_length=20)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

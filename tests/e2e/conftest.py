@@ -101,9 +101,23 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def wait_for_app(page: Page) -> None:
-    """Wait until Streamlit has finished running the script for the current view."""
+    """Wait until Streamlit has finished running the script for the current view.
+
+    The short pause first lets a rerun that a click has just asked for begin; otherwise the
+    state can still read "notRunning" from before it (Streamlit's own e2e helper does the same).
+    """
+    page.wait_for_timeout(300)
     expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
            ).to_be_attached()
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick the first option starting with ``option`` in the select box labelled ``label``."""
+    combo = page.get_by_test_id("stSelectbox").filter(has_text=label).get_by_role("combobox")
+    combo.click()
+    combo.fill(option)
+    page.get_by_role("option").filter(has_text=option).first.click()
+    wait_for_app(page)
 
 
 def sign_in(page: Page, app_url: str, username: str) -> None:
