@@ -31,23 +31,24 @@ def demo_engine(engine: Engine) -> Engine:
     return engine
 
 
+def _fresh_sqlite_demo(template: Path, path: Path, seed: int) -> Engine:
+    path.write_bytes(template.read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    load_demo_data(engine, customers=1500, seed=seed, as_of=AS_OF)
+    return engine
+
+
 def test_same_seed_gives_the_same_rows_on_every_engine(demo_engine: Engine, sqlite_template: Path,
                                                         tmp_path: Path) -> None:
     """A second load into a fresh SQLite file matches the first load (SQLite or PostgreSQL)."""
-    path = tmp_path / "again.sqlite"
-    path.write_bytes(sqlite_template.read_bytes())
-    again = make_engine(f"sqlite:///{path}")
-    load_demo_data(again, customers=1500, seed=11, as_of=AS_OF)
+    again = _fresh_sqlite_demo(sqlite_template, tmp_path / "again.sqlite", seed=11)
     for model in (Customer, Order, Feedback):
         pd.testing.assert_frame_equal(_frame(demo_engine, model), _frame(again, model))
 
 
 def test_another_seed_gives_other_people(demo_engine: Engine, sqlite_template: Path,
                                          tmp_path: Path) -> None:
-    path = tmp_path / "other.sqlite"
-    path.write_bytes(sqlite_template.read_bytes())
-    other = make_engine(f"sqlite:///{path}")
-    load_demo_data(other, customers=1500, seed=12, as_of=AS_OF)
+    other = _fresh_sqlite_demo(sqlite_template, tmp_path / "other.sqlite", seed=12)
     first = _frame(demo_engine, Customer)
     second = _frame(other, Customer)
     assert (first["last_name"] != second["last_name"]).mean() > 0.9
