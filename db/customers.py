@@ -1,0 +1,258 @@
+"""Customer records: create, edit (one or many), soft delete — validated, checked, audited.
+
+Every function here is one transaction: the change, its audit events and (later) the search
+index move together. Edits name the version the editor saw; a record saved by someone else
+since then is not overwritten (:class:`StaleRecord` says who changed what).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, or_
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from db import audit
+from db.access import Actor, Capability, PermissionDenied, require
+from db.engine import read_session, write_session
+from db.models import AuditEvent, Customer
+from db.types import utcnow
+from db.validation import InvalidFields, clean_customer_fields
+
+# What the marketing role may change on a record (tags and consent have their own services).
+MARKETING_FIELDS = frozenset({"preferred_channel"})
+
+
+class CustomerNotFound(LookupError):
+    """No such customer, or one that was deleted."""
+
+
+class DuplicateEmail(ValueError):
+    """Another customer already has this e-mail address."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"Customer {existing_id} already has this e-mail address.")
+        self.existing_id = existing_id
+
+
+class PossibleDuplicate(ValueError):
+    """Records that look like the same person; save again with ``confirm=True`` to proceed."""
+
+    def __init__(self, candidates: list[Customer]) -> None:
+        names = ", ".join(f"{c.first_name} {c.last_name} (#{c.id})" for c in candidates)
+        super().__init__(f"This looks like an existing customer: {names}.")
+        self.candidates = candidates
+
+
+class StaleRecord(RuntimeError):
+    """The record changed since the editor loaded it; nothing was saved."""
+
+    def __init__(self, current: Customer, changes: list[AuditEvent]) -> None:
+        who = ", ".join(sorted({event.actor for event in changes})) or "someone"
+        super().__init__(f"{who} saved this customer after you opened it. "
+                         "Reload to see their changes; yours were not saved.")
+        self.current = current
+        self.changes = changes
+
+
+@dataclass
+class GridResult:
+    """What a many-row save did: rows saved, and the reason for each refused row."""
+
+    saved: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
+    require(actor, Capability.LOOKUP)
+    with read_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            raise CustomerNotFound(f"There is no customer {customer_id}.")
+        return customer
+
+
+def _require_fields(actor: Actor, names: set[str]) -> None:
+    if actor.can(Capability.EDIT_CUSTOMER):
+        return
+    if not actor.can(Capability.EDIT_MARKETING_FIELDS) or names - MARKETING_FIELDS:
+        raise PermissionDenied(f"The {actor.role} role cannot change "
+                               f"{', '.join(sorted(names - MARKETING_FIELDS)) or 'customers'}.")
+
+
+def _email_owner(session: Session, email: str, other_than: int | None) -> int | None:
+    query = select(Customer.id).where(Customer.email == email)
+    if other_than is not None:
+        query = query.where(Customer.id != other_than)
+    return session.exec(query).first()
+
+
+def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Customer]:
+    """Same phone, or the same name (any case) with the same postcode or birth date."""
+    conditions = []
+    if fields.get("phone"):
+        conditions.append(Customer.phone == fields["phone"])
+    same_name = (func.lower(Customer.first_name) == fields["first_name"].lower()) & (
+        func.lower(Customer.last_name) == fields["last_name"].lower())
+    if fields.get("postcode"):
+        conditions.append(same_name & (Customer.postcode == fields["postcode"]))
+    if fields.get("birth_date"):
+        conditions.append(same_name & (Customer.birth_date == fields["birth_date"]))
+    if not conditions:
+        return []
+    query = select(Customer).where(or_(*conditions), col(Customer.deleted_at).is_(None))
+    return _detached(session, list(session.exec(query.limit(5))))
+
+
+def _detached(session: Session, objects: list) -> list:
+    """Take loaded rows out of the session so they survive the rollback of the exception
+    that carries them to the page (a rollback expires every row still in the session)."""
+    for item in objects:
+        session.expunge(item)
+    return objects
+
+
+def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = False,
+                    source: str = "form", engine: Engine | None = None) -> Customer:
+    """Create a customer from typed fields (first and last name and country required).
+
+    Refuses an e-mail that another customer has (:class:`DuplicateEmail`); asks for
+    confirmation when the record looks like an existing person (:class:`PossibleDuplicate`).
+    """
+    require(actor, Capability.EDIT_CUSTOMER)
+    missing = {name: "This field is required." for name in ("first_name", "last_name", "country")
+               if not str(fields.get(name) or "").strip()}
+    if missing:
+        raise InvalidFields(missing)
+    cleaned = clean_customer_fields(fields, country_of_record=None, today=utcnow().date())
+    with write_session(engine) as session:
+        if cleaned.get("email") and (owner := _email_owner(session, cleaned["email"], None)):
+            raise DuplicateEmail(owner)
+        if not confirm and (candidates := _likely_duplicates(session, cleaned)):
+            raise PossibleDuplicate(candidates)
+        now = utcnow()
+        customer = Customer(**cleaned, created_at=now, updated_at=now)
+        session.add(customer)
+        session.flush()
+        session.refresh(customer)  # callers get every column, version included
+        audit.record(session, actor=actor.username, action="customer.create",
+                     entity="customer", entity_id=customer.id,
+                     changes={name: [None, value] for name, value in cleaned.items()
+                              if value is not None},
+                     source=source)
+        return customer
+
+
+def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str, Any],
+           source: str) -> bool:
+    """Write the fields that differ, with one audit event; False when nothing differed."""
+    diff = {name: [getattr(customer, name), value] for name, value in cleaned.items()
+            if getattr(customer, name) != value}
+    if not diff:
+        return False
+    if "email" in diff and cleaned["email"] and (
+            owner := _email_owner(session, cleaned["email"], customer.id)):
+        raise DuplicateEmail(owner)
+    for name, (_, value) in diff.items():
+        setattr(customer, name, value)
+    customer.updated_at = utcnow()
+    session.add(customer)
+    session.flush()  # the version check happens here (SQLAlchemy version_id_col)
+    session.refresh(customer)
+    audit.record(session, actor=actor.username, action="customer.update", entity="customer",
+                 entity_id=customer.id, changes=diff, source=source)
+    return True
+
+
+def _changes_since(session: Session, customer: Customer, version: int) -> list[AuditEvent]:
+    """The saves that took the record from ``version`` to its current one, newest first
+    (each save is one ``customer.update`` event and one version step)."""
+    steps = max(1, min(10, customer.version - version))
+    return list(session.exec(
+        select(AuditEvent).where(AuditEvent.entity == "customer",
+                                 AuditEvent.entity_id == str(customer.id),
+                                 AuditEvent.action == "customer.update")
+        .order_by(col(AuditEvent.id).desc()).limit(steps)))
+
+
+def _load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.deleted_at is not None:
+        raise CustomerNotFound(f"There is no customer {customer_id}.")
+    if customer.version != expected_version:
+        changes = _detached(session, _changes_since(session, customer, expected_version))
+        raise StaleRecord(*_detached(session, [customer]), changes)
+    return customer
+
+
+def update_customer(actor: Actor, customer_id: int, expected_version: int,
+                    changes: dict[str, Any], *, source: str = "form",
+                    engine: Engine | None = None) -> Customer:
+    """Save ``changes`` to a customer the editor loaded at ``expected_version``.
+
+    Validates every field first (:class:`InvalidFields`), refuses a stale copy
+    (:class:`StaleRecord`), and writes nothing — not even an audit event — when no value
+    actually changes.
+    """
+    _require_fields(actor, set(changes))
+    try:
+        with write_session(engine) as session:
+            customer = _load_for_edit(session, customer_id, expected_version)
+            cleaned = clean_customer_fields(changes, country_of_record=customer.country,
+                                            today=utcnow().date())
+            _apply(session, actor, customer, cleaned, source)
+            return customer
+    except StaleDataError:
+        # Another transaction saved between our read and our write (PostgreSQL; on SQLite
+        # the write lock taken at BEGIN rules this out).
+        with read_session(engine) as session:
+            current = session.get(Customer, customer_id)
+            assert current is not None
+            raise StaleRecord(current, _changes_since(session, current, expected_version)
+                              ) from None
+
+
+def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
+                source: str = "grid", engine: Engine | None = None) -> GridResult:
+    """Save many edited rows, each ``(customer id, version seen, changes)``.
+
+    Every row is validated; the valid ones are saved together in one transaction and the
+    others are returned with their reason, so the page can keep them as typed.
+    """
+    _require_fields(actor, {name for _, _, changes in rows for name in changes})
+    result = GridResult()
+    with write_session(engine) as session:
+        for customer_id, version, changes in rows:
+            try:
+                with session.begin_nested():
+                    customer = _load_for_edit(session, customer_id, version)
+                    cleaned = clean_customer_fields(changes, country_of_record=customer.country,
+                                                    today=utcnow().date())
+                    if _apply(session, actor, customer, cleaned, source):
+                        result.saved.append(customer_id)
+            except InvalidFields as error:
+                result.refused[customer_id] = "; ".join(
+                    f"{name}: {message}" for name, message in error.errors.items())
+            except (StaleRecord, CustomerNotFound, DuplicateEmail) as error:
+                result.refused[customer_id] = str(error)
+            except StaleDataError:
+                result.refused[customer_id] = "Someone else saved this customer meanwhile."
+    return result
+
+
+def soft_delete_customer(actor: Actor, customer_id: int, *,
+                         engine: Engine | None = None) -> None:
+    """Hide a customer from lookup and segments (admins only); the record stays for audit."""
+    require(actor, Capability.ADMINISTER)
+    with write_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            raise CustomerNotFound(f"There is no customer {customer_id}.")
+        customer.deleted_at = utcnow()
+        session.add(customer)
+        audit.record(session, actor=actor.username, action="customer.delete",
+                     entity="customer", entity_id=customer_id,
+                     changes={"deleted_at": [None, customer.deleted_at]}, source="form")
+

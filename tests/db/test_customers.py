@@ -1,0 +1,147 @@
+"""Customer services: validation, duplicates, optimistic locking, roles, audit, soft delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from db.access import Actor, PermissionDenied
+from db.customers import (
+    CustomerNotFound,
+    DuplicateEmail,
+    PossibleDuplicate,
+    StaleRecord,
+    create_customer,
+    get_customer,
+    soft_delete_customer,
+    update_customer,
+    update_many,
+)
+from db.models import AuditEvent, Customer
+from db.validation import InvalidFields
+
+MANAGER = Actor("morgan", "manager")
+MARKETING = Actor("maya", "marketing")
+ADMIN = Actor("alex", "admin")
+JOHN = {"first_name": "John", "last_name": "Smith", "email": "John.Smith@Example.com",
+        "phone": "020 7946 0958", "country": "gb", "postcode": "SW1A 1AA", "city": "London"}
+
+
+def _events(engine: Engine, action: str) -> list[AuditEvent]:
+    with Session(engine) as session:
+        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(session.exec(query))
+
+
+@pytest.fixture
+def john(engine: Engine) -> Customer:
+    return create_customer(MANAGER, JOHN, engine=engine)
+
+
+def test_create_normalises_and_audits(engine: Engine, john: Customer) -> None:
+    assert (john.email, john.phone, john.country, john.version) == (
+        "john.smith@example.com", "+442079460958", "GB", 1)
+    (event,) = _events(engine, "customer.create")
+    assert event.entity_id == str(john.id) and event.actor == "morgan"
+    assert json.loads(event.changes)["email"] == [None, "john.smith@example.com"]
+
+
+def test_create_requires_names_and_country(engine: Engine) -> None:
+    with pytest.raises(InvalidFields) as caught:
+        create_customer(MANAGER, {"first_name": "Ann"}, engine=engine)
+    assert set(caught.value.errors) == {"last_name", "country"}
+    assert _events(engine, "customer.create") == []
+
+
+def test_same_email_is_refused_with_a_link_to_the_owner(engine: Engine, john: Customer) -> None:
+    with pytest.raises(DuplicateEmail) as caught:
+        create_customer(MANAGER, {"first_name": "J", "last_name": "S", "country": "GB",
+                                  "email": " JOHN.SMITH@example.com"}, engine=engine)
+    assert caught.value.existing_id == john.id
+
+
+@pytest.mark.parametrize("fields", [
+    {"first_name": "Johnny", "last_name": "Smithers", "phone": "+44 20 7946 0958"},
+    {"first_name": "john", "last_name": "SMITH", "postcode": "SW1A 1AA"},
+])
+def test_likely_duplicates_ask_for_confirmation(engine: Engine, john: Customer,
+                                                fields: dict) -> None:
+    fields = {"country": "GB"} | fields
+    with pytest.raises(PossibleDuplicate) as caught:
+        create_customer(MANAGER, fields, engine=engine)
+    assert [c.id for c in caught.value.candidates] == [john.id]
+    confirmed = create_customer(MANAGER, fields, confirm=True, engine=engine)
+    assert confirmed.id != john.id
+
+
+def test_update_writes_one_event_with_old_and_new(engine: Engine, john: Customer) -> None:
+    saved = update_customer(MANAGER, john.id, 1, {"city": "Leeds", "postcode": "SW1A 1AA"},
+                            engine=engine)
+    assert (saved.city, saved.version) == ("Leeds", 2)
+    (event,) = _events(engine, "customer.update")
+    assert json.loads(event.changes) == {"city": ["London", "Leeds"]}
+
+
+def test_a_save_that_changes_nothing_writes_nothing(engine: Engine, john: Customer) -> None:
+    unchanged = {"city": " London ", "email": "JOHN.SMITH@example.com"}
+    saved = update_customer(MANAGER, john.id, 1, unchanged, engine=engine)
+    assert saved.version == 1
+    assert _events(engine, "customer.update") == []
+
+
+def test_a_stale_save_is_refused_and_says_who_changed_what(engine: Engine,
+                                                           john: Customer) -> None:
+    update_customer(ADMIN, john.id, 1, {"city": "York"}, engine=engine)
+    with pytest.raises(StaleRecord) as caught:
+        update_customer(MANAGER, john.id, 1, {"city": "Leeds"}, engine=engine)
+    assert "alex saved this customer after you opened it" in str(caught.value)
+    assert caught.value.current.city == "York"
+    assert json.loads(caught.value.changes[0].changes) == {"city": ["London", "York"]}
+    assert get_customer(MANAGER, john.id, engine=engine).city == "York"
+
+
+def test_invalid_edit_saves_nothing(engine: Engine, john: Customer) -> None:
+    with pytest.raises(InvalidFields) as caught:
+        update_customer(MANAGER, john.id, 1, {"city": "Leeds", "email": "broken"},
+                        engine=engine)
+    assert set(caught.value.errors) == {"email"}
+    assert get_customer(MANAGER, john.id, engine=engine).city == "London"
+
+
+def test_marketing_may_change_preferences_only(engine: Engine, john: Customer) -> None:
+    saved = update_customer(MARKETING, john.id, 1, {"preferred_channel": "sms"}, engine=engine)
+    assert saved.preferred_channel == "sms"
+    with pytest.raises(PermissionDenied, match="cannot change city"):
+        update_customer(MARKETING, john.id, 2, {"city": "Leeds"}, engine=engine)
+
+
+def test_grid_saves_valid_rows_together_and_explains_the_rest(engine: Engine,
+                                                              john: Customer) -> None:
+    ann = create_customer(MANAGER, {"first_name": "Ann", "last_name": "Lee", "country": "DE"},
+                          engine=engine)
+    bob = create_customer(MANAGER, {"first_name": "Bob", "last_name": "Ray", "country": "FR"},
+                          engine=engine)
+    result = update_many(MANAGER, [
+        (john.id, 1, {"city": "Leeds", "status": "active"}),
+        (ann.id, 1, {"status": "vip"}),
+        (bob.id, 99, {"city": "Lyon"}),
+    ], engine=engine)
+    assert result.saved == [john.id]
+    assert result.refused[ann.id].startswith("status: Choose one of")
+    assert "after you opened it" in result.refused[bob.id]
+    assert get_customer(MANAGER, john.id, engine=engine).city == "Leeds"
+    assert get_customer(MANAGER, ann.id, engine=engine).status == "lead"
+    assert [e.entity_id for e in _events(engine, "customer.update")] == [str(john.id)]
+
+
+def test_soft_delete_is_admin_only_and_hides_the_customer(engine: Engine,
+                                                          john: Customer) -> None:
+    with pytest.raises(PermissionDenied):
+        soft_delete_customer(MANAGER, john.id, engine=engine)
+    soft_delete_customer(ADMIN, john.id, engine=engine)
+    with pytest.raises(CustomerNotFound):
+        get_customer(MANAGER, john.id, engine=engine)
+    assert [e.actor for e in _events(engine, "customer.delete")] == ["alex"]
