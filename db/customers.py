@@ -1,7 +1,7 @@
 """Customer records: create, edit (one or many), soft delete — validated, checked, audited.
 
-Every function here is one transaction: the change, its audit events and (later) the search
-index move together. Edits name the version the editor saw; a record saved by someone else
+Every function here is one transaction: the change, its audit events and the search index
+move together. Edits name the version the editor saw; a record saved by someone else
 since then is not overwritten (:class:`StaleRecord` says who changed what).
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from db import audit
+from db import audit, search_index
 from db.access import Actor, Capability, PermissionDenied, require
 from db.engine import read_session, write_session
 from db.models import AuditEvent, Customer
@@ -137,6 +137,7 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
         session.add(customer)
         session.flush()
         session.refresh(customer)  # callers get every column, version included
+        search_index.index_customers(session, [customer])
         audit.record(session, actor=actor.username, action="customer.create",
                      entity="customer", entity_id=customer.id,
                      changes={name: [None, value] for name, value in cleaned.items()
@@ -161,6 +162,7 @@ def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str
     session.add(customer)
     session.flush()  # the version check happens here (SQLAlchemy version_id_col)
     session.refresh(customer)
+    search_index.index_customers(session, [customer])
     audit.record(session, actor=actor.username, action="customer.update", entity="customer",
                  entity_id=customer.id, changes=diff, source=source)
     return True
@@ -252,6 +254,7 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         customer.deleted_at = utcnow()
         session.add(customer)
+        search_index.index_customers(session, [customer])  # leaves the index
         audit.record(session, actor=actor.username, action="customer.delete",
                      entity="customer", entity_id=customer_id,
                      changes={"deleted_at": [None, customer.deleted_at]}, source="form")

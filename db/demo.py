@@ -30,6 +30,7 @@ from faker import Faker
 from sqlalchemy import Connection, Engine, func, select
 
 from db import demo_profiles as vocab
+from db import search_index
 from db.bulk import indexes_deferred, insert_rows, reset_sequence
 from db.engine import get_engine
 from db.migrate import upgrade
@@ -235,11 +236,14 @@ class DemoGenerator:
             dialect = connection.dialect.name
             pending = worker.submit(self._chunk_tables, dialect, *chunks[0])
             for index, (first_id, size) in enumerate(chunks):
-                chunk = pending.result()
+                chunk_tables, search_rows = pending.result()
                 if index + 1 < len(chunks):
                     pending = worker.submit(self._chunk_tables, dialect, *chunks[index + 1])
-                for model, columns in chunk:
+                for model, columns in chunk_tables:
                     self._insert(connection, model, columns, counts)
+                search_table = search_index.bulk_table(dialect)
+                insert_rows(connection, search_table, [c.name for c in search_table.c],
+                            search_rows)
                 if progress:
                     progress(f"{first_id + size - 1:,} of {customers:,} customers")
             for table in tables:
@@ -251,9 +255,10 @@ class DemoGenerator:
         rows = [(index + 1, name) for index, name in enumerate(vocab.INTERESTS)]
         insert_rows(connection, Tag.__table__, ("id", "name"), rows)  # type: ignore[attr-defined]
 
-    def _chunk_tables(self, dialect: str, first_id: int,
-                      size: int) -> list[tuple[type, dict[str, list]]]:
-        """Every row of one chunk of customers, as (model, column → values) in load order."""
+    def _chunk_tables(self, dialect: str, first_id: int, size: int
+                      ) -> tuple[list[tuple[type, dict[str, list]]], list[tuple[int, str]]]:
+        """Every row of one chunk of customers, as (model, column → values) in load order,
+        and the customers' search index rows (id, text)."""
         rng = np.random.default_rng([self.seed, first_id])
         stamp = _Timestamps(dialect)
         ids = np.arange(first_id, first_id + size, dtype=np.int64)
@@ -288,10 +293,14 @@ class DemoGenerator:
         consent["at"] = stamp(consent["at"])
         cards = self._payment_methods(rng, people)
         cards["created_at"] = stamp(cards["created_at"])
+        search_rows = list(zip(customers["id"], map(
+            search_index.compose, customers["first_name"], customers["last_name"],
+            customers["email"], customers["phone"], customers["external_ref"],
+            customers["city"]), strict=True))
         return [(Customer, customers),
                 (CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
                 (Order, order_rows), (Interaction, interactions), (Feedback, feedback),
-                (ConsentEvent, consent), (PaymentMethod, cards)]
+                (ConsentEvent, consent), (PaymentMethod, cards)], search_rows
 
     @staticmethod
     def _insert(connection: Connection, model: type, columns: dict[str, list],

@@ -14,8 +14,16 @@ from alembic import command
 from alembic.config import Config
 
 from db.engine import database_url, normalise_url
+from db.search_index import TABLE as SEARCH_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """Leave the engine-specific search index (and FTS5's shadow tables) out of
+    autogenerate: its own migration creates it, and it is not in the SQLModel metadata."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from db.engine import database_url, make_engine
+from db.migrate import include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or database_url()
@@ -16,6 +17,7 @@ def run_migrations_offline() -> None:
         target_metadata=SQLModel.metadata,
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -38,6 +40,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,12 +8,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from db.migrate import alembic_config, upgrade
+from db.migrate import alembic_config, include_object, upgrade
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": include_object})
         assert compare_metadata(context, SQLModel.metadata) == []
 
 

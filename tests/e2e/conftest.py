@@ -117,6 +117,7 @@ def choose(page: Page, label: str, option: str) -> None:
     combo.click()
     combo.fill(option)
     page.get_by_role("option").filter(has_text=option).first.click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
     wait_for_app(page)
 
 

@@ -1,0 +1,197 @@
+"""Customer lookup: one box that finds a customer by name, e-mail, phone, reference or id.
+
+Ranking: exact matches (e-mail, phone, id, external reference) first, then names that start
+with the query, then records that contain it, then similar names (a typo or swapped letters).
+Each hit says why it matched. Text queries read the trigram index of
+:mod:`db.search_index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
+queries under three characters, which trigrams cannot serve, fall back to name prefixes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+from rapidfuzz import fuzz
+from sqlalchemy import Engine, Select, case, func, literal, or_, text
+from sqlmodel import Session, col, select
+
+from db import search_index
+from db.access import Actor, Capability, require
+from db.engine import read_session
+from db.models import Customer, CustomerTag, Tag
+from db.search_index import fold, phone_digit_forms
+from db.validation import InvalidValue, normalise_email
+
+CANDIDATES = 300
+SIMILARITY_CUTOFF = 60.0
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
+
+
+class Match(IntEnum):
+    """Why a customer matched; lower sorts first."""
+
+    EXACT = 0
+    PREFIX = 1
+    CONTAINS = 2
+    SIMILAR = 3
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    country: str | None = None
+    status: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    match: Match
+    reason: str
+    score: float = 100.0
+
+
+def _filtered(query: Select, filters: SearchFilters) -> Select:
+    query = query.where(col(Customer.deleted_at).is_(None))
+    if filters.country:
+        query = query.where(Customer.country == filters.country)
+    if filters.status:
+        query = query.where(Customer.status == filters.status)
+    if filters.tag:
+        query = query.where(col(Customer.id).in_(
+            select(CustomerTag.customer_id).join(Tag).where(Tag.name == filters.tag)))
+    return query
+
+
+def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHit]:
+    hits: list[SearchHit] = []
+    base = _filtered(select(Customer), filters)
+    if "@" in term:
+        try:
+            email = normalise_email(term)
+        except InvalidValue:
+            email = term.strip().lower()
+        hits += [SearchHit(c, Match.EXACT, "e-mail") for c in
+                 session.exec(base.where(Customer.email == email))]
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if term.isdigit() and len(term) <= 9:
+        hits += [SearchHit(c, Match.EXACT, "customer id") for c in
+                 session.exec(base.where(Customer.id == int(term)))]
+    reference = term.strip()
+    hits += [SearchHit(c, Match.EXACT, "external reference") for c in session.exec(
+        base.where(col(Customer.external_ref).in_({reference, reference.upper()})))]
+    if _PHONE_LIKE.match(term) and len(digits) >= 6:
+        for customer in _index_candidates(session, digits, filters, phrase=True):
+            if customer.phone and digits in phone_digit_forms(customer.phone):
+                hits.append(SearchHit(customer, Match.EXACT, "phone number"))
+    return hits
+
+
+def _fts_query(words: list[str], *, phrase: bool) -> str:
+    """An FTS5 query: the whole text as one quoted phrase, or any trigram of any word."""
+    if phrase:
+        return '"' + " ".join(words).replace('"', '""') + '"'
+    grams = {word[i:i + 3] for word in words for i in range(len(word) - 2)}
+    return " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+
+
+def _index_candidates(session: Session, folded: str, filters: SearchFilters, *,
+                      phrase: bool) -> list[Customer]:
+    """Customers whose index text contains ``folded`` (phrase) or shares trigrams with it."""
+    words = [word for word in folded.split() if len(word) >= 3] if not phrase else [folded]
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        ids = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
+                   "ORDER BY rank LIMIT :n").columns(id=Customer.id.type)  # type: ignore[attr-defined]
+        params = {"q": _fts_query(words, phrase=phrase), "n": CANDIDATES}
+    elif phrase:
+        ids = text("SELECT customer_id AS id FROM customer_search "
+                   "WHERE body LIKE '%' || :q || '%' LIMIT :n")
+        params = {"q": _escape_like(folded), "n": CANDIDATES}
+    else:
+        # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
+        # operators miss "jonh" for "john"; like FTS5 above, take the records sharing the
+        # most trigrams with the query (each LIKE is served by the GIN index).
+        body = search_index.bulk_table("postgresql").c.body
+        grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
+        likes = [body.like("%" + _escape_like(gram) + "%", escape="\\") for gram in grams]
+        shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
+        ids = (select(search_index.bulk_table("postgresql").c.customer_id.label("id"))
+               .where(or_(*likes)).order_by(shared.desc()).limit(CANDIDATES))
+        params = {}
+    id_list = [row.id for row in session.execute(ids, params)]
+    if not id_list:
+        return []
+    return list(session.exec(_filtered(select(Customer), filters)
+                             .where(col(Customer.id).in_(id_list))))
+
+
+def _escape_like(value: str) -> str:
+    """``value`` matched literally inside a LIKE pattern (escape character: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name(customer: Customer) -> str:
+    return fold(f"{customer.first_name} {customer.last_name}")
+
+
+def _rank_text(folded: str, customer: Customer) -> tuple[Match, str, float] | None:
+    name = _name(customer)
+    if name.startswith(folded) or fold(customer.last_name).startswith(folded) or any(
+            word.startswith(folded) for word in name.split()):
+        return Match.PREFIX, "name starts with the search", 100.0
+    score = fuzz.token_sort_ratio(folded, name)
+    if folded in name or (customer.email and folded in customer.email) or (
+            customer.city and folded in fold(customer.city)):
+        return Match.CONTAINS, "contains the search", score
+    if score >= SIMILARITY_CUTOFF:
+        return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
+    return None
+
+
+def _short_prefix(session: Session, folded: str, filters: SearchFilters,
+                  limit: int) -> list[SearchHit]:
+    """Under three characters: last or first names starting with the query."""
+    pattern = _escape_like(folded) + "%"
+    query = _filtered(select(Customer), filters).where(
+        func.lower(Customer.last_name).like(pattern, escape="\\")
+        | func.lower(Customer.first_name).like(pattern, escape="\\")).limit(limit)
+    return [SearchHit(c, Match.PREFIX, "name starts with the search")
+            for c in session.exec(query)]
+
+
+def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFilters(), *,
+                     limit: int = 50, engine: Engine | None = None) -> list[SearchHit]:
+    """The best ``limit`` customers for ``term`` within ``filters``, best first.
+
+    An empty term lists the newest customers that pass the filters.
+    """
+    require(actor, Capability.LOOKUP)
+    # Printable characters only: PostgreSQL refuses NUL in text, and no name holds controls.
+    term = "".join(ch for ch in term if ch.isprintable()).strip()[:200]
+    folded = fold(term)
+    with read_session(engine) as session:
+        if not term:
+            query = _filtered(select(Customer), filters).order_by(col(Customer.id).desc())
+            return [SearchHit(c, Match.CONTAINS, "matches the filters")
+                    for c in session.exec(query.limit(limit))]
+        hits: dict[int, SearchHit] = {}
+        for hit in _exact(session, term, filters):
+            hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+        if len(folded) < 3:
+            for hit in _short_prefix(session, folded, filters, limit):
+                hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+        else:
+            candidates = _index_candidates(session, folded, filters, phrase=True)
+            if len(candidates) < limit:
+                candidates += _index_candidates(session, folded, filters, phrase=False)
+            for customer in candidates:
+                ranked = _rank_text(folded, customer)
+                if ranked and customer.id not in hits:
+                    hits[customer.id] = SearchHit(customer, *ranked)  # type: ignore[index]
+    ordered = sorted(hits.values(), key=lambda h: (h.match, -h.score, h.customer.last_name,
+                                                   h.customer.id or 0))
+    return ordered[:limit]

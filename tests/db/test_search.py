@@ -1,0 +1,112 @@
+"""Lookup: exact, prefix, contains and typo matches, each explained, on the trigram index."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from db.access import Actor, PermissionDenied
+from db.customers import create_customer, soft_delete_customer, update_customer
+from db.search import Match, SearchFilters, search_customers
+from db.search_index import rebuild
+
+MANAGER = Actor("morgan", "manager")
+PEOPLE = [
+    {"first_name": "John", "last_name": "Smith", "email": "john.smith@example.com",
+     "phone": "020 7946 0958", "country": "GB", "city": "London", "external_ref": "CRM-77"},
+    {"first_name": "José", "last_name": "García", "email": "jose@example.es", "country": "ES",
+     "city": "Málaga", "status": "active"},
+    {"first_name": "Joan", "last_name": "Smithers", "country": "GB", "city": "Leeds",
+     "status": "active"},
+    {"first_name": "Anna", "last_name": "Müller", "email": "anna.mueller@example.de",
+     "phone": "+49 30 901820", "country": "DE", "city": "Berlin"},
+]
+
+
+@pytest.fixture
+def people(engine: Engine) -> dict[str, int]:
+    return {p["last_name"]: create_customer(MANAGER, p, confirm=True, engine=engine).id
+            for p in PEOPLE}
+
+
+def _find(engine: Engine, term: str, **filters: str) -> list[tuple[str, Match, str]]:
+    hits = search_customers(MANAGER, term, SearchFilters(**filters), engine=engine)
+    return [(h.customer.last_name, h.match, h.reason) for h in hits]
+
+
+@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "020 7946 0958", "442079460958"])
+def test_any_phone_format_finds_the_customer_exactly(engine: Engine, people: dict,
+                                                    typed: str) -> None:
+    assert _find(engine, typed)[0] == ("Smith", Match.EXACT, "phone number")
+
+
+def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
+    assert _find(engine, "JOHN.SMITH@example.com")[0][:2] == ("Smith", Match.EXACT)
+    assert _find(engine, str(people["Müller"]))[0] == ("Müller", Match.EXACT, "customer id")
+    assert _find(engine, "crm-77")[0] == ("Smith", Match.EXACT, "external reference")
+
+
+def test_typos_and_swapped_letters_still_find_the_name(engine: Engine, people: dict) -> None:
+    found = _find(engine, "jonh smiht")
+    assert found[0][0] == "Smith" and found[0][1] == Match.SIMILAR
+    assert found[0][2].startswith("similar name")
+
+
+def test_accents_are_ignored(engine: Engine, people: dict) -> None:
+    assert _find(engine, "jose")[0][0] == "García"
+    assert _find(engine, "muller")[0][0] == "Müller"
+    assert _find(engine, "malaga")[0][:2] == ("García", Match.CONTAINS)
+
+
+def test_prefixes_rank_before_other_matches(engine: Engine, people: dict) -> None:
+    found = _find(engine, "smith")
+    assert [name for name, _, _ in found[:2]] == ["Smith", "Smithers"]
+    assert all(match == Match.PREFIX for _, match, _ in found[:2])
+
+
+def test_short_terms_fall_back_to_name_prefixes(engine: Engine, people: dict) -> None:
+    assert {name for name, _, _ in _find(engine, "sm")} == {"Smith", "Smithers"}
+    assert _find(engine, "g")[0][0] == "García"
+
+
+def test_filters_narrow_the_results(engine: Engine, people: dict) -> None:
+    assert [n for n, _, _ in _find(engine, "smith", status="active")] == ["Smithers"]
+    assert [n for n, _, _ in _find(engine, "", country="DE")] == ["Müller"]
+
+
+def test_edits_and_deletes_keep_the_index_in_step(engine: Engine, people: dict) -> None:
+    update_customer(MANAGER, people["Smith"], 1, {"city": "Edinburgh"}, engine=engine)
+    assert _find(engine, "edinburgh")[0][0] == "Smith"
+    assert _find(engine, "london") == []
+    soft_delete_customer(Actor("alex", "admin"), people["Smith"], engine=engine)
+    assert all(name != "Smith" for name, _, _ in _find(engine, "john smith"))
+
+
+@pytest.mark.parametrize("hostile", ['"', "'; DROP TABLE customer; --", "%", "_", "a\\b",
+                                     'NEAR(smith "x")', "smith AND OR NOT", "*", "ü" * 300,
+                                     "99999999999999999999", "\x00", "🙂🙂🙂"])
+def test_hostile_input_never_raises_and_matches_literally(engine: Engine, people: dict,
+                                                          hostile: str) -> None:
+    found = _find(engine, hostile)
+    assert all(name in {"Smith", "García", "Smithers", "Müller"} for name, _, _ in found)
+    if hostile in {"%", "_", "*"}:
+        assert found == []
+
+
+def test_rebuilt_index_equals_the_incremental_one(engine: Engine, people: dict) -> None:
+    update_customer(MANAGER, people["García"], 1, {"phone": "+34 612 345 678"}, engine=engine)
+    soft_delete_customer(Actor("alex", "admin"), people["Smithers"], engine=engine)
+    dump = text("SELECT rowid, body FROM customer_search ORDER BY 1"
+                if engine.dialect.name == "sqlite"
+                else "SELECT customer_id, body FROM customer_search ORDER BY 1")
+    with engine.connect() as connection:
+        incremental = connection.execute(dump).all()
+    with engine.begin() as connection:
+        rebuild(connection)
+    with engine.connect() as connection:
+        assert connection.execute(dump).all() == incremental
+
+
+def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
+    with pytest.raises(PermissionDenied):
+        search_customers(Actor("x", "nobody"), "smith", engine=engine)
