@@ -19,10 +19,14 @@ class PageSpec:
     icon: str
     capability: Capability | None  # None: every signed-in user
     section: str
+    in_menu: bool = True  # False: reached by links only (e.g. a profile needs ?customer=)
 
 
 PAGES = (
     PageSpec("home.py", "Home", ":material/home:", None, "Overview"),
+    PageSpec("lookup.py", "Lookup", ":material/search:", Capability.LOOKUP, "Customers"),
+    PageSpec("customer.py", "Customer", ":material/person:", Capability.LOOKUP, "Customers",
+             in_menu=False),
     PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),
     PageSpec("users.py", "Users", ":material/manage_accounts:", Capability.ADMINISTER, "Admin"),
 )
@@ -30,7 +34,8 @@ PAGES = (
 
 def visible_titles(actor: Actor) -> list[str]:
     """The menu entries ``actor`` sees, in menu order."""
-    return [p.title for p in PAGES if p.capability is None or actor.can(p.capability)]
+    return [p.title for p in PAGES
+            if p.in_menu and (p.capability is None or actor.can(p.capability))]
 
 
 def build_navigation(actor: Actor) -> st.navigation:  # type: ignore[valid-type]
@@ -38,7 +43,7 @@ def build_navigation(actor: Actor) -> st.navigation:  # type: ignore[valid-type]
     hidden from the menu and refuse on their own (see :mod:`dashboard.access`)."""
     sections: dict[str, list] = {}
     for spec in PAGES:
-        allowed = spec.capability is None or actor.can(spec.capability)
+        allowed = spec.in_menu and (spec.capability is None or actor.can(spec.capability))
         sections.setdefault(spec.section, []).append(st.Page(
             PAGES_DIR / spec.file, title=spec.title, icon=spec.icon,
             default=spec.file == "home.py", visibility="visible" if allowed else "hidden",

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from db import search_index
 from db.access import Actor, Capability, require
-from db.engine import read_session
+from db.engine import get_engine, read_session
 from db.models import Customer, CustomerTag, Tag
 from db.search_index import fold, phone_digit_forms
 from db.validation import InvalidValue, normalise_email
@@ -161,6 +161,12 @@ def _short_prefix(session: Session, folded: str, filters: SearchFilters,
         | func.lower(Customer.first_name).like(pattern, escape="\\")).limit(limit)
     return [SearchHit(c, Match.PREFIX, "name starts with the search")
             for c in session.exec(query)]
+
+
+def known_countries(url: str | None = None) -> list[str]:
+    """The countries customers live in, for the lookup's filter (no personal data)."""
+    with read_session(get_engine(url)) as session:
+        return list(session.exec(select(Customer.country).distinct().order_by(Customer.country)))
 
 
 def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFilters(), *,

@@ -1,0 +1,314 @@
+"""Customer profile (everyone; some tabs by role): everything about one customer, and safe
+edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.access import require_page
+from dashboard.charts import build_spend_chart
+from dashboard.navigation import PAGES_DIR
+from dashboard.text import format_when, plain
+from db import profile
+from db.access import Capability
+from db.audit_search import AuditFilter, field_changes, search_events
+from db.customers import (
+    CustomerNotFound,
+    DuplicateEmail,
+    StaleRecord,
+    get_customer,
+    update_customer,
+)
+from db.models import (
+    CONSENT_PURPOSES,
+    CONTACT_CHANNELS,
+    CUSTOMER_STATUSES,
+    GENDERS,
+    INCOME_BANDS,
+    INTERACTION_KINDS,
+    Customer,
+)
+from db.users import UserView
+from db.validation import InvalidFields
+
+LOOKUP_PAGE = PAGES_DIR / "lookup.py"
+EDITABLE = ("first_name", "last_name", "email", "phone", "street", "postcode", "city",
+            "country", "birth_date", "gender", "occupation", "income_band",
+            "preferred_channel", "status")
+LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
+          "phone": "Phone", "street": "Street", "postcode": "Postcode", "city": "City",
+          "country": "Country (ISO code)", "birth_date": "Birth date", "gender": "Gender",
+          "occupation": "Occupation", "income_band": "Income band",
+          "preferred_channel": "Preferred channel", "status": "Status"}
+CHOICES = {"gender": GENDERS, "income_band": INCOME_BANDS,
+           "preferred_channel": CONTACT_CHANNELS, "status": CUSTOMER_STATUSES}
+
+
+def _customer_id() -> int | None:
+    raw = st.query_params.get("customer", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _header(user: UserView, customer: Customer) -> None:
+    st.title(plain(f"{customer.first_name} {customer.last_name}"))
+    st.text(f"#{customer.id} · {customer.status} · {customer.city or '—'}, {customer.country}"
+            f" · customer since {customer.created_at:%Y-%m-%d}")
+    st.text(f"E-mail: {customer.email or '—'}    Phone: {customer.phone or '—'}    "
+            f"Address: {', '.join(filter(None, [customer.street, customer.postcode]))or '—'}")
+    tags = profile.tags(user.actor, customer.id)
+    consent = profile.current_consent(profile.consent_history(user.actor, customer.id))
+    badges = [f"{'✅' if event and event.granted else '⛔' if event else '·'} "
+              f"{purpose.replace('_', ' ')}" for purpose, event in consent.items()]
+    st.text("Tags: " + (", ".join(tags) or "none") + "    Consent: " + "  ".join(badges))
+
+
+def _figures(user: UserView, customer_id: int) -> None:
+    numbers = profile.figures(user.actor, customer_id)
+    columns = st.columns(6)
+    columns[0].metric("Lifetime value", f"€{numbers.lifetime_value:,.2f}")
+    columns[1].metric("Orders", f"{numbers.orders:,}")
+    columns[2].metric("Average order", "—" if numbers.average_order is None
+                      else f"€{numbers.average_order:,.2f}")
+    columns[3].metric("Last order", "—" if numbers.last_order_at is None
+                      else f"{numbers.last_order_at:%Y-%m-%d}",
+                      help=None if numbers.days_since_last_order is None
+                      else f"{numbers.days_since_last_order} days ago; first order "
+                           f"{numbers.first_order_at:%Y-%m-%d}")
+    columns[4].metric("Days since last order", "—" if numbers.days_since_last_order is None
+                      else str(numbers.days_since_last_order))
+    columns[5].metric("Latest NPS", "—" if numbers.latest_nps is None
+                      else str(numbers.latest_nps))
+
+
+def _edit_form(user: UserView, customer: Customer) -> None:
+    """Edit the record; the version seen when the form opened guards against overwriting."""
+    version_key, errors_key = f"edit_version_{customer.id}", f"edit_errors_{customer.id}"
+    st.session_state.setdefault(version_key, customer.version)
+    errors: dict[str, str] = st.session_state.get(errors_key, {})
+    can_edit_all = user.actor.can(Capability.EDIT_CUSTOMER)
+    with st.form(f"edit_{customer.id}"):
+        values = {}
+        columns = st.columns(2)
+        for index, name in enumerate(EDITABLE):
+            column = columns[index % 2]
+            disabled = not can_edit_all and name != "preferred_channel"
+            current = getattr(customer, name)
+            key = f"edit_{customer.id}_{name}"
+            if name in CHOICES:
+                options = ["", *CHOICES[name]]
+                values[name] = column.selectbox(
+                    LABELS[name], options, index=options.index(current or ""), key=key,
+                    disabled=disabled)
+            elif name == "birth_date":
+                values[name] = column.date_input(LABELS[name], value=current, key=key,
+                                                 disabled=disabled, min_value=date(1900, 1, 1),
+                                                 max_value=date.today(), format="YYYY-MM-DD")
+            else:
+                values[name] = column.text_input(LABELS[name], value=current or "", key=key,
+                                                 disabled=disabled)
+            if name in errors:
+                column.error(plain(errors[name]))
+        submitted = st.form_submit_button("Save changes")
+    if not submitted:
+        return
+    changes = {name: value for name, value in values.items()
+               if can_edit_all or name == "preferred_channel"}
+    try:
+        update_customer(user.actor, customer.id, st.session_state[version_key], changes)
+    except InvalidFields as error:
+        st.session_state[errors_key] = error.errors
+        st.rerun()
+    except DuplicateEmail as error:
+        st.session_state[errors_key] = {"email": str(error)}
+        st.rerun()
+    except StaleRecord as conflict:
+        st.session_state[f"conflict_{customer.id}"] = [
+            (event.actor, format_when(event.at), change.field, change.old, change.new)
+            for event in conflict.changes for change in field_changes(event)]
+        st.rerun()
+    st.session_state.pop(errors_key, None)
+    st.session_state.pop(version_key, None)
+    st.toast("Saved.")
+    st.rerun()
+
+
+def _conflict(customer: Customer) -> None:
+    changes = st.session_state.get(f"conflict_{customer.id}")
+    if changes is None:
+        return
+    st.error("Someone saved this customer after you opened it; your changes were not saved. "
+             "Their changes:")
+    st.dataframe(pd.DataFrame(changes, columns=["By", "When", "Field", "Old", "New"]),
+                 hide_index=True)
+    if st.button("Reload the latest version"):
+        for key in list(st.session_state):
+            if str(key).startswith((f"edit_{customer.id}_", f"edit_version_{customer.id}",
+                                    f"edit_errors_{customer.id}", f"conflict_{customer.id}")):
+                del st.session_state[key]
+        st.rerun()
+
+
+def _orders_tab(user: UserView, customer_id: int) -> None:
+    rows = profile.orders(user.actor, customer_id)
+    if not rows:
+        st.info("No orders yet.")
+        return
+    frame = pd.DataFrame([{"Date (UTC)": o.ordered_at, "Amount": float(o.amount),
+                           "Currency": o.currency, "Category": o.category,
+                           "Product": o.product, "Qty": o.quantity, "Channel": o.channel}
+                          for o in rows])
+    st.altair_chart(build_spend_chart(frame.rename(columns={"Date (UTC)": "ordered_at",
+                                                            "Amount": "amount"})),
+                    width="stretch")
+    st.dataframe(frame, hide_index=True, column_config={
+        "Date (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "Amount": st.column_config.NumberColumn(format="%.2f")})
+
+
+def _interactions_tab(user: UserView, customer_id: int) -> None:
+    if user.actor.can(Capability.EDIT_CUSTOMER):
+        with st.form(f"log_{customer_id}", clear_on_submit=False):
+            left, right = st.columns(2)
+            kind = left.selectbox("Kind", INTERACTION_KINDS, key="log_kind")
+            direction = right.selectbox("Direction", ["outbound", "inbound", "internal"],
+                                        key="log_direction")
+            subject = st.text_input("Subject", max_chars=200, key="log_subject")
+            summary = st.text_area("Summary", max_chars=4000, key="log_summary")
+            outcome = st.text_input("Outcome", max_chars=100, key="log_outcome")
+            if st.form_submit_button("Log interaction"):
+                try:
+                    profile.log_interaction(user.actor, customer_id, kind=kind,
+                                            direction=direction, subject=subject,
+                                            summary=summary, outcome=outcome,
+                                            staff_user_id=user.id)
+                except InvalidFields as error:
+                    for message in error.errors.values():
+                        st.error(plain(message))
+                else:
+                    for key in ("log_subject", "log_summary", "log_outcome"):
+                        del st.session_state[key]
+                    st.toast("Interaction logged.")
+                    st.rerun()
+    rows = profile.interactions(user.actor, customer_id)
+    if not rows:
+        st.info("No interactions yet.")
+        return
+    st.dataframe(pd.DataFrame([{"When (UTC)": i.at, "Kind": i.kind, "Direction": i.direction,
+                                "Subject": i.subject, "Summary": i.summary or "",
+                                "Outcome": i.outcome or ""} for i in rows]),
+                 hide_index=True, column_config={"When (UTC)": st.column_config.DatetimeColumn(
+                     format="YYYY-MM-DD HH:mm")})
+
+
+def _feedback_tab(user: UserView, customer_id: int) -> None:
+    rows = profile.feedback(user.actor, customer_id)
+    if not rows:
+        st.info("No feedback yet.")
+        return
+    st.dataframe(pd.DataFrame([{"When (UTC)": f.at, "NPS": f.nps_score,
+                                "Comment": f.comment or ""} for f in rows]), hide_index=True)
+
+
+def _consent_tab(user: UserView, customer_id: int) -> None:
+    history = profile.consent_history(user.actor, customer_id)
+    state = profile.current_consent(history)
+    st.dataframe(pd.DataFrame([{
+        "Purpose": purpose.replace("_", " "),
+        "Now": "never asked" if event is None else "granted" if event.granted else "withdrawn",
+        "Since (UTC)": None if event is None else event.at,
+        "Source": "" if event is None else event.source} for purpose, event in state.items()]),
+        hide_index=True)
+    if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
+        with st.form(f"consent_{customer_id}"):
+            left, middle, right = st.columns(3)
+            purpose = left.selectbox("Purpose", CONSENT_PURPOSES)
+            granted = middle.radio("Change", ["grant", "withdraw"], horizontal=True)
+            notice = right.text_input("Privacy notice version", value="2026-02", max_chars=20)
+            source = st.text_input("Where did it come from?", max_chars=50,
+                                   placeholder="e.g. phone call, signed form, web form")
+            if st.form_submit_button("Record consent change"):
+                try:
+                    profile.record_consent(user.actor, customer_id, purpose=purpose,
+                                           granted=granted == "grant", source=source,
+                                           notice_version=notice, recorded_by_user_id=user.id)
+                except InvalidFields as error:
+                    for message in error.errors.values():
+                        st.error(plain(message))
+                else:
+                    st.toast("Consent recorded.")
+                    st.rerun()
+    if history:
+        st.caption("History, newest first")
+        st.dataframe(pd.DataFrame([{"When (UTC)": e.at, "Purpose": e.purpose,
+                                    "Granted": e.granted, "Source": e.source,
+                                    "Notice": e.notice_version} for e in history]),
+                     hide_index=True)
+
+
+def _payments_tab(user: UserView, customer_id: int) -> None:
+    cards = profile.payment_methods(user.actor, customer_id)
+    if not cards:
+        st.info("No stored payment methods.")
+        return
+    st.dataframe(pd.DataFrame([{"Brand": c.brand, "Card": c.masked_number, "Expiry": c.expiry,
+                                "Expired": c.expired} for c in cards]), hide_index=True)
+
+
+def _history_tab(user: UserView, customer_id: int) -> None:
+    page = search_events(user.actor, AuditFilter(entity="customer", entity_id=str(customer_id)),
+                         limit=200)
+    rows = [{"When (UTC)": event.at, "By": event.actor, "Action": event.action,
+             "Field": change.field, "Old": "—" if change.old is None else str(change.old),
+             "New": "—" if change.new is None else str(change.new)}
+            for event in page.events for change in (field_changes(event) or [None])
+            if change is not None]
+    if not rows:
+        st.info("No recorded changes.")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+
+
+def main() -> None:
+    user = require_page(Capability.LOOKUP, "customer profiles")
+    customer_id = _customer_id()
+    try:
+        if customer_id is None:
+            raise CustomerNotFound("Open a customer from Lookup.")
+        customer = get_customer(user.actor, customer_id)
+    except CustomerNotFound as error:
+        st.warning(str(error))
+        st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
+        return
+    _header(user, customer)
+    _figures(user, customer.id)
+    names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
+    if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
+        names.append("Payment methods")
+    if user.actor.can(Capability.VIEW_AUDIT):
+        names.append("History")
+    tabs = dict(zip(names, st.tabs(names), strict=True))
+    with tabs["Details"]:
+        _conflict(customer)
+        _edit_form(user, customer)
+    with tabs["Orders"]:
+        _orders_tab(user, customer.id)
+    with tabs["Interactions"]:
+        _interactions_tab(user, customer.id)
+    with tabs["Feedback"]:
+        _feedback_tab(user, customer.id)
+    with tabs["Consent"]:
+        _consent_tab(user, customer.id)
+    if "Payment methods" in tabs:
+        with tabs["Payment methods"]:
+            _payments_tab(user, customer.id)
+    if "History" in tabs:
+        with tabs["History"]:
+            _history_tab(user, customer.id)
+
+
+main()

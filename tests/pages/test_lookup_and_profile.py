@@ -1,0 +1,142 @@
+"""Lookup and the customer profile through the real app: search, open, edit, conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from db.access import Actor
+from db.customers import create_customer, update_customer
+from tests.pages.conftest import ROOT
+
+LOOKUP = str(ROOT / "pages" / "lookup.py")
+PROFILE = str(ROOT / "pages" / "customer.py")
+MANAGER = Actor("manager", "manager")
+
+
+@pytest.fixture
+def john(app_db: Engine) -> int:
+    customer = create_customer(MANAGER, {
+        "first_name": "John", "last_name": "Smith", "email": "john@example.com",
+        "phone": "020 7946 0958", "country": "GB", "city": "London"}, engine=app_db)
+    create_customer(MANAGER, {"first_name": "Mary", "last_name": "Jones", "country": "DE",
+                              "city": "Berlin"}, engine=app_db)
+    assert customer.id is not None
+    return customer.id
+
+
+def _profile(signed_in: Callable[[str], AppTest], role: str, customer_id: int) -> AppTest:
+    at = signed_in(role)
+    at.query_params["customer"] = str(customer_id)
+    at.switch_page(PROFILE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _field(at: AppTest, customer_id: int, name: str):  # type: ignore[no-untyped-def]
+    return at.text_input(key=f"edit_{customer_id}_{name}")
+
+
+def _save(at: AppTest, customer_id: int) -> None:
+    at.button(key=f"FormSubmitter:edit_{customer_id}-Save changes").click().run()
+
+
+def test_search_with_a_typo_lists_the_customer_and_why(signed_in: Callable[[str], AppTest],
+                                                       john: int) -> None:
+    at = signed_in("marketing")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("jonh smiht").run()
+    assert not at.exception
+    results = at.dataframe[0].value
+    assert results.iloc[0]["Name"] == "John Smith"
+    assert results.iloc[0]["Why"].startswith("similar name")
+    assert at.query_params["q"] == "jonh smiht"
+
+
+def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> None:
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("zzzzqqq").run()
+    assert at.info[0].value == "No customer matches zzzzqqq."
+
+
+def test_profile_shows_the_customer(signed_in: Callable[[str], AppTest], john: int) -> None:
+    at = _profile(signed_in, "manager", john)
+    assert at.title[0].value == "John Smith"
+    assert "E-mail: john@example.com" in at.text[1].value
+    assert [m.label for m in at.metric][:2] == ["Lifetime value", "Orders"]
+    assert [t.label for t in at.tabs] == ["Details", "Orders", "Interactions", "Feedback",
+                                          "Consent", "Payment methods", "History"]
+
+
+def test_edit_then_history_shows_old_and_new(signed_in: Callable[[str], AppTest],
+                                             john: int) -> None:
+    at = _profile(signed_in, "manager", john)
+    _field(at, john, "city").input("Leeds")
+    _save(at, john)
+    assert not at.exception
+    assert _field(at, john, "city").value == "Leeds"
+    history = at.tabs[6].dataframe[0].value
+    change = history[history["Field"] == "city"].iloc[0]
+    assert (change["Old"], change["New"], change["By"]) == ("London", "Leeds", "manager")
+
+
+def test_invalid_input_is_shown_beside_the_field_and_kept(signed_in: Callable[[str], AppTest],
+                                                          john: int) -> None:
+    at = _profile(signed_in, "manager", john)
+    _field(at, john, "email").input("not-an-email")
+    _field(at, john, "city").input("Leeds")
+    _save(at, john)
+    assert any("not a valid email" in e.value for e in at.error)
+    assert _field(at, john, "email").value == "not-an-email"
+    assert _field(at, john, "city").value == "Leeds"
+    fresh = _profile(signed_in, "admin", john)
+    assert _field(fresh, john, "city").value == "London"  # nothing was saved
+
+
+def test_a_stale_save_shows_who_changed_what(signed_in: Callable[[str], AppTest],
+                                             john: int, app_db: Engine) -> None:
+    at = _profile(signed_in, "manager", john)
+    update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
+    _field(at, john, "city").input("Leeds")
+    _save(at, john)
+    assert at.error[0].value.startswith("Someone saved this customer after you opened it")
+    conflict = at.dataframe[0].value
+    assert conflict.iloc[0][["By", "Field", "Old", "New"]].tolist() == [
+        "admin", "city", "London", "York"]
+    next(b for b in at.button if b.label == "Reload the latest version").click().run()
+    assert _field(at, john, "city").value == "York"
+
+
+def test_marketing_sees_no_cards_or_history_and_edits_preferences_only(
+    signed_in: Callable[[str], AppTest], john: int
+) -> None:
+    at = _profile(signed_in, "marketing", john)
+    assert [t.label for t in at.tabs] == ["Details", "Orders", "Interactions", "Feedback",
+                                          "Consent"]
+    assert _field(at, john, "city").disabled
+    channel = at.selectbox(key=f"edit_{john}_preferred_channel")
+    assert not channel.disabled
+    channel.select("sms")
+    _save(at, john)
+    assert not at.exception and not at.error
+    assert at.selectbox(key=f"edit_{john}_preferred_channel").value == "sms"
+
+
+def test_html_in_a_name_is_shown_as_text(signed_in: Callable[[str], AppTest],
+                                         app_db: Engine) -> None:
+    hostile = create_customer(MANAGER, {"first_name": "<img src=x onerror=alert(1)>",
+                                        "last_name": "**Bold**", "country": "GB"},
+                              engine=app_db)
+    at = _profile(signed_in, "manager", hostile.id)
+    assert at.title[0].value == r"\<img src\=x onerror\=alert\(1\)\> \*\*Bold\*\*"
+    assert _field(at, hostile.id, "first_name").value == "<img src=x onerror=alert(1)>"
+
+
+def test_unknown_customer_points_back_to_lookup(signed_in: Callable[[str], AppTest],
+                                                app_db: Engine) -> None:
+    at = _profile(signed_in, "manager", 999)
+    assert at.warning[0].value == "There is no customer 999."
