@@ -29,6 +29,9 @@ DEMO_LOGINS = {"admin": "admin-demo-2026", "manager": "manager-demo-2026",
                "marketing": "marketing-demo-2026"}
 
 pytestmark = pytest.mark.e2e
+# The suite runs on two workers beside PostgreSQL; a loaded machine can take longer than
+# Playwright's default 5 s to rerun a script, so assertions wait up to 20 s.
+expect.set_options(timeout=20_000)
 
 
 def _free_port() -> int:
@@ -52,11 +55,17 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this module's server keeps its SQLite database (for tests to read)."""
+    return tmp_path_factory.mktemp("e2e") / "custdb.sqlite"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_database: Path) -> Iterator[str]:
     """Base URL of a running custdb with the demo users and 300 demo customers."""
-    workdir = tmp_path_factory.mktemp("e2e")
+    workdir = app_database.parent
     env = os.environ | {
-        "DATABASE_URL": f"sqlite:///{workdir / 'custdb.sqlite'}",
+        "DATABASE_URL": f"sqlite:///{app_database}",
         "CUSTDB_DEMO_CUSTOMERS": "300",
         "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
     }

@@ -1,0 +1,70 @@
+"""Sign in, search with a typo, open the profile, change the city, see it in History."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from db.access import Actor
+from db.customers import create_customer
+from db.engine import make_engine
+from tests.e2e.conftest import sign_in, wait_for_app
+
+
+def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
+                                              app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        first, last = connection.execute(
+            "SELECT first_name, last_name FROM customer WHERE length(last_name) >= 5 "
+            "AND first_name NOT LIKE '% %' ORDER BY id LIMIT 1").fetchone()
+    typo = f"{first} {last[0]}{last[2]}{last[1]}{last[3:]}"  # two letters swapped
+    sign_in(page, app_url, "manager")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Search").fill(typo)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    expect(page.get_by_role("heading", name=f"{first} {last}")).to_be_visible()
+    wait_for_app(page)
+
+    city = page.get_by_role("textbox", name="City")
+    city.fill("Testville")
+    page.get_by_role("button", name="Save changes").click()
+    wait_for_app(page)
+    expect(page.get_by_role("textbox", name="City")).to_have_value("Testville")
+    page.get_by_role("tab", name="History").click()
+    history = page.get_by_test_id("stDataFrame").last
+    expect(history).to_contain_text("Testville")
+    expect(history).to_contain_text("manager")
+
+
+def test_markup_in_a_name_is_shown_as_text(page: Page, app_url: str,
+                                          app_database: Path) -> None:
+    hostile = create_customer(
+        Actor("e2e", "admin"),
+        {"first_name": "<img src=x onerror=alert(1)>", "last_name": "[x](http://e.vil)",
+         "country": "GB"}, engine=make_engine(f"sqlite:///{app_database}"))
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/customer?customer={hostile.id}")
+    wait_for_app(page)
+    heading = page.get_by_role("heading").filter(has_text="img src")
+    expect(heading).to_contain_text("<img src=x onerror=alert(1)>")
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("a[href='http://e.vil']").count() == 0
+    page.get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Search").fill("onerror")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("<img src=x")
+    assert page.locator("img[src='x']").count() == 0
+    assert dialogs == []
