@@ -25,6 +25,8 @@ class PageSpec:
 PAGES = (
     PageSpec("home.py", "Home", ":material/home:", None, "Overview"),
     PageSpec("lookup.py", "Lookup", ":material/search:", Capability.LOOKUP, "Customers"),
+    PageSpec("new_customer.py", "New customer", ":material/person_add:",
+             Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("customer.py", "Customer", ":material/person:", Capability.LOOKUP, "Customers",
              in_menu=False),
     PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),

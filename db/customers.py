@@ -122,11 +122,14 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
     confirmation when the record looks like an existing person (:class:`PossibleDuplicate`).
     """
     require(actor, Capability.EDIT_CUSTOMER)
-    missing = {name: "This field is required." for name in ("first_name", "last_name", "country")
-               if not str(fields.get(name) or "").strip()}
-    if missing:
-        raise InvalidFields(missing)
-    cleaned = clean_customer_fields(fields, country_of_record=None, today=utcnow().date())
+    errors = {name: "This field is required." for name in ("first_name", "last_name", "country")
+              if not str(fields.get(name) or "").strip()}
+    try:
+        cleaned = clean_customer_fields(fields, country_of_record=None, today=utcnow().date())
+    except InvalidFields as invalid:
+        errors = invalid.errors | errors
+    if errors:  # every problem at once, not the first one
+        raise InvalidFields(errors)
     with write_session(engine) as session:
         if cleaned.get("email") and (owner := _email_owner(session, cleaned["email"], None)):
             raise DuplicateEmail(owner)

@@ -21,6 +21,7 @@ from db.customers import (
     DuplicateEmail,
     StaleRecord,
     get_customer,
+    soft_delete_customer,
     update_customer,
 )
 from db.models import (
@@ -150,6 +151,18 @@ def _conflict(customer: Customer) -> None:
                                     f"edit_errors_{customer.id}", f"conflict_{customer.id}")):
                 del st.session_state[key]
         st.rerun()
+
+
+def _delete(user: UserView, customer: Customer) -> None:
+    """Soft delete (admins): the record stays for the audit trail but leaves lookup."""
+    if not user.actor.can(Capability.ADMINISTER):
+        return
+    with st.expander("Delete this customer"):
+        sure = st.checkbox("I understand: the customer disappears from lookup and segments.",
+                           key=f"delete_sure_{customer.id}")
+        if st.button("Delete customer", disabled=not sure, type="primary"):
+            soft_delete_customer(user.actor, customer.id)
+            st.switch_page(str(LOOKUP_PAGE))
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
@@ -295,6 +308,7 @@ def main() -> None:
     with tabs["Details"]:
         _conflict(customer)
         _edit_form(user, customer)
+        _delete(user, customer)
     with tabs["Orders"]:
         _orders_tab(user, customer.id)
     with tabs["Interactions"]:

@@ -1,0 +1,88 @@
+"""The New customer page: validation beside fields, duplicate e-mail, likely duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+from streamlit.testing.v1 import AppTest
+
+from db.access import Actor
+from db.customers import create_customer
+from db.models import Customer
+from tests.pages.conftest import ROOT
+
+NEW = str(ROOT / "pages" / "new_customer.py")
+
+
+def _open(signed_in: Callable[[str], AppTest]) -> AppTest:
+    at = signed_in("manager")
+    at.switch_page(NEW).run()
+    assert not at.exception
+    return at
+
+
+def _fill(at: AppTest, **values: str) -> None:
+    for name, value in values.items():
+        at.text_input(key=f"new_{name}").input(value)
+    at.button(key="FormSubmitter:new_customer-Create customer").click().run()
+
+
+def _shown(markdown: str) -> str:
+    """What a person reads: the Markdown escapes of dashboard.text.plain removed."""
+    return markdown.replace("\\", "").replace("\u200b", "")
+
+
+def _count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(Customer)).one()
+
+
+def test_create_opens_the_new_profile(signed_in: Callable[[str], AppTest],
+                                      app_db: Engine) -> None:
+    at = _open(signed_in)
+    _fill(at, first_name="Grace", last_name="Hopper", country="us", phone="+1 212 555 0100",
+          email="grace@example.com")
+    assert not at.exception
+    assert at.title[0].value == "Grace Hopper"
+    assert _count(app_db) == 1
+
+
+def test_errors_appear_beside_their_fields_and_input_is_kept(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    at = _open(signed_in)
+    _fill(at, first_name="Grace", email="grace@", country="Narnia")
+    messages = [_shown(e.value) for e in at.error]
+    assert "This field is required." in messages  # last name
+    assert any("not a valid email" in m for m in messages)
+    assert any("not a country" in m for m in messages)
+    assert at.text_input(key="new_first_name").value == "Grace"
+    assert _count(app_db) == 0
+
+
+def test_a_taken_email_links_to_its_owner(signed_in: Callable[[str], AppTest],
+                                          app_db: Engine) -> None:
+    owner = create_customer(Actor("x", "admin"), {"first_name": "A", "last_name": "B",
+                                                  "country": "GB", "email": "a@example.com"},
+                            engine=app_db)
+    at = _open(signed_in)
+    _fill(at, first_name="C", last_name="D", country="GB", email="A@Example.com")
+    assert any(f"Customer {owner.id} already has this e-mail" in _shown(e.value)
+               for e in at.error)
+    assert _count(app_db) == 1
+
+
+def test_a_likely_duplicate_asks_first(signed_in: Callable[[str], AppTest],
+                                       app_db: Engine) -> None:
+    create_customer(Actor("x", "admin"), {"first_name": "Ann", "last_name": "Lee",
+                                          "country": "GB", "postcode": "LS1 4AP"},
+                    engine=app_db)
+    at = _open(signed_in)
+    _fill(at, first_name="ann", last_name="LEE", country="GB", postcode="LS1 4AP")
+    assert at.warning[0].value.startswith("This looks like an existing customer")
+    assert _count(app_db) == 1
+    next(b for b in at.button if b.label == "Create anyway").click().run()
+    assert not at.exception
+    assert _count(app_db) == 2
