@@ -18,6 +18,7 @@ from db import audit, search_index
 from db.access import Actor, Capability, PermissionDenied, require
 from db.engine import read_session, write_session
 from db.models import AuditEvent, Customer
+from db.tags import clean_tags, replace_tags
 from db.types import utcnow
 from db.validation import InvalidFields, clean_customer_fields
 
@@ -221,21 +222,33 @@ def update_customer(actor: Actor, customer_id: int, expected_version: int,
 
 def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
                 source: str = "grid", engine: Engine | None = None) -> GridResult:
-    """Save many edited rows, each ``(customer id, version seen, changes)``.
+    """Save many edited rows, each ``(customer id, version seen, changes)``; ``changes`` may
+    hold ``"tags"`` (a list of names) beside customer fields.
 
     Every row is validated; the valid ones are saved together in one transaction and the
     others are returned with their reason, so the page can keep them as typed.
     """
-    _require_fields(actor, {name for _, _, changes in rows for name in changes})
+    fields = {name for _, _, changes in rows for name in changes} - {"tags"}
+    _require_fields(actor, fields)
+    if any("tags" in changes for _, _, changes in rows):
+        require(actor, Capability.EDIT_MARKETING_FIELDS)
     result = GridResult()
     with write_session(engine) as session:
         for customer_id, version, changes in rows:
+            changes = dict(changes)
+            tag_names = changes.pop("tags", None)
             try:
                 with session.begin_nested():
                     customer = _load_for_edit(session, customer_id, version)
                     cleaned = clean_customer_fields(changes, country_of_record=customer.country,
                                                     today=utcnow().date())
-                    if _apply(session, actor, customer, cleaned, source):
+                    wanted = None if tag_names is None else clean_tags(tag_names)
+                    changed = _apply(session, actor, customer, cleaned, source)
+                    if wanted is not None:
+                        changed |= replace_tags(session, actor=actor.username,
+                                                customer_id=customer_id, wanted=wanted,
+                                                source=source)
+                    if changed:
                         result.saved.append(customer_id)
             except InvalidFields as error:
                 result.refused[customer_id] = "; ".join(

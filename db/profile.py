@@ -31,11 +31,9 @@ from db.models import (
     PaymentMethod,
     Tag,
 )
+from db.tags import clean_tags, replace_tags, tags_of
 from db.types import utcnow
 from db.validation import InvalidFields
-
-MAX_TAGS = 30
-TAG_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -161,34 +159,20 @@ def set_tags(actor: Actor, customer_id: int, names: list[str], *,
              engine: Engine | None = None) -> list[str]:
     """Replace the customer's tags (new tag names are created); audited when they change."""
     require(actor, Capability.EDIT_MARKETING_FIELDS)
-    wanted = sorted({name.strip().lower() for name in names if name.strip()})
-    too_long = [name for name in wanted if len(name) > TAG_LENGTH]
-    if too_long or len(wanted) > MAX_TAGS:
-        raise InvalidFields({"tags": f"At most {MAX_TAGS} tags of at most {TAG_LENGTH} "
-                                     "characters each."})
+    wanted = clean_tags(names)
     with write_session(engine) as session:
         _live_customer(session, customer_id)
-        current = sorted(session.exec(select(Tag.name).join(CustomerTag)
-                                      .where(CustomerTag.customer_id == customer_id)))
-        if current == wanted:
-            return current
-        known = {tag.name: tag for tag in session.exec(select(Tag).where(
-            col(Tag.name).in_(wanted)))} if wanted else {}
-        for name in wanted:
-            if name not in known:
-                known[name] = Tag(name=name)
-                session.add(known[name])
-        session.flush()
-        for link in session.exec(select(CustomerTag).where(CustomerTag.customer_id == customer_id)):
-            session.delete(link)
-        session.flush()
-        for name in wanted:
-            session.add(CustomerTag(customer_id=customer_id, tag_id=known[name].id))
-        audit.record(session, actor=actor.username, action="customer.tags", entity="customer",
-                     entity_id=customer_id, changes={"tags": [", ".join(current),
-                                                              ", ".join(wanted)]},
+        replace_tags(session, actor=actor.username, customer_id=customer_id, wanted=wanted,
                      source="form")
         return wanted
+
+
+def tags_for(actor: Actor, customer_ids: list[int], *,
+             engine: Engine | None = None) -> dict[int, list[str]]:
+    """Tags of many customers at once (the lookup grid)."""
+    require(actor, Capability.LOOKUP)
+    with read_session(engine) as session:
+        return tags_of(session, customer_ids)
 
 
 def log_interaction(actor: Actor, customer_id: int, *, kind: str, subject: str,

@@ -13,9 +13,10 @@ from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.access import Capability
+from db.customers import update_many
 from db.engine import database_url
-from db.models import CUSTOMER_STATUSES
-from db.profile import all_tags
+from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
+from db.profile import all_tags, tags_for
 from db.search import SearchFilters, SearchHit, known_countries, search_customers
 from db.users import UserView
 
@@ -51,6 +52,55 @@ def _results(hits: list[SearchHit]) -> None:
         st.switch_page(str(PAGES_DIR / "customer.py"), query_params={"customer": customer_id})
 
 
+GRID_FIELDS = {"Status": "status", "City": "city", "Preferred channel": "preferred_channel",
+               "Tags": "tags"}
+
+
+def _grid(user: UserView, hits: list[SearchHit]) -> None:
+    """Edit status, city, preferred channel and tags of the listed customers at once.
+
+    Valid rows are saved together; refused rows stay as typed (the editor keeps its edits)
+    with the reason listed, so nothing typed is lost.
+    """
+    can_edit = user.actor.can(Capability.EDIT_CUSTOMER)
+    tags = tags_for(user.actor, [h.customer.id for h in hits])  # type: ignore[misc]
+    base = pd.DataFrame([{
+        "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
+        "Status": h.customer.status, "City": h.customer.city or "",
+        "Preferred channel": h.customer.preferred_channel or "",
+        "Tags": ", ".join(tags[h.customer.id])} for h in hits])  # type: ignore[index]
+    versions = {h.customer.id: h.customer.version for h in hits}
+    locked = ["Id", "Name"] + ([] if can_edit else ["Status", "City"])
+    edited = st.data_editor(base, hide_index=True, num_rows="fixed", disabled=locked,
+                            key="lookup_grid", column_config={
+        "Status": st.column_config.SelectboxColumn(options=list(CUSTOMER_STATUSES),
+                                                   required=True),
+        "Preferred channel": st.column_config.SelectboxColumn(options=["", *CONTACT_CHANNELS]),
+        "Tags": st.column_config.TextColumn(help="Comma-separated"),
+    })
+    if not st.button("Save edited rows"):
+        return
+    rows = []
+    for before, after in zip(base.to_dict("records"), edited.to_dict("records"), strict=True):
+        changes = {GRID_FIELDS[column]: after[column] for column in GRID_FIELDS
+                   if (after[column] or "") != (before[column] or "")}
+        if "tags" in changes:
+            changes["tags"] = str(changes["tags"] or "").split(",")
+        if changes:
+            rows.append((int(before["Id"]), versions[int(before["Id"])], changes))
+    if not rows:
+        st.info("Nothing was changed.")
+        return
+    result = update_many(user.actor, rows)
+    if result.saved:
+        st.success(f"Saved {len(result.saved)} customer(s).")
+    if result.refused:
+        st.error("These rows were not saved; fix them and save again:")
+        st.dataframe(pd.DataFrame([{"Id": customer_id, "Reason": reason}
+                                   for customer_id, reason in result.refused.items()]),
+                     hide_index=True)
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "Lookup")
     st.title("Customer lookup")
@@ -65,6 +115,9 @@ def main() -> None:
                 "No customer matches these filters.")
         return
     _results(hits)
+    if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
+        with st.expander("Edit these customers"):
+            _grid(user, hits)
 
 
 main()

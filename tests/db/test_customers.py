@@ -145,3 +145,17 @@ def test_soft_delete_is_admin_only_and_hides_the_customer(engine: Engine,
     with pytest.raises(CustomerNotFound):
         get_customer(MANAGER, john.id, engine=engine)
     assert [e.actor for e in _events(engine, "customer.delete")] == ["alex"]
+
+
+def test_grid_saves_tags_in_the_same_transaction(engine: Engine, john: Customer) -> None:
+    from db.profile import tags_for
+
+    result = update_many(MARKETING, [(john.id, 1, {"tags": ["VIP", "cycling"],
+                                                   "preferred_channel": "sms"})],
+                         engine=engine)
+    assert result.saved == [john.id]
+    assert tags_for(MANAGER, [john.id], engine=engine) == {john.id: ["cycling", "vip"]}
+    with pytest.raises(PermissionDenied):
+        update_many(MARKETING, [(john.id, 2, {"city": "Leeds"})], engine=engine)
+    refused = update_many(MARKETING, [(john.id, 2, {"tags": ["x" * 60]})], engine=engine)
+    assert refused.saved == [] and refused.refused[john.id].startswith("tags: At most")

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from db.access import Actor
-from db.customers import create_customer, update_customer
+from db.customers import create_customer, get_customer, update_customer
 from tests.pages.conftest import ROOT
 
 LOOKUP = str(ROOT / "pages" / "lookup.py")
@@ -154,3 +154,25 @@ def test_admins_soft_delete_and_the_customer_leaves_lookup(signed_in: Callable[[
     at.text_input[0].input("john smith").run()
     names = [] if not at.dataframe else list(at.dataframe[0].value["Name"])
     assert "John Smith" not in names
+
+
+def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
+    signed_in: Callable[[str], AppTest], john: int, app_db: Engine
+) -> None:
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()  # no term: newest first, so Mary Jones then John Smith
+    grid = {"edited_rows": {0: {"City": "Hamburg", "Tags": "vip, berlin"},
+                            1: {"City": "Leeds", "Preferred channel": "pigeon"}},
+            "added_rows": [], "deleted_rows": []}
+    at.session_state["lookup_grid"] = grid
+    at.run()
+    next(b for b in at.button if b.label == "Save edited rows").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Saved 1 customer(s)."
+    refused = at.dataframe[-1].value
+    assert refused["Id"].tolist() == [john]
+    assert refused["Reason"].iloc[0].startswith("preferred_channel: Choose one of")
+    assert at.session_state["lookup_grid"]["edited_rows"][1]["City"] == "Leeds"  # kept
+    assert get_customer(MANAGER, john, engine=app_db).city == "London"
+    mary = at.dataframe[0].value.iloc[0]["Id"]
+    assert get_customer(MANAGER, int(mary), engine=app_db).city == "Hamburg"
