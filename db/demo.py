@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from db.models import (
     Tag,
     User,
 )
+from db.search_index import fold
 
 CHUNK_SIZE = 50_000
 HISTORY_YEARS = 4
@@ -96,13 +96,6 @@ class _NamePool:
     male: np.ndarray
     last: np.ndarray
     streets: np.ndarray
-
-
-def ascii_fold(text: str) -> str:
-    """``"José Müller-Łukasz"`` → ``"jose muller-lukasz"``: what an email local part keeps."""
-    text = text.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def _unique(draw: Callable[[], str], count: int) -> np.ndarray:
@@ -394,8 +387,8 @@ class DemoGenerator:
             if missing[index]:
                 emails.append(None)
                 continue
-            given = "".join(ch for ch in ascii_fold(first[index]) if ch.isalnum())
-            family = "".join(ch for ch in ascii_fold(last[index]) if ch.isalnum())
+            given = "".join(ch for ch in fold(first[index]) if ch.isalnum())
+            family = "".join(ch for ch in fold(last[index]) if ch.isalnum())
             local = (f"{given}.{family}", f"{given}{family}", f"{given[:1]}.{family}",
                      f"{given}_{family}")[styles[index]]
             email = f"{local}@{vocab.EMAIL_DOMAINS[domains[index]]}"

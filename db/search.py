@@ -24,7 +24,7 @@ from db.models import Customer, CustomerTag, Tag
 from db.search_index import fold, phone_digit_forms
 from db.validation import InvalidValue, normalise_email
 
-CANDIDATES = 300
+CANDIDATES = 120
 SIMILARITY_CUTOFF = 60.0
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 
@@ -89,23 +89,43 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
     return hits
 
 
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
 def _fts_query(words: list[str], *, phrase: bool) -> str:
-    """An FTS5 query: the whole text as one quoted phrase, or any trigram of any word."""
+    """An FTS5 query: the whole text as one quoted phrase, or — for similar names — every
+    longer word sharing at least one trigram ("jonh smiht": (smi OR mih OR iht)), which keeps
+    the candidates to people who resemble the query; rapidfuzz then ranks them."""
     if phrase:
-        return '"' + " ".join(words).replace('"', '""') + '"'
-    grams = {word[i:i + 3] for word in words for i in range(len(word) - 2)}
-    return " OR ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams))
+        return _quoted(" ".join(words))
+    # A swap in a four-letter word can change all of its trigrams ("jonh" shares none with
+    # "john"), so only words of five letters or more are required to match.
+    def any_trigram(*group: str) -> str:
+        grams = sorted({w[i:i + 3] for w in group for i in range(len(w) - 2)})
+        return "(" + " OR ".join(_quoted(gram) for gram in grams) + ")"
+
+    required = [word for word in words if len(word) >= 5]
+    if not required:
+        return any_trigram(*words)
+    return " AND ".join(any_trigram(word) for word in required)
 
 
 def _index_candidates(session: Session, folded: str, filters: SearchFilters, *,
                       phrase: bool) -> list[Customer]:
     """Customers whose index text contains ``folded`` (phrase) or shares trigrams with it."""
-    words = [word for word in folded.split() if len(word) >= 3] if not phrase else [folded]
+    # Similarity is for names: words of letters only, since the trigrams of e-mail domains
+    # and phone digits are shared by most records and would rank the whole table.
+    words = [folded] if phrase else [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
     if not words:
         return []
     if session.get_bind().dialect.name == "sqlite":
+        # Every phrase match contains the query, so any of them will do (no ranking: the
+        # first rows found end the scan); similar names are ranked by shared trigrams.
         ids = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
-                   "ORDER BY rank LIMIT :n").columns(id=Customer.id.type)  # type: ignore[attr-defined]
+                   "LIMIT :n" if phrase else
+                   "SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
+                   "ORDER BY rank LIMIT :n")
         params = {"q": _fts_query(words, phrase=phrase), "n": CANDIDATES}
     elif phrase:
         ids = text("SELECT customer_id AS id FROM customer_search "
@@ -187,7 +207,9 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFil
         hits: dict[int, SearchHit] = {}
         for hit in _exact(session, term, filters):
             hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
-        if len(folded) < 3:
+        if hits:
+            pass  # an exact e-mail, phone, id or reference: the person typed an identifier
+        elif len(folded) < 3:
             for hit in _short_prefix(session, folded, filters, limit):
                 hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
         else:
