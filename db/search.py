@@ -100,7 +100,11 @@ def _fts_query(words: list[str], *, phrase: bool) -> str:
     longer word sharing at least one trigram ("jonh smiht": (smi OR mih OR iht)), which keeps
     the candidates to people who resemble the query; rapidfuzz then ranks them."""
     if phrase:
-        return _quoted(" ".join(words))
+        phrase_text = " ".join(words)
+        parts = phrase_text.split()
+        if len(parts) == 2:  # names are stored "first last"; people also type "last first"
+            return _quoted(phrase_text) + " OR " + _quoted(f"{parts[1]} {parts[0]}")
+        return _quoted(phrase_text)
     # A swap in a four-letter word can change all of its trigrams ("jonh" shares none with
     # "john"), so only words of five letters or more are required to match.
     def any_trigram(*group: str) -> str:
@@ -198,7 +202,9 @@ def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float
             word.startswith(folded) for word in name.split()):
         return Match.PREFIX, "name starts with the search", 100.0
     score = fuzz.token_sort_ratio(folded, name)
-    if folded in name or (customer.email and folded in customer.email) or (
+    surname_first = fold(f"{customer.last_name} {customer.first_name}")
+    if folded in name or folded in surname_first or (
+            customer.email and folded in customer.email) or (
             customer.city and folded in fold(customer.city)):
         return Match.CONTAINS, "contains the search", score
     if score >= SIMILARITY_CUTOFF:

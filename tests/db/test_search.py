@@ -110,3 +110,7 @@ def test_rebuilt_index_equals_the_incremental_one(engine: Engine, people: dict) 
 def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
     with pytest.raises(PermissionDenied):
         search_customers(Actor("x", "nobody"), "smith", engine=engine)
+
+
+def test_surname_first_finds_the_name_too(engine: Engine, people: dict) -> None:
+    assert _find(engine, "smith john")[0][:2] == ("Smith", Match.CONTAINS)
