@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, Row, Select, case, func, literal, or_, text
+from sqlalchemy import Engine, Row, Select, case, literal, or_, text
 from sqlmodel import Session, col, select
 
 from db import search_index
@@ -214,11 +214,12 @@ def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float
 
 def _short_prefix(session: Session, folded: str, filters: SearchFilters,
                   limit: int) -> list[SearchHit]:
-    """Under three characters: last or first names starting with the query."""
-    pattern = _escape_like(folded) + "%"
+    """Under three characters: surnames starting with the query, read as a range on the
+    (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
+    start = folded[:1].upper() + folded[1:]
     query = _filtered(select(Customer), filters).where(
-        func.lower(Customer.last_name).like(pattern, escape="\\")
-        | func.lower(Customer.first_name).like(pattern, escape="\\")).limit(limit)
+        Customer.last_name >= start, Customer.last_name < start + "\uffff",
+    ).order_by(Customer.last_name, Customer.first_name).limit(limit)
     return [SearchHit(c, Match.PREFIX, "name starts with the search")
             for c in session.exec(query)]
 
