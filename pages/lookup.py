@@ -44,8 +44,12 @@ def _results(hits: list[SearchHit]) -> None:
         "E-mail": h.customer.email or "", "Phone": h.customer.phone or "",
         "City": h.customer.city or "", "Country": h.customer.country,
         "Status": h.customer.status, "Why": h.reason} for h in hits])
-    selection = st.dataframe(frame, hide_index=True, on_select="rerun",
-                             selection_mode="single-row", key="lookup_results")
+    selection = st.dataframe(
+        frame, hide_index=True, on_select="rerun", selection_mode="single-row",
+        key="lookup_results", column_config={
+            "Id": st.column_config.NumberColumn(format="%d", width="small"),
+            "Country": st.column_config.TextColumn(width="small"),
+            "Why": st.column_config.TextColumn(help="Why this customer matched the search")})
     st.caption("Select a row to open the customer's profile.")
     if selection.selection.rows:
         customer_id = int(frame.iloc[selection.selection.rows[0]]["Id"])
