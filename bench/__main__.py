@@ -20,7 +20,8 @@ def demo_generation(sizes: list[int], repeat: int, rebuild: bool) -> list[str]:
     """Time the demo loader per size; compare bulk and ORM inserts of the same rows."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     lines = ["## Demo data generation (SQLite)", "",
-             "Build = `db.demo` into a new file, indexes included; each run in a fresh process.",
+             "Build = `db.demo` into a new file, indexes and the search index included; each "
+             "run in a fresh process.",
              "", "| customers | rows | runs | median s | p95 s | rows/s | peak MiB | target |",
              "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for size in sizes:

@@ -66,11 +66,14 @@ def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterato
     """
     indexes = [index for table in tables for index in table.indexes if not index.unique]
     if connection.dialect.name == "sqlite":
-        # A larger page cache (256 MiB, this connection only) keeps the unique-index checks
-        # and the index rebuilds in memory.
+        # A larger page cache (256 MiB, this connection only) keeps the unique-constraint
+        # checks and the index rebuilds in memory (1 GiB with in-memory sorting was slower:
+        # 373 s against 311 s for a million customers).
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     for index in indexes:
         index.drop(connection)
     yield
     for index in indexes:
         index.create(connection)
+    if connection.dialect.name == "sqlite":  # back to the default for the pooled connection
+        connection.exec_driver_sql("PRAGMA cache_size=-2000")
