@@ -201,7 +201,9 @@ def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float
     if name.startswith(folded) or fold(customer.last_name).startswith(folded) or any(
             word.startswith(folded) for word in name.split()):
         return Match.PREFIX, "name starts with the search", 100.0
-    score = fuzz.token_sort_ratio(folded, name)
+    # The whole name for "jonh smiht", its best word for a lone "smiht".
+    score = max(fuzz.token_sort_ratio(folded, name),
+                max(fuzz.ratio(folded, word) for word in name.split() or [""]))
     surname_first = fold(f"{customer.last_name} {customer.first_name}")
     if folded in name or folded in surname_first or (
             customer.email and folded in customer.email) or (

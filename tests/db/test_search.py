@@ -114,3 +114,8 @@ def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
 
 def test_surname_first_finds_the_name_too(engine: Engine, people: dict) -> None:
     assert _find(engine, "smith john")[0][:2] == ("Smith", Match.CONTAINS)
+
+
+def test_a_single_misspelt_word_finds_the_name(engine: Engine, people: dict) -> None:
+    found = _find(engine, "smiht")
+    assert found[0][0] == "Smith" and found[0][1] == Match.SIMILAR
