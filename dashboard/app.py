@@ -19,6 +19,7 @@ if user is None:
     st.stop()
 
 page = build_navigation(user.actor)
-st.sidebar.text(f"Signed in as {user.username} ({user.role})")
+signed_in_as = f"Signed in as {user.username} ({user.role})"
+st.sidebar.text(signed_in_as)
 sign_out_button(user)
 page.run()

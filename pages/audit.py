@@ -83,8 +83,9 @@ def _pager(page: AuditPage) -> None:
 def _detail(page: AuditPage, event_id: int) -> None:
     event = next(e for e in page.events if e.id == event_id)
     st.subheader(f"Event {event.id}: {event.action}")
-    st.text(f"{format_when(event.at)} · by {event.actor} · via {event.source} · "
-            f"{event.entity} {event.entity_id or ''}")
+    summary = (f"{format_when(event.at)} · by {event.actor} · via {event.source} · "
+               f"{event.entity} {event.entity_id or ''}")
+    st.text(summary)
     changes = field_changes(event)
     if changes:
         st.dataframe(pd.DataFrame([{

@@ -56,10 +56,13 @@ def _customer_id() -> int | None:
 
 def _header(user: UserView, customer: Customer) -> None:
     st.title(plain(f"{customer.first_name} {customer.last_name}"))
-    st.text(f"#{customer.id} · {customer.status} · {customer.city or '—'}, {customer.country}"
-            f" · customer since {customer.created_at:%Y-%m-%d}")
-    st.text(f"E-mail: {customer.email or '—'}    Phone: {customer.phone or '—'}    "
-            f"Address: {', '.join(filter(None, [customer.street, customer.postcode]))or '—'}")
+    address = ", ".join(filter(None, [customer.street, customer.postcode])) or "—"
+    lines = [f"#{customer.id} · {customer.status} · {customer.city or '—'}, {customer.country}"
+             f" · customer since {customer.created_at:%Y-%m-%d}",
+             f"E-mail: {customer.email or '—'}    Phone: {customer.phone or '—'}    "
+             f"Address: {address}"]
+    for line in lines:
+        st.text(line)
     tags = profile.tags(user.actor, customer.id)
     consent = profile.current_consent(profile.consent_history(user.actor, customer.id))
     badges = [f"{'✅' if event and event.granted else '⛔' if event else '·'} "

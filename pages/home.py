@@ -19,7 +19,8 @@ def main() -> None:
     user = require_page(None, "Home")
     st.title("Home")
     # st.text, not Markdown: a display name is typed by people and shown as typed.
-    st.text(f"Welcome, {user.display_name}. Signed in as {user.username} · role: {user.role}")
+    welcome = f"Welcome, {user.display_name}. Signed in as {user.username} · role: {user.role}"
+    st.text(welcome)
     overview = _overview(database_url())
     columns = st.columns(4)
     columns[0].metric("Customers", f"{overview.customers:,}")
