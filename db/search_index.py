@@ -19,7 +19,7 @@ from functools import cache
 from typing import Protocol
 
 import phonenumbers
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, text
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
 from sqlmodel import Session, col, select
 
 from db.models import Customer
@@ -101,22 +101,22 @@ def bulk_table(dialect: str) -> Table:
     return Table(TABLE, MetaData(), Column(key, Integer), Column("body", Text))
 
 
+def _key(table: Table) -> Column:
+    return table.c.rowid if "rowid" in table.c else table.c.customer_id
+
+
 def _delete(connection: Connection, ids: Sequence[int]) -> None:
-    if connection.dialect.name == "sqlite":
-        statement = text("DELETE FROM customer_search WHERE rowid = :id")
-    else:
-        statement = text("DELETE FROM customer_search WHERE customer_id = :id")
-    connection.execute(statement, [{"id": customer_id} for customer_id in ids])
+    table = bulk_table(connection.dialect.name)
+    if ids:
+        connection.execute(table.delete().where(_key(table).in_(ids)))
 
 
-def _insert(connection: Connection, rows: list[dict[str, object]]) -> None:
-    if not rows:
-        return
-    if connection.dialect.name == "sqlite":
-        statement = text("INSERT INTO customer_search (rowid, body) VALUES (:id, :body)")
-    else:
-        statement = text("INSERT INTO customer_search (customer_id, body) VALUES (:id, :body)")
-    connection.execute(statement, rows)
+def _insert(connection: Connection, rows: list[tuple[int, str]]) -> None:
+    """Index rows as (customer id, text), through the same table shape the bulk loader uses."""
+    table = bulk_table(connection.dialect.name)
+    if rows:
+        connection.execute(table.insert(), [{_key(table).name: customer_id, "body": body}
+                                            for customer_id, body in rows])
 
 
 def index_customers(session: Session, customers: Iterable[Customer]) -> None:
@@ -127,13 +127,13 @@ def index_customers(session: Session, customers: Iterable[Customer]) -> None:
     customers = list(customers)
     connection = session.connection()
     _delete(connection, [c.id for c in customers if c.id is not None])
-    _insert(connection, [{"id": c.id, "body": search_text(c)} for c in customers
+    _insert(connection, [(c.id, search_text(c)) for c in customers
                          if c.id is not None and c.deleted_at is None])
 
 
 def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
     """Refill the whole index from the customer table; returns how many were indexed."""
-    connection.execute(text("DELETE FROM customer_search"))
+    connection.execute(bulk_table(connection.dialect.name).delete())
     indexed = 0
     last_id = 0
     columns = [getattr(Customer, name) for name in Searchable.__annotations__]
@@ -143,7 +143,7 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
             .order_by(Customer.id).limit(batch)).all()
         if not rows:
             return indexed
-        _insert(connection, [{"id": row.id, "body": search_text(row)} for row in rows])
+        _insert(connection, [(row.id, search_text(row)) for row in rows])
         indexed += len(rows)
         last_id = rows[-1].id
 
