@@ -18,7 +18,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from dashboard import settings
+from dashboard import browser_cookie, settings
 from db import users
 from db.users import UserView
 
@@ -29,6 +29,8 @@ FORM_LABELS = {"Form name": "Sign in to custdb", "Username": "Username",
 _SIGNED_IN_BY_FORM = "_custdb_signed_in_by_form"
 _SESSION_CHECKED = "_custdb_session_checked"
 _NOTICE = "_custdb_sign_in_notice"
+
+browser_cookie.install()
 
 
 def _check_credentials(username: str, password: str) -> bool:
