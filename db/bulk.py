@@ -7,11 +7,12 @@ PostgreSQL. Column lists come from the table metadata, never from input.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import CheckConstraint, Connection, Table, func, select, text
 
 Row = Sequence[Any]
 
@@ -57,6 +58,39 @@ def reset_sequence(connection: Connection, table: Table) -> None:
     )
 
 
+class CheckViolated(Exception):
+    """A bulk load wrote a row that breaks one of the table's CHECK constraints."""
+
+
+@contextmanager
+def checks_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
+    """On SQLite, check the CHECK constraints of ``tables`` once after a bulk load, not per row.
+
+    SQLite evaluates ``column IN (...)`` checks by building a lookup table for every row of
+    an ``executemany`` (measured: 4.6 µs per row per check; orders went from 1.3 s to 4.2 s
+    per 500,000 rows with their two checks). One query per constraint over the loaded table
+    finds the same violations; raising :class:`CheckViolated` rolls the load back.
+    PostgreSQL's ``COPY`` checks cheaply, so nothing changes there.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA ignore_check_constraints=ON")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints=OFF")
+    for table in tables:
+        for constraint in table.constraints:
+            if not isinstance(constraint, CheckConstraint):
+                continue
+            # The condition is the model's own constraint text, never input.
+            condition = "NOT (" + str(constraint.sqltext) + ")"
+            broken = select(1).select_from(table).where(text(condition)).limit(1)
+            if connection.execute(broken).first() is not None:
+                raise CheckViolated(f"{table.name}: a loaded row breaks {constraint.name}")
+
+
 @contextmanager
 def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
     """Drop the non-unique indexes of ``tables`` for a bulk load and rebuild them after.
@@ -73,7 +107,11 @@ def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterato
     for index in indexes:
         index.drop(connection)
     yield
+    if connection.dialect.name == "sqlite":
+        # Sort with helper threads (the orders-by-time index of 10 M rows: 14 s against 18-23 s).
+        connection.exec_driver_sql("PRAGMA threads=" + str(min(os.cpu_count() or 1, 4)))
     for index in indexes:
         index.create(connection)
-    if connection.dialect.name == "sqlite":  # back to the default for the pooled connection
+    if connection.dialect.name == "sqlite":  # back to the defaults for the pooled connection
+        connection.exec_driver_sql("PRAGMA threads=0")
         connection.exec_driver_sql("PRAGMA cache_size=-2000")

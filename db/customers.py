@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from db import audit, search_index
+from db import audit, search_index, summary
 from db.access import Actor, Capability, PermissionDenied, require
 from db.engine import read_session, write_session
 from db.models import AuditEvent, Customer
@@ -142,6 +142,7 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
         session.flush()
         session.refresh(customer)  # callers get every column, version included
         search_index.index_customers(session, [customer])
+        summary.refresh(session, [customer.id])
         audit.record(session, actor=actor.username, action="customer.create",
                      entity="customer", entity_id=customer.id,
                      changes={name: [None, value] for name, value in cleaned.items()

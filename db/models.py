@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, Index, Integer, Numeric, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    Numeric,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -217,6 +225,31 @@ class PaymentMethod(SQLModel, table=True):
     exp_year: int
     processor_token: str = Field(max_length=100, unique=True)
     created_at: datetime = _timestamp()
+
+
+class CustomerSummary(SQLModel, table=True):
+    """Per-customer figures that segments and KPIs read instead of scanning every order.
+
+    One row per customer, derived only from the other tables: :mod:`db.summary` recomputes a
+    customer's row in the same transaction as any write that changes it, and rebuilds the
+    whole table on demand. Money is in whole cents so that sums compare exactly on SQLite
+    (which keeps NUMERIC as floating point) and PostgreSQL alike.
+    """
+
+    __tablename__ = "customer_summary"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    order_count: int = 0
+    spend_cents: int = Field(default=0, sa_type=BigInteger)
+    first_order_at: datetime | None = _timestamp(nullable=True)
+    last_order_at: datetime | None = _timestamp(nullable=True)
+    last_interaction_at: datetime | None = _timestamp(nullable=True)
+    latest_nps: int | None = None
+    # The current consent per purpose (the newest event; never asked counts as not granted).
+    consent_email_marketing: bool = False
+    consent_sms: bool = False
+    consent_profiling: bool = False
+    consent_third_party_sharing: bool = False
 
 
 class User(SQLModel, table=True):

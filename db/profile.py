@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from db import audit
+from db import summary as customer_summary
 from db.access import Actor, Capability, require
 from db.customers import CustomerNotFound
 from db.engine import read_session, write_session
@@ -207,6 +208,7 @@ def log_interaction(actor: Actor, customer_id: int, *, kind: str, subject: str,
                                   staff_user_id=staff_user_id)
         session.add(interaction)
         session.flush()
+        customer_summary.refresh(session, [customer_id])
         audit.record(session, actor=actor.username, action="interaction.log",
                      entity="customer", entity_id=customer_id,
                      changes={"kind": kind, "subject": interaction.subject,
@@ -235,6 +237,7 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
                              notice_version=notice_version.strip(),
                              recorded_by_user_id=recorded_by_user_id)
         session.add(event)
+        customer_summary.refresh(session, [customer_id])
         audit.record(session, actor=actor.username, action="consent.change", entity="customer",
                      entity_id=customer_id,
                      changes={"purpose": purpose, "granted": granted, "source": event.source,

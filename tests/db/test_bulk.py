@@ -1,0 +1,47 @@
+"""Bulk loading keeps every rule of the schema, even the ones it checks late."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from db.bulk import CheckViolated, checks_deferred, insert_rows
+from db.models import Customer, Order
+
+CUSTOMER_COLUMNS = ("id", "first_name", "last_name", "country", "status", "created_at",
+                    "updated_at", "version")
+
+
+def _customer(customer_id: int, status: str, stamp: str) -> tuple:
+    return (customer_id, "Ada", "Lovelace", "GB", status, stamp, stamp, 1)
+
+
+def _stamp(engine: Engine) -> str:
+    return ("2026-01-02T03:04:05+00:00" if engine.dialect.name == "postgresql"
+            else "2026-01-02 03:04:05.000000")
+
+
+def test_a_row_breaking_a_check_rolls_the_whole_load_back(engine: Engine) -> None:
+    tables = [Customer.__table__, Order.__table__]
+    stamp = _stamp(engine)
+    rows = [_customer(1, "active", stamp), _customer(2, "not-a-status", stamp)]
+    # SQLite finds it after the load (CheckViolated); PostgreSQL's COPY refuses the row.
+    refused = (CheckViolated, engine.dialect.dbapi.IntegrityError)
+    with pytest.raises(refused, match="status"), \
+            engine.begin() as connection, checks_deferred(connection, tables):
+        insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS, rows)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Customer)).scalar_one() == 0
+
+
+def test_valid_rows_load_and_checks_apply_again_afterwards(engine: Engine) -> None:
+    stamp = _stamp(engine)
+    with engine.begin() as connection:
+        with checks_deferred(connection, [Customer.__table__]):
+            insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS,
+                        [_customer(1, "active", stamp), _customer(2, "lead", stamp)])
+        with pytest.raises(engine.dialect.dbapi.IntegrityError), connection.begin_nested():
+            insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS,
+                        [_customer(3, "not-a-status", stamp)])
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
