@@ -1,0 +1,443 @@
+"""Compiles a segment definition into one SQLAlchemy query, identical on SQLite and PostgreSQL.
+
+Every column comes from the field table below (an allow-list: a definition names fields, never
+columns) and every value is a bound parameter; nothing typed by a person becomes SQL text.
+Each condition compiles to an expression that is TRUE or FALSE, never NULL, so that NOT and
+the negative operators are exact complements (see :mod:`db.segment_definition`).
+
+"Ever" figures (orders, spend, last order, last contact, NPS, consent) are read from
+``customer_summary``; windowed ones count the customer's own rows through the
+(customer, time) indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import String
+
+from db.models import (
+    Customer,
+    CustomerSummary,
+    CustomerTag,
+    Interaction,
+    Order,
+    Tag,
+)
+from db.segment_definition import (
+    Condition,
+    Group,
+    InvalidDefinition,
+    Window,
+    cents,
+    problems,
+)
+from db.summary import cents as amount_cents
+
+C = Customer.__table__.c  # type: ignore[attr-defined]
+S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+INTERACTIONS = Interaction.__table__  # type: ignore[attr-defined]
+
+# Positive twin of each negative operator: "not in" is NOT "in", and so on.
+_POSITIVE = {"ne": "eq", "not_in": "in", "has_none": "has_any", "not_granted": "granted",
+             "not_in_segment": "in_segment", "is_unknown": "is_known", "is_false": "is_true"}
+_NPS_RANGES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+
+# What a saved segment stands for when another definition refers to it: its definition
+# (dynamic), a query of its member ids (static), or None when it no longer exists.
+Resolved = Group | Select | None
+
+
+class SegmentCycle(ValueError):
+    """A definition refers, directly or through others, to itself."""
+
+
+class UnknownSegment(ValueError):
+    """A definition refers to a saved segment that no longer exists."""
+
+
+class AsciiLower(GenericFunction):
+    """Lower-cases A-Z only, the same on every engine (SQLite's lower() does just that)."""
+
+    name = "ascii_lower"
+    type = String()
+    inherit_cache = True
+
+
+@compiles(AsciiLower, "postgresql")
+def _ascii_lower_postgresql(element: AsciiLower, compiler: object, **kw: object) -> str:
+    argument = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
+    return ("translate(" + argument + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+            "'abcdefghijklmnopqrstuvwxyz')")
+
+
+@compiles(AsciiLower)
+def _ascii_lower_default(element: AsciiLower, compiler: object, **kw: object) -> str:
+    return "lower(" + compiler.process(element.clauses, **kw) + ")"  # type: ignore[attr-defined]
+
+
+def fold_ascii(text: str) -> str:
+    """Python's twin of :class:`AsciiLower`."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def years_before(day: date, years: int) -> date:
+    """The same month and day ``years`` earlier (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+@dataclass
+class _Compiler:
+    as_of: datetime
+    resolve: Callable[[int], Resolved]
+    visiting: list[int] = field(default_factory=list)
+
+    # -- tree ------------------------------------------------------------------------
+
+    def group(self, group: Group) -> ColumnElement[bool]:
+        parts = [self.node(child) for child in group.children]
+        if group.match == "all":
+            combined = and_(*parts) if parts else true()
+        else:
+            combined = or_(*parts) if parts else false()
+        return not_(combined) if group.negate else combined
+
+    def node(self, node: Condition | Group) -> ColumnElement[bool]:
+        if isinstance(node, Group):
+            return self.group(node)
+        if node.op in _POSITIVE:
+            return not_(self.positive(node, _POSITIVE[node.op]))
+        return self.positive(node, node.op)
+
+    def positive(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        handler = getattr(self, "field_" + condition.field)
+        return handler(condition, op)
+
+    # -- profile ---------------------------------------------------------------------
+
+    def field_age(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        born = C.birth_date
+        if op == "is_known":
+            return born.is_not(None)
+        today = self.as_of.astimezone(UTC).date()
+
+        def at_least(years: int) -> ColumnElement[bool]:
+            return born <= years_before(today, years)
+
+        def at_most(years: int) -> ColumnElement[bool]:
+            return born > years_before(today, years + 1)
+
+        return and_(born.is_not(None), _compare(op, condition.value, at_least, at_most))
+
+    def field_gender(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _choice(C.gender, op, condition.value)
+
+    def field_country(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _choice(C.country, op, condition.value)
+
+    def field_income_band(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _choice(C.income_band, op, condition.value)
+
+    def field_status(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _choice(C.status, op, condition.value)
+
+    def field_source(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _choice(C.source, op, condition.value)
+
+    def field_city(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _text(C.city, op, condition.value)
+
+    def field_postcode(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _text(C.postcode, op, condition.value)
+
+    def field_occupation(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _text(C.occupation, op, condition.value)
+
+    def field_created(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return self._moment(C.created_at, op, condition.value)
+
+    def field_has_email(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _known_text(C.email)
+
+    def field_has_phone(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _known_text(C.phone)
+
+    def field_tags(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        def tagged(names: list[str]) -> ColumnElement[bool]:
+            return exists().where(CustomerTag.customer_id == C.id,
+                                  CustomerTag.tag_id == Tag.id, Tag.name.in_(names))
+
+        if op == "has_all":
+            return and_(*(tagged([name]) for name in condition.value))
+        return tagged(list(condition.value))
+
+    # -- consent ---------------------------------------------------------------------
+
+    def field_consent(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return S["consent_" + condition.value].is_(True)
+
+    # -- behaviour -------------------------------------------------------------------
+
+    def field_order_count(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        if _ever(condition.window):
+            count = func.coalesce(S.order_count, 0)
+        else:
+            count = self._orders(condition.window, func.count())
+        return _compare_value(op, condition.value, count)
+
+    def field_total_spend(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        if _ever(condition.window):
+            spend = func.coalesce(S.spend_cents, 0)
+        else:
+            spend = self._orders(condition.window, func.coalesce(
+                func.sum(amount_cents(ORDERS.c.amount)), 0))
+        return _compare_value(op, _cents(condition.value), spend)
+
+    def field_average_order_value(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        """avg ≷ v  ⇔  spend ≷ v × count when count > 0: exact integer arithmetic."""
+        if _ever(condition.window):
+            count = func.coalesce(S.order_count, 0)
+            spend = func.coalesce(S.spend_cents, 0)
+        else:
+            count = self._orders(condition.window, func.count())
+            spend = self._orders(condition.window, func.coalesce(
+                func.sum(amount_cents(ORDERS.c.amount)), 0))
+        has_orders = count > 0
+        if op == "is_known":
+            return has_orders
+
+        def at_least(value: int) -> ColumnElement[bool]:
+            return spend >= count * value
+
+        def at_most(value: int) -> ColumnElement[bool]:
+            return spend <= count * value
+
+        return and_(has_orders, _compare(op, _cents(condition.value), at_least, at_most))
+
+    def field_days_since_last_order(self, condition: Condition,
+                                    op: str) -> ColumnElement[bool]:
+        return self._days_since(S.last_order_at, op, condition.value)
+
+    def field_first_order(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return self._moment(S.first_order_at, op, condition.value)
+
+    def field_category(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return self._bought(ORDERS.c.category, condition, op)
+
+    def field_channel(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return self._bought(ORDERS.c.channel, condition, op)
+
+    # -- engagement ------------------------------------------------------------------
+
+    def field_interactions(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        where = [INTERACTIONS.c.customer_id == C.id,
+                 *self._window(INTERACTIONS.c.at, condition.window)]
+        if condition.kind is not None:
+            where.append(INTERACTIONS.c.kind == condition.kind)
+        count = select(func.count()).select_from(INTERACTIONS).where(*where).scalar_subquery()
+        return _compare_value(op, condition.value, count)
+
+    def field_days_since_last_interaction(self, condition: Condition,
+                                          op: str) -> ColumnElement[bool]:
+        return self._days_since(S.last_interaction_at, op, condition.value)
+
+    def field_nps_group(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        score = S.latest_nps
+        if op == "is_known":
+            return score.is_not(None)
+        groups = [condition.value] if op == "eq" else list(condition.value)
+        return and_(score.is_not(None),
+                    or_(*(score.between(*_NPS_RANGES[name]) for name in groups)))
+
+    # -- membership ------------------------------------------------------------------
+
+    def field_segment(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        segment_id = int(condition.value)
+        if segment_id in self.visiting:
+            raise SegmentCycle("A segment cannot include itself, directly or through "
+                               "another segment.")
+        target = self.resolve(segment_id)
+        if target is None:
+            raise UnknownSegment(f"Saved segment #{segment_id} no longer exists.")
+        if not isinstance(target, Group):
+            return C.id.in_(target)
+        self.visiting.append(segment_id)
+        try:
+            return self.group(target)
+        finally:
+            self.visiting.pop()
+
+    # -- shared pieces ---------------------------------------------------------------
+
+    def _cutoff(self, days: int) -> datetime:
+        return self.as_of - timedelta(days=days)
+
+    def _window(self, column: ColumnElement, window: Window | None) -> list[ColumnElement]:
+        if _ever(window):
+            return []
+        assert window is not None
+        if window.kind == "last_days":
+            return [column >= self._cutoff(int(window.days or 0))]
+        assert window.start is not None and window.end is not None
+        return [column >= _midnight(window.start),
+                column < _midnight(window.end + timedelta(days=1))]
+
+    def _orders(self, window: Window | None, aggregate: ColumnElement) -> ColumnElement:
+        return (select(aggregate).select_from(ORDERS)
+                .where(ORDERS.c.customer_id == C.id, *self._window(ORDERS.c.ordered_at, window))
+                .scalar_subquery())
+
+    def _bought(self, column: ColumnElement, condition: Condition,
+                op: str) -> ColumnElement[bool]:
+        base = [ORDERS.c.customer_id == C.id, *self._window(ORDERS.c.ordered_at,
+                                                            condition.window)]
+        times = condition.min_count or 1
+
+        def bought(values: list[str]) -> ColumnElement[bool]:
+            where = [*base, column.in_(values)]
+            if times == 1:
+                return exists().where(*where)
+            return select(func.count()).select_from(ORDERS).where(*where
+                                                                  ).scalar_subquery() >= times
+
+        if op == "has_all":
+            return and_(*(bought([value]) for value in condition.value))
+        return bought(list(condition.value))
+
+    def _moment(self, column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
+        if op == "is_known":
+            return column.is_not(None)
+        if op == "in_last_days":
+            test = column >= self._cutoff(int(value))  # type: ignore[call-overload]
+        elif op == "more_than_days_ago":
+            test = column < self._cutoff(int(value))  # type: ignore[call-overload]
+        else:
+            first, last = (date.fromisoformat(str(item)) for item in value)  # type: ignore[attr-defined]
+            test = and_(column >= _midnight(first),
+                        column < _midnight(last + timedelta(days=1)))
+        return and_(column.is_not(None), test)
+
+    def _days_since(self, column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
+        """Whole days before ``as_of``: at least N ⇔ at or before as_of − N days."""
+        if op == "is_known":
+            return column.is_not(None)
+
+        def at_least(days: int) -> ColumnElement[bool]:
+            return column <= self._cutoff(days)
+
+        def at_most(days: int) -> ColumnElement[bool]:
+            return column > self._cutoff(days + 1)
+
+        return and_(column.is_not(None), _compare(op, value, at_least, at_most))
+
+
+def _ever(window: Window | None) -> bool:
+    return window is None or window.kind == "ever"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _cents(value: object) -> object:
+    if isinstance(value, list):
+        return [cents(item) for item in value]
+    return cents(value)
+
+
+def _compare(op: str, value: object, at_least: Callable[[int], ColumnElement[bool]],
+             at_most: Callable[[int], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """A whole-number comparison built from "at least" and "at most" tests."""
+    if op == "between":
+        low, high = value  # type: ignore[misc]
+        return and_(at_least(low), at_most(high))
+    number = int(value)  # type: ignore[call-overload]
+    return {
+        "eq": lambda: and_(at_least(number), at_most(number)),
+        "ge": lambda: at_least(number),
+        "gt": lambda: at_least(number + 1),
+        "le": lambda: at_most(number),
+        "lt": lambda: at_most(number - 1),
+    }[op]()
+
+
+def _compare_value(op: str, value: object, column: ColumnElement) -> ColumnElement[bool]:
+    """A whole-number comparison on a column that is never NULL (counts, cents)."""
+    return _compare(op, value, lambda number: column >= number, lambda number: column <= number)
+
+
+def _choice(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
+    if op == "is_known":
+        return column.is_not(None)
+    values = [value] if op == "eq" else list(value)  # type: ignore[call-overload]
+    return and_(column.is_not(None), column.in_(values))
+
+
+def _known_text(column: ColumnElement) -> ColumnElement[bool]:
+    return and_(column.is_not(None), column != "")
+
+
+def _text(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
+    if op == "is_known":
+        return _known_text(column)
+    folded = AsciiLower(column)
+    if op == "contains":
+        test = folded.contains(fold_ascii(str(value)), autoescape=True)
+    elif op == "starts_with":
+        test = folded.startswith(fold_ascii(str(value)), autoescape=True)
+    else:
+        values = [value] if op == "eq" else list(value)  # type: ignore[call-overload]
+        test = folded.in_([fold_ascii(str(item)) for item in values])
+    return and_(column.is_not(None), test)
+
+
+def _live() -> ColumnElement[bool]:
+    return and_(C.deleted_at.is_(None), C.erased_at.is_(None))
+
+
+def condition_of(definition: Group, *, as_of: datetime,
+                 resolve: Callable[[int], Resolved], segment_id: int | None = None
+                 ) -> ColumnElement[bool]:
+    """The WHERE clause of ``definition`` (over customer ⟕ customer_summary).
+
+    ``segment_id`` is the saved segment being evaluated, if any, so that a definition that
+    names itself is refused as a cycle.
+    """
+    found = problems(definition)
+    if found:
+        raise InvalidDefinition(found)
+    compiler = _Compiler(as_of=as_of, resolve=resolve,
+                         visiting=[segment_id] if segment_id is not None else [])
+    return and_(_live(), compiler.group(definition))
+
+
+def members(definition: Group, *, as_of: datetime, resolve: Callable[[int], Resolved],
+            segment_id: int | None = None) -> Select:
+    """``SELECT customer.id`` of the live customers that ``definition`` matches."""
+    where = condition_of(definition, as_of=as_of, resolve=resolve, segment_id=segment_id)
+    return (select(C.id).select_from(Customer.__table__.outerjoin(  # type: ignore[attr-defined]
+        CustomerSummary.__table__, S.customer_id == C.id)).where(where))  # type: ignore[attr-defined]
+
