@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -44,6 +45,7 @@ INTERACTION_KINDS = ("email", "call", "meeting", "ticket", "note")
 DIRECTIONS = ("inbound", "outbound", "internal")
 CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing")
 ROLES = ("admin", "manager", "marketing")
+SEGMENT_KINDS = ("dynamic", "static")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -60,6 +62,7 @@ def _timestamp(*, index: bool = False, nullable: bool = False) -> datetime:
 
 
 _customer_version = Column("version", Integer, nullable=False, default=1)
+_segment_version = Column("version", Integer, nullable=False, default=1)
 
 
 class Customer(SQLModel, table=True):
@@ -250,6 +253,48 @@ class CustomerSummary(SQLModel, table=True):
     consent_sms: bool = False
     consent_profiling: bool = False
     consent_third_party_sharing: bool = False
+
+
+class Segment(SQLModel, table=True):
+    """A saved target group: a definition (JSON, see db.segment_definition) and its kind.
+
+    A dynamic segment is evaluated whenever it is used; a static one keeps the members it
+    had when it was saved (``snapshot_at``) in ``segment_member``.
+    """
+
+    __tablename__ = "segment"
+    __table_args__ = (_one_of("kind", SEGMENT_KINDS, "kind"),)
+    __mapper_args__ = {"version_id_col": _segment_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    description: str | None = Field(default=None, max_length=1000)
+    kind: str = Field(default="dynamic", max_length=10)
+    definition: str = Field(sa_type=Text)
+    owner: str = Field(max_length=50)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    snapshot_at: datetime | None = _timestamp(nullable=True)
+    version: int = Field(default=1, sa_column=_segment_version)
+
+
+class SegmentMember(SQLModel, table=True):
+    """A member of a static segment, as of its snapshot."""
+
+    __tablename__ = "segment_member"
+
+    segment_id: int = Field(foreign_key="segment.id", primary_key=True, ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+
+
+class SegmentSize(SQLModel, table=True):
+    """A segment's size on one day (the first evaluation of that day), for its history."""
+
+    __tablename__ = "segment_size"
+
+    segment_id: int = Field(foreign_key="segment.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    size: int
 
 
 class User(SQLModel, table=True):
