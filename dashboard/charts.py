@@ -25,3 +25,65 @@ def build_spend_chart(orders: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("spend:Q", title="Spend", format=",.2f"),
                  alt.Tooltip("orders:Q", title="Orders")],
     ).properties(height=220)
+
+
+MEMBERS_COLOUR = "#c8553d"
+EVERYONE_COLOUR = "#9aa5b1"
+
+
+def build_breakdown_chart(breakdown: pd.DataFrame, title: str, *, top: int = 10) -> alt.Chart:
+    """Members against all customers, as shares of each, per group (country, age band, …).
+
+    ``breakdown`` has ``group``, ``members`` and ``everyone`` counts; the ``top`` largest
+    groups (by all customers) are kept so that the chart stays readable.
+    """
+    kept = breakdown.nlargest(top, "everyone")
+    member_total = max(int(breakdown["members"].sum()), 1)
+    everyone_total = max(int(breakdown["everyone"].sum()), 1)
+    long = pd.concat([
+        pd.DataFrame({"group": kept["group"], "who": "Segment", "count": kept["members"],
+                      "share": kept["members"] / member_total}),
+        pd.DataFrame({"group": kept["group"], "who": "All customers",
+                      "count": kept["everyone"], "share": kept["everyone"] / everyone_total}),
+    ], ignore_index=True)
+    order = list(kept["group"])
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("group:N", title=None, sort=order),
+        x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
+        yOffset=alt.YOffset("who:N", sort=["Segment", "All customers"]),
+        color=alt.Color("who:N", title=None, sort=["Segment", "All customers"],
+                        scale=alt.Scale(range=[MEMBERS_COLOUR, EVERYONE_COLOUR]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("group:N", title=title), alt.Tooltip("who:N", title="Of"),
+                 alt.Tooltip("count:Q", title="Customers", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    ).properties(title=title, height=alt.Step(9))
+
+
+def build_size_history_chart(history: pd.DataFrame) -> alt.Chart:
+    """A saved segment's size per day: ``history`` has ``day`` and ``size``."""
+    return alt.Chart(history).mark_line(point=True, color=MEMBERS_COLOUR).encode(
+        x=alt.X("day:T", title="Day"),
+        y=alt.Y("size:Q", title="Members"),
+        tooltip=[alt.Tooltip("day:T", title="Day"),
+                 alt.Tooltip("size:Q", title="Members", format=",")],
+    ).properties(height=220)
+
+
+def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
+    """Pairwise overlaps as a heat map; ``overlap`` has first, second, both, *_size."""
+    both_ways = pd.concat([
+        overlap, overlap.rename(columns={"first": "second", "second": "first",
+                                         "first_size": "second_size",
+                                         "second_size": "first_size"})], ignore_index=True)
+    both_ways["share"] = both_ways["both"] / both_ways["first_size"].clip(lower=1)
+    return alt.Chart(both_ways).mark_rect().encode(
+        x=alt.X("second:N", title="…are also in"),
+        y=alt.Y("first:N", title="Members of…"),
+        color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="oranges"),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("first:N", title="Members of"),
+                 alt.Tooltip("second:N", title="Also in"),
+                 alt.Tooltip("both:Q", title="Customers", format=","),
+                 alt.Tooltip("share:Q", title="Share of the first", format=".1%")],
+    ).properties(height=alt.Step(40), width=alt.Step(80))

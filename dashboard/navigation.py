@@ -29,6 +29,8 @@ PAGES = (
              Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("customer.py", "Customer", ":material/person:", Capability.LOOKUP, "Customers",
              in_menu=False),
+    PageSpec("segments.py", "Segments", ":material/filter_alt:", Capability.SEGMENTS,
+             "Marketing"),
     PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),
     PageSpec("users.py", "Users", ":material/manage_accounts:", Capability.ADMINISTER, "Admin"),
 )

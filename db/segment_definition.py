@@ -257,7 +257,7 @@ def _window_problem(window: Window) -> str | None:
 
 def _value_problem(spec: FieldSpec, op: str, value: Any) -> str | None:
     if op == "between":
-        if not isinstance(value, list) or len(value) != 2:
+        if not isinstance(value, list) or len(value) != 2 or None in value:
             return "Give a lowest and a highest value."
         low, high = value
         for bound in value:

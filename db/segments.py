@@ -40,9 +40,11 @@ from db.models import (
     SEGMENT_KINDS,
     Customer,
     CustomerSummary,
+    Order,
     Segment,
     SegmentMember,
     SegmentSize,
+    Tag,
 )
 from db.segment_definition import Group, InvalidDefinition, parse, problems
 from db.segment_query import (
@@ -583,3 +585,22 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
     return ExportFile(data=data, filename=f"{stem[:60] or 'segment'}-{utcnow():%Y-%m-%d}.{fmt}",
                       mime=mime,
                       rows=len(frame))
+
+
+def field_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:
+    """The values in the data for the builder's pick lists: countries, categories, tags."""
+    require(actor, Capability.SEGMENTS)
+    with (engine or get_engine()).connect() as connection:
+        def distinct(column: ColumnElement) -> list[str]:
+            return [value for value in connection.execute(
+                select(column).distinct().order_by(column)).scalars() if value]
+        return {"country": distinct(C.country), "category": distinct(Order.category),
+                "tags": distinct(Tag.name)}
+
+
+def segment_names(actor: Actor, *, engine: Engine | None = None) -> dict[int, str]:
+    """id → name of every saved segment, for pick lists (cheap: nothing is evaluated)."""
+    require(actor, Capability.SEGMENTS)
+    with (engine or get_engine()).connect() as connection:
+        return dict(connection.execute(select(Segment.id, Segment.name)
+                                       .order_by(func.lower(Segment.name))).all())

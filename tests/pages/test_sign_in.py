@@ -52,9 +52,9 @@ def test_lockout_after_five_failures_persists_across_sessions(app_db: Engine) ->
 
 
 @pytest.mark.parametrize(("role", "titles"), [
-    ("admin", ["Home", "Lookup", "New customer", "Audit trail", "Users"]),
-    ("manager", ["Home", "Lookup", "New customer", "Audit trail"]),
-    ("marketing", ["Home", "Lookup"]),
+    ("admin", ["Home", "Lookup", "New customer", "Segments", "Audit trail", "Users"]),
+    ("manager", ["Home", "Lookup", "New customer", "Segments", "Audit trail"]),
+    ("marketing", ["Home", "Lookup", "Segments"]),
 ])
 def test_menu_lists_the_pages_of_the_role(role: str, titles: list[str]) -> None:
     assert visible_titles(Actor("x", role)) == titles

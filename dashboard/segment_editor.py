@@ -1,0 +1,252 @@
+"""The segment builder's definition editor: nested ALL/ANY groups of conditions as widgets.
+
+The draft lives in ``st.session_state`` as plain dicts shaped like
+:class:`db.segment_definition.Group`, plus a ``uid`` per node so that every widget keeps a
+stable key while nodes are added, removed and nested. Widgets write their values back into
+the draft on each run; :func:`to_definition` strips the uids for the service layer.
+Problems found by :func:`db.segment_definition.problems` are shown beside their condition.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import streamlit as st
+
+from db.models import INTERACTION_KINDS
+from db.segment_definition import (
+    FIELDS,
+    MAX_DEPTH,
+    NO_VALUE_OPS,
+    OP_LABELS,
+    Condition,
+    FieldSpec,
+    Group,
+    condition_problem,
+)
+
+DRAFT = "segment_draft"
+_COUNTER = "segment_uid"
+_WINDOW_LABELS = {"ever": "ever", "last_days": "in the last N days", "between": "between dates"}
+_MATCH_LABELS = {"all": "ALL of these (and)", "any": "ANY of these (or)"}
+
+
+def _uid() -> str:
+    st.session_state[_COUNTER] = st.session_state.get(_COUNTER, 0) + 1
+    return f"n{st.session_state[_COUNTER]}"
+
+
+def new_condition() -> dict:
+    return {"uid": _uid(), "type": "condition", "field": "country", "op": "eq", "value": None,
+            "window": None, "min_count": None, "kind": None}
+
+
+def new_group(match: str = "all") -> dict:
+    return {"uid": _uid(), "type": "group", "match": match, "negate": False, "children": []}
+
+
+def from_definition(definition: Group) -> dict:
+    """A draft (with uids) of a stored definition, to edit it."""
+    def walk(node: dict) -> dict:
+        node = dict(node, uid=_uid())
+        if node["type"] == "group":
+            node["children"] = [walk(child) for child in node["children"]]
+        return node
+    return walk(definition.model_dump(mode="json"))
+
+
+def to_definition(draft: dict) -> Group:
+    """The draft without its uids, as the service layer's definition."""
+    def strip(node: dict) -> dict:
+        clean = {key: value for key, value in node.items() if key != "uid"}
+        if clean["type"] == "group":
+            clean["children"] = [strip(child) for child in clean["children"]]
+        return clean
+    return Group.model_validate(strip(draft))
+
+
+def _field_label(name: str) -> str:
+    return FIELDS[name].label
+
+
+def render(draft: dict, options: dict[str, list[str]], segment_choices: dict[int, str]) -> bool:
+    """Draw the editor for ``draft``; returns True when the structure changed (rerun)."""
+    return _group(draft, 0, options, segment_choices, parent=None)
+
+
+def _group(node: dict, depth: int, options: dict[str, list[str]], segments: dict[int, str],
+           parent: dict | None) -> bool:
+    uid = node["uid"]
+    with st.container(border=True):
+        head = st.columns([4, 1], vertical_alignment="center")
+        node["match"] = head[0].radio(
+            "Match", list(_MATCH_LABELS), format_func=_MATCH_LABELS.__getitem__,
+            index=list(_MATCH_LABELS).index(node["match"]), key=f"{uid}:match",
+            horizontal=True, label_visibility="collapsed")
+        node["negate"] = head[1].toggle("NOT", value=node["negate"], key=f"{uid}:negate",
+                                        help="Customers who do NOT match this group")
+        if not node["children"]:
+            st.caption("An empty ALL group matches every customer; an empty ANY group "
+                       "matches nobody. Add a condition.")
+        for child in list(node["children"]):
+            if child["type"] == "group":
+                changed = _group(child, depth + 1, options, segments, node)
+            else:
+                changed = _condition(child, options, segments, node)
+            if changed:
+                return True
+        return _group_buttons(node, depth, parent)
+
+
+def _group_buttons(node: dict, depth: int, parent: dict | None) -> bool:
+    uid = node["uid"]
+    buttons = st.columns(3)
+    if buttons[0].button("Condition", key=f"{uid}:add", icon=":material/add:",
+                         width="stretch"):
+        node["children"].append(new_condition())
+        return True
+    if depth + 1 < MAX_DEPTH and buttons[1].button("Group", key=f"{uid}:addgroup",
+                                                    icon=":material/add:", width="stretch"):
+        group = new_group("any" if node["match"] == "all" else "all")
+        group["children"].append(new_condition())  # an empty ANY group would match nobody
+        node["children"].append(group)
+        return True
+    if parent is not None and buttons[2].button("Remove group", key=f"{uid}:remove",
+                                                icon=":material/delete:", width="stretch"):
+        parent["children"].remove(node)
+        return True
+    return False
+
+
+def _condition(node: dict, options: dict[str, list[str]], segments: dict[int, str],
+               parent: dict) -> bool:
+    uid = node["uid"]
+    fields = [name for name in FIELDS if name != "segment" or segments]
+    row = st.columns([2.4, 1.8, 2.8, 0.45], vertical_alignment="bottom")
+    field = row[0].selectbox("Field", fields, index=fields.index(node["field"])
+                             if node["field"] in fields else 0, format_func=_field_label,
+                             key=f"{uid}:field")
+    spec = FIELDS[field]
+    if field != node["field"]:
+        node.update(field=field, op=spec.ops[0], value=None, window=None, min_count=None,
+                    kind=None)
+    op = row[1].selectbox("Operator", spec.ops, index=spec.ops.index(node["op"])
+                          if node["op"] in spec.ops else 0,
+                          format_func=OP_LABELS.__getitem__, key=f"{uid}:op:{field}")
+    if op != node["op"]:
+        node.update(op=op, value=None)
+    with row[2]:
+        node["value"] = _value(spec, op, node["value"], options, segments, f"{uid}:{field}:{op}")
+    if row[3].button("", key=f"{uid}:remove", icon=":material/close:",
+                     help="Remove this condition"):
+        parent["children"].remove(node)
+        return True
+    if spec.windowed or spec.counted or spec.by_kind:
+        _extras(node, spec, f"{uid}:{field}")
+    # Checked after the widgets above have written this run's values into the node.
+    if problem := condition_problem(Condition.model_validate(
+            {key: value for key, value in node.items() if key != "uid"})):
+        st.error(problem, icon=":material/error:")
+    return False
+
+
+def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]],
+           segments: dict[int, str], key: str) -> Any:
+    if op in NO_VALUE_OPS:
+        return None
+    if op in ("in_segment", "not_in_segment"):
+        ids = list(segments)
+        chosen = st.selectbox("Segment", ids, index=ids.index(current) if current in ids else
+                              None, format_func=segments.__getitem__, key=key,
+                              placeholder="Choose a saved segment")
+        return chosen
+    if op in ("in_last_days", "more_than_days_ago"):
+        return int(st.number_input("Days", min_value=0, step=1,
+                                   value=current if isinstance(current, int) else 30, key=key))
+    if op == "between_dates":
+        first, last = (current if isinstance(current, list) and len(current) == 2 else
+                       [(date.today() - timedelta(days=30)).isoformat(), date.today().isoformat()])
+        picked = st.date_input("Dates", value=(date.fromisoformat(first),
+                                               date.fromisoformat(last)), key=key,
+                               format="YYYY-MM-DD")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            return [picked[0].isoformat(), picked[1].isoformat()]
+        return None  # only one date picked so far: flagged as a problem
+    choices = list(spec.choices) or options.get(spec.name, [])
+    if op in ("in", "not_in", "has_any", "has_all", "has_none"):
+        default = [v for v in (current or []) if v in choices] if choices else current or []
+        if choices:
+            return st.multiselect("Values", choices, default=default, key=key,
+                                  placeholder="Choose one or more")
+        typed = st.text_input("Values (comma-separated)", value=", ".join(default), key=key)
+        return [part.strip() for part in typed.split(",") if part.strip()]
+    if spec.kind in ("choice", "consent") and choices:
+        return st.selectbox("Value", choices, index=choices.index(current)
+                            if current in choices else None, key=key,
+                            placeholder="Choose a value")
+    if spec.kind in ("number", "money"):
+        return _number(spec, op, current, key)
+    return st.text_input("Value", value=current or "", key=key, max_chars=200) or None
+
+
+def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
+    step: float | int = 1
+    cast = int
+    if spec.kind == "money":
+        step, cast = 1.0, float
+    if op == "between":
+        low, high = current if isinstance(current, list) and len(current) == 2 else (None, None)
+        left, right = st.columns(2)
+        low = left.number_input("From", value=None if low is None else cast(low), step=step,
+                                key=key + ":low", placeholder="lowest")
+        high = right.number_input("To", value=None if high is None else cast(high), step=step,
+                                  key=key + ":high", placeholder="highest")
+        # Half-filled bounds are kept (and flagged), so the widgets keep what was typed.
+        return [None if bound is None else _as_value(spec, cast(bound)) for bound in (low, high)]
+    number = st.number_input(spec.unit.capitalize() or "Value",
+                             value=None if current is None else cast(current), step=step,
+                             key=key, placeholder="a number")
+    return None if number is None else _as_value(spec, cast(number))
+
+
+def _as_value(spec: FieldSpec, number: float | int) -> Any:
+    """Money as text with two decimals (exact), whole numbers as int."""
+    return f"{number:.2f}" if spec.kind == "money" else int(number)
+
+
+def _extras(node: dict, spec: FieldSpec, key: str) -> None:
+    columns = st.columns([2, 2, 1.5])
+    if spec.windowed:
+        window = node.get("window") or {"kind": "ever"}
+        kinds = list(_WINDOW_LABELS)
+        kind = columns[0].selectbox("When", kinds, index=kinds.index(window["kind"]),
+                                    format_func=_WINDOW_LABELS.__getitem__, key=key + ":when")
+        if kind == "ever":
+            node["window"] = None
+        elif kind == "last_days":
+            days = columns[1].number_input("Days", min_value=0, step=1,
+                                           value=window.get("days") or 90, key=key + ":days")
+            node["window"] = {"kind": "last_days", "days": int(days), "start": None,
+                              "end": None}
+        else:
+            today = date.today()
+            picked = columns[1].date_input(
+                "Between", value=(date.fromisoformat(window["start"]) if window.get("start")
+                                  else today - timedelta(days=90),
+                                  date.fromisoformat(window["end"]) if window.get("end")
+                                  else today), format="YYYY-MM-DD", key=key + ":between")
+            start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
+                          else (None, None))
+            node["window"] = {"kind": "between", "days": None,
+                              "start": start.isoformat() if start else None,
+                              "end": end.isoformat() if end else None}
+    if spec.counted and node["op"] != "has_none":
+        times = columns[2].number_input("At least (times)", min_value=1, step=1,
+                                        value=node.get("min_count") or 1, key=key + ":times")
+        node["min_count"] = None if times == 1 else int(times)
+    if spec.by_kind:
+        kinds = [None, *INTERACTION_KINDS]
+        node["kind"] = columns[1 if not spec.windowed else 2].selectbox(
+            "Kind", kinds, index=kinds.index(node.get("kind")),
+            format_func=lambda k: "any kind" if k is None else k, key=key + ":kind")

@@ -1,0 +1,287 @@
+"""Segments (admin, manager, marketing): build a target group, see it live, save, export.
+
+Three views, of which only the chosen one runs: the builder (definition editor beside a live
+preview and the save form), the saved segments (sizes, history, open, duplicate, delete,
+export) and the overlap of two to four saved segments.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import segment_editor as editor
+from dashboard.access import require_page
+from dashboard.charts import (
+    build_breakdown_chart,
+    build_overlap_heatmap,
+    build_size_history_chart,
+)
+from dashboard.text import format_when
+from db import segments
+from db.access import Actor, Capability, PermissionDenied
+from db.segment_definition import Group, InvalidDefinition, problems
+from db.users import UserView
+
+VIEWS = ("Builder", "Saved segments", "Overlap")
+VIEW = "segments_view"
+EDITING = "segment_editing"  # {"id", "version", "name", "description", "kind"} of an opened one
+NOTICE = "segment_notice"
+PROBLEM = "segment_problem"
+KIND_LABELS = {"dynamic": "Dynamic: members are re-evaluated whenever it is used",
+               "static": "Static: a snapshot of today's members"}
+SEGMENT_ERRORS = (segments.SegmentError, segments.SegmentNotFound, InvalidDefinition,
+                  PermissionDenied)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _options(role: str, username: str) -> dict[str, list[str]]:
+    return segments.field_options(Actor(username, role))
+
+
+@st.cache_data(ttl=30, show_spinner="Counting…")
+def _preview(role: str, username: str, definition_json: str) -> segments.Preview:
+    """Cached by definition for half a minute: reruns while editing do not recount."""
+    return segments.preview(Actor(username, role), Group.model_validate_json(definition_json))
+
+
+def _draft() -> dict:
+    if editor.DRAFT not in st.session_state:
+        root = editor.new_group()
+        root["children"].append(editor.new_condition())
+        st.session_state[editor.DRAFT] = root
+    return st.session_state[editor.DRAFT]
+
+
+def _start_over() -> None:
+    for key in (editor.DRAFT, EDITING):
+        st.session_state.pop(key, None)
+
+
+def _open(segment_id: int, user: UserView) -> None:
+    """Load a saved segment into the builder (a button callback: it runs before the view
+    switch is drawn, so it may set the view)."""
+    try:
+        segment = segments.get_segment(user.actor, segment_id)
+    except SEGMENT_ERRORS as error:
+        st.session_state[PROBLEM] = str(error)
+        return
+    st.session_state[editor.DRAFT] = editor.from_definition(segments.definition_of(segment))
+    st.session_state[EDITING] = {"id": segment.id, "version": segment.version,
+                                 "name": segment.name, "description": segment.description or "",
+                                 "kind": segment.kind, "owner": segment.owner}
+    st.session_state[VIEW] = "Builder"
+
+
+# -- builder --------------------------------------------------------------------------
+
+
+def _builder(user: UserView) -> None:
+    draft = _draft()
+    editing = st.session_state.get(EDITING)
+    if editing:
+        st.info(f"Editing “{editing['name']}” (owner {editing['owner']}).")
+    names = segments.segment_names(user.actor)
+    if editing:
+        names.pop(editing["id"], None)  # a segment cannot contain itself
+    left, right = st.columns([5, 3], gap="large")
+    with left:
+        st.subheader("Definition")
+        if editor.render(draft, _options(user.role, user.username), names):
+            st.rerun()
+        definition = editor.to_definition(draft)
+        found = problems(definition)
+        if st.button("Start over", icon=":material/restart_alt:"):
+            _start_over()
+            st.rerun()
+    with right:
+        st.subheader("Preview")
+        if found:
+            st.warning(f"Fix the {len(found)} marked condition(s) to see who matches.")
+        else:
+            _show_preview(user, definition)
+        _save_form(user, definition, editing, bool(found))
+
+
+def _show_preview(user: UserView, definition: Group) -> None:
+    try:
+        shown = _preview(user.role, user.username, definition.model_dump_json())
+    except SEGMENT_ERRORS as error:
+        st.error(str(error))
+        return
+    first, second, third = st.columns(3)
+    first.metric("Members", f"{shown.count:,}")
+    second.metric("Share", f"{shown.share:.1%}", help="Of all customers")
+    third.metric("Emailable", f"{shown.emailable:,}",
+                 help="Members who granted email-marketing consent")
+    if shown.count == 0:
+        st.caption("No customer matches this definition.")
+        return
+    sample = shown.sample.assign(profile=[f"/customer?customer={i}" for i in shown.sample["id"]])
+    st.dataframe(sample, hide_index=True, width="stretch", column_config={
+        "id": st.column_config.NumberColumn("Id", format="%d", width="small"),
+        "name": "Name", "country": "Country", "city": "City",
+        "emailable": st.column_config.CheckboxColumn("Email consent"),
+        "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
+    })
+    st.caption(f"The first {len(shown.sample)} members by id.")
+    for frame, title in ((shown.by_country, "Country"), (shown.by_age, "Age band"),
+                         (shown.by_spend, "Total spend (EUR)")):
+        st.altair_chart(build_breakdown_chart(frame, title), width="stretch")
+
+
+def _save_form(user: UserView, definition: Group, editing: dict | None,
+               has_problems: bool) -> None:
+    st.subheader("Save")
+    with st.form("segment_save"):
+        name = st.text_input("Name", value=editing["name"] if editing else "", max_chars=100)
+        description = st.text_area("Description", value=editing["description"] if editing
+                                   else "", max_chars=1000, height=80)
+        kinds = list(KIND_LABELS)
+        kind = st.radio("Kind", kinds, index=kinds.index(editing["kind"]) if editing else 0,
+                        format_func=KIND_LABELS.__getitem__)
+        buttons = st.columns(2)
+        save_changes = bool(editing) and buttons[0].form_submit_button(
+            "Save changes", type="primary", disabled=has_problems)
+        save_new = buttons[1 if editing else 0].form_submit_button(
+            "Save as new segment" if editing else "Save segment",
+            type="secondary" if editing else "primary", disabled=has_problems)
+    if not (save_changes or save_new):
+        return
+    try:
+        if save_changes:
+            assert editing is not None
+            saved = segments.update_segment(
+                user.actor, editing["id"], expected_version=editing["version"], name=name,
+                description=description, kind=kind, definition=definition)
+        else:
+            saved = segments.save_segment(user.actor, name=name, description=description,
+                                          kind=kind, definition=definition)
+    except SEGMENT_ERRORS as error:
+        st.error(str(error))
+        return
+    st.session_state[EDITING] = {"id": saved.id, "version": saved.version, "name": saved.name,
+                                 "description": saved.description or "", "kind": saved.kind,
+                                 "owner": saved.owner}
+    st.session_state[NOTICE] = f"Saved “{saved.name}”."
+    st.rerun()
+
+
+# -- saved segments -------------------------------------------------------------------
+
+
+def _saved(user: UserView) -> None:
+    rows = segments.list_segments(user.actor)
+    if not rows:
+        st.info("No saved segments yet. Build one in the builder and save it.")
+        return
+    table = pd.DataFrame([{
+        "Name": row.name, "Kind": row.kind,
+        "Members": row.size if row.size >= 0 else None, "Owner": row.owner,
+        "Last change": format_when(row.updated_at),
+        "Snapshot": format_when(row.snapshot_at) if row.snapshot_at else "",
+        "Description": row.description or ""} for row in rows])
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Members": st.column_config.NumberColumn(format="localized")})
+    if any(row.size < 0 for row in rows):
+        st.warning("A segment without a member count refers to a segment that was deleted; "
+                   "open it and change that condition.")
+    by_id = {row.id: row for row in rows}
+    chosen = st.selectbox("Segment", list(by_id), format_func=lambda i: by_id[i].name,
+                          key="segments_chosen")
+    row = by_id[chosen]
+    actions = st.columns(4)
+    actions[0].button("Open in builder", icon=":material/edit:", on_click=_open,
+                      args=(row.id, user))
+    if actions[1].button("Duplicate", icon=":material/content_copy:"):
+        try:
+            copy = segments.duplicate_segment(user.actor, row.id)
+        except SEGMENT_ERRORS as error:
+            st.error(str(error))
+        else:
+            st.session_state[NOTICE] = f"Duplicated as “{copy.name}”."
+            st.rerun()
+    may_change = row.owner == user.username or user.role == "admin"
+    with actions[2].popover("Delete", icon=":material/delete:", disabled=not may_change):
+        st.write(f"Delete “{row.name}” for everyone? Its history goes with it.")
+        if st.button("Delete for good", type="primary", key="segment_delete"):
+            try:
+                segments.delete_segment(user.actor, row.id)
+            except SEGMENT_ERRORS as error:
+                st.error(str(error))
+            else:
+                st.session_state[NOTICE] = f"Deleted “{row.name}”."
+                st.rerun()
+    _export(user, row.id)
+    history = segments.size_history(user.actor, row.id)
+    st.markdown("**Size history** (the first count of each day)")
+    st.altair_chart(build_size_history_chart(history), width="stretch")
+
+
+def _export(user: UserView, segment_id: int) -> None:
+    st.markdown("**Export members**")
+    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
+    fmt = columns[0].radio("Format", ["csv", "xlsx"], horizontal=True,
+                           format_func={"csv": "CSV", "xlsx": "Excel"}.__getitem__,
+                           key="segment_export_format")
+    everyone = False
+    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
+        everyone = columns[1].checkbox(
+            "Include members without email-marketing consent",
+            help="Recorded in the audit trail. Only for purposes that need no consent.")
+    else:
+        columns[1].caption("Only members who granted email-marketing consent are exported.")
+    if columns[2].button("Prepare export", icon=":material/download:"):
+        try:
+            exported = segments.export_members(user.actor, segment_id, fmt=fmt,
+                                               include_without_consent=everyone)
+        except SEGMENT_ERRORS as error:
+            st.error(str(error))
+            return
+        st.session_state["segment_export"] = exported
+    exported = st.session_state.get("segment_export")
+    if exported is not None:
+        st.download_button(f"Download {exported.filename} ({exported.rows:,} members)",
+                           exported.data, file_name=exported.filename, mime=exported.mime,
+                           icon=":material/file_download:", on_click="ignore")
+
+
+# -- overlap --------------------------------------------------------------------------
+
+
+def _overlap(user: UserView) -> None:
+    names = segments.segment_names(user.actor)
+    if len(names) < 2:
+        st.info("Save at least two segments to compare them.")
+        return
+    chosen = st.multiselect("Segments to compare (2 to 4)", list(names), max_selections=4,
+                            format_func=names.__getitem__, key="segments_overlap")
+    if len(chosen) < 2:
+        st.caption("Choose two to four segments.")
+        return
+    try:
+        overlap = segments.overlap(user.actor, chosen)
+    except SEGMENT_ERRORS as error:
+        st.error(str(error))
+        return
+    st.dataframe(overlap.rename(columns={
+        "first": "Segment", "second": "Other segment", "both": "In both",
+        "first_size": "Segment size", "second_size": "Other size"}),
+        hide_index=True, width="stretch")
+    st.altair_chart(build_overlap_heatmap(overlap))
+
+
+user = require_page(Capability.SEGMENTS, "Segments")
+st.title("Segments")
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice)
+if problem := st.session_state.pop(PROBLEM, None):
+    st.error(problem)
+view = st.segmented_control("View", VIEWS, default="Builder", key=VIEW,
+                            label_visibility="collapsed")
+if view == "Saved segments":
+    _saved(user)
+elif view == "Overlap":
+    _overlap(user)
+else:
+    _builder(user)

@@ -1,0 +1,49 @@
+"""Build a segment in the browser, save it, and download its export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import choose, sign_in, wait_for_app
+
+
+def test_build_save_and_export(page: Page, app_url: str, app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        country, = connection.execute(
+            "SELECT country FROM customer GROUP BY country ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        members, consented = connection.execute(
+            "SELECT count(*), sum(s.consent_email_marketing) FROM customer c "
+            "JOIN customer_summary s ON s.customer_id = c.id WHERE c.country = ?",
+            (country,)).fetchone()
+    sign_in(page, app_url, "marketing")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Segments").click()
+    wait_for_app(page)
+    choose(page, "Value", country)
+    members_metric = page.get_by_test_id("stMetric").filter(has_text="Members")
+    expect(members_metric).to_contain_text(f"{members:,}")
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    page.screenshot(path=str(app_database.parent / "segment-builder.png"), full_page=True)
+
+    page.get_by_role("textbox", name="Name").fill(f"Customers in {country}")
+    page.get_by_role("button", name="Save segment").click()
+    wait_for_app(page)
+    expect(page.get_by_text(f"Saved “Customers in {country}”.")).to_be_visible()
+
+    page.get_by_role("radio", name="Saved segments").click() if page.get_by_role(
+        "radio", name="Saved segments").count() else page.get_by_role(
+        "button", name="Saved segments").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Prepare export").click()
+    wait_for_app(page)
+    with page.expect_download() as download_info:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    data = Path(download_info.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert len(rows) == consented
+    assert {row["country"] for row in rows} == {country}

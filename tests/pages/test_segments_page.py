@@ -1,0 +1,124 @@
+"""The Segments page: build a two-group segment with a live preview, save it, manage it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from db import profile, segments
+from db.access import Actor
+from db.customers import create_customer
+from db.segment_definition import Condition, Group
+from tests.pages.conftest import ROOT
+
+SEGMENTS_PAGE = str(ROOT / "pages" / "segments.py")
+ADMIN = Actor("admin", "admin")
+
+
+def _people(engine: Engine) -> None:
+    for first, country, city in (("Anna", "DE", "Berlin"), ("Ben", "DE", "Hamburg"),
+                                 ("Chloé", "FR", "Paris"), ("Dan", "GB", "Leeds")):
+        customer = create_customer(ADMIN, {"first_name": first, "last_name": "Test",
+                                           "country": country, "city": city},
+                                   engine=engine, confirm=True)
+        if first != "Ben":
+            profile.record_consent(ADMIN, customer.id, purpose="email_marketing",
+                                   granted=True, source="test", notice_version="v1",
+                                   engine=engine)
+
+
+def _open(signed_in: Callable[[str], AppTest], role: str) -> AppTest:
+    at = signed_in(role)
+    at.switch_page(SEGMENTS_PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _button(at: AppTest, label: str, nth: int = 0):
+    return [b for b in at.button if b.label == label][nth]
+
+
+def test_build_two_groups_preview_and_save(signed_in: Callable[[str], AppTest],
+                                           app_db: Engine) -> None:
+    _people(app_db)
+    at = _open(signed_in, "marketing")
+    # The first condition: country is one of DE, FR.
+    at.selectbox(key="n2:op:country").select("in").run()
+    at.multiselect(key="n2:country:in").select("DE").select("FR").run()
+    assert _metric(at, "Members") == "3"
+    assert _metric(at, "Emailable") == "2"
+    # A nested ANY group (n3), which comes with a condition (n4): city contains "BER".
+    at.button(key="n1:addgroup").click().run()
+    assert at.radio(key="n3:match").value == "any"
+    at.selectbox(key="n4:field").select("city").run()
+    at.selectbox(key="n4:op:city").select("contains").run()
+    at.text_input(key="n4:city:contains").input("BER").run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Members") == "1"
+    assert not at.warning
+
+    name = next(t for t in at.text_input if t.label == "Name")
+    name.input("Berliners")
+    at.button(key="FormSubmitter:segment_save-Save segment").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved “Berliners”" in s.value for s in at.success), (
+        [e.value for e in at.error], [b.key for b in at.button])
+    saved = segments.list_segments(ADMIN, engine=app_db)
+    assert [(row.name, row.size, row.owner) for row in saved] == [("Berliners", 1, "marketing")]
+    definition = segments.definition_of(segments.get_segment(ADMIN, saved[0].id,
+                                                            engine=app_db))
+    assert definition.children[0].op == "in" and definition.children[1].match == "any"
+
+
+def test_invalid_input_is_flagged_and_not_evaluated(signed_in: Callable[[str], AppTest],
+                                                    app_db: Engine) -> None:
+    _people(app_db)
+    at = _open(signed_in, "marketing")
+    at.selectbox(key="n2:field").select("order_count").run()
+    at.selectbox(key="n2:op:order_count").select("between").run()
+    at.number_input(key="n2:order_count:between:low").set_value(5).run()
+    at.number_input(key="n2:order_count:between:high").set_value(2).run()
+    assert any("lowest value is above the highest" in e.value for e in at.error), (
+        [e.value for e in at.error], [n.key for n in at.number_input])
+    assert any("Fix the 1 marked condition" in w.value for w in at.warning)
+    assert not [m for m in at.metric if m.label == "Members"]
+    assert at.button(key="FormSubmitter:segment_save-Save segment").disabled
+
+
+def test_saved_list_open_and_delete(signed_in: Callable[[str], AppTest],
+                                    app_db: Engine) -> None:
+    _people(app_db)
+    segments.save_segment(Actor("marketing", "marketing"), name="Germans", description="DE",
+                          kind="dynamic", definition=Group(children=[
+                              Condition(field="country", op="eq", value="DE")]),
+                          engine=app_db)
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["Name"]) == ["Germans"] and list(table["Members"]) == [2]
+    _button(at, "Open in builder").click().run()
+    assert not at.exception, at.exception
+    assert at.segmented_control(key="segments_view").value == "Builder"
+    assert _metric(at, "Members") == "2"
+    assert any("Editing “Germans”" in i.value for i in at.info)
+
+
+def test_manager_can_build_and_marketing_cannot_export_everyone(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    _people(app_db)
+    segments.save_segment(ADMIN, name="All", description=None, kind="dynamic",
+                          definition=Group(), engine=app_db)
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    assert not [c for c in at.checkbox if "without" in c.label]
+    _button(at, "Prepare export").click().run()
+    assert not at.exception, at.exception
+    manager = _open(signed_in, "manager")
+    assert not manager.exception
