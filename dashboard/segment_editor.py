@@ -162,7 +162,7 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
                               placeholder="Choose a saved segment")
         return chosen
     if op in ("in_last_days", "more_than_days_ago"):
-        return int(st.number_input("Days", min_value=0, step=1,
+        return int(st.number_input("Days", min_value=1 if op == "in_last_days" else 0, step=1,
                                    value=current if isinstance(current, int) else 30, key=key))
     if op == "between_dates":
         first, last = (current if isinstance(current, list) and len(current) == 2 else
@@ -173,9 +173,13 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
         if isinstance(picked, tuple) and len(picked) == 2:
             return [picked[0].isoformat(), picked[1].isoformat()]
         return None  # only one date picked so far: flagged as a problem
-    choices = list(spec.choices) or options.get(spec.name, [])
+    choices = list(spec.choices) or list(options.get(spec.name, []))
+    # Values a saved segment holds stay choosable even if no customer has them any more,
+    # so opening and saving a segment never drops part of it silently.
+    held = current if isinstance(current, list) else [current] if current else []
+    choices += [value for value in held if isinstance(value, str) and value not in choices]
     if op in ("in", "not_in", "has_any", "has_all", "has_none"):
-        default = [v for v in (current or []) if v in choices] if choices else current or []
+        default = list(held)
         if choices:
             return st.multiselect("Values", choices, default=default, key=key,
                                   placeholder="Choose one or more")
@@ -225,7 +229,7 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
         if kind == "ever":
             node["window"] = None
         elif kind == "last_days":
-            days = columns[1].number_input("Days", min_value=0, step=1,
+            days = columns[1].number_input("Days", min_value=1, step=1,
                                            value=window.get("days") or 90, key=key + ":days")
             node["window"] = {"kind": "last_days", "days": int(days), "start": None,
                               "end": None}
@@ -241,7 +245,9 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
             node["window"] = {"kind": "between", "days": None,
                               "start": start.isoformat() if start else None,
                               "end": end.isoformat() if end else None}
-    if spec.counted and node["op"] != "has_none":
+    if node["op"] == "has_none":
+        node["min_count"] = None  # "at least K times" does not apply to "has none of"
+    elif spec.counted:
         times = columns[2].number_input("At least (times)", min_value=1, step=1,
                                         value=node.get("min_count") or 1, key=key + ":times")
         node["min_count"] = None if times == 1 else int(times)

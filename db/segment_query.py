@@ -19,10 +19,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
-    exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -54,6 +55,10 @@ C = Customer.__table__.c  # type: ignore[attr-defined]
 S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 INTERACTIONS = Interaction.__table__  # type: ignore[attr-defined]
+# The customer a correlated subquery probes. Naming the summary row as well makes SQLite
+# test the probe after the summary's cheap conditions (such as the latest NPS answer), not
+# before them: it places a test at the first table of the join that supplies its columns.
+_KEY = func.coalesce(S.customer_id, C.id)
 
 # Positive twin of each negative operator: "not in" is NOT "in", and so on.
 _POSITIVE = {"ne": "eq", "not_in": "in", "has_none": "has_any", "not_granted": "granted",
@@ -118,7 +123,7 @@ class _Compiler:
     # -- tree ------------------------------------------------------------------------
 
     def group(self, group: Group) -> ColumnElement[bool]:
-        parts = [self.node(child) for child in group.children]
+        parts = [self.node(child) for child in sorted(group.children, key=_cost)]
         if group.match == "all":
             combined = and_(*parts) if parts else true()
         else:
@@ -187,8 +192,8 @@ class _Compiler:
 
     def field_tags(self, condition: Condition, op: str) -> ColumnElement[bool]:
         def tagged(names: list[str]) -> ColumnElement[bool]:
-            return exists().where(CustomerTag.customer_id == C.id,
-                                  CustomerTag.tag_id == Tag.id, Tag.name.in_(names))
+            return _exists(CustomerTag.customer_id == _KEY, CustomerTag.tag_id == Tag.id,
+                           Tag.name.in_(names))
 
         if op == "has_all":
             return and_(*(tagged([name]) for name in condition.value))
@@ -203,16 +208,15 @@ class _Compiler:
 
     def field_order_count(self, condition: Condition, op: str) -> ColumnElement[bool]:
         if _ever(condition.window):
-            count = func.coalesce(S.order_count, 0)
-        else:
-            count = self._orders(condition.window, func.count())
-        return _compare_value(op, condition.value, count)
+            return _compare_value(op, condition.value, func.coalesce(S.order_count, 0))
+        where = self._window(ORDERS.c.ordered_at, condition.window)
+        return self._counted(ORDERS, where, op, condition.value)
 
     def field_total_spend(self, condition: Condition, op: str) -> ColumnElement[bool]:
         if _ever(condition.window):
             spend = func.coalesce(S.spend_cents, 0)
         else:
-            spend = self._orders(condition.window, func.coalesce(
+            spend = self._per_customer(condition.window, func.coalesce(
                 func.sum(amount_cents(ORDERS.c.amount)), 0))
         return _compare_value(op, _cents(condition.value), spend)
 
@@ -222,20 +226,22 @@ class _Compiler:
             count = func.coalesce(S.order_count, 0)
             spend = func.coalesce(S.spend_cents, 0)
         else:
-            count = self._orders(condition.window, func.count())
-            spend = self._orders(condition.window, func.coalesce(
+            count = self._per_customer(condition.window, func.count())
+            spend = self._per_customer(condition.window, func.coalesce(
                 func.sum(amount_cents(ORDERS.c.amount)), 0))
         has_orders = count > 0
         if op == "is_known":
             return has_orders
-
-        def at_least(value: int) -> ColumnElement[bool]:
-            return spend >= count * value
-
-        def at_most(value: int) -> ColumnElement[bool]:
-            return spend <= count * value
-
-        return and_(has_orders, _compare(op, _cents(condition.value), at_least, at_most))
+        value = _cents(condition.value)
+        if op == "between":
+            low, high = value  # type: ignore[misc]
+            test = and_(spend >= count * low, spend <= count * high)
+        else:
+            # Strict where the operator is strict: an average can fall between two cents.
+            test = {"eq": spend == count * value, "ge": spend >= count * value,
+                    "gt": spend > count * value, "le": spend <= count * value,
+                    "lt": spend < count * value}[op]
+        return and_(has_orders, test)
 
     def field_days_since_last_order(self, condition: Condition,
                                     op: str) -> ColumnElement[bool]:
@@ -253,12 +259,14 @@ class _Compiler:
     # -- engagement ------------------------------------------------------------------
 
     def field_interactions(self, condition: Condition, op: str) -> ColumnElement[bool]:
-        where = [INTERACTIONS.c.customer_id == C.id,
-                 *self._window(INTERACTIONS.c.at, condition.window)]
+        where = self._window(INTERACTIONS.c.at, condition.window)
         if condition.kind is not None:
             where.append(INTERACTIONS.c.kind == condition.kind)
-        count = select(func.count()).select_from(INTERACTIONS).where(*where).scalar_subquery()
-        return _compare_value(op, condition.value, count)
+        if _ever(condition.window):
+            count = select(func.count()).select_from(INTERACTIONS).where(
+                INTERACTIONS.c.customer_id == _KEY, *where).scalar_subquery()
+            return _compare_value(op, condition.value, count)
+        return self._counted(INTERACTIONS, where, op, condition.value)
 
     def field_days_since_last_interaction(self, condition: Condition,
                                           op: str) -> ColumnElement[bool]:
@@ -284,6 +292,9 @@ class _Compiler:
             raise UnknownSegment(f"Saved segment #{segment_id} no longer exists.")
         if not isinstance(target, Group):
             return C.id.in_(target)
+        if problems(target):
+            raise UnknownSegment(f"Saved segment #{segment_id} has a condition that needs "
+                                 "fixing; open it in the builder.")
         self.visiting.append(segment_id)
         try:
             return self.group(target)
@@ -305,21 +316,53 @@ class _Compiler:
         return [column >= _midnight(window.start),
                 column < _midnight(window.end + timedelta(days=1))]
 
-    def _orders(self, window: Window | None, aggregate: ColumnElement) -> ColumnElement:
+    def _per_customer(self, window: Window | None, aggregate: ColumnElement) -> ColumnElement:
+        """``aggregate`` over the outer customer's orders in ``window`` (a correlated probe)."""
         return (select(aggregate).select_from(ORDERS)
-                .where(ORDERS.c.customer_id == C.id, *self._window(ORDERS.c.ordered_at, window))
+                .where(ORDERS.c.customer_id == _KEY, *self._window(ORDERS.c.ordered_at, window))
                 .scalar_subquery())
+
+    def _customers_with(self, table: Table, where: list[ColumnElement]) -> ColumnElement[bool]:
+        """Customers with a row in ``table`` matching ``where`` (a time window among them).
+
+        An uncorrelated subquery, computed once per query: it reads only the window's rows
+        through the time-first covering index, where probing every customer costs a lookup
+        per customer (measured: 29 against 81 ms on 100,000 customers).
+        """
+        return C.id.in_(select(table.c.customer_id).where(*where))
+
+    def _counted(self, table: Table, where: list[ColumnElement], op: str,
+                 value: object) -> ColumnElement[bool]:
+        """A comparison on how many of a customer's rows match ``where``.
+
+        "At least one" reads the window's rows once (a time-range scan); "at least N"
+        probes each customer's rows, because grouping the window by customer made SQLite
+        scan the whole table in customer order instead (measured: 356 against 222 ms on
+        100,000 customers).
+        """
+        def at_least(count: int) -> ColumnElement[bool]:
+            if count <= 0:
+                return true()
+            if count == 1:
+                return self._customers_with(table, where)
+            probe = select(func.count()).select_from(table).where(
+                table.c.customer_id == _KEY, *where).scalar_subquery()
+            return probe >= count
+
+        return _compare(op, value, at_least, lambda count: not_(at_least(count + 1)))
 
     def _bought(self, column: ColumnElement, condition: Condition,
                 op: str) -> ColumnElement[bool]:
-        base = [ORDERS.c.customer_id == C.id, *self._window(ORDERS.c.ordered_at,
-                                                            condition.window)]
+        window = self._window(ORDERS.c.ordered_at, condition.window)
         times = condition.min_count or 1
 
         def bought(values: list[str]) -> ColumnElement[bool]:
-            where = [*base, column.in_(values)]
+            where = [*window, column.in_(values)]
+            if window and times == 1:  # one pass over the window's rows
+                return self._customers_with(ORDERS, where)
+            where.append(ORDERS.c.customer_id == _KEY)  # probe this customer's rows
             if times == 1:
-                return exists().where(*where)
+                return _exists(*where)
             return select(func.count()).select_from(ORDERS).where(*where
                                                                   ).scalar_subquery() >= times
 
@@ -352,6 +395,24 @@ class _Compiler:
             return column > self._cutoff(days + 1)
 
         return and_(column.is_not(None), _compare(op, value, at_least, at_most))
+
+
+def _exists(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS (SELECT 1 ...): with ``SELECT *`` SQLite reads table rows a covering index
+    would have answered."""
+    return select(literal(1)).where(*where).exists()
+
+
+# Conditions that read other tables row by row; a group tests them after the cheap ones,
+# so AND and OR stop early (measured on 100,000 customers: one segment 273 → 177 ms).
+_EXPENSIVE_FIELDS = frozenset({"tags", "category", "channel", "interactions", "segment"})
+
+
+def _cost(node: Condition | Group) -> int:
+    if isinstance(node, Group):
+        return max((_cost(child) for child in node.children), default=0)
+    windowed = node.window is not None and node.window.kind != "ever"
+    return 1 if node.field in _EXPENSIVE_FIELDS or windowed else 0
 
 
 def _ever(window: Window | None) -> bool:

@@ -10,12 +10,16 @@ the team); editing and deleting are for the segment's owner and admins.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import combinations
 
+import openpyxl
 import pandas as pd
+from openpyxl.cell import WriteOnlyCell
+from pydantic import ValidationError
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -29,6 +33,8 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -118,8 +124,17 @@ def _resolver(connection: Connection) -> Callable[[int], Resolved]:
         if row.kind == "static":
             return select(SegmentMember.customer_id).where(
                 SegmentMember.segment_id == segment_id)
-        return parse(row.definition)
+        return _stored_definition(row.definition)
     return resolve
+
+
+def _stored_definition(text: str) -> Group:
+    """A stored definition; one that no longer reads (an older format) is a SegmentError."""
+    try:
+        return parse(text)
+    except ValidationError as error:
+        raise SegmentError("This segment's stored definition can no longer be read; "
+                           "build it again.") from error
 
 
 def _check(definition: Group) -> None:
@@ -155,41 +170,66 @@ def count(actor: Actor, definition: Group, *, as_of: datetime | None = None,
                                   ).scalar_one()
 
 
+def population(actor: Actor, *, as_of: datetime | None = None,
+               engine: Engine | None = None) -> pd.DataFrame:
+    """All live customers counted by country, age band, spend band and email consent.
+
+    The same for every definition, so the builder computes it once and passes it to
+    :func:`preview` (it scans every customer: about a second for a million).
+    """
+    require(actor, Capability.SEGMENTS)
+    with (engine or get_engine()).connect() as connection:
+        return _cube(connection, _live(), as_of or utcnow())
+
+
+def _cube(connection: Connection, where: ColumnElement[bool], now: datetime) -> pd.DataFrame:
+    """Customers matching ``where``, counted per country × age band × spend band × consent:
+    at most a few thousand rows, from which every figure of the preview is summed."""
+    groups = [C.country.label("country"), _age_band(now).label("age"),
+              _spend_band().label("spend"),
+              S.consent_email_marketing.is_(True).label("emailable")]
+    rows = connection.execute(select(*groups, func.count()).select_from(_from())
+                              .where(where).group_by(*groups)).all()
+    frame = pd.DataFrame(rows, columns=["country", "age", "spend", "emailable", "customers"])
+    frame["country"] = frame["country"].fillna("unknown")
+    frame["emailable"] = frame["emailable"].fillna(False).astype(bool)
+    return frame
+
+
 def preview(actor: Actor, definition: Group, *, as_of: datetime | None = None,
-            engine: Engine | None = None) -> Preview:
-    """Count, share, emailable members, a sample and breakdowns against all customers."""
+            everyone: pd.DataFrame | None = None, engine: Engine | None = None) -> Preview:
+    """Count, share, emailable members, a sample and breakdowns against all customers.
+
+    The definition is evaluated once (grouped into a small cube) plus once for the sample
+    of 20; ``everyone`` is :func:`population`, computed here when not given.
+    """
     require(actor, Capability.SEGMENTS)
     now = as_of or utcnow()
     with (engine or get_engine()).connect() as connection:
         where = _where(connection, definition, now)
-        member = case((where, 1), else_=0)
-        emailable = case((and_(where, S.consent_email_marketing.is_(True)), 1), else_=0)
-        figures = connection.execute(
-            select(func.coalesce(func.sum(member), 0), func.count(),
-                   func.coalesce(func.sum(emailable), 0))
-            .select_from(_from()).where(_live())).one()
+        members = _cube(connection, where, now)
+        if everyone is None:
+            everyone = _cube(connection, _live(), now)
         sample = pd.DataFrame(connection.execute(
             select(C.id, (C.first_name + literal(" ") + C.last_name).label("name"),
                    C.country, C.city, S.consent_email_marketing.is_(True).label("emailable"))
             .select_from(_from()).where(where).order_by(C.id).limit(SAMPLE_SIZE)
         ).all(), columns=["id", "name", "country", "city", "emailable"])
-        return Preview(
-            count=int(figures[0]), total=int(figures[1]), emailable=int(figures[2]),
-            sample=sample,
-            by_country=_breakdown(connection, C.country, member),
-            by_age=_breakdown(connection, _age_band(now), member),
-            by_spend=_breakdown(connection, _spend_band(), member),
-        )
+    return Preview(
+        count=int(members["customers"].sum()), total=int(everyone["customers"].sum()),
+        emailable=int(members.loc[members["emailable"], "customers"].sum()), sample=sample,
+        by_country=_breakdown(members, everyone, "country"),
+        by_age=_breakdown(members, everyone, "age"),
+        by_spend=_breakdown(members, everyone, "spend"),
+    )
 
 
-def _breakdown(connection: Connection, group: ColumnElement, member: ColumnElement
-               ) -> pd.DataFrame:
-    rows = connection.execute(
-        select(group.label("group"), func.sum(member), func.count())
-        .select_from(_from()).where(_live()).group_by(group)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["group", "members", "everyone"])
-    frame["group"] = frame["group"].fillna("unknown")
+def _breakdown(members: pd.DataFrame, everyone: pd.DataFrame, column: str) -> pd.DataFrame:
+    """group, members, everyone: the two cubes summed over one dimension."""
+    counted = pd.concat([members.groupby(column)["customers"].sum().rename("members"),
+                         everyone.groupby(column)["customers"].sum().rename("everyone")],
+                        axis=1).fillna(0).astype(int)
+    frame = counted.rename_axis("group").reset_index()
     return frame.sort_values("everyone", ascending=False, ignore_index=True)
 
 
@@ -231,7 +271,8 @@ def get_segment(actor: Actor, segment_id: int, *, engine: Engine | None = None) 
 
 
 def definition_of(segment: Segment) -> Group:
-    return parse(segment.definition)
+    """The segment's definition (SegmentError if it can no longer be read)."""
+    return _stored_definition(segment.definition)
 
 
 def _clean(name: str, description: str | None, kind: str) -> tuple[str, str | None]:
@@ -280,6 +321,13 @@ def _snapshot(session: Session, segment: Segment, definition: Group, now: dateti
 def save_segment(actor: Actor, *, name: str, description: str | None, kind: str,
                  definition: Group, engine: Engine | None = None) -> Segment:
     """Save a new segment (a static one with its members as of now)."""
+    return _create(actor, name=name, description=description, kind=kind,
+                   definition=definition, engine=engine)
+
+
+def _create(actor: Actor, *, name: str, description: str | None, kind: str, definition: Group,
+            engine: Engine | None, members_of: Segment | None = None) -> Segment:
+    """Insert a segment; a static one gets a snapshot (``members_of``'s, when copying)."""
     require(actor, Capability.SEGMENTS)
     name, description = _clean(name, description, kind)
     _check(definition)
@@ -291,20 +339,45 @@ def save_segment(actor: Actor, *, name: str, description: str | None, kind: str,
                           definition=definition.model_dump_json(), owner=actor.username,
                           created_at=now, updated_at=now)
         session.add(segment)
-        session.flush()
-        size = _snapshot(session, segment, definition, now) if kind == "static" else None
         try:
             session.flush()
         except IntegrityError as error:  # a concurrent save took the name
             raise SegmentError(f"A segment named “{name}” already exists.") from error
+        # Compiling now, in this transaction, refuses references to deleted segments.
+        _where(session.connection(), definition, now, segment.id)
+        size = None
+        if kind == "static" and members_of is not None:
+            size = _copy_snapshot(session, members_of, segment)
+        elif kind == "static":
+            size = _snapshot(session, segment, definition, now)
         audit.record(session, actor=actor.username, action="segment.create", entity="segment",
                      entity_id=segment.id,
                      changes={"name": name, "kind": kind, "description": description,
                               "definition": definition.model_dump(mode="json"),
-                              "members": size}, source="form")
+                              "members": size, "copy_of": members_of.id if members_of
+                              else None}, source="form")
+        session.flush()
         session.refresh(segment)
         session.expunge(segment)
         return segment
+
+
+def _copy_snapshot(session: Session, original: Segment, copy: Segment) -> int:
+    session.execute(insert(SegmentMember).from_select(
+        ["segment_id", "customer_id"],
+        select(literal(copy.id), SegmentMember.customer_id)
+        .where(SegmentMember.segment_id == original.id)))
+    copy.snapshot_at = original.snapshot_at
+    return session.execute(select(func.count()).select_from(SegmentMember)
+                           .where(SegmentMember.segment_id == copy.id)).scalar_one()
+
+
+def _audit_definition(text: str) -> object:
+    """A stored definition for the audit trail (as stored, if it no longer reads)."""
+    try:
+        return parse(text).model_dump(mode="json")
+    except ValidationError:
+        return text
 
 
 def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name: str,
@@ -328,12 +401,14 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
             if _name_taken(session, name, except_id=segment_id):
                 raise SegmentError(f"A segment named “{name}” already exists.")
             before = {"name": segment.name, "description": segment.description,
-                      "kind": segment.kind, "definition": parse(segment.definition
-                                                                 ).model_dump(mode="json")}
+                      "kind": segment.kind, "definition": _audit_definition(segment.definition)}
             after = {"name": name, "description": description, "kind": kind,
                      "definition": definition.model_dump(mode="json")}
             changes = {key: [before[key], after[key]] for key in after
                        if before[key] != after[key]}
+            if not changes and kind == "dynamic":  # nothing to save, nothing to audit
+                session.expunge(segment)
+                return segment
             segment.name, segment.description, segment.kind = name, description, kind
             segment.definition = definition.model_dump_json()
             segment.updated_at = now
@@ -369,16 +444,23 @@ def duplicate_segment(actor: Actor, segment_id: int, *, engine: Engine | None = 
         while _name_taken(session, name):
             number += 1
             name = f"{original.name[:90]} (copy {number})"
-    return save_segment(actor, name=name, description=original.description,
-                        kind=original.kind, definition=parse(original.definition),
-                        engine=engine)
+    return _create(actor, name=name, description=original.description, kind=original.kind,
+                   definition=_stored_definition(original.definition), engine=engine,
+                   members_of=original)
 
 
 def _users_of(session: Session, segment_id: int) -> list[str]:
     """Names of the other segments whose definitions refer to ``segment_id``."""
     others = session.execute(select(Segment.name, Segment.definition)
                              .where(Segment.id != segment_id))
-    return [name for name, text in others if segment_id in _referenced(parse(text))]
+    found = []
+    for name, text in others:
+        try:
+            if segment_id in _referenced(parse(text)):
+                found.append(name)
+        except ValidationError:
+            continue  # unreadable: it cannot be evaluated, so it cannot depend on anything
+    return found
 
 
 def _referenced(group: Group) -> set[int]:
@@ -403,7 +485,7 @@ def delete_segment(actor: Actor, segment_id: int, *, engine: Engine | None = Non
         audit.record(session, actor=actor.username, action="segment.delete", entity="segment",
                      entity_id=segment_id,
                      changes={"name": segment.name, "kind": segment.kind,
-                              "definition": parse(segment.definition).model_dump(mode="json")},
+                              "definition": _audit_definition(segment.definition)},
                      source="form")
         session.delete(segment)
 
@@ -417,7 +499,7 @@ def member_condition(segment: Segment, connection: Connection, as_of: datetime
     if segment.kind == "static":
         return and_(_live(), C.id.in_(select(SegmentMember.customer_id)
                                       .where(SegmentMember.segment_id == segment.id)))
-    return _where(connection, parse(segment.definition), as_of, segment.id)
+    return _where(connection, _stored_definition(segment.definition), as_of, segment.id)
 
 
 def _count(connection: Connection, where: ColumnElement[bool]) -> int:
@@ -431,15 +513,10 @@ def _size(connection: Connection, segment: Segment, as_of: datetime) -> int:
 
 def _record_size(engine: Engine, segment_id: int, day: date, size: int) -> None:
     """Keep the first size seen each day (a concurrent first evaluation loses quietly)."""
-    try:
-        with engine.begin() as connection:
-            exists = connection.execute(select(SegmentSize.size).where(
-                SegmentSize.segment_id == segment_id, SegmentSize.day == day)).first()
-            if exists is None:
-                connection.execute(insert(SegmentSize).values(segment_id=segment_id, day=day,
-                                                              size=size))
-    except IntegrityError:
-        pass
+    upsert = (postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert)
+    with engine.begin() as connection:
+        connection.execute(upsert(SegmentSize).values(segment_id=segment_id, day=day,
+                                                      size=size).on_conflict_do_nothing())
 
 
 def list_segments(actor: Actor, *, engine: Engine | None = None) -> list[SegmentRow]:
@@ -456,8 +533,8 @@ def list_segments(actor: Actor, *, engine: Engine | None = None) -> list[Segment
         for segment in segments:
             try:
                 size = _size(connection, segment, now)
-            except SegmentError:
-                size = -1  # refers to a deleted segment: the list says so
+            except (SegmentError, InvalidDefinition):
+                size = -1  # refers to a deleted segment or needs fixing: the list says so
             rows.append(SegmentRow(id=segment.id, name=segment.name,  # type: ignore[arg-type]
                                    description=segment.description, kind=segment.kind,
                                    owner=segment.owner, updated_at=segment.updated_at,
@@ -520,6 +597,7 @@ def overlap(actor: Actor, segment_ids: list[int], *, engine: Engine | None = Non
 EXPORT_FORMATS = ("csv", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # one header row + this many fit on a worksheet
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PHONE_NUMBER = re.compile(r"\+[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -533,10 +611,36 @@ class ExportFile:
 
 
 def neutralise(value: object) -> object:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    """CSV text a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
+    advice). A phone number such as ``+4930123456`` is left as it is: digits after a plus
+    sign cannot call anything."""
+    if (isinstance(value, str) and value.startswith(_FORMULA_STARTS)
+            and not _PHONE_NUMBER.fullmatch(value)):
         return "'" + value
     return value
+
+
+def _excel(frame: pd.DataFrame) -> bytes:
+    """An .xlsx file whose text cells are all typed as text, so none runs as a formula
+    (openpyxl would otherwise store ``=...`` as one)."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Members")
+    sheet.append(list(frame.columns))
+
+    def cell(value: object) -> object:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return None
+        if isinstance(value, str):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"
+            return text
+        return value.item() if hasattr(value, "item") else value
+
+    for row in frame.itertuples(index=False):
+        sheet.append([cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
@@ -567,15 +671,13 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
     if fmt == "xlsx" and len(frame) > EXCEL_MAX_ROWS:
         raise SegmentError(f"{len(frame):,} members do not fit on an Excel sheet "
                            f"({EXCEL_MAX_ROWS:,} at most); export CSV instead.")
-    frame = frame.map(neutralise)
     stem = "-".join("".join(ch if ch.isalnum() else " " for ch in segment.name).split())
     if fmt == "csv":
-        data = frame.to_csv(index=False).encode("utf-8-sig")  # the BOM tells Excel it is UTF-8
+        # The BOM tells Excel the file is UTF-8.
+        data = frame.map(neutralise).to_csv(index=False).encode("utf-8-sig")
         mime = "text/csv"
     else:
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, sheet_name="Members", engine="openpyxl")
-        data = buffer.getvalue()
+        data = _excel(frame)
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     with write_session(engine) as session:
         audit.record(session, actor=actor.username, action="segment.export", entity="segment",
@@ -604,3 +706,13 @@ def segment_names(actor: Actor, *, engine: Engine | None = None) -> dict[int, st
     with (engine or get_engine()).connect() as connection:
         return dict(connection.execute(select(Segment.id, Segment.name)
                                        .order_by(func.lower(Segment.name))).all())
+
+
+def catalogue_stamp(actor: Actor, *, engine: Engine | None = None) -> tuple[int, str]:
+    """(how many segments, latest change): changes whenever a segment is saved or deleted,
+    so a page can cache the costly list of sizes until then."""
+    require(actor, Capability.SEGMENTS)
+    with (engine or get_engine()).connect() as connection:
+        count, latest = connection.execute(select(func.count(), func.max(Segment.updated_at))
+                                           ).one()
+    return count, str(latest)

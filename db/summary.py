@@ -104,6 +104,9 @@ def refresh(executor: Session | Connection, customer_ids: Iterable[int]) -> None
     if len(ids) > _LIST_LIMIT:
         rebuild(executor)
         return
+    # Two writes for one customer at once would both delete and re-insert its row; on
+    # PostgreSQL the second waits here for the first to commit (SQLite writes one at a time).
+    executor.execute(select(Customer.id).where(Customer.id.in_(ids)).with_for_update())
     executor.execute(delete(SUMMARY).where(SUMMARY.c.customer_id.in_(ids)))
     executor.execute(insert(SUMMARY).from_select(_columns(), summary_rows(ids)))
 

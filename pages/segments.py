@@ -17,7 +17,7 @@ from dashboard.charts import (
     build_overlap_heatmap,
     build_size_history_chart,
 )
-from dashboard.text import format_when
+from dashboard.text import format_when, plain
 from db import segments
 from db.access import Actor, Capability, PermissionDenied
 from db.segment_definition import Group, InvalidDefinition, problems
@@ -28,6 +28,7 @@ VIEW = "segments_view"
 EDITING = "segment_editing"  # {"id", "version", "name", "description", "kind"} of an opened one
 NOTICE = "segment_notice"
 PROBLEM = "segment_problem"
+EXPORT = "segment_export"  # ((segment id, format, everyone?), ExportFile)
 KIND_LABELS = {"dynamic": "Dynamic: members are re-evaluated whenever it is used",
                "static": "Static: a snapshot of today's members"}
 SEGMENT_ERRORS = (segments.SegmentError, segments.SegmentNotFound, InvalidDefinition,
@@ -39,10 +40,17 @@ def _options(role: str, username: str) -> dict[str, list[str]]:
     return segments.field_options(Actor(username, role))
 
 
+@st.cache_data(ttl=300, show_spinner="Counting all customers…")
+def _everyone(role: str, username: str) -> pd.DataFrame:
+    """The breakdowns' "all customers" side: the same for every definition."""
+    return segments.population(Actor(username, role))
+
+
 @st.cache_data(ttl=30, show_spinner="Counting…")
 def _preview(role: str, username: str, definition_json: str) -> segments.Preview:
     """Cached by definition for half a minute: reruns while editing do not recount."""
-    return segments.preview(Actor(username, role), Group.model_validate_json(definition_json))
+    return segments.preview(Actor(username, role), Group.model_validate_json(definition_json),
+                            everyone=_everyone(role, username))
 
 
 def _draft() -> dict:
@@ -64,7 +72,7 @@ def _open(segment_id: int, user: UserView) -> None:
     try:
         segment = segments.get_segment(user.actor, segment_id)
     except SEGMENT_ERRORS as error:
-        st.session_state[PROBLEM] = str(error)
+        st.session_state[PROBLEM] = plain(error)
         return
     st.session_state[editor.DRAFT] = editor.from_definition(segments.definition_of(segment))
     st.session_state[EDITING] = {"id": segment.id, "version": segment.version,
@@ -80,7 +88,7 @@ def _builder(user: UserView) -> None:
     draft = _draft()
     editing = st.session_state.get(EDITING)
     if editing:
-        st.info(f"Editing “{editing['name']}” (owner {editing['owner']}).")
+        st.info(f"Editing “{plain(editing['name'])}” (owner {plain(editing['owner'])}).")
     names = segments.segment_names(user.actor)
     if editing:
         names.pop(editing["id"], None)  # a segment cannot contain itself
@@ -107,7 +115,7 @@ def _show_preview(user: UserView, definition: Group) -> None:
     try:
         shown = _preview(user.role, user.username, definition.model_dump_json())
     except SEGMENT_ERRORS as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     first, second, third = st.columns(3)
     first.metric("Members", f"{shown.count:,}")
@@ -158,20 +166,26 @@ def _save_form(user: UserView, definition: Group, editing: dict | None,
             saved = segments.save_segment(user.actor, name=name, description=description,
                                           kind=kind, definition=definition)
     except SEGMENT_ERRORS as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     st.session_state[EDITING] = {"id": saved.id, "version": saved.version, "name": saved.name,
                                  "description": saved.description or "", "kind": saved.kind,
                                  "owner": saved.owner}
-    st.session_state[NOTICE] = f"Saved “{saved.name}”."
+    st.session_state[NOTICE] = f"Saved “{plain(saved.name)}”."
     st.rerun()
 
 
 # -- saved segments -------------------------------------------------------------------
 
 
+@st.cache_data(ttl=60, show_spinner="Counting members…")
+def _saved_rows(role: str, username: str, stamp: tuple[int, str]) -> list[segments.SegmentRow]:
+    """Sizes are recounted at most once a minute, and whenever a segment changes (stamp)."""
+    return segments.list_segments(Actor(username, role))
+
+
 def _saved(user: UserView) -> None:
-    rows = segments.list_segments(user.actor)
+    rows = _saved_rows(user.role, user.username, segments.catalogue_stamp(user.actor))
     if not rows:
         st.info("No saved segments yet. Build one in the builder and save it.")
         return
@@ -184,7 +198,8 @@ def _saved(user: UserView) -> None:
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "Members": st.column_config.NumberColumn(format="localized")})
     if any(row.size < 0 for row in rows):
-        st.warning("A segment without a member count refers to a segment that was deleted; "
+        st.warning("A segment without a member count refers to a deleted segment or has a "
+                   "condition that needs fixing; open it in the builder and change that. "
                    "open it and change that condition.")
     by_id = {row.id: row for row in rows}
     chosen = st.selectbox("Segment", list(by_id), format_func=lambda i: by_id[i].name,
@@ -197,20 +212,20 @@ def _saved(user: UserView) -> None:
         try:
             copy = segments.duplicate_segment(user.actor, row.id)
         except SEGMENT_ERRORS as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
-            st.session_state[NOTICE] = f"Duplicated as “{copy.name}”."
+            st.session_state[NOTICE] = f"Duplicated as “{plain(copy.name)}”."
             st.rerun()
     may_change = row.owner == user.username or user.role == "admin"
     with actions[2].popover("Delete", icon=":material/delete:", disabled=not may_change):
-        st.write(f"Delete “{row.name}” for everyone? Its history goes with it.")
+        st.markdown(f"Delete “{plain(row.name)}” for everyone? Its history goes with it.")
         if st.button("Delete for good", type="primary", key="segment_delete"):
             try:
                 segments.delete_segment(user.actor, row.id)
             except SEGMENT_ERRORS as error:
-                st.error(str(error))
+                st.error(plain(error))
             else:
-                st.session_state[NOTICE] = f"Deleted “{row.name}”."
+                st.session_state[NOTICE] = f"Deleted “{plain(row.name)}”."
                 st.rerun()
     _export(user, row.id)
     history = segments.size_history(user.actor, row.id)
@@ -231,16 +246,21 @@ def _export(user: UserView, segment_id: int) -> None:
             help="Recorded in the audit trail. Only for purposes that need no consent.")
     else:
         columns[1].caption("Only members who granted email-marketing consent are exported.")
+    # A prepared file belongs to one segment, format and consent choice; any change drops it.
+    choice = (segment_id, fmt, everyone)
+    prepared = st.session_state.get(EXPORT)
+    if prepared is not None and prepared[0] != choice:
+        st.session_state.pop(EXPORT)
     if columns[2].button("Prepare export", icon=":material/download:"):
         try:
             exported = segments.export_members(user.actor, segment_id, fmt=fmt,
                                                include_without_consent=everyone)
         except SEGMENT_ERRORS as error:
-            st.error(str(error))
+            st.error(plain(error))
             return
-        st.session_state["segment_export"] = exported
-    exported = st.session_state.get("segment_export")
-    if exported is not None:
+        st.session_state[EXPORT] = (choice, exported)
+    if EXPORT in st.session_state:
+        exported = st.session_state[EXPORT][1]
         st.download_button(f"Download {exported.filename} ({exported.rows:,} members)",
                            exported.data, file_name=exported.filename, mime=exported.mime,
                            icon=":material/file_download:", on_click="ignore")
@@ -262,7 +282,7 @@ def _overlap(user: UserView) -> None:
     try:
         overlap = segments.overlap(user.actor, chosen)
     except SEGMENT_ERRORS as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     st.dataframe(overlap.rename(columns={
         "first": "Segment", "second": "Other segment", "both": "In both",
@@ -276,9 +296,9 @@ st.title("Segments")
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice)
 if problem := st.session_state.pop(PROBLEM, None):
-    st.error(problem)
-view = st.segmented_control("View", VIEWS, default="Builder", key=VIEW,
-                            label_visibility="collapsed")
+    st.error(problem)  # escaped when it was stored
+st.session_state.setdefault(VIEW, "Builder")
+view = st.segmented_control("View", VIEWS, key=VIEW, label_visibility="collapsed")
 if view == "Saved segments":
     _saved(user)
 elif view == "Overlap":

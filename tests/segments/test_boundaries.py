@@ -43,13 +43,15 @@ def stored(engine: Engine) -> Engine:
         _customer(2, birth_date=date(2000, 3, 1)),  # 27 until tomorrow
         _customer(3, birth_date=date(2000, 2, 28)),  # 28 since yesterday
         _customer(4, city="100%"), _customer(5, city="1000"), _customer(6, city="Ölberg"),
+        _customer(7),
     ]
     exactly_30_days = AS_OF - timedelta(days=30)
     a_microsecond = timedelta(microseconds=1)
     data.orders = [_order(1, exactly_30_days), _order(2, exactly_30_days + a_microsecond),
                    _order(3, exactly_30_days - a_microsecond),
                    _order(4, AS_OF - timedelta(days=2), "0.10"), _order(4, AS_OF, "0.20"),
-                   _order(5, AS_OF, "0.70"), _order(5, AS_OF, "0.10")]
+                   _order(5, AS_OF, "0.70"), _order(5, AS_OF, "0.10"),
+                   _order(7, AS_OF, "0.10"), _order(7, AS_OF, "0.20"), _order(7, AS_OF, "0.70")]
     _store(engine, data)
     return engine
 
@@ -60,21 +62,21 @@ def test_days_since_counts_whole_days(stored: Engine) -> None:
 
     assert days("eq", 30) == {1, 3}  # 30 days exactly, and a microsecond more
     assert days("eq", 29) == {2}  # a microsecond less than 30 days
-    assert days("le", 29) == {2, 4, 5}
+    assert days("le", 29) == {2, 4, 5, 7}
     assert days("ge", 31) == set()
-    assert days("lt", 30) == {2, 4, 5}
+    assert days("lt", 30) == {2, 4, 5, 7}
 
 
 def test_ages_on_a_leap_day(stored: Engine) -> None:
     assert _ids(stored, Condition(field="age", op="eq", value=28)) == {1, 3}
     assert _ids(stored, Condition(field="age", op="eq", value=27)) == {2}
-    assert _ids(stored, Condition(field="age", op="is_unknown")) == {4, 5, 6}
+    assert _ids(stored, Condition(field="age", op="is_unknown")) == {4, 5, 6, 7}
 
 
 def test_windows_include_their_first_moment(stored: Engine) -> None:
     last_30 = Window(kind="last_days", days=30)
     assert _ids(stored, Condition(field="order_count", op="ge", value=1, window=last_30)) == {
-        1, 2, 4, 5}
+        1, 2, 4, 5, 7}
     leap_day = Window(kind="between", start=AS_OF.date(), end=AS_OF.date())
     assert _ids(stored, Condition(field="order_count", op="eq", value=1, window=leap_day)
                 ) == {4}
@@ -83,8 +85,15 @@ def test_windows_include_their_first_moment(stored: Engine) -> None:
 def test_money_is_exact_in_cents(stored: Engine) -> None:
     # 0.10 + 0.20 is 0.30 and 0.70 + 0.10 is 0.80, though not in floating point.
     assert _ids(stored, Condition(field="total_spend", op="eq", value="0.3")) == {4}
-    assert _ids(stored, Condition(field="total_spend", op="ge", value="0.8")) == {1, 2, 3, 5}
+    assert _ids(stored, Condition(field="total_spend", op="ge", value="0.8")) == {1, 2, 3, 5, 7}
     assert _ids(stored, Condition(field="average_order_value", op="eq", value="0.4")) == {5}
+    # 1.00 over three orders is 0.333…: more than 0.33, less than 0.34, equal to neither.
+    def average(op: str, value: str) -> set[int]:
+        return _ids(stored, Condition(field="average_order_value", op=op, value=value)) & {7}
+
+    assert (average("gt", "0.33"), average("lt", "0.34")) == ({7}, {7})
+    assert (average("eq", "0.33"), average("ge", "0.34"), average("le", "0.33")) == (
+        set(), set(), set())
 
 
 def test_text_matches_literally_and_ignores_a_to_z_case(stored: Engine) -> None:
@@ -92,4 +101,4 @@ def test_text_matches_literally_and_ignores_a_to_z_case(stored: Engine) -> None:
     assert _ids(stored, Condition(field="city", op="starts_with", value="10_")) == set()
     assert _ids(stored, Condition(field="city", op="eq", value="ÖLBERG")) == {6}
     assert _ids(stored, Condition(field="city", op="eq", value="ölberg")) == set()
-    assert _ids(stored, Condition(field="city", op="ne", value="1000")) == {1, 2, 3, 4, 6}
+    assert _ids(stored, Condition(field="city", op="ne", value="1000")) == {1, 2, 3, 4, 6, 7}

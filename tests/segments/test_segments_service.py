@@ -15,7 +15,7 @@ from sqlmodel import Session
 from db import profile, segments
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer
-from db.models import AuditEvent, SegmentSize
+from db.models import AuditEvent, Segment, SegmentSize
 from db.segment_definition import Condition, Group, InvalidDefinition
 
 ADMIN = Actor("ada", "admin")
@@ -42,7 +42,9 @@ def people(engine: Engine) -> dict[str, int]:
                                  ("Carl", "DE", "Köln"), ("Dora", "FR", "Paris")):
         ids[first] = create_customer(ADMIN, {"first_name": first, "last_name": "Test",
                                              "country": country, "city": city,
-                                             "email": f"{first.lower()}@example.com"},
+                                             "email": f"{first.lower()}@example.com",
+                                             "phone": "030 1234567" if first == "Anna"
+                                             else None},
                                      engine=engine, confirm=True).id
     for first in ("Anna", "Ben", "Dora"):
         profile.record_consent(ADMIN, ids[first], purpose="email_marketing", granted=True,
@@ -145,6 +147,7 @@ def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
     rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert [row["first_name"] for row in rows] == ["Anna", "Ben"]  # Carl did not consent
     assert rows[0]["city"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["phone"] == "+49301234567"  # a phone number is not a formula
     assert exported.filename.startswith("Germans-DE-") and exported.rows == 2
     with pytest.raises(PermissionDenied):
         segments.export_members(MARKETING, saved.id, include_without_consent=True,
@@ -154,6 +157,8 @@ def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
     sheet = openpyxl.load_workbook(io.BytesIO(everyone.data)).active
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
         "Anna", "Ben", "Carl"]
+    city = sheet.cell(row=2, column=8)
+    assert (city.value, city.data_type) == ("=HYPERLINK(\"x\")", "s")  # text, not a formula
     events = _events(engine, "segment.export")
     assert [(a, c["rows"], c["without_consent"]) for a, _, c in events] == [
         ("mia", 2, False), ("ada", 3, True)]
@@ -171,3 +176,35 @@ def test_roles_and_bad_input(engine: Engine) -> None:
         segments.save_segment(MARKETING, name="   ", description=None, kind="dynamic",
                               definition=GERMANS, engine=engine)
     assert segments.count(MANAGER, GERMANS, engine=engine) == 0
+
+
+def test_copies_keep_the_snapshot_and_unreadable_definitions_do_not_break_the_list(
+        engine: Engine, people: dict) -> None:
+    static = segments.save_segment(MARKETING, name="Germans then", description=None,
+                                   kind="static", definition=GERMANS, engine=engine)
+    create_customer(ADMIN, {"first_name": "Emil", "last_name": "New", "country": "DE"},
+                    engine=engine, confirm=True)
+    copy = segments.duplicate_segment(MARKETING, static.id, engine=engine)
+    assert copy.snapshot_at == static.snapshot_at
+    assert segments.segment_size(MARKETING, copy.id, engine=engine) == 3  # not today's 4
+
+    broken = segments.save_segment(MARKETING, name="Broken", description=None,
+                                   kind="dynamic", definition=GERMANS, engine=engine)
+    with engine.begin() as connection:  # as if written by an older version
+        connection.execute(Segment.__table__.update().where(Segment.id == broken.id)
+                           .values(definition='{"type": "group", "match": "sometimes"}'))
+    sizes = {row.name: row.size for row in segments.list_segments(MARKETING, engine=engine)}
+    assert sizes["Broken"] == -1 and sizes["Germans then"] == 3
+    with pytest.raises(segments.SegmentError, match="can no longer be read"):
+        segments.export_members(MARKETING, broken.id, engine=engine)
+    segments.delete_segment(MARKETING, broken.id, engine=engine)  # still removable
+
+
+def test_saving_an_unchanged_segment_writes_nothing(engine: Engine, people: dict) -> None:
+    saved = segments.save_segment(MARKETING, name="Germans", description=None,
+                                  kind="dynamic", definition=GERMANS, engine=engine)
+    again = segments.update_segment(MARKETING, saved.id, expected_version=saved.version,
+                                    name="Germans", description=None, kind="dynamic",
+                                    definition=GERMANS, engine=engine)
+    assert again.version == saved.version
+    assert _events(engine, "segment.update") == []

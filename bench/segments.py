@@ -1,0 +1,186 @@
+"""Scenario: counting five realistic segments on a large database, beside DuckDB.
+
+``python -m bench.segments --path FILE`` migrates the file, times ``db.segments.count`` for
+each definition below and the builder's full preview for one of them, then loads the raw
+tables into an in-memory DuckDB and times hand-written SQL for the same definitions (no
+summary table: DuckDB scans the orders themselves). The member counts of both must agree.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from db import segments
+from db.access import Actor
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.segment_definition import Condition, Group, Window
+from db.segment_query import years_before
+
+MARKETING = Actor("bench", "marketing")
+RUNS = 5
+
+
+def _last(days: int) -> Window:
+    return Window(kind="last_days", days=days)
+
+
+DEFINITIONS: dict[str, Group] = {
+    "lapsed big spenders, emailable": Group(children=[
+        Condition(field="total_spend", op="ge", value="1000"),
+        Condition(field="days_since_last_order", op="ge", value=180),
+        Condition(field="consent", op="granted", value="email_marketing")]),
+    "recent book buyers in DE or AT": Group(children=[
+        Condition(field="country", op="in", value=["DE", "AT"]),
+        Condition(field="category", op="has_any", value=["books"], window=_last(90))]),
+    "wine/travel fans or frequent buyers, not churned": Group(children=[
+        Group(match="any", children=[
+            Condition(field="tags", op="has_any", value=["wine", "travel"]),
+            Condition(field="order_count", op="ge", value=10, window=_last(365))]),
+        Group(negate=True, children=[Condition(field="status", op="eq", value="churned")])]),
+    "promoters aged 25-44 who use the app": Group(children=[
+        Condition(field="nps_group", op="eq", value="promoter"),
+        Condition(field="age", op="between", value=[25, 44]),
+        Condition(field="channel", op="has_any", value=["app"])]),
+    "in touch but not buying": Group(children=[
+        Condition(field="interactions", op="ge", value=2, window=_last(180)),
+        Condition(field="order_count", op="eq", value=0, window=_last(180)),
+        Condition(field="has_email", op="is_true")]),
+}
+PREVIEWED = "recent book buyers in DE or AT"
+
+# The same definitions in DuckDB SQL over the raw tables; $-parameters are set per run.
+_LIVE = "k.deleted_at IS NULL AND k.erased_at IS NULL"
+DUCKDB_SQL = {
+    "lapsed big spenders, emailable": f"""
+        WITH o AS (SELECT customer_id, sum(amount) AS spend, max(ordered_at) AS last
+                   FROM orders GROUP BY customer_id),
+             c AS (SELECT customer_id, granted FROM consent_event
+                   WHERE purpose = 'email_marketing'
+                   QUALIFY row_number() OVER (PARTITION BY customer_id
+                                              ORDER BY "at" DESC, id DESC) = 1)
+        SELECT count(*) FROM customer k JOIN o ON o.customer_id = k.id
+        JOIN c ON c.customer_id = k.id
+        WHERE {_LIVE} AND o.spend >= 1000 AND o.last <= $d180 AND c.granted""",
+    "recent book buyers in DE or AT": f"""
+        SELECT count(*) FROM customer k WHERE {_LIVE} AND k.country IN ('DE', 'AT')
+        AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = k.id
+                    AND o.category = 'books' AND o.ordered_at >= $d90)""",
+    "wine/travel fans or frequent buyers, not churned": f"""
+        SELECT count(*) FROM customer k WHERE {_LIVE} AND k.status <> 'churned' AND (
+            EXISTS (SELECT 1 FROM customer_tag ct JOIN tag t ON t.id = ct.tag_id
+                    WHERE ct.customer_id = k.id AND t.name IN ('wine', 'travel'))
+            OR (SELECT count(*) FROM orders o WHERE o.customer_id = k.id
+                AND o.ordered_at >= $d365) >= 10)""",
+    "promoters aged 25-44 who use the app": f"""
+        WITH f AS (SELECT customer_id, nps_score AS s FROM feedback
+                   QUALIFY row_number() OVER (PARTITION BY customer_id
+                                              ORDER BY "at" DESC, id DESC) = 1)
+        SELECT count(*) FROM customer k JOIN f ON f.customer_id = k.id
+        WHERE {_LIVE} AND f.s >= 9 AND k.birth_date <= $born25 AND k.birth_date > $born45
+        AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = k.id AND o.channel = 'app')""",
+    "in touch but not buying": f"""
+        SELECT count(*) FROM customer k WHERE {_LIVE} AND k.email IS NOT NULL
+        AND k.email <> ''
+        AND (SELECT count(*) FROM interaction i WHERE i.customer_id = k.id
+             AND i.at >= $d180) >= 2
+        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = k.id
+                        AND o.ordered_at >= $d180)""",
+}
+
+_TABLES = {
+    "customer": "SELECT id, country, status, birth_date, email, deleted_at, erased_at "
+                "FROM customer",
+    "orders": "SELECT customer_id, ordered_at, amount, category, channel FROM orders",
+    "interaction": "SELECT customer_id, at, kind FROM interaction",
+    "feedback": "SELECT id, customer_id, at, nps_score FROM feedback",
+    "consent_event": "SELECT id, customer_id, purpose, granted, at FROM consent_event",
+    "customer_tag": "SELECT customer_id, tag_id FROM customer_tag",
+    "tag": "SELECT id, name FROM tag",
+}
+_TIMESTAMPS = {"customer": ["deleted_at", "erased_at"], "orders": ["ordered_at"],
+               "interaction": ["at"], "feedback": ["at"], "consent_event": ["at"]}
+
+
+def _timed(function: Callable[[], object]) -> tuple[list[float], object]:
+    """Milliseconds of ``RUNS`` calls after one warm-up call, and what the calls returned."""
+    result = function()
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = function()
+        times.append((time.perf_counter() - started) * 1000)
+    return times, result
+
+
+def _duckdb(path: Path) -> tuple[duckdb.DuckDBPyConnection, float]:
+    """The raw tables copied into an in-memory DuckDB (not timed as part of any query)."""
+    started = time.perf_counter()
+    database = duckdb.connect()
+    with sqlite3.connect(path) as source:
+        for name, query in _TABLES.items():
+            frame = pd.read_sql_query(query, source)
+            for column in _TIMESTAMPS.get(name, []):
+                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+            if name == "customer":
+                frame["birth_date"] = pd.to_datetime(frame["birth_date"]).dt.date
+            if name == "orders":
+                frame["amount"] = frame["amount"].round(2)
+            if name == "consent_event":
+                frame["granted"] = frame["granted"].astype(bool)
+            database.register("frame", frame)
+            database.execute("CREATE TABLE " + name + " AS SELECT * FROM frame")
+            database.unregister("frame")
+            del frame
+    return database, time.perf_counter() - started
+
+
+def measure(path: Path) -> dict:
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    results: dict[str, dict] = {}
+    for name, definition in DEFINITIONS.items():
+        times, members = _timed(lambda d=definition: segments.count(MARKETING, d, as_of=now,
+                                                                     engine=engine))
+        results[name] = {"sqlite_ms": statistics.median(times), "members": members}
+    preview_times, _ = _timed(lambda: segments.preview(MARKETING, DEFINITIONS[PREVIEWED],
+                                                       as_of=now, engine=engine))
+    database, load_seconds = _duckdb(path)
+    today = now.date()
+    parameters = {"d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
+                  "d365": now - timedelta(days=365),
+                  "born25": years_before(today, 25), "born45": years_before(today, 45)}
+    naive = {key: value.replace(tzinfo=None) if isinstance(value, datetime) else value
+             for key, value in parameters.items()}
+    for name, sql in DUCKDB_SQL.items():
+        used = {key: value for key, value in naive.items() if "$" + key in sql}
+        times, rows = _timed(lambda s=sql, u=used: database.execute(s, u).fetchall())
+        results[name] |= {"duckdb_ms": statistics.median(times), "duckdb_members": rows[0][0]}
+    customers = engine.connect().exec_driver_sql("SELECT count(*) FROM customer").scalar_one()
+    orders = engine.connect().exec_driver_sql("SELECT count(*) FROM orders").scalar_one()
+    return {"customers": customers, "orders": orders, "results": results,
+            "preview": {"definition": PREVIEWED, "median_ms": statistics.median(preview_times)},
+            "duckdb_load_seconds": load_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--path", type=Path, required=True)
+    print(json.dumps(measure(parser.parse_args().path), default=str))
+
+
+if __name__ == "__main__":
+    main()
