@@ -26,18 +26,18 @@ def test_build_save_and_export(page: Page, app_url: str, app_database: Path) -> 
     wait_for_app(page)
     choose(page, "Value", country)
     members_metric = page.get_by_test_id("stMetric").filter(has_text="Members")
-    expect(members_metric).to_contain_text(f"{members:,}")
+    members_shown = f"{members:,}"
+    expect(members_metric).to_contain_text(members_shown)
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     page.screenshot(path=str(app_database.parent / "segment-builder.png"), full_page=True)
 
     page.get_by_role("textbox", name="Name").fill(f"Customers in {country}")
     page.get_by_role("button", name="Save segment").click()
     wait_for_app(page)
-    expect(page.get_by_text(f"Saved “Customers in {country}”.")).to_be_visible()
+    saved_notice = f"Saved “Customers in {country}”."
+    expect(page.get_by_text(saved_notice)).to_be_visible()
 
-    page.get_by_role("radio", name="Saved segments").click() if page.get_by_role(
-        "radio", name="Saved segments").count() else page.get_by_role(
-        "button", name="Saved segments").click()
+    page.get_by_test_id("stButtonGroup").get_by_text("Saved segments").click()
     wait_for_app(page)
     page.get_by_role("button", name="Prepare export").click()
     wait_for_app(page)
