@@ -72,14 +72,23 @@ def build_size_history_chart(history: pd.DataFrame) -> alt.Chart:
 
 def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
     """Pairwise overlaps as a heat map; ``overlap`` has first, second, both, *_size."""
+    sizes = pd.concat([overlap[["first", "first_size"]].set_axis(["name", "size"], axis=1),
+                       overlap[["second", "second_size"]].set_axis(["name", "size"], axis=1)]
+                      ).drop_duplicates("name")
+    itself = pd.DataFrame({"first": sizes["name"], "second": sizes["name"],
+                           "both": sizes["size"], "first_size": sizes["size"],
+                           "second_size": sizes["size"]})
     both_ways = pd.concat([
         overlap, overlap.rename(columns={"first": "second", "second": "first",
                                          "first_size": "second_size",
-                                         "second_size": "first_size"})], ignore_index=True)
+                                         "second_size": "first_size"}), itself],
+        ignore_index=True)
     both_ways["share"] = both_ways["both"] / both_ways["first_size"].clip(lower=1)
+    order = list(sizes["name"])
     return alt.Chart(both_ways).mark_rect().encode(
-        x=alt.X("second:N", title="…are also in"),
-        y=alt.Y("first:N", title="Members of…"),
+        x=alt.X("second:N", title="…are also in", sort=order,
+                axis=alt.Axis(labelAngle=-30, labelLimit=220)),
+        y=alt.Y("first:N", title="Members of…", sort=order, axis=alt.Axis(labelLimit=220)),
         color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="oranges"),
                         legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("first:N", title="Members of"),

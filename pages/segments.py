@@ -288,7 +288,7 @@ def _overlap(user: UserView) -> None:
         "first": "Segment", "second": "Other segment", "both": "In both",
         "first_size": "Segment size", "second_size": "Other size"}),
         hide_index=True, width="stretch")
-    st.altair_chart(build_overlap_heatmap(overlap))
+    st.altair_chart(build_overlap_heatmap(overlap), width="content")
 
 
 user = require_page(Capability.SEGMENTS, "Segments")

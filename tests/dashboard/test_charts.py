@@ -1,0 +1,43 @@
+"""Chart builders: a DataFrame in, an Altair chart out, checked without Streamlit."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboard.charts import (
+    build_breakdown_chart,
+    build_overlap_heatmap,
+    build_size_history_chart,
+)
+
+
+def _rows(chart) -> pd.DataFrame:  # noqa: ANN001
+    return pd.DataFrame(chart.to_dict()["datasets"].popitem()[1])
+
+
+def test_breakdown_compares_shares_of_the_largest_groups() -> None:
+    breakdown = pd.DataFrame({"group": ["DE", "FR", "GB", "ES"], "members": [30, 10, 0, 10],
+                              "everyone": [100, 300, 400, 50]})
+    rows = _rows(build_breakdown_chart(breakdown, "Country", top=3))
+    assert set(rows["group"]) == {"GB", "FR", "DE"}  # ES is not among the 3 largest
+    segment = rows[rows["who"] == "Segment"].set_index("group")
+    assert segment.loc["DE", "share"] == 30 / 50  # of all 50 members, ES included
+    everyone = rows[rows["who"] == "All customers"].set_index("group")
+    assert everyone.loc["GB", "count"] == 400
+
+
+def test_overlap_heatmap_has_both_directions_and_the_diagonal() -> None:
+    overlap = pd.DataFrame({"first": ["A"], "second": ["B"], "both": [5], "first_size": [10],
+                            "second_size": [20]})
+    rows = _rows(build_overlap_heatmap(overlap)).set_index(["first", "second"])
+    assert rows.loc[("A", "B"), "share"] == 0.5
+    assert rows.loc[("B", "A"), "share"] == 0.25
+    assert rows.loc[("A", "A"), "share"] == rows.loc[("B", "B"), "share"] == 1.0
+
+
+def test_size_history_plots_one_point_per_day() -> None:
+    history = pd.DataFrame({"day": pd.to_datetime(["2026-11-20", "2026-11-21"]),
+                            "size": [10, 12]})
+    spec = build_size_history_chart(history).to_dict()
+    assert spec["encoding"]["y"]["field"] == "size"
+    assert len(_rows(build_size_history_chart(history))) == 2
