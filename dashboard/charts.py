@@ -37,7 +37,8 @@ def build_breakdown_chart(breakdown: pd.DataFrame, title: str, *, top: int = 10)
     ``breakdown`` has ``group``, ``members`` and ``everyone`` counts; the ``top`` largest
     groups (by all customers) are kept so that the chart stays readable.
     """
-    kept = breakdown.nlargest(top, "everyone")
+    # The largest groups, shown in the order given (bands keep their natural order).
+    kept = breakdown.loc[breakdown["everyone"].nlargest(top).index].sort_index()
     member_total = max(int(breakdown["members"].sum()), 1)
     everyone_total = max(int(breakdown["everyone"].sum()), 1)
     long = pd.concat([
@@ -62,9 +63,10 @@ def build_breakdown_chart(breakdown: pd.DataFrame, title: str, *, top: int = 10)
 
 def build_size_history_chart(history: pd.DataFrame) -> alt.Chart:
     """A saved segment's size per day: ``history`` has ``day`` and ``size``."""
-    return alt.Chart(history).mark_line(point=True, color=MEMBERS_COLOUR).encode(
+    return alt.Chart(history).mark_line(
+        color=MEMBERS_COLOUR, point=alt.OverlayMarkDef(color=MEMBERS_COLOUR)).encode(
         x=alt.X("day:T", title="Day"),
-        y=alt.Y("size:Q", title="Members"),
+        y=alt.Y("size:Q", title="Members", axis=alt.Axis(format=",d", tickMinStep=1)),
         tooltip=[alt.Tooltip("day:T", title="Day"),
                  alt.Tooltip("size:Q", title="Members", format=",")],
     ).properties(height=220)

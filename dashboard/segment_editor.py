@@ -123,7 +123,7 @@ def _condition(node: dict, options: dict[str, list[str]], segments: dict[int, st
                parent: dict) -> bool:
     uid = node["uid"]
     fields = [name for name in FIELDS if name != "segment" or segments]
-    row = st.columns([2.4, 1.8, 2.8, 0.45], vertical_alignment="bottom")
+    row = st.columns([2.6, 1.8, 2.6, 0.45], vertical_alignment="bottom")
     field = row[0].selectbox("Field", fields, index=fields.index(node["field"])
                              if node["field"] in fields else 0, format_func=_field_label,
                              key=f"{uid}:field")
@@ -191,7 +191,9 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
                             placeholder="Choose a value")
     if spec.kind in ("number", "money"):
         return _number(spec, op, current, key)
-    return st.text_input("Value", value=current or "", key=key, max_chars=200) or None
+    return st.text_input("Value", value=current or "", key=key, max_chars=200,
+                         help="Ignores the case of A-Z; accented letters must match as typed "
+                              "(ö is not Ö).") or None
 
 
 def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:

@@ -86,7 +86,7 @@ class Preview:
 
     count: int
     total: int
-    emailable: int  # members who granted email-marketing consent
+    emailable: int  # members with an email address who granted email-marketing consent
     sample: pd.DataFrame  # id, name, country, city, email consent
     by_country: pd.DataFrame  # group, members, everyone
     by_age: pd.DataFrame
@@ -182,12 +182,17 @@ def population(actor: Actor, *, as_of: datetime | None = None,
         return _cube(connection, _live(), as_of or utcnow())
 
 
+def _emailable() -> ColumnElement[bool]:
+    """Can be sent marketing email: consent granted and an address on file."""
+    return and_(S.consent_email_marketing.is_(True), C.email.is_not(None), C.email != "")
+
+
 def _cube(connection: Connection, where: ColumnElement[bool], now: datetime) -> pd.DataFrame:
     """Customers matching ``where``, counted per country × age band × spend band × consent:
     at most a few thousand rows, from which every figure of the preview is summed."""
     groups = [C.country.label("country"), _age_band(now).label("age"),
               _spend_band().label("spend"),
-              S.consent_email_marketing.is_(True).label("emailable")]
+              _emailable().label("emailable")]
     rows = connection.execute(select(*groups, func.count()).select_from(_from())
                               .where(where).group_by(*groups)).all()
     frame = pd.DataFrame(rows, columns=["country", "age", "spend", "emailable", "customers"])
@@ -212,25 +217,33 @@ def preview(actor: Actor, definition: Group, *, as_of: datetime | None = None,
             everyone = _cube(connection, _live(), now)
         sample = pd.DataFrame(connection.execute(
             select(C.id, (C.first_name + literal(" ") + C.last_name).label("name"),
-                   C.country, C.city, S.consent_email_marketing.is_(True).label("emailable"))
+                   C.country, C.city, _emailable().label("emailable"))
             .select_from(_from()).where(where).order_by(C.id).limit(SAMPLE_SIZE)
         ).all(), columns=["id", "name", "country", "city", "emailable"])
     return Preview(
         count=int(members["customers"].sum()), total=int(everyone["customers"].sum()),
         emailable=int(members.loc[members["emailable"], "customers"].sum()), sample=sample,
         by_country=_breakdown(members, everyone, "country"),
-        by_age=_breakdown(members, everyone, "age"),
-        by_spend=_breakdown(members, everyone, "spend"),
+        by_age=_breakdown(members, everyone, "age",
+                          [label for _, _, label in AGE_BANDS] + ["unknown"]),
+        by_spend=_breakdown(members, everyone, "spend",
+                            [label for _, _, label in SPEND_BANDS_CENTS]),
     )
 
 
-def _breakdown(members: pd.DataFrame, everyone: pd.DataFrame, column: str) -> pd.DataFrame:
-    """group, members, everyone: the two cubes summed over one dimension."""
+def _breakdown(members: pd.DataFrame, everyone: pd.DataFrame, column: str,
+               order: list[str] | None = None) -> pd.DataFrame:
+    """group, members, everyone: the two cubes summed over one dimension, in ``order``
+    (bands) or largest first (countries)."""
     counted = pd.concat([members.groupby(column)["customers"].sum().rename("members"),
                          everyone.groupby(column)["customers"].sum().rename("everyone")],
                         axis=1).fillna(0).astype(int)
     frame = counted.rename_axis("group").reset_index()
-    return frame.sort_values("everyone", ascending=False, ignore_index=True)
+    if order is None:
+        return frame.sort_values("everyone", ascending=False, ignore_index=True)
+    rank = {label: index for index, label in enumerate(order)}
+    return frame.sort_values("group", key=lambda groups: groups.map(rank),
+                             ignore_index=True)
 
 
 def _age_band(now: datetime) -> ColumnElement[str]:
@@ -420,6 +433,10 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
                 session.execute(delete(SegmentMember)
                                 .where(SegmentMember.segment_id == segment_id))
                 segment.snapshot_at = None
+            if "definition" in changes or "kind" in changes:
+                # Today's recorded size was of the old definition; the next count records anew.
+                session.execute(delete(SegmentSize).where(SegmentSize.segment_id == segment_id,
+                                                          SegmentSize.day == now.date()))
             if changes:
                 audit.record(session, actor=actor.username, action="segment.update",
                              entity="segment", entity_id=segment_id, changes=changes,

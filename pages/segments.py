@@ -99,16 +99,17 @@ def _builder(user: UserView) -> None:
             st.rerun()
         definition = editor.to_definition(draft)
         found = problems(definition)
-        if st.button("Start over", icon=":material/restart_alt:"):
+        if st.button("Start over", icon=":material/restart_alt:",
+                     help="Clears the definition (saved segments are not touched)"):
             _start_over()
             st.rerun()
+        _save_form(user, definition, editing, bool(found))
     with right:
         st.subheader("Preview")
         if found:
             st.warning(f"Fix the {len(found)} marked condition(s) to see who matches.")
         else:
             _show_preview(user, definition)
-        _save_form(user, definition, editing, bool(found))
 
 
 def _show_preview(user: UserView, definition: Group) -> None:
@@ -121,7 +122,7 @@ def _show_preview(user: UserView, definition: Group) -> None:
     first.metric("Members", f"{shown.count:,}")
     second.metric("Share", f"{shown.share:.1%}", help="Of all customers")
     third.metric("Emailable", f"{shown.emailable:,}",
-                 help="Members who granted email-marketing consent")
+                 help="Members with an email address who granted email-marketing consent")
     if shown.count == 0:
         st.caption("No customer matches this definition.")
         return
@@ -199,8 +200,7 @@ def _saved(user: UserView) -> None:
         "Members": st.column_config.NumberColumn(format="localized")})
     if any(row.size < 0 for row in rows):
         st.warning("A segment without a member count refers to a deleted segment or has a "
-                   "condition that needs fixing; open it in the builder and change that. "
-                   "open it and change that condition.")
+                   "condition that needs fixing; open it in the builder and change that.")
     by_id = {row.id: row for row in rows}
     chosen = st.selectbox("Segment", list(by_id), format_func=lambda i: by_id[i].name,
                           key="segments_chosen")

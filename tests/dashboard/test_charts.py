@@ -11,7 +11,7 @@ from dashboard.charts import (
 )
 
 
-def _rows(chart) -> pd.DataFrame:  # noqa: ANN001
+def _rows(chart) -> pd.DataFrame:
     return pd.DataFrame(chart.to_dict()["datasets"].popitem()[1])
 
 

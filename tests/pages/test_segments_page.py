@@ -20,9 +20,11 @@ ADMIN = Actor("admin", "admin")
 def _people(engine: Engine) -> None:
     for first, country, city in (("Anna", "DE", "Berlin"), ("Ben", "DE", "Hamburg"),
                                  ("Chloé", "FR", "Paris"), ("Dan", "GB", "Leeds")):
+        # Dan has no address, so his consent does not make him emailable.
+        email = None if first == "Dan" else f"{first.lower()}@example.com"
         customer = create_customer(ADMIN, {"first_name": first, "last_name": "Test",
-                                           "country": country, "city": city},
-                                   engine=engine, confirm=True)
+                                           "country": country, "city": city,
+                                           "email": email}, engine=engine, confirm=True)
         if first != "Ben":
             profile.record_consent(ADMIN, customer.id, purpose="email_marketing",
                                    granted=True, source="test", notice_version="v1",

@@ -55,6 +55,8 @@ def people(engine: Engine) -> dict[str, int]:
 def test_preview_counts_members_share_and_emailable(engine: Engine, people: dict) -> None:
     shown = segments.preview(MARKETING, GERMANS, engine=engine)
     assert (shown.count, shown.total, shown.emailable) == (3, 4, 2)
+    everyone = segments.preview(MARKETING, Group(), engine=engine)
+    assert everyone.emailable == 3  # Anna, Ben, Dora: consent and an address
     assert shown.share == pytest.approx(0.75)
     assert list(shown.sample["id"]) == sorted(people[n] for n in ("Anna", "Ben", "Carl"))
     by_country = shown.by_country.set_index("group")
@@ -137,6 +139,12 @@ def test_sizes_are_recorded_once_a_day(engine: Engine, people: dict) -> None:
     with Session(engine) as session:
         assert session.get(SegmentSize, (saved.id, history["day"].iloc[0])) is not None
         assert isinstance(history["day"].iloc[0], date)
+    # A new definition makes today's recorded size stale: the next count replaces it.
+    segments.update_segment(MARKETING, saved.id, expected_version=saved.version,
+                            name="Germans", description=None, kind="dynamic",
+                            definition=Group(), engine=engine)
+    assert segments.segment_size(MARKETING, saved.id, engine=engine) == 5
+    assert list(segments.size_history(MARKETING, saved.id, engine=engine)["size"]) == [5]
 
 
 def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
