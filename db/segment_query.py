@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
     ColumnElement,
+    Join,
     Select,
     Table,
     and_,
@@ -490,8 +491,15 @@ def _text(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
     return and_(column.is_not(None), test)
 
 
-def _live() -> ColumnElement[bool]:
+def live() -> ColumnElement[bool]:
+    """Customers segments may hold: neither soft-deleted nor erased."""
     return and_(C.deleted_at.is_(None), C.erased_at.is_(None))
+
+
+def customer_rows() -> Join:
+    """customer ⟕ customer_summary: what every segment condition is evaluated over."""
+    return Customer.__table__.outerjoin(  # type: ignore[attr-defined]
+        CustomerSummary.__table__, S.customer_id == C.id)  # type: ignore[attr-defined]
 
 
 def condition_of(definition: Group, *, as_of: datetime,
@@ -507,13 +515,11 @@ def condition_of(definition: Group, *, as_of: datetime,
         raise InvalidDefinition(found)
     compiler = _Compiler(as_of=as_of, resolve=resolve,
                          visiting=[segment_id] if segment_id is not None else [])
-    return and_(_live(), compiler.group(definition))
+    return and_(live(), compiler.group(definition))
 
 
 def members(definition: Group, *, as_of: datetime, resolve: Callable[[int], Resolved],
             segment_id: int | None = None) -> Select:
     """``SELECT customer.id`` of the live customers that ``definition`` matches."""
     where = condition_of(definition, as_of=as_of, resolve=resolve, segment_id=segment_id)
-    return (select(C.id).select_from(Customer.__table__.outerjoin(  # type: ignore[attr-defined]
-        CustomerSummary.__table__, S.customer_id == C.id)).where(where))  # type: ignore[attr-defined]
-
+    return select(C.id).select_from(customer_rows()).where(where)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Join,
     and_,
     case,
     delete,
@@ -58,6 +57,8 @@ from db.segment_query import (
     SegmentCycle,
     UnknownSegment,
     condition_of,
+    customer_rows,
+    live,
     years_before,
 )
 from db.types import utcnow
@@ -151,23 +152,12 @@ def _where(connection: Connection, definition: Group, as_of: datetime,
         raise SegmentError(str(error)) from error
 
 
-def _from() -> Join:
-    return Customer.__table__.outerjoin(  # type: ignore[attr-defined]
-        CustomerSummary.__table__, S.customer_id == C.id)  # type: ignore[attr-defined]
-
-
-def _live() -> ColumnElement[bool]:
-    return and_(C.deleted_at.is_(None), C.erased_at.is_(None))
-
-
 def count(actor: Actor, definition: Group, *, as_of: datetime | None = None,
           engine: Engine | None = None) -> int:
     """How many live customers ``definition`` matches now."""
     require(actor, Capability.SEGMENTS)
     with (engine or get_engine()).connect() as connection:
-        where = _where(connection, definition, as_of or utcnow())
-        return connection.execute(select(func.count()).select_from(_from()).where(where)
-                                  ).scalar_one()
+        return _count(connection, _where(connection, definition, as_of or utcnow()))
 
 
 def population(actor: Actor, *, as_of: datetime | None = None,
@@ -179,7 +169,7 @@ def population(actor: Actor, *, as_of: datetime | None = None,
     """
     require(actor, Capability.SEGMENTS)
     with (engine or get_engine()).connect() as connection:
-        return _cube(connection, _live(), as_of or utcnow())
+        return _cube(connection, live(), as_of or utcnow())
 
 
 def _emailable() -> ColumnElement[bool]:
@@ -193,7 +183,7 @@ def _cube(connection: Connection, where: ColumnElement[bool], now: datetime) -> 
     groups = [C.country.label("country"), _age_band(now).label("age"),
               _spend_band().label("spend"),
               _emailable().label("emailable")]
-    rows = connection.execute(select(*groups, func.count()).select_from(_from())
+    rows = connection.execute(select(*groups, func.count()).select_from(customer_rows())
                               .where(where).group_by(*groups)).all()
     frame = pd.DataFrame(rows, columns=["country", "age", "spend", "emailable", "customers"])
     frame["country"] = frame["country"].fillna("unknown")
@@ -214,11 +204,11 @@ def preview(actor: Actor, definition: Group, *, as_of: datetime | None = None,
         where = _where(connection, definition, now)
         members = _cube(connection, where, now)
         if everyone is None:
-            everyone = _cube(connection, _live(), now)
+            everyone = _cube(connection, live(), now)
         sample = pd.DataFrame(connection.execute(
             select(C.id, (C.first_name + literal(" ") + C.last_name).label("name"),
                    C.country, C.city, _emailable().label("emailable"))
-            .select_from(_from()).where(where).order_by(C.id).limit(SAMPLE_SIZE)
+            .select_from(customer_rows()).where(where).order_by(C.id).limit(SAMPLE_SIZE)
         ).all(), columns=["id", "name", "country", "city", "emailable"])
     return Preview(
         count=int(members["customers"].sum()), total=int(everyone["customers"].sum()),
@@ -324,7 +314,7 @@ def _snapshot(session: Session, segment: Segment, definition: Group, now: dateti
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
     connection = session.connection()
     where = _where(connection, definition, now, segment.id)
-    chosen = select(literal(segment.id), C.id).select_from(_from()).where(where)
+    chosen = select(literal(segment.id), C.id).select_from(customer_rows()).where(where)
     session.execute(insert(SegmentMember).from_select(["segment_id", "customer_id"], chosen))
     segment.snapshot_at = now
     return session.execute(select(func.count()).select_from(SegmentMember)
@@ -514,13 +504,13 @@ def member_condition(segment: Segment, connection: Connection, as_of: datetime
     A static segment's members are its snapshot, less customers deleted since.
     """
     if segment.kind == "static":
-        return and_(_live(), C.id.in_(select(SegmentMember.customer_id)
+        return and_(live(), C.id.in_(select(SegmentMember.customer_id)
                                       .where(SegmentMember.segment_id == segment.id)))
     return _where(connection, _stored_definition(segment.definition), as_of, segment.id)
 
 
 def _count(connection: Connection, where: ColumnElement[bool]) -> int:
-    return connection.execute(select(func.count()).select_from(_from()).where(where)
+    return connection.execute(select(func.count()).select_from(customer_rows()).where(where)
                               ).scalar_one()
 
 
@@ -682,7 +672,7 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
         frame = pd.DataFrame(connection.execute(
             select(C.id, C.first_name, C.last_name, C.email, C.phone, C.street, C.postcode,
                    C.city, C.country, S.consent_email_marketing.is_(True))
-            .select_from(_from()).where(where).order_by(C.id)).all(),
+            .select_from(customer_rows()).where(where).order_by(C.id)).all(),
             columns=["customer_id", "first_name", "last_name", "email", "phone", "street",
                      "postcode", "city", "country", "email_consent"])
     if fmt == "xlsx" and len(frame) > EXCEL_MAX_ROWS:
