@@ -6,8 +6,9 @@ Each condition compiles to an expression that is TRUE or FALSE, never NULL, so t
 the negative operators are exact complements (see :mod:`db.segment_definition`).
 
 "Ever" figures (orders, spend, last order, last contact, NPS, consent) are read from
-``customer_summary``; windowed ones count the customer's own rows through the
-(customer, time) indexes.
+``customer_summary``; windowed ones first rule out, from the same summary, the customers who
+cannot match (too few orders ever, none since the window began), then count the remaining
+customers' own rows through the (customer, time) indexes.
 """
 
 from __future__ import annotations
@@ -193,8 +194,10 @@ class _Compiler:
 
     def field_tags(self, condition: Condition, op: str) -> ColumnElement[bool]:
         def tagged(names: list[str]) -> ColumnElement[bool]:
-            return _exists(CustomerTag.customer_id == _KEY, CustomerTag.tag_id == Tag.id,
-                           Tag.name.in_(names))
+            # One set of the tagged customers, read once: probing the tags of every customer
+            # took 1.98 s against 0.35 s for a million customers.
+            return C.id.in_(select(CustomerTag.customer_id).join(Tag).where(
+                Tag.name.in_(names)))
 
         if op == "has_all":
             return and_(*(tagged([name]) for name in condition.value))
@@ -211,7 +214,8 @@ class _Compiler:
         if _ever(condition.window):
             return _compare_value(op, condition.value, func.coalesce(S.order_count, 0))
         where = self._window(ORDERS.c.ordered_at, condition.window)
-        return self._counted(ORDERS, condition.window, where, op, condition.value)
+        return self._counted(ORDERS, condition.window, where, op, condition.value,
+                             newest=S.last_order_at, total=S.order_count)
 
     def field_total_spend(self, condition: Condition, op: str) -> ColumnElement[bool]:
         if _ever(condition.window):
@@ -267,7 +271,8 @@ class _Compiler:
             count = select(func.count()).select_from(INTERACTIONS).where(
                 INTERACTIONS.c.customer_id == _KEY, *where).scalar_subquery()
             return _compare_value(op, condition.value, count)
-        return self._counted(INTERACTIONS, condition.window, where, op, condition.value)
+        return self._counted(INTERACTIONS, condition.window, where, op, condition.value,
+                             newest=S.last_interaction_at, narrowed=condition.kind is not None)
 
     def field_days_since_last_interaction(self, condition: Condition,
                                           op: str) -> ColumnElement[bool]:
@@ -332,24 +337,48 @@ class _Compiler:
         """
         return C.id.in_(select(table.c.customer_id).where(*where))
 
+    def _possible(self, window: Window | None, newest: ColumnElement,
+                  total: ColumnElement | None, count: int) -> list[ColumnElement[bool]]:
+        """What the summary row must show for a customer to have ``count`` rows in ``window``.
+
+        Necessary, not sufficient: a probe after it still decides, but only for the customers
+        who pass. ``newest`` is the customer's newest row of any kind, ``total`` how many it
+        has ever had. With the shortcut in :meth:`_counted`, "2 contacts but no order in 180
+        days" went from 1.65 to 0.68 s on a million customers.
+        """
+        possible = []
+        if total is not None:
+            possible.append(func.coalesce(total, 0) >= count)
+        if not _ever(window):
+            start = self._window(newest, window)[0]  # newest >= the window's start
+            possible.extend([newest.is_not(None), start])
+        return possible
+
     def _counted(self, table: Table, window: Window | None, where: list[ColumnElement],
-                 op: str, value: object) -> ColumnElement[bool]:
+                 op: str, value: object, *, newest: ColumnElement,
+                 total: ColumnElement | None = None,
+                 narrowed: bool = False) -> ColumnElement[bool]:
         """A comparison on how many of a customer's rows match ``where``.
 
-        "At least one" in a short window reads the window's rows once (a time-range scan);
-        otherwise each customer's rows are probed. Grouping the window by customer made
-        SQLite scan the whole table in customer order (356 against 222 ms on 100,000
-        customers), and a set of 180 days of orders cost more to build than the probes
-        (3.6 against 2.0 s on a million customers).
+        ``where`` is the window, plus a filter when ``narrowed``. Without a filter, "at least
+        one in the last N days" is the summary's newest row alone. Otherwise the summary rules
+        out who cannot match, then "at least one" in a short window reads the window's rows
+        once (a time-range scan) and the rest probe each remaining customer's rows. Grouping
+        the window by customer made SQLite scan the whole table in customer order (356
+        against 222 ms on 100,000 customers), and a set of 180 days of orders cost more to
+        build than the probes (3.6 against 2.0 s on a million customers).
         """
         def at_least(count: int) -> ColumnElement[bool]:
             if count <= 0:
                 return true()
+            possible = self._possible(window, newest, total, count)
+            if count == 1 and not narrowed and window is not None and window.kind == "last_days":
+                return and_(*possible)
             if count == 1 and _short(window):
-                return self._customers_with(table, where)
+                return and_(*possible, self._customers_with(table, where))
             probe = select(func.count()).select_from(table).where(
                 table.c.customer_id == _KEY, *where).scalar_subquery()
-            return probe >= count
+            return and_(*possible, probe >= count)
 
         return _compare(op, value, at_least, lambda count: not_(at_least(count + 1)))
 
@@ -357,16 +386,17 @@ class _Compiler:
                 op: str) -> ColumnElement[bool]:
         window = self._window(ORDERS.c.ordered_at, condition.window)
         times = condition.min_count or 1
+        possible = self._possible(condition.window, S.last_order_at, S.order_count, times)
 
         def bought(values: list[str]) -> ColumnElement[bool]:
             where = [*window, column.in_(values)]
             if window and times == 1 and _short(condition.window):  # one pass over it
-                return self._customers_with(ORDERS, where)
+                return and_(*possible, self._customers_with(ORDERS, where))
             where.append(ORDERS.c.customer_id == _KEY)  # probe this customer's rows
             if times == 1:
-                return _exists(*where)
-            return select(func.count()).select_from(ORDERS).where(*where
-                                                                  ).scalar_subquery() >= times
+                return and_(*possible, _exists(*where))
+            return and_(*possible, select(func.count()).select_from(ORDERS).where(
+                *where).scalar_subquery() >= times)
 
         if op == "has_all":
             return and_(*(bought([value]) for value in condition.value))
