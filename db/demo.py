@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from faker import Faker
 from sqlalchemy import Connection, Engine, func, select
 
@@ -38,6 +39,7 @@ from db.models import (
     Customer,
     CustomerSummary,
     CustomerTag,
+    DailySales,
     Feedback,
     Interaction,
     Order,
@@ -65,7 +67,7 @@ _LOADED_MODELS = (Tag, Customer, CustomerTag, Order, Interaction, Feedback, Cons
 _COUNT_FIELDS = {"customer": "customers", "customer_tag": "customer_tags", "orders": "orders",
                  "interaction": "interactions", "feedback": "feedback",
                  "consent_event": "consent_events", "payment_method": "payment_methods",
-                 "customer_summary": "summaries"}
+                 "customer_summary": "summaries", "daily_sales": "daily_sales"}
 
 
 class DemoDataError(Exception):
@@ -84,6 +86,7 @@ class DemoCounts:
     payment_methods: int = 0
     customer_tags: int = 0
     summaries: int = 0  # derived rows (customer_summary), not counted in ``rows``
+    daily_sales: int = 0  # derived rows too
     seconds: float = 0.0
 
     @property
@@ -253,6 +256,27 @@ def _summary(ids: np.ndarray, orders: dict, interactions: dict, feedback: dict,
     return summary
 
 
+def _daily_sales(orders: dict, country: np.ndarray) -> pd.DataFrame:
+    """The chunk's share of ``daily_sales``: the same cells as :func:`db.daily_sales.cells`
+    (a test compares the two). Customers never span chunks, so neither do first orders."""
+    owner = orders["owner"]
+    first = _newest(owner, orders["at"], len(country), oldest=True)
+    new_customer = np.zeros(len(owner), dtype=np.int64)
+    new_customer[first[first >= 0]] = 1
+    amount = orders["amount"]
+    frame = pd.DataFrame({
+        "day": np.datetime_as_string(orders["at"].astype("datetime64[D]"), unit="D"),
+        "country": country[owner], "channel": orders["channel"],
+        "category": orders["category"], "orders": (amount >= 0).astype(np.int64),
+        "refunds": (amount < 0).astype(np.int64),
+        "revenue_cents": np.round(amount * 100).astype(np.int64),
+        "new_customers": new_customer})
+    return frame.groupby(list(_SALES_KEY), as_index=False).sum()
+
+
+_SALES_KEY = ("day", "country", "channel", "category")
+
+
 def _nullable(values: np.ndarray, missing: np.ndarray) -> list[object]:
     out = values.astype(object)
     out[missing] = None
@@ -293,15 +317,22 @@ class DemoGenerator:
             self._load_tags(connection)
             dialect = connection.dialect.name
             search_table = search_index.bulk_table(dialect)
+            sales = []
             for first_id in range(1, customers + 1, CHUNK_SIZE):
                 size = min(CHUNK_SIZE, customers - first_id + 1)
-                chunk_tables, search_rows = self._chunk_tables(dialect, first_id, size)
+                chunk_tables, search_rows, chunk_sales = self._chunk_tables(dialect, first_id,
+                                                                            size)
                 for model, columns in chunk_tables:
                     self._insert(connection, model, columns, counts)
                 insert_rows(connection, search_table, [c.name for c in search_table.c],
                             search_rows)
+                sales.append(chunk_sales)
                 if progress:
                     progress(f"{first_id + size - 1:,} of {customers:,} customers")
+            # Chunks share days, so their cells are summed before the one insert.
+            daily = pd.concat(sales).groupby(list(_SALES_KEY), as_index=False).sum()
+            self._insert(connection, DailySales, {name: daily[name].tolist()
+                                                  for name in daily.columns}, counts)
             for table in tables:
                 reset_sequence(connection, table)
         counts.seconds = time.perf_counter() - started
@@ -312,9 +343,10 @@ class DemoGenerator:
         insert_rows(connection, Tag.__table__, ("id", "name"), rows)  # type: ignore[attr-defined]
 
     def _chunk_tables(self, dialect: str, first_id: int, size: int
-                      ) -> tuple[list[tuple[type, dict[str, list]]], list[tuple[int, str]]]:
+                      ) -> tuple[list[tuple[type, dict[str, list]]], list[tuple[int, str]],
+                                 pd.DataFrame]:
         """Every row of one chunk of customers, as (model, column → values) in load order,
-        and the customers' search index rows (id, text)."""
+        the customers' search index rows (id, text) and their share of the daily sales."""
         rng = np.random.default_rng([self.seed, first_id])
         stamp = _Timestamps(dialect)
         ids = np.arange(first_id, first_id + size, dtype=np.int64)
@@ -357,7 +389,7 @@ class DemoGenerator:
                 (CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
                 (Order, order_rows), (Interaction, interactions), (Feedback, feedback),
                 (ConsentEvent, consent), (PaymentMethod, cards), (CustomerSummary, summary)
-                ], search_rows
+                ], search_rows, _daily_sales(orders, people["country"])
 
     @staticmethod
     def _insert(connection: Connection, model: type, columns: dict[str, list],

@@ -263,6 +263,28 @@ class CustomerSummary(SQLModel, table=True):
     consent_third_party_sharing: bool = False
 
 
+class DailySales(SQLModel, table=True):
+    """Orders summed per UTC day × customer country × channel × category, for the KPI page.
+
+    A year of a million customers' orders is about four million rows; the same year here is
+    a few tens of thousands, so the page's sums take milliseconds. Derived only from
+    ``orders`` and ``customer``: :mod:`db.daily_sales` moves a customer's share in the same
+    transaction as any write that changes it, and rebuilds the table on demand. A cell exists
+    only while it holds an order or a refund.
+    """
+
+    __tablename__ = "daily_sales"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)  # the customer's, as it is now
+    channel: str = Field(primary_key=True, max_length=20)
+    category: str = Field(primary_key=True, max_length=50)
+    orders: int = 0  # amount zero or more
+    refunds: int = 0  # amount below zero
+    revenue_cents: int = Field(default=0, sa_type=BigInteger)  # net of refunds
+    new_customers: int = 0  # customers whose first order of all is in this cell
+
+
 class Segment(SQLModel, table=True):
     """A saved target group: a definition (JSON, see db.segment_definition) and its kind.
 

@@ -1,0 +1,129 @@
+"""The daily sales cells: what the write path keeps equals what a rebuild computes."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, select
+
+from db import daily_sales, orders
+from db.access import Actor, PermissionDenied
+from db.customers import CustomerNotFound, create_customer, soft_delete_customer, update_customer
+from db.demo import load_demo_data
+from db.models import ORDER_CHANNELS, AuditEvent
+from db.validation import InvalidFields
+
+ADMIN = Actor("ada", "admin")
+MARKETING = Actor("mia", "marketing")
+COLUMNS = daily_sales.KEY + daily_sales.MEASURES
+
+
+def _stored(engine: Engine) -> list[tuple]:
+    table = daily_sales.SALES
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            select(*(table.c[name] for name in COLUMNS)).order_by(
+                *(table.c[name] for name in daily_sales.KEY)))]
+
+
+def _rebuilt(engine: Engine) -> list[tuple]:
+    with engine.begin() as connection:
+        daily_sales.rebuild(connection)
+    return _stored(engine)
+
+
+def _customer(engine: Engine, name: str, country: str = "DE") -> int:
+    return create_customer(ADMIN, {"first_name": name, "last_name": "Test", "country": country},
+                           engine=engine, confirm=True).id
+
+
+def test_demo_load_writes_the_cells_a_rebuild_computes(engine: Engine) -> None:
+    load_demo_data(engine, customers=400, seed=3, as_of=date(2026, 6, 1))
+    loaded = _stored(engine)
+    assert sum(row[4] for row in loaded) > 1000  # orders were summed
+    assert sum(row[5] for row in loaded) > 0  # and refunds
+    with engine.connect() as connection:
+        assert daily_sales.differences(connection) == 0
+    assert _rebuilt(engine) == loaded
+
+
+def test_orders_refunds_and_moves_keep_the_cells_current(engine: Engine) -> None:
+    """A random workload of orders, refunds, same-moment ties and country changes, then a
+    rebuild changes nothing."""
+    rng = random.Random(11)
+    ids = [_customer(engine, f"P{index}") for index in range(5)]
+    versions = dict.fromkeys(ids, 1)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for step in range(60):
+        customer_id = rng.choice(ids)
+        if rng.random() < 0.15:
+            country = rng.choice(["DE", "AT", "FR"])
+            saved = update_customer(ADMIN, customer_id, versions[customer_id],
+                                    {"country": country}, engine=engine)
+            versions[customer_id] = saved.version
+            continue
+        # Whole hours over a few days: ties on a moment and on a day are common.
+        at = start + timedelta(hours=rng.randint(0, 96))
+        amount = rng.choice(["19.99", "0.00", "-5.00", "120.10", "0.01"])
+        orders.record_order(ADMIN, customer_id, amount=amount,
+                            category=rng.choice(["books", "wine"]),
+                            channel=rng.choice(ORDER_CHANNELS), product=f"item {step}",
+                            ordered_at=at, engine=engine)
+    kept = _stored(engine)
+    assert sum(row[4] + row[5] for row in kept) > 40
+    assert _rebuilt(engine) == kept
+
+
+def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None:
+    customer_id = _customer(engine, "Cent")
+    at = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    for amount in ("0.10", "0.20", "-0.10"):
+        orders.record_order(ADMIN, customer_id, amount=amount, category="books",
+                            channel="web", product="p", ordered_at=at, engine=engine)
+    orders.record_order(ADMIN, customer_id, amount="5", category="books", channel="web",
+                        product="p", ordered_at=at + timedelta(seconds=1), engine=engine)
+    assert _stored(engine) == [(date(2026, 3, 1), "DE", "web", "books", 2, 1, 20, 1),
+                               (date(2026, 3, 2), "DE", "web", "books", 1, 0, 500, 0)]
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # days stay UTC whatever the session's zone
+            connection.exec_driver_sql("SET TIME ZONE 'Pacific/Kiritimati'")
+        days = sorted(row.day for row in connection.execute(daily_sales.cells()))
+        assert days == [date(2026, 3, 1), date(2026, 3, 2)]
+        logged = connection.execute(select(AuditEvent.changes).where(
+            AuditEvent.action == "order.record")).scalars().all()
+        assert len(logged) == 4 and '"amount": "-0.10"' in logged[2]
+
+
+def test_a_country_change_moves_the_cells_and_empties_none(engine: Engine) -> None:
+    customer_id = _customer(engine, "Mover", "DE")
+    orders.record_order(ADMIN, customer_id, amount="10", category="books", channel="web",
+                        product="p", ordered_at=datetime(2026, 3, 1, tzinfo=UTC), engine=engine)
+    update_customer(ADMIN, customer_id, 1, {"country": "AT"}, engine=engine)
+    assert [row[:2] for row in _stored(engine)] == [(date(2026, 3, 1), "AT")]
+
+
+def test_record_order_refuses_bad_input_and_writes_nothing(engine: Engine) -> None:
+    customer_id = _customer(engine, "Careful")
+    with pytest.raises(InvalidFields) as refused:
+        orders.record_order(ADMIN, customer_id, amount="12.345", category=" ", channel="fax",
+                            product="", quantity=0,
+                            ordered_at=datetime.now(UTC) + timedelta(days=1), engine=engine)
+    assert set(refused.value.errors) == {"amount", "category", "channel", "product",
+                                         "quantity", "ordered_at"}
+    with pytest.raises(InvalidFields, match="number"):
+        orders.record_order(ADMIN, customer_id, amount="ten", category="books",
+                            channel="web", product="p", engine=engine)
+    with pytest.raises(InvalidFields, match="too large"):
+        orders.record_order(ADMIN, customer_id, amount=Decimal("1e12"), category="books",
+                            channel="web", product="p", engine=engine)
+    with pytest.raises(PermissionDenied):
+        orders.record_order(MARKETING, customer_id, amount="1", category="books",
+                            channel="web", product="p", engine=engine)
+    soft_delete_customer(ADMIN, customer_id, engine=engine)
+    with pytest.raises(CustomerNotFound):
+        orders.record_order(ADMIN, customer_id, amount="1", category="books", channel="web",
+                            product="p", engine=engine)
+    assert _stored(engine) == []
