@@ -98,3 +98,33 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("both:Q", title="Customers", format=","),
                  alt.Tooltip("share:Q", title="Share of the first", format=".1%")],
     ).properties(height=alt.Step(40), width=alt.Step(80))
+
+
+TREND_SERIES = ["This period", "Previous period"]
+
+
+def build_trend_chart(current: pd.DataFrame, previous: pd.DataFrame, *, measure: str,
+                      title: str, money: bool = False) -> alt.Chart:
+    """One measure per bucket as a line, the previous period's as a dashed line over it.
+
+    Both frames have ``bucket`` (the bucket's first day) and ``measure``; ``previous`` is
+    already moved forward onto this period's buckets. ``money`` values are cents.
+    """
+    scale = 100 if money else 1
+    long = pd.concat([frame[["bucket", measure]].assign(series=name)
+                      for frame, name in ((current, TREND_SERIES[0]),
+                                          (previous, TREND_SERIES[1]))], ignore_index=True)
+    long["value"] = long[measure] / scale
+    number = ",.2f" if money else ","
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("value:Q", title=title),
+        color=alt.Color("series:N", title=None, sort=TREND_SERIES,
+                        scale=alt.Scale(domain=TREND_SERIES,
+                                        range=[SPEND_COLOUR, EVERYONE_COLOUR]),
+                        legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("series:N", sort=TREND_SERIES, legend=None,
+                                  scale=alt.Scale(domain=TREND_SERIES, range=[[1, 0], [5, 4]])),
+        tooltip=[alt.Tooltip("bucket:T", title="From"), alt.Tooltip("series:N", title="Of"),
+                 alt.Tooltip("value:Q", title=title, format=number)],
+    ).properties(height=260)

@@ -78,9 +78,10 @@ def _count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((test, 1), else_=0))
 
 
-def cells(customer_ids: list[int] | None = None) -> Select:
+def cells(customer_ids: list[int] | Select | None = None) -> Select:
     """The daily_sales rows (key, then measures) that the orders of some or all customers
-    make up. A customer's first order is the earliest, the lower id on a tie."""
+    (a list of ids or a query of them) make up. A customer's first order is the earliest,
+    the lower id on a tie."""
     ranked = select(
         Order.customer_id, Order.ordered_at, Order.amount, Order.channel, Order.category,
         func.row_number().over(partition_by=Order.customer_id,

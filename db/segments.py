@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     and_,
     case,
     delete,
@@ -507,6 +508,15 @@ def member_condition(segment: Segment, connection: Connection, as_of: datetime
         return and_(live(), C.id.in_(select(SegmentMember.customer_id)
                                       .where(SegmentMember.segment_id == segment.id)))
     return _where(connection, _stored_definition(segment.definition), as_of, segment.id)
+
+
+def members_of(connection: Connection, segment_id: int, as_of: datetime) -> Select:
+    """``SELECT customer.id`` of a saved segment's members now: the segment filter of other
+    features (the KPI page), which check their own capability."""
+    with Session(connection) as session:
+        segment = _load(session, segment_id)
+    return select(C.id).select_from(customer_rows()).where(
+        member_condition(segment, connection, as_of))
 
 
 def _count(connection: Connection, where: ColumnElement[bool]) -> int:

@@ -8,6 +8,7 @@ from dashboard.charts import (
     build_breakdown_chart,
     build_overlap_heatmap,
     build_size_history_chart,
+    build_trend_chart,
 )
 
 
@@ -41,3 +42,17 @@ def test_size_history_plots_one_point_per_day() -> None:
     spec = build_size_history_chart(history).to_dict()
     assert spec["encoding"]["y"]["field"] == "size"
     assert len(_rows(build_size_history_chart(history))) == 2
+
+
+def test_trend_draws_the_previous_period_dashed_in_euros() -> None:
+    buckets = pd.to_datetime(["2026-11-01", "2026-11-08"])
+    current = pd.DataFrame({"bucket": buckets, "revenue_cents": [1050, 0]})
+    previous = pd.DataFrame({"bucket": buckets, "revenue_cents": [200, 99]})
+    chart = build_trend_chart(current, previous, measure="revenue_cents", title="Revenue",
+                              money=True)
+    rows = _rows(chart).set_index("series")
+    assert list(rows.loc["This period", "value"]) == [10.5, 0.0]
+    assert list(rows.loc["Previous period", "value"]) == [2.0, 0.99]
+    dash = chart.to_dict()["encoding"]["strokeDash"]["scale"]
+    assert dict(zip(dash["domain"], map(tuple, dash["range"]), strict=True)) == {
+        "This period": (1, 0), "Previous period": (5, 4)}

@@ -1,0 +1,251 @@
+"""Each KPI against an independent pandas computation on the same rows, on both engines.
+
+The data mixes random orders with the edges the definitions name: an order at 23:59:59 on
+a period's last day and at midnight after it, refunds, zero amounts, two first orders at the
+same moment, customers without orders and a deleted customer whose sales still count.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from db import daily_sales, metrics, summary
+from db.access import Actor, PermissionDenied
+from db.customers import create_customer, soft_delete_customer
+from db.metrics import Filters, Period
+from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order
+from db.segment_definition import Condition, Group
+from db.segments import save_segment
+
+MANAGER = Actor("max", "manager")
+MARKETING = Actor("mia", "marketing")
+COUNTRIES = ("DE", "AT", "FR")
+CATEGORIES = ("books", "wine", "garden")
+DAY0 = date(2026, 1, 1)
+
+
+def _at(day: int, seconds: int = 43_200) -> datetime:
+    return datetime.combine(DAY0, datetime.min.time(), tzinfo=UTC) + timedelta(
+        days=day, seconds=seconds)
+
+
+@pytest.fixture
+def shop(engine: Engine) -> dict:
+    """Customers, orders, answers and contacts; returns the rows as DataFrames too."""
+    rng = random.Random(23)
+    ids = [create_customer(MANAGER, {"first_name": f"K{index}", "last_name": "Test",
+                                     "country": COUNTRIES[index % 3]},
+                           engine=engine, confirm=True).id for index in range(14)]
+    orders, answers, contacts = [], [], []
+    for customer_id in ids[:11]:  # the last three never order
+        for _ in range(rng.randint(1, 12)):
+            orders.append((customer_id, _at(rng.randint(0, 120), rng.randint(0, 86_399)),
+                           Decimal(rng.choice(["9.99", "0.00", "-4.50", "150.00", "0.01"])),
+                           rng.choice(CATEGORIES), rng.choice(ORDER_CHANNELS)))
+        answers += [(customer_id, _at(rng.randint(0, 120)), rng.randint(0, 10))
+                    for _ in range(rng.randint(0, 3))]
+        contacts += [(customer_id, _at(rng.randint(0, 120)), rng.choice(INTERACTION_KINDS))
+                     for _ in range(rng.randint(0, 4))]
+    # The edges of the period 31-60 (days counted from DAY0).
+    orders += [(ids[0], _at(60, 86_399), Decimal("10.00"), "books", "web"),
+               (ids[1], _at(61, 0), Decimal("20.00"), "books", "web"),
+               (ids[2], _at(30, 86_399), Decimal("-3.00"), "wine", "app"),
+               (ids[11], _at(45), Decimal("5.00"), "wine", "web"),  # two first orders,
+               (ids[11], _at(45), Decimal("7.00"), "books", "app")]  # one moment
+    with Session(engine) as session:
+        for customer_id, at, amount, category, channel in orders:
+            session.add(Order(customer_id=customer_id, ordered_at=at, amount=amount,
+                              category=category, channel=channel, product="p"))
+        for customer_id, at, score in answers:
+            session.add(Feedback(customer_id=customer_id, at=at, nps_score=score))
+        for customer_id, at, kind in contacts:
+            session.add(Interaction(customer_id=customer_id, at=at, kind=kind,
+                                    direction="outbound", subject="s"))
+        session.flush()
+        daily_sales.rebuild(session)
+        summary.rebuild(session)
+        session.commit()
+        order_ids = session.execute(select(Order.id).order_by(Order.id)).scalars().all()
+    soft_delete_customer(Actor("ada", "admin"), ids[3], engine=engine)
+    order_frame = pd.DataFrame(orders, columns=["customer_id", "at", "amount", "category",
+                                                "channel"])
+    order_frame["id"] = order_ids
+    return {
+        "ids": ids,
+        "orders": order_frame,
+        "country": {customer_id: COUNTRIES[index % 3] for index, customer_id in enumerate(ids)},
+        "answers": pd.DataFrame(answers, columns=["customer_id", "at", "score"]),
+        "contacts": pd.DataFrame(contacts, columns=["customer_id", "at", "kind"]),
+    }
+
+
+def _days(frame: pd.DataFrame, period: Period) -> pd.Series:
+    day = frame["at"].map(lambda moment: moment.astimezone(UTC).date())
+    return (day >= period.first) & (day <= period.last)
+
+
+def _who(frame: pd.DataFrame, shop: dict, filters: Filters,
+         members: set[int] | None = None) -> pd.Series:
+    keep = pd.Series(True, index=frame.index)
+    if filters.countries:
+        keep &= frame["customer_id"].map(shop["country"]).isin(filters.countries)
+    if members is not None:
+        keep &= frame["customer_id"].isin(members)
+    return keep
+
+
+def _reference_sales(shop: dict, period: Period, filters: Filters,
+                     members: set[int] | None = None) -> metrics.Sales:
+    orders = shop["orders"].sort_values(["at", "id"])
+    first = ~orders.duplicated("customer_id")
+    keep = _days(orders, period) & _who(orders, shop, filters, members)
+    if filters.channels:
+        keep &= orders["channel"].isin(filters.channels)
+    if filters.categories:
+        keep &= orders["category"].isin(filters.categories)
+    chosen = orders[keep]
+    cents = sum(int(amount * 100) for amount in chosen["amount"])
+    return metrics.Sales(revenue_cents=cents, orders=int((chosen["amount"] >= 0).sum()),
+                         refunds=int((chosen["amount"] < 0).sum()),
+                         new_customers=int(first[keep].sum()))
+
+
+PERIODS = [Period(date(2026, 1, 31), date(2026, 3, 1)),  # days 30-59: the edges above
+           Period(date(2026, 2, 1), date(2026, 3, 2)),  # days 31-60
+           Period(date(2026, 3, 2), date(2026, 3, 2)),  # day 60 alone
+           Period(date(2025, 6, 1), date(2025, 6, 30))]  # before any order
+FILTERS = [Filters(), Filters(countries=("DE",)), Filters(channels=("web", "app")),
+           Filters(categories=("books",)), Filters(countries=("AT", "FR"), channels=("web",),
+                                                   categories=("wine", "garden"))]
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=str)
+def test_sales_match_the_reference(engine: Engine, shop: dict, period: Period) -> None:
+    for filters in FILTERS:
+        got = metrics.sales(MANAGER, period, filters, engine=engine)
+        assert got == _reference_sales(shop, period, filters), filters
+
+
+def test_the_last_second_of_the_last_day_counts(engine: Engine, shop: dict) -> None:
+    edge = Filters(countries=("DE",), categories=("books",), channels=("web",))
+    upto = metrics.sales(MANAGER, Period(date(2026, 3, 2), date(2026, 3, 2)), edge,
+                         engine=engine)
+    after = metrics.sales(MANAGER, Period(date(2026, 3, 3), date(2026, 3, 3)), edge,
+                          engine=engine)
+    by_hand = shop["orders"][(shop["orders"]["customer_id"] == shop["ids"][0])
+                             & (shop["orders"]["category"] == "books")
+                             & (shop["orders"]["channel"] == "web")]
+    on_day = [a for a, at in zip(by_hand["amount"], by_hand["at"], strict=True)
+              if at.date() == date(2026, 3, 2)]
+    assert upto.orders >= 1 and upto.revenue_cents >= 1000
+    assert upto.revenue_cents == sum(int(a * 100) for a in on_day) + _others(shop, edge)
+    assert after == _reference_sales(shop, Period(date(2026, 3, 3), date(2026, 3, 3)), edge)
+
+
+def _others(shop: dict, filters: Filters) -> int:
+    """Cents of day 60's matching orders from customers other than the first."""
+    orders = shop["orders"]
+    keep = (_days(orders, Period(date(2026, 3, 2), date(2026, 3, 2)))
+            & _who(orders, shop, filters) & orders["channel"].isin(filters.channels)
+            & orders["category"].isin(filters.categories)
+            & (orders["customer_id"] != shop["ids"][0]))
+    return sum(int(amount * 100) for amount in orders[keep]["amount"])
+
+
+def test_a_tie_on_the_first_moment_makes_one_new_customer(engine: Engine, shop: dict) -> None:
+    day = Period(date(2026, 2, 15), date(2026, 2, 15))
+    tied = Filters(countries=(shop["country"][shop["ids"][11]],))
+    got = metrics.sales(MANAGER, day, tied, engine=engine)
+    assert got.new_customers == _reference_sales(shop, day, tied).new_customers >= 1
+    # The lower id (the wine order) was first: only the wine filter sees a new customer.
+    assert metrics.sales(MANAGER, day, Filters(countries=tied.countries,
+                                               categories=("books",)),
+                         engine=engine).new_customers == _reference_sales(
+        shop, day, Filters(countries=tied.countries, categories=("books",))).new_customers
+
+
+def test_a_segment_filter_narrows_to_its_members(engine: Engine, shop: dict) -> None:
+    austrians = Group(children=[Condition(field="country", op="eq", value="AT")])
+    segment = save_segment(MANAGER, name="Austria", description=None, kind="dynamic",
+                           definition=austrians, engine=engine)
+    members = {customer_id for customer_id, country in shop["country"].items()
+               if country == "AT" and customer_id != shop["ids"][3]}
+    for period in PERIODS[:2]:
+        got = metrics.sales(MANAGER, period, Filters(segment_id=segment.id), engine=engine)
+        assert got == _reference_sales(shop, period, Filters(), members)
+
+
+def test_engagement_and_lifetime_value_match_the_reference(engine: Engine, shop: dict) -> None:
+    for period in PERIODS:
+        for filters in FILTERS[:2]:
+            got = metrics.engagement(MANAGER, period, filters, engine=engine)
+            answers = shop["answers"]
+            chosen = answers[_days(answers, period) & _who(answers, shop, filters)]["score"]
+            assert (got.promoters, got.passives, got.detractors) == (
+                int((chosen >= 9).sum()), int(chosen.between(7, 8).sum()),
+                int((chosen <= 6).sum()))
+            if len(chosen):
+                assert got.nps == pytest.approx(
+                    100 * ((chosen >= 9).mean() - (chosen <= 6).mean()))
+            else:
+                assert got.nps is None
+            contacts = shop["contacts"]
+            kept = contacts[_days(contacts, period) & _who(contacts, shop, filters)]
+            assert got.interactions == kept["kind"].value_counts().to_dict()
+    orders = shop["orders"]
+    spend = orders.groupby("customer_id")["amount"].sum()
+    assert metrics.average_lifetime_value_cents(MANAGER, engine=engine) == pytest.approx(
+        float(spend.mean() * 100))
+    german = spend[spend.index.map(shop["country"]) == "DE"]
+    assert metrics.average_lifetime_value_cents(
+        MANAGER, Filters(countries=("DE",)), engine=engine) == pytest.approx(
+        float(german.mean() * 100))
+
+
+def test_periods_presets_and_comparisons() -> None:
+    today = date(2028, 3, 1)
+    assert metrics.preset("last_30", today) == Period(date(2028, 2, 1), today)
+    assert metrics.preset("year_to_date", today) == Period(date(2028, 1, 1), today)
+    leap = Period(date(2028, 2, 1), date(2028, 2, 29))
+    assert leap.days == 29
+    assert leap.previous() == Period(date(2028, 1, 3), date(2028, 1, 31))
+    assert leap.year_earlier() == Period(date(2027, 2, 1), date(2027, 2, 28))
+    with pytest.raises(ValueError):
+        Period(today, today - timedelta(days=1))
+
+
+def test_only_kpi_roles_read_metrics_and_writes_move_the_version(engine: Engine) -> None:
+    with pytest.raises(PermissionDenied):
+        metrics.sales(MARKETING, PERIODS[0], engine=engine)
+    before = metrics.data_version(engine=engine)
+    create_customer(MANAGER, {"first_name": "New", "last_name": "One", "country": "DE"},
+                    engine=engine, confirm=True)
+    assert metrics.data_version(engine=engine) > before
+
+
+def test_daily_series_matches_the_reference_and_buckets_keep_the_sums(engine: Engine,
+                                                                      shop: dict) -> None:
+    period = PERIODS[1]
+    filters = Filters(channels=("web",))
+    days = metrics.daily(MANAGER, period, filters, engine=engine)
+    assert len(days) == period.days and days["day"].is_monotonic_increasing
+    for row in days.itertuples():
+        one_day = Period(row.day, row.day)
+        assert metrics.Sales(row.revenue_cents, row.orders, row.refunds,
+                             row.new_customers) == _reference_sales(shop, one_day, filters)
+    for granularity in metrics.GRANULARITIES:
+        buckets = metrics.bucketed(days, granularity)
+        assert buckets["revenue_cents"].sum() == days["revenue_cents"].sum()
+        if granularity == "week":
+            assert set(buckets["bucket"].dt.day_of_week) == {0}
+        if granularity == "month":
+            assert list(buckets["bucket"].dt.day) == [1] * len(buckets) and len(buckets) == 2
+    empty = metrics.daily(MANAGER, PERIODS[3], engine=engine)
+    assert len(empty) == 30 and not empty[list(metrics.SALES_MEASURES)].any().any()
