@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, or_
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from db import audit, daily_sales, search_index, summary
+from db import audit, daily, search_index, summary
 from db.access import Actor, Capability, PermissionDenied, require
 from db.engine import read_session, write_session
 from db.models import AuditEvent, Customer
@@ -161,9 +161,9 @@ def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str
     if "email" in diff and cleaned["email"] and (
             owner := _email_owner(session, cleaned["email"], customer.id)):
         raise DuplicateEmail(owner)
-    # The daily sales are filed under the customer's country: a move takes them along.
+    # The daily tables file orders under the customer's country: a move takes them along.
     moved = [customer.id] if "country" in diff else []
-    with daily_sales.kept_current(session, moved):
+    with daily.kept_current(session, moved):
         for name, (_, value) in diff.items():
             setattr(customer, name, value)
         customer.updated_at = utcnow()

@@ -1,5 +1,7 @@
 """Keeps ``daily_sales`` current: move some customers' share inside a write, or rebuild all.
 
+Writes reach it through :func:`db.daily.kept_current`, with the other daily table.
+
 The KPI page sums revenue, orders and new customers over periods of up to years; from ten
 million orders that takes seconds (monthly revenue 6 s on SQLite), from the daily table a few
 milliseconds. Each customer's orders add up to a set of cells, so a write that touches some
@@ -13,9 +15,6 @@ Days are UTC calendar days; the stored timestamps are UTC on both engines.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date
 from sqlmodel import Session
 
-from db.engine import get_engine
 from db.models import Customer, DailySales, Order
 from db.summary import cents
 
@@ -164,27 +162,3 @@ def differences(connection: Connection) -> int:
     stored = _read(connection, select(*(SALES.c[name] for name in KEY + MEASURES)))
     fresh = _read(connection, cells())
     return sum(1 for key in stored.keys() | fresh.keys() if stored.get(key) != fresh.get(key))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m db.daily_sales",
-                                     description="Maintain the daily sales table of the KPIs.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("rebuild", help="recompute every cell from the orders")
-    commands.add_parser("check", help="count cells that differ from a fresh computation")
-    arguments = parser.parse_args(argv)
-    engine = get_engine()
-    started = time.perf_counter()
-    if arguments.command == "rebuild":
-        with engine.begin() as connection:
-            count = rebuild(connection)
-        print(f"Rebuilt {count:,} daily sales cells in {time.perf_counter() - started:.1f} s.")
-        return 0
-    with engine.connect() as connection:
-        stale = differences(connection)
-    print(f"{stale:,} daily sales cells differ from the orders on file.")
-    return 1 if stale else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

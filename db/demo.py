@@ -28,8 +28,8 @@ import pandas as pd
 from faker import Faker
 from sqlalchemy import Connection, Engine, func, select
 
+from db import daily_customers, search_index
 from db import demo_profiles as vocab
-from db import search_index
 from db.bulk import checks_deferred, indexes_deferred, insert_rows, reset_sequence
 from db.engine import get_engine
 from db.migrate import upgrade
@@ -277,6 +277,26 @@ def _daily_sales(orders: dict, country: np.ndarray) -> pd.DataFrame:
 _SALES_KEY = ("day", "country", "channel", "category")
 
 
+def _memberships(orders: dict, country: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The chunk's rows of :func:`db.daily_customers.memberships` as arrays: customer id,
+    day, country, orders of zero or more that day, whether the first order was that day."""
+    owner = orders["owner"]
+    day = orders["at"].astype("datetime64[D]")
+    first_row = _newest(owner, orders["at"], len(country), oldest=True)
+    first_day = np.full(len(country), np.datetime64("NaT"), dtype="datetime64[D]")
+    has = first_row >= 0
+    first_day[has] = day[first_row[has]]
+    frame = pd.DataFrame({"owner": owner, "day": day,
+                          "orders": (orders["amount"] >= 0).astype(np.int64)})
+    per_day = frame.groupby(["owner", "day"], as_index=False)["orders"].sum()
+    who = per_day["owner"].to_numpy()
+    days = per_day["day"].to_numpy().astype("datetime64[D]")
+    customer_id = np.asarray(orders["customer_id"], dtype=np.int64)
+    first_id = int(customer_id[0] - owner[0]) if len(owner) else 0
+    return (first_id + who, days, np.asarray(country, dtype="U2")[who],
+            per_day["orders"].to_numpy(), (first_day[who] == days).astype(np.int64))
+
+
 def _nullable(values: np.ndarray, missing: np.ndarray) -> list[object]:
     out = values.astype(object)
     out[missing] = None
@@ -317,22 +337,28 @@ class DemoGenerator:
             self._load_tags(connection)
             dialect = connection.dialect.name
             search_table = search_index.bulk_table(dialect)
-            sales = []
+            sales, who = [], []
             for first_id in range(1, customers + 1, CHUNK_SIZE):
                 size = min(CHUNK_SIZE, customers - first_id + 1)
-                chunk_tables, search_rows, chunk_sales = self._chunk_tables(dialect, first_id,
-                                                                            size)
+                chunk_tables, search_rows, chunk_sales, chunk_who = self._chunk_tables(
+                    dialect, first_id, size)
                 for model, columns in chunk_tables:
                     self._insert(connection, model, columns, counts)
                 insert_rows(connection, search_table, [c.name for c in search_table.c],
                             search_rows)
                 sales.append(chunk_sales)
+                who.append(chunk_who)
                 if progress:
                     progress(f"{first_id + size - 1:,} of {customers:,} customers")
             # Chunks share days, so their cells are summed before the one insert.
             daily = pd.concat(sales).groupby(list(_SALES_KEY), as_index=False).sum()
             self._insert(connection, DailySales, {name: daily[name].tolist()
                                                   for name in daily.columns}, counts)
+            # The same for who ordered: one pass over every chunk's rows (sets span chunks).
+            cells = daily_customers.rows_of(daily_customers.cells_from(
+                *(np.concatenate(parts) for parts in zip(*who, strict=True))))
+            if cells:
+                connection.execute(daily_customers.TABLE.insert(), cells)
             for table in tables:
                 reset_sequence(connection, table)
         counts.seconds = time.perf_counter() - started
@@ -344,9 +370,9 @@ class DemoGenerator:
 
     def _chunk_tables(self, dialect: str, first_id: int, size: int
                       ) -> tuple[list[tuple[type, dict[str, list]]], list[tuple[int, str]],
-                                 pd.DataFrame]:
+                                 pd.DataFrame, tuple[np.ndarray, ...]]:
         """Every row of one chunk of customers, as (model, column → values) in load order,
-        the customers' search index rows (id, text) and their share of the daily sales."""
+        the customers' search index rows (id, text) and their share of the daily tables."""
         rng = np.random.default_rng([self.seed, first_id])
         stamp = _Timestamps(dialect)
         ids = np.arange(first_id, first_id + size, dtype=np.int64)
@@ -389,7 +415,8 @@ class DemoGenerator:
                 (CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
                 (Order, order_rows), (Interaction, interactions), (Feedback, feedback),
                 (ConsentEvent, consent), (PaymentMethod, cards), (CustomerSummary, summary)
-                ], search_rows, _daily_sales(orders, people["country"])
+                ], search_rows, _daily_sales(orders, people["country"]), \
+            _memberships(orders, people["country"])
 
     @staticmethod
     def _insert(connection: Connection, model: type, columns: dict[str, list],

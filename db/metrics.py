@@ -18,13 +18,23 @@ Definitions:
 - **NPS**: of the period's survey answers, the share of promoters (9–10) minus the share of
   detractors (0–6), in points from −100 to 100; none without answers.
 - **Interactions by kind**: the period's contacts counted per kind.
+- **Active customers**: customers with an order (amount zero or more) in the period.
+- **Returning-customer share**: of the active customers, those whose first order of all was
+  before the period.
+- **Repeat-purchase rate**: of the active customers, those with two or more orders in it.
+- **Churn rate**: of the customers active in the previous period of equal length, those with
+  no order in this one; **retention rate** is the rest, so the two add up to 100 %.
+- **Cohort retention**: customers grouped by the calendar month of their first order; for
+  each later month, the share of the cohort with an order in it.
 
 Filters: a country is the customer's current country; a channel and a category are the
-order's, so they narrow the order figures only; a saved segment is its members now. Erased
-and deleted customers' orders still count: the sales happened.
+order's, so they narrow the sales figures but not the customer counts (active, returning,
+repeat, churn, cohorts), which count every order; a saved segment is its members now.
+Erased and deleted customers' orders still count: the sales happened.
 
 Sales figures are sums over ``daily_sales`` (kept by the write path); with a segment filter
-they come from the members' own orders through the same cell query.
+they come from the members' own orders through the same cell query. Customer counts are
+unions of the sets in ``daily_customers``, narrowed to a segment's members by intersection.
 """
 
 from __future__ import annotations
@@ -32,7 +42,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 import pandas as pd
+from pyroaring import BitMap
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -44,6 +56,7 @@ from sqlalchemy import (
 )
 
 from db.access import Actor, Capability, require
+from db.daily_customers import TABLE as WHO
 from db.daily_sales import SALES, cells
 from db.engine import get_engine
 from db.models import AuditEvent, Customer, CustomerSummary, Feedback, Interaction
@@ -262,3 +275,110 @@ def engagement(actor: Actor, period: Period, filters: Filters = Filters(), *,
                  .group_by(INTERACTIONS.c.kind))
         counted = {kind: count for kind, count in connection.execute(kinds)}
     return Engagement(promoters, passives, detractors, counted)
+
+
+@dataclass(frozen=True)
+class Customers:
+    """A period's customer counts, and the previous period's actives for churn."""
+
+    active: int = 0
+    returning: int = 0
+    repeaters: int = 0
+    previous_active: int = 0
+    retained: int = 0  # active in the previous period and in this one
+
+    @property
+    def returning_share(self) -> float | None:
+        return self.returning / self.active if self.active else None
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return self.repeaters / self.active if self.active else None
+
+    @property
+    def churn_rate(self) -> float | None:
+        if not self.previous_active:
+            return None
+        return (self.previous_active - self.retained) / self.previous_active
+
+    @property
+    def retention_rate(self) -> float | None:
+        return self.retained / self.previous_active if self.previous_active else None
+
+
+class _Who:
+    """The ``daily_customers`` sets of some days, narrowed to the filters' customers."""
+
+    def __init__(self, connection: Connection, first: date, last: date,
+                 filters: Filters) -> None:
+        query = select(WHO).where(WHO.c.day.between(first, last))
+        if filters.countries:
+            query = query.where(WHO.c.country.in_(filters.countries))
+        self.rows = connection.execute(query.order_by(WHO.c.day)).all()
+        self.members: BitMap | None = None
+        if filters.segment_id is not None:
+            ids = connection.execute(members_of(connection, filters.segment_id, utcnow())
+                                     ).scalars().all()
+            self.members = BitMap(np.asarray(ids, dtype=np.uint32))
+
+    def union(self, kind: str, first: date, last: date) -> BitMap:
+        found = BitMap.union(BitMap(), *(BitMap.deserialize(getattr(row, kind))
+                                         for row in self.rows if first <= row.day <= last))
+        return found & self.members if self.members is not None else found
+
+    def repeaters(self, first: date, last: date) -> BitMap:
+        """Customers with two or more orders in the days: on one day, or on two."""
+        seen, twice = BitMap(), BitMap()
+        for row in self.rows:
+            if first <= row.day <= last:
+                buyers = BitMap.deserialize(row.buyers)
+                twice |= BitMap.deserialize(row.repeaters) | (seen & buyers)
+                seen |= buyers
+        return twice & self.members if self.members is not None else twice
+
+
+def customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
+              engine: Engine | None = None) -> Customers:
+    """Active, returning and repeat customers of ``period``; churn against the previous."""
+    require(actor, Capability.VIEW_KPIS)
+    before = period.previous()
+    with (engine or get_engine()).connect() as connection:
+        who = _Who(connection, before.first, period.last, filters)
+    active = who.union("buyers", period.first, period.last)
+    newcomers = who.union("newcomers", period.first, period.last)
+    previous = who.union("buyers", before.first, before.last)
+    return Customers(active=len(active), returning=len(active - newcomers),
+                     repeaters=len(who.repeaters(period.first, period.last)),
+                     previous_active=len(previous), retained=previous.intersection_cardinality(
+                         active))
+
+
+def _months(first: date, last: date) -> list[tuple[date, date]]:
+    """The calendar months from ``first``'s to ``last``'s, as (first day, last day)."""
+    months, start = [], first.replace(day=1)
+    while start <= last:
+        following = (start + timedelta(days=32)).replace(day=1)
+        months.append((start, following - timedelta(days=1)))
+        start = following
+    return months
+
+
+def cohorts(actor: Actor, period: Period, filters: Filters = Filters(), *,
+            engine: Engine | None = None) -> pd.DataFrame:
+    """For each month of ``period`` with new customers (the cohort), the share of them who
+    ordered in each month since, up to the period's end: columns ``cohort`` (first day of
+    the month), ``months_since``, ``size``, ``customers`` and ``share``."""
+    require(actor, Capability.VIEW_KPIS)
+    months = _months(period.first, period.last)
+    with (engine or get_engine()).connect() as connection:
+        who = _Who(connection, months[0][0], months[-1][1], filters)
+    active = [who.union("buyers", first, last) for first, last in months]
+    rows = []
+    for index, (first, last) in enumerate(months):
+        cohort = who.union("newcomers", first, last)
+        if not cohort:
+            continue
+        for since, buyers in enumerate(active[index:]):
+            kept = cohort.intersection_cardinality(buyers)
+            rows.append((first, since, len(cohort), kept, kept / len(cohort)))
+    return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers", "share"])

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     Text,
     UniqueConstraint,
@@ -283,6 +284,24 @@ class DailySales(SQLModel, table=True):
     refunds: int = 0  # amount below zero
     revenue_cents: int = Field(default=0, sa_type=BigInteger)  # net of refunds
     new_customers: int = 0  # customers whose first order of all is in this cell
+
+
+class DailyCustomers(SQLModel, table=True):
+    """Who ordered on each UTC day, per customer country, as compressed sets of customer ids.
+
+    Counting distinct customers over a period cannot add up daily counts (a customer who buys
+    on two days is one customer), and counting them from a year of a million customers' orders
+    took 6.4 s. Unions of these sets (roaring bitmaps, :mod:`db.daily_customers`) take
+    milliseconds and stay exact. Kept by the write path like ``daily_sales``.
+    """
+
+    __tablename__ = "daily_customers"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)  # the customer's, as it is now
+    buyers: bytes = Field(sa_type=LargeBinary)  # an order (amount zero or more) that day
+    repeaters: bytes = Field(sa_type=LargeBinary)  # two or more such orders that day
+    newcomers: bytes = Field(sa_type=LargeBinary)  # their first order of all that day
 
 
 class Segment(SQLModel, table=True):

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine
 
-from db import audit, daily_sales
+from db import audit, daily
 from db import summary as customer_summary
 from db.access import Actor, Capability, require
 from db.customers import CustomerNotFound
@@ -72,7 +72,7 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         order = Order(customer_id=customer_id, ordered_at=when, amount=value,
                       category=category, channel=channel, product=product, quantity=quantity)
-        with daily_sales.kept_current(session, [customer_id]):
+        with daily.kept_current(session, [customer_id]):
             session.add(order)
         customer_summary.refresh(session, [customer_id])
         audit.record(session, actor=actor.username, action="order.record", entity="customer",

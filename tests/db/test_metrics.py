@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db import daily_sales, metrics, summary
+from db import daily, metrics, summary
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer, soft_delete_customer
 from db.metrics import Filters, Period
@@ -69,7 +69,7 @@ def shop(engine: Engine) -> dict:
             session.add(Interaction(customer_id=customer_id, at=at, kind=kind,
                                     direction="outbound", subject="s"))
         session.flush()
-        daily_sales.rebuild(session)
+        daily.rebuild(session)
         summary.rebuild(session)
         session.commit()
         order_ids = session.execute(select(Order.id).order_by(Order.id)).scalars().all()
@@ -249,3 +249,66 @@ def test_daily_series_matches_the_reference_and_buckets_keep_the_sums(engine: En
             assert list(buckets["bucket"].dt.day) == [1] * len(buckets) and len(buckets) == 2
     empty = metrics.daily(MANAGER, PERIODS[3], engine=engine)
     assert len(empty) == 30 and not empty[list(metrics.SALES_MEASURES)].any().any()
+
+
+def _reference_customers(shop: dict, period: Period, filters: Filters,
+                         members: set[int] | None = None) -> metrics.Customers:
+    orders = shop["orders"]
+    first_day = orders.groupby("customer_id")["at"].min().map(
+        lambda moment: moment.astimezone(UTC).date())
+    bought = orders[(orders["amount"] >= 0) & _who(orders, shop, filters, members)]
+
+    def counted(days: Period) -> pd.Series:
+        return bought[_days(bought, days)]["customer_id"].value_counts()
+
+    now, before = counted(period), counted(period.previous())
+    returning = sum(1 for customer in now.index if first_day[customer] < period.first)
+    return metrics.Customers(active=len(now), returning=returning,
+                             repeaters=int((now >= 2).sum()), previous_active=len(before),
+                             retained=len(set(now.index) & set(before.index)))
+
+
+def test_customer_counts_match_the_reference(engine: Engine, shop: dict) -> None:
+    for period in [*PERIODS, Period(date(2026, 1, 1), date(2026, 5, 1))]:
+        for filters in FILTERS[:2]:
+            got = metrics.customers(MANAGER, period, filters, engine=engine)
+            assert got == _reference_customers(shop, period, filters), (period, filters)
+    assert metrics.customers(MANAGER, PERIODS[1], engine=engine).active > 5
+    # Channel and category filters leave the customer counts alone (see db.metrics).
+    assert metrics.customers(MANAGER, PERIODS[1], Filters(channels=("web",)),
+                             engine=engine) == metrics.customers(MANAGER, PERIODS[1],
+                                                                 engine=engine)
+
+
+def test_customer_counts_follow_a_segment_and_rates_add_up(engine: Engine, shop: dict) -> None:
+    austrians = Group(children=[Condition(field="country", op="eq", value="AT")])
+    segment = save_segment(MANAGER, name="Austria", description=None, kind="dynamic",
+                           definition=austrians, engine=engine)
+    members = {customer_id for customer_id, country in shop["country"].items()
+               if country == "AT" and customer_id != shop["ids"][3]}
+    got = metrics.customers(MANAGER, PERIODS[1], Filters(segment_id=segment.id), engine=engine)
+    assert got == _reference_customers(shop, PERIODS[1], Filters(), members)
+    counts = metrics.customers(MANAGER, PERIODS[1], engine=engine)
+    assert counts.churn_rate + counts.retention_rate == pytest.approx(1.0)
+    assert metrics.customers(MANAGER, PERIODS[3], engine=engine).returning_share is None
+
+
+def test_cohorts_match_the_reference(engine: Engine, shop: dict) -> None:
+    period = Period(date(2026, 1, 10), date(2026, 4, 30))
+    got = metrics.cohorts(MANAGER, period, engine=engine)
+    orders = shop["orders"].assign(month=shop["orders"]["at"].map(
+        lambda moment: moment.astimezone(UTC).date().replace(day=1)))
+    cohort_of = orders.groupby("customer_id")["month"].min()
+    bought = orders[orders["amount"] >= 0]
+    expected = []
+    months = [date(2026, month, 1) for month in range(1, 5)]
+    for index, month in enumerate(months):
+        cohort = set(cohort_of[cohort_of == month].index)
+        if not cohort:
+            continue
+        for since, later in enumerate(months[index:]):
+            kept = len(cohort & set(bought[bought["month"] == later]["customer_id"]))
+            expected.append((month, since, len(cohort), kept))
+    assert [tuple(row) for row in got[["cohort", "months_since", "size", "customers"]]
+            .itertuples(index=False)] == expected
+    assert got.loc[got["months_since"] == 0, "share"].le(1).all() and len(expected) >= 4

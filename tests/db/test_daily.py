@@ -1,4 +1,5 @@
-"""The daily sales cells: what the write path keeps equals what a rebuild computes."""
+"""The daily tables (sales sums, who ordered): what the write path keeps equals what a
+rebuild computes."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from db import daily_sales, orders
+from db import daily_customers, daily_sales, orders
 from db.access import Actor, PermissionDenied
 from db.customers import CustomerNotFound, create_customer, soft_delete_customer, update_customer
 from db.demo import load_demo_data
-from db.models import ORDER_CHANNELS, AuditEvent
+from db.models import ORDER_CHANNELS, AuditEvent, CustomerSummary
 from db.validation import InvalidFields
 
 ADMIN = Actor("ada", "admin")
@@ -35,6 +36,17 @@ def _rebuilt(engine: Engine) -> list[tuple]:
     return _stored(engine)
 
 
+def _who(engine: Engine) -> dict:
+    with engine.connect() as connection:
+        return daily_customers.stored(connection)
+
+
+def _who_rebuilt(engine: Engine) -> dict:
+    with engine.begin() as connection:
+        daily_customers.rebuild(connection)
+    return _who(engine)
+
+
 def _customer(engine: Engine, name: str, country: str = "DE") -> int:
     return create_customer(ADMIN, {"first_name": name, "last_name": "Test", "country": country},
                            engine=engine, confirm=True).id
@@ -45,9 +57,19 @@ def test_demo_load_writes_the_cells_a_rebuild_computes(engine: Engine) -> None:
     loaded = _stored(engine)
     assert sum(row[4] for row in loaded) > 1000  # orders were summed
     assert sum(row[5] for row in loaded) > 0  # and refunds
+    who = _who(engine)
+    # Every customer with an order is a newcomer on exactly one day.
+    newcomers = [customer for (_, _, kind), ids in who.items() if kind == "newcomers"
+                 for customer in ids]
+    with engine.connect() as connection:
+        buyers = connection.execute(select(func.count()).select_from(CustomerSummary).where(
+            CustomerSummary.order_count > 0)).scalar_one()
+    assert len(newcomers) == len(set(newcomers)) == buyers > 100
     with engine.connect() as connection:
         assert daily_sales.differences(connection) == 0
+        assert daily_customers.differences(connection) == 0
     assert _rebuilt(engine) == loaded
+    assert _who_rebuilt(engine) == who
 
 
 def test_orders_refunds_and_moves_keep_the_cells_current(engine: Engine) -> None:
@@ -72,9 +94,11 @@ def test_orders_refunds_and_moves_keep_the_cells_current(engine: Engine) -> None
                             category=rng.choice(["books", "wine"]),
                             channel=rng.choice(ORDER_CHANNELS), product=f"item {step}",
                             ordered_at=at, engine=engine)
-    kept = _stored(engine)
+    kept, who = _stored(engine), _who(engine)
     assert sum(row[4] + row[5] for row in kept) > 40
+    assert {kind for _, _, kind in who} == set(daily_customers.KINDS)
     assert _rebuilt(engine) == kept
+    assert _who_rebuilt(engine) == who
 
 
 def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None:
