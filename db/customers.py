@@ -272,8 +272,9 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
         customer = session.get(Customer, customer_id)
         if customer is None or customer.deleted_at is not None:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
-        customer.deleted_at = utcnow()
-        session.add(customer)
+        with daily.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+            customer.deleted_at = utcnow()
+            session.add(customer)
         search_index.index_customers(session, [customer])  # leaves the index
         audit.record(session, actor=actor.username, action="customer.delete",
                      entity="customer", entity_id=customer_id,

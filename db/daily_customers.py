@@ -6,16 +6,15 @@ first order of all, refunds included, as in ``customer_summary``). Distinct cust
 any period are then unions of a few hundred small sets.
 
 A write that touches some customers reads their memberships before and after it
-(:func:`kept_current`) and adds or removes their ids in the cells that changed; on
-PostgreSQL the cells are locked while they change, so concurrent writes do not lose ids.
+(:func:`read`, through :func:`db.daily.kept_current`) and adds or removes their ids in the
+cells that changed (:func:`move`); on PostgreSQL the cells are locked while they change, so
+concurrent writes do not lose ids.
 :func:`rebuild` computes every cell from the orders; a test checks the two agree.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import numpy as np
@@ -42,8 +41,6 @@ from db.models import Customer, DailyCustomers, Order
 TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]
 KINDS = ("buyers", "repeaters", "newcomers")
 _EMPTY = BitMap().serialize()
-# Above this many customers, a write rebuilds the table rather than move each one.
-_LIST_LIMIT = 5_000
 _BATCH = 500_000
 _EPOCH = date(1970, 1, 1)
 
@@ -79,28 +76,11 @@ def _kinds(orders: int, first: int) -> list[str]:
                                          strict=True) if member]
 
 
-def _read(executor: Session | Connection, customer_ids: list[int]) -> set[Membership]:
+def read(executor: Session | Connection, customer_ids: list[int]) -> set[Membership]:
+    """Which sets these customers are in, computed now."""
     return {(row.customer_id, date.fromisoformat(row.day), row.country, kind)
             for row in executor.execute(memberships(customer_ids))
             for kind in _kinds(int(row.orders), int(row.first))}
-
-
-@contextmanager
-def kept_current(session: Session, customer_ids: Iterable[int]) -> Iterator[None]:
-    """Wrap a write that changes these customers' orders or country (see the module)."""
-    ids = sorted(set(customer_ids))
-    if not ids:
-        yield
-        return
-    if len(ids) > _LIST_LIMIT:
-        yield
-        rebuild(session)
-        return
-    before = _read(session, ids)
-    yield
-    session.flush()
-    after = _read(session, ids)
-    _move(session, removed=before - after, added=after - before)
 
 
 def _grouped(members: set[Membership]) -> dict[tuple[date, str], dict[str, list[int]]]:
@@ -110,7 +90,8 @@ def _grouped(members: set[Membership]) -> dict[tuple[date, str], dict[str, list[
     return cells
 
 
-def _move(session: Session, *, removed: set[Membership], added: set[Membership]) -> None:
+def move(session: Session, *, removed: set[Membership], added: set[Membership]) -> None:
+    """Take ids out of and put ids into the stored sets, locking each cell it changes."""
     out, into = _grouped(removed), _grouped(added)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for day, country in sorted(out.keys() | into.keys()):

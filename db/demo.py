@@ -31,6 +31,9 @@ from sqlalchemy import Connection, Engine, func, select
 from db import daily_customers, search_index
 from db import demo_profiles as vocab
 from db.bulk import checks_deferred, indexes_deferred, insert_rows, reset_sequence
+from db.customer_recency import RECENCY_CELLS
+from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS
+from db.daily_sales import ROLLUPS
 from db.engine import get_engine
 from db.migrate import upgrade
 from db.models import (
@@ -359,6 +362,9 @@ class DemoGenerator:
                 *(np.concatenate(parts) for parts in zip(*who, strict=True))))
             if cells:
                 connection.execute(daily_customers.TABLE.insert(), cells)
+            # The smaller KPI tables: their own rebuild queries over the rows just loaded.
+            for table in (*ROLLUPS, INTERACTION_CELLS, NPS_CELLS, RECENCY_CELLS):
+                table.rebuild(connection)
             for table in tables:
                 reset_sequence(connection, table)
         counts.seconds = time.perf_counter() - started

@@ -13,8 +13,8 @@ Definitions:
 - **New customers**: customers whose first order of all (the earliest; the lower id on a tie)
   falls in the period. With a channel or category filter, whose first order was through that
   channel or in that category.
-- **Average customer lifetime value**: all the spend to date of the customers with at least
-  one order ÷ how many they are (not limited to the period).
+- **Average customer lifetime value**: all the spend to date of the live customers with at
+  least one order ÷ how many they are (not limited to the period).
 - **NPS**: of the period's survey answers, the share of promoters (9–10) minus the share of
   detractors (0–6), in points from −100 to 100; none without answers.
 - **Interactions by kind**: the period's contacts counted per kind.
@@ -26,19 +26,25 @@ Definitions:
   no order in this one; **retention rate** is the rest, so the two add up to 100 %.
 - **Cohort retention**: customers grouped by the calendar month of their first order; for
   each later month, the share of the cohort with an order in it.
+- **RFM**: every live customer with an order, scored today (whatever the period) by recency
+  (days since the last order: 5 = up to 30, 4 = up to 90, 3 = up to 180, 2 = up to 365,
+  1 = longer) and frequency (orders ever: 5 = 10 or more, 4 = 5-9, 3 = 3-4, 2 = 2, 1 = 1),
+  with their spend as the monetary part; :data:`RFM_GROUPS` names the cells.
 
 Filters: a country is the customer's current country; a channel and a category are the
 order's, so they narrow the sales figures but not the customer counts (active, returning,
 repeat, churn, cohorts), which count every order; a saved segment is its members now.
 Erased and deleted customers' orders still count: the sales happened.
 
-Sales figures are sums over ``daily_sales`` (kept by the write path); with a segment filter
-they come from the members' own orders through the same cell query. Customer counts are
+Sales, contacts, answers and the RFM grid are sums over the tables of :mod:`db.daily` (kept by
+the write path); with a segment filter they come from the members' own rows through the
+query that keeps each table. Customer counts are
 unions of the sets in ``daily_customers``, narrowed to a segment's members by intersection.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -50,24 +56,25 @@ from sqlalchemy import (
     Connection,
     Engine,
     FromClause,
-    Select,
+    String,
+    case,
+    cast,
     func,
     select,
 )
 
 from db.access import Actor, Capability, require
+from db.customer_recency import RECENCY_CELLS
+from db.daily_customers import KINDS
 from db.daily_customers import TABLE as WHO
-from db.daily_sales import SALES, cells
+from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
+from db.daily_sales import sales_table
 from db.engine import get_engine
-from db.models import AuditEvent, Customer, CustomerSummary, Feedback, Interaction
+from db.models import AuditEvent
 from db.segment_query import years_before
 from db.segments import members_of
+from db.summed_cells import SummedCells
 from db.types import utcnow
-
-C = Customer.__table__.c  # type: ignore[attr-defined]
-S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
-FEEDBACK = Feedback.__table__  # type: ignore[attr-defined]
-INTERACTIONS = Interaction.__table__  # type: ignore[attr-defined]
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 SALES_MEASURES = ("revenue_cents", "orders", "refunds", "new_customers")
@@ -168,18 +175,28 @@ def data_version(*, engine: Engine | None = None) -> int:
                                   ).scalar_one()
 
 
-def _sales_rows(connection: Connection, filters: Filters, as_of: datetime) -> FromClause:
-    """Rows shaped like ``daily_sales``: the table, or the segment members' own cells."""
+def _cells(connection: Connection, table: SummedCells, filters: Filters) -> FromClause:
+    """A summed table's rows, or with a segment filter the same rows computed for the
+    segment's members only (by the query that keeps the table)."""
     if filters.segment_id is None:
-        return SALES
-    return cells(members_of(connection, filters.segment_id, as_of)).subquery()
+        return table.table
+    return table.rows(members_of(connection, filters.segment_id, utcnow())).subquery()
+
+
+def _sales_rows(connection: Connection, filters: Filters, by: str | None = None) -> FromClause:
+    """The smallest sales table with the columns the filters and ``by`` need."""
+    columns = {name for name, wanted in (("channel", filters.channels),
+                                         ("category", filters.categories)) if wanted}
+    if by is not None:
+        columns.add(by)
+    return _cells(connection, sales_table(columns), filters)
 
 
 def _narrowed(rows: FromClause, filters: Filters) -> list[ColumnElement[bool]]:
     where = []
     for column, values in (("country", filters.countries), ("channel", filters.channels),
                            ("category", filters.categories)):
-        if values:
+        if values and column in rows.c:  # contacts and answers have no channel
             where.append(rows.c[column].in_(values))
     return where
 
@@ -189,7 +206,7 @@ def sales(actor: Actor, period: Period, filters: Filters = Filters(), *,
     """Revenue, orders, refunds and new customers of ``period``."""
     require(actor, Capability.VIEW_KPIS)
     with (engine or get_engine()).connect() as connection:
-        rows = _sales_rows(connection, filters, utcnow())
+        rows = _sales_rows(connection, filters)
         query = select(*(func.coalesce(func.sum(rows.c[name]), 0) for name in
                          ("revenue_cents", "orders", "refunds", "new_customers"))).where(
             rows.c.day.between(period.first, period.last), *_narrowed(rows, filters))
@@ -202,7 +219,7 @@ def daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
     """The sales measures per day of ``period``, every day present (zeros where none)."""
     require(actor, Capability.VIEW_KPIS)
     with (engine or get_engine()).connect() as connection:
-        rows = _sales_rows(connection, filters, utcnow())
+        rows = _sales_rows(connection, filters)
         query = (select(rows.c.day, *(func.sum(rows.c[name]).label(name)
                                       for name in SALES_MEASURES))
                  .where(rows.c.day.between(period.first, period.last),
@@ -216,8 +233,9 @@ def daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
 
 
 def bucketed(days: pd.DataFrame, granularity: str) -> pd.DataFrame:
-    """Per-day sales summed into days, weeks (from Monday) or calendar months; each bucket
-    is named by its first day (the first bucket may start before the period)."""
+    """Per-day counts (every column but ``day``) summed into days, weeks (from Monday) or
+    calendar months; each bucket is named by its first day (the first bucket may start
+    before the period)."""
     stamps = pd.to_datetime(days["day"])
     if granularity == "week":
         start = stamps - pd.to_timedelta(stamps.dt.day_of_week, unit="D")
@@ -227,54 +245,50 @@ def bucketed(days: pd.DataFrame, granularity: str) -> pd.DataFrame:
         start = stamps
     else:
         raise ValueError(f"unknown granularity {granularity!r}")
-    return (days.assign(bucket=start).groupby("bucket", as_index=False)[list(SALES_MEASURES)]
-            .sum())
+    measures = [column for column in days.columns if column != "day"]
+    return days.assign(bucket=start).groupby("bucket", as_index=False)[measures].sum()
 
 
-def _customers(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
-    """Conditions on ``customer`` for the country and segment filters."""
-    where = []
-    if filters.countries:
-        where.append(C.country.in_(filters.countries))
-    if filters.segment_id is not None:
-        where.append(C.id.in_(members_of(connection, filters.segment_id, utcnow())))
-    return where
+BREAKDOWNS = {"category": "Category", "channel": "Channel", "country": "Country"}
 
 
-def average_lifetime_value_cents(actor: Actor, filters: Filters = Filters(), *,
-                                 engine: Engine | None = None) -> float | None:
-    """Spend to date per customer with at least one order (channel and category ignored)."""
+def breakdown(actor: Actor, period: Period, by: str, filters: Filters = Filters(), *,
+              engine: Engine | None = None) -> pd.DataFrame:
+    """Revenue, orders and refunds of ``period`` per category, channel or country (one of
+    :data:`BREAKDOWNS`), largest revenue first."""
     require(actor, Capability.VIEW_KPIS)
+    if by not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {by!r}")
     with (engine or get_engine()).connect() as connection:
-        query: Select = (select(func.sum(S.spend_cents), func.count())
-                         .select_from(Customer.__table__.join(  # type: ignore[attr-defined]
-                             CustomerSummary.__table__, S.customer_id == C.id))  # type: ignore[attr-defined]
-                         .where(S.order_count > 0, *_customers(connection, filters)))
-        spend, customers = connection.execute(query).one()
-    return int(spend) / customers if customers else None
+        rows = _sales_rows(connection, filters, by)
+        totals = [func.sum(rows.c[name]).label(name) for name in SALES_MEASURES[:3]]
+        query = (select(rows.c[by].label("group"), *totals)
+                 .where(rows.c.day.between(period.first, period.last),
+                        *_narrowed(rows, filters))
+                 .group_by(rows.c[by]).order_by(totals[0].desc(), rows.c[by]))
+        frame = pd.DataFrame(connection.execute(query).all(),
+                             columns=["group", *SALES_MEASURES[:3]])
+    return frame.astype({name: "int64" for name in SALES_MEASURES[:3]})
 
 
 def engagement(actor: Actor, period: Period, filters: Filters = Filters(), *,
                engine: Engine | None = None) -> Engagement:
     """NPS answers by group and contacts by kind in ``period`` (country and segment apply)."""
     require(actor, Capability.VIEW_KPIS)
-    start, end = period.bounds()
     with (engine or get_engine()).connect() as connection:
-        who = _customers(connection, filters)
-        score = FEEDBACK.c.nps_score
-        answers = (select(func.count().filter(score >= 9), func.count().filter(score.between(7, 8)),
-                          func.count().filter(score <= 6))
-                   .select_from(FEEDBACK.join(Customer.__table__,  # type: ignore[attr-defined]
-                                              C.id == FEEDBACK.c.customer_id))
-                   .where(FEEDBACK.c.at >= start, FEEDBACK.c.at < end, score.is_not(None), *who))
-        promoters, passives, detractors = connection.execute(answers).one()
-        kinds = (select(INTERACTIONS.c.kind, func.count())
-                 .select_from(INTERACTIONS.join(Customer.__table__,  # type: ignore[attr-defined]
-                                                C.id == INTERACTIONS.c.customer_id))
-                 .where(INTERACTIONS.c.at >= start, INTERACTIONS.c.at < end, *who)
-                 .group_by(INTERACTIONS.c.kind))
-        counted = {kind: count for kind, count in connection.execute(kinds)}
-    return Engagement(promoters, passives, detractors, counted)
+        answers = _cells(connection, NPS_CELLS, filters)
+        in_period = answers.c.day.between(period.first, period.last)
+        totals = connection.execute(select(*(func.coalesce(func.sum(answers.c[name]), 0)
+                                             for name in NPS_GROUPS))
+                                    .where(in_period, *_narrowed(answers, filters))).one()
+        contacts = _cells(connection, INTERACTION_CELLS, filters)
+        kinds = connection.execute(
+            select(contacts.c.kind, func.sum(contacts.c.interactions))
+            .where(contacts.c.day.between(period.first, period.last),
+                   *_narrowed(contacts, filters))
+            .group_by(contacts.c.kind)).all()
+    return Engagement(*(int(total) for total in totals),
+                      interactions={kind: int(count) for kind, count in kinds})
 
 
 @dataclass(frozen=True)
@@ -307,50 +321,117 @@ class Customers:
 
 
 class _Who:
-    """The ``daily_customers`` sets of some days, narrowed to the filters' customers."""
+    """The ``daily_customers`` sets of some days, each decoded once, narrowed to the filters'
+    customers (a segment's members by intersection).
+
+    A customer has one country, so on any day at most one row holds them: a union over a
+    span of rows, or a fold over them in day order, needs no merging per day first.
+    """
 
     def __init__(self, connection: Connection, first: date, last: date,
                  filters: Filters) -> None:
-        query = select(WHO).where(WHO.c.day.between(first, last))
+        # Days as ISO text (which sorts like the dates): parsing 10,000 dates cost 0.1 s.
+        day = cast(WHO.c.day, String)
+        query = (select(day, WHO.c.country, *(WHO.c[kind] for kind in KINDS))
+                 .where(WHO.c.day.between(first, last)).order_by(WHO.c.day))
         if filters.countries:
             query = query.where(WHO.c.country.in_(filters.countries))
-        self.rows = connection.execute(query.order_by(WHO.c.day)).all()
+        rows = connection.execute(query).all()
+        self.days = [row[0] for row in rows]
+        self.countries = [row[1] for row in rows]
+        self._blobs = {kind: [row[2 + index] for row in rows]
+                       for index, kind in enumerate(KINDS)}
+        self._decoded: dict[str, list[BitMap]] = {}
         self.members: BitMap | None = None
         if filters.segment_id is not None:
             ids = connection.execute(members_of(connection, filters.segment_id, utcnow())
                                      ).scalars().all()
             self.members = BitMap(np.asarray(ids, dtype=np.uint32))
 
-    def union(self, kind: str, first: date, last: date) -> BitMap:
-        found = BitMap.union(BitMap(), *(BitMap.deserialize(getattr(row, kind))
-                                         for row in self.rows if first <= row.day <= last))
+    def sets(self, kind: str) -> list[BitMap]:
+        """One set per row, in row order."""
+        if kind not in self._decoded:
+            self._decoded[kind] = [BitMap.deserialize(blob) for blob in self._blobs[kind]]
+        return self._decoded[kind]
+
+    def _span(self, first: date, last: date) -> slice:
+        return slice(bisect_left(self.days, first.isoformat()),
+                     bisect_right(self.days, last.isoformat()))
+
+    def _narrow(self, found: BitMap) -> BitMap:
         return found & self.members if self.members is not None else found
+
+    def union(self, kind: str, first: date, last: date) -> BitMap:
+        return self._narrow(BitMap.union(BitMap(), *self.sets(kind)[self._span(first, last)]))
 
     def repeaters(self, first: date, last: date) -> BitMap:
         """Customers with two or more orders in the days: on one day, or on two."""
         seen, twice = BitMap(), BitMap()
-        for row in self.rows:
-            if first <= row.day <= last:
-                buyers = BitMap.deserialize(row.buyers)
-                twice |= BitMap.deserialize(row.repeaters) | (seen & buyers)
-                seen |= buyers
-        return twice & self.members if self.members is not None else twice
+        span = self._span(first, last)
+        for buyers, repeaters in zip(self.sets("buyers")[span], self.sets("repeaters")[span],
+                                     strict=True):
+            twice |= repeaters
+            twice |= seen & buyers
+            seen |= buyers
+        return self._narrow(twice)
+
+    def counts(self, period: Period) -> Customers:
+        before = period.previous()
+        active = self.union("buyers", period.first, period.last)
+        newcomers = self.union("newcomers", period.first, period.last)
+        previous = self.union("buyers", before.first, before.last)
+        return Customers(active=len(active), returning=len(active - newcomers),
+                         repeaters=len(self.repeaters(period.first, period.last)),
+                         previous_active=len(previous),
+                         retained=previous.intersection_cardinality(active))
+
+    def by_country(self, period: Period) -> pd.DataFrame:
+        span = self._span(period.first, period.last)
+        per_country: dict[str, list[BitMap]] = {}
+        for country, buyers in zip(self.countries[span], self.sets("buyers")[span],
+                                   strict=True):
+            per_country.setdefault(country, []).append(buyers)
+        counts = [(country, len(self._narrow(BitMap.union(BitMap(), *sets))))
+                  for country, sets in per_country.items()]
+        frame = pd.DataFrame(counts, columns=["country", "customers"])
+        return frame[frame["customers"] > 0].sort_values(
+            ["customers", "country"], ascending=[False, True], ignore_index=True)
+
+    def cohorts(self, months: list[tuple[date, date]]) -> pd.DataFrame:
+        active = [self.union("buyers", first, last) for first, last in months]
+        rows = []
+        for index, (first, last) in enumerate(months):
+            cohort = self.union("newcomers", first, last)
+            for since, buyers in enumerate(active[index:] if cohort else []):
+                kept = cohort.intersection_cardinality(buyers)
+                rows.append((first, since, len(cohort), kept, kept / len(cohort)))
+        return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers",
+                                           "share"])
 
 
-def customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
-              engine: Engine | None = None) -> Customers:
-    """Active, returning and repeat customers of ``period``; churn against the previous."""
+@dataclass(frozen=True)
+class CustomerReport:
+    """Every customer count of the page, from one read of ``daily_customers``."""
+
+    counts: Customers  # the period, churn against the previous period
+    year_earlier: Customers  # the same for the days a year earlier
+    by_country: pd.DataFrame  # active customers of the period per country, most first
+    # For each calendar month the period touches with new customers (the cohort): the share
+    # of them who ordered in each month since, up to the period's end. Columns ``cohort``
+    # (the month's first day), ``months_since``, ``size``, ``customers`` and ``share``.
+    cohorts: pd.DataFrame
+
+
+def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), *,
+                    engine: Engine | None = None) -> CustomerReport:
+    """Active, returning, repeat and churned customers, per country and by cohort."""
     require(actor, Capability.VIEW_KPIS)
-    before = period.previous()
+    earlier = period.year_earlier()
+    months = _months(period.first, period.last)
     with (engine or get_engine()).connect() as connection:
-        who = _Who(connection, before.first, period.last, filters)
-    active = who.union("buyers", period.first, period.last)
-    newcomers = who.union("newcomers", period.first, period.last)
-    previous = who.union("buyers", before.first, before.last)
-    return Customers(active=len(active), returning=len(active - newcomers),
-                     repeaters=len(who.repeaters(period.first, period.last)),
-                     previous_active=len(previous), retained=previous.intersection_cardinality(
-                         active))
+        who = _Who(connection, earlier.previous().first, period.last, filters)
+    return CustomerReport(counts=who.counts(period), year_earlier=who.counts(earlier),
+                          by_country=who.by_country(period), cohorts=who.cohorts(months))
 
 
 def _months(first: date, last: date) -> list[tuple[date, date]]:
@@ -363,22 +444,84 @@ def _months(first: date, last: date) -> list[tuple[date, date]]:
     return months
 
 
-def cohorts(actor: Actor, period: Period, filters: Filters = Filters(), *,
-            engine: Engine | None = None) -> pd.DataFrame:
-    """For each month of ``period`` with new customers (the cohort), the share of them who
-    ordered in each month since, up to the period's end: columns ``cohort`` (first day of
-    the month), ``months_since``, ``size``, ``customers`` and ``share``."""
+def nps_daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
+              engine: Engine | None = None) -> pd.DataFrame:
+    """Survey answers per day of ``period`` that has any, by group (promoters, passives,
+    detractors); :func:`bucketed` sums them and :func:`nps_of` scores each bucket."""
     require(actor, Capability.VIEW_KPIS)
-    months = _months(period.first, period.last)
     with (engine or get_engine()).connect() as connection:
-        who = _Who(connection, months[0][0], months[-1][1], filters)
-    active = [who.union("buyers", first, last) for first, last in months]
-    rows = []
-    for index, (first, last) in enumerate(months):
-        cohort = who.union("newcomers", first, last)
-        if not cohort:
-            continue
-        for since, buyers in enumerate(active[index:]):
-            kept = cohort.intersection_cardinality(buyers)
-            rows.append((first, since, len(cohort), kept, kept / len(cohort)))
-    return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers", "share"])
+        answers = _cells(connection, NPS_CELLS, filters)
+        query = (select(answers.c.day, *(func.sum(answers.c[name]) for name in NPS_GROUPS))
+                 .where(answers.c.day.between(period.first, period.last),
+                        *_narrowed(answers, filters))
+                 .group_by(answers.c.day).order_by(answers.c.day))
+        frame = pd.DataFrame(connection.execute(query).all(), columns=["day", *NPS_GROUPS])
+    return frame.astype(dict.fromkeys(NPS_GROUPS, "int64"))
+
+
+def nps_of(answers: pd.DataFrame) -> pd.Series:
+    """NPS per row of promoter, passive and detractor counts (NaN where no answers)."""
+    total = answers["promoters"] + answers["passives"] + answers["detractors"]
+    return (100 * (answers["promoters"] - answers["detractors"]) / total.where(total > 0))
+
+
+_RECENCY_DAYS = (30, 90, 180, 365)  # the last day of scores 5, 4, 3 and 2
+_FREQUENCY_ORDERS = (10, 5, 3, 2)  # the fewest orders of scores 5, 4, 3 and 2
+
+
+def _rfm_group(recency: int, frequency: int) -> str:
+    """The usual names of an RFM grid's regions."""
+    if recency >= 4 and frequency >= 4:
+        return "Champions"
+    if recency >= 3 and frequency >= 3:
+        return "Loyal"
+    if recency == 5 and frequency == 1:
+        return "New"
+    if recency >= 4:
+        return "Promising"
+    if recency == 3:
+        return "Need attention"
+    if recency == 2:
+        return "At risk" if frequency >= 3 else "Hibernating"
+    return "Can't lose" if frequency >= 4 else "Lost"
+
+
+RFM_GROUPS = {(recency, frequency): _rfm_group(recency, frequency)
+              for recency in range(1, 6) for frequency in range(1, 6)}
+
+
+def rfm(actor: Actor, filters: Filters = Filters(), *, today: date | None = None,
+        engine: Engine | None = None) -> pd.DataFrame:
+    """Customers per RFM cell: ``recency`` and ``frequency`` scores, ``group``,
+    ``customers`` and ``spend_cents`` (their spend to date). Country and segment apply."""
+    require(actor, Capability.VIEW_KPIS)
+    day = today or utcnow().date()
+    with (engine or get_engine()).connect() as connection:
+        rows = _cells(connection, RECENCY_CELLS, filters)
+        # Days since the last order = today − its day; score 5 for at most 30, and so on.
+        recency = case(*((rows.c.last_order_day >= day - timedelta(days=days), 5 - index)
+                         for index, days in enumerate(_RECENCY_DAYS)), else_=1)
+        frequency = case(*((rows.c.orders >= orders, 5 - index)
+                           for index, orders in enumerate(_FREQUENCY_ORDERS)), else_=1)
+        query = (select(recency.label("recency"), frequency.label("frequency"),
+                        func.sum(rows.c.customers), func.sum(rows.c.spend_cents))
+                 .where(*_narrowed(rows, filters)).group_by(recency, frequency))
+        frame = pd.DataFrame(connection.execute(query).all(),
+                             columns=["recency", "frequency", "customers", "spend_cents"])
+    frame = frame.astype("int64")
+    frame.insert(2, "group", [RFM_GROUPS[(int(r), int(f))]
+                              for r, f in zip(frame["recency"], frame["frequency"], strict=True)])
+    return frame.sort_values(["recency", "frequency"], ascending=False, ignore_index=True)
+
+
+def average_lifetime_value_cents(actor: Actor, filters: Filters = Filters(), *,
+                                 engine: Engine | None = None) -> float | None:
+    """Spend to date per live customer with at least one order (channel and category do not
+    apply)."""
+    require(actor, Capability.VIEW_KPIS)
+    with (engine or get_engine()).connect() as connection:
+        rows = _cells(connection, RECENCY_CELLS, filters)
+        spend, customers = connection.execute(
+            select(func.sum(rows.c.spend_cents), func.sum(rows.c.customers))
+            .where(*_narrowed(rows, filters))).one()
+    return int(spend) / int(customers) if customers else None

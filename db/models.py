@@ -286,6 +286,48 @@ class DailySales(SQLModel, table=True):
     new_customers: int = 0  # customers whose first order of all is in this cell
 
 
+class DailyTotals(SQLModel, table=True):
+    """``daily_sales`` summed over channel and category: what the page reads unless a
+    channel or category is asked for (a year is 3,600 rows instead of 130,000)."""
+
+    __tablename__ = "daily_totals"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    orders: int = 0
+    refunds: int = 0
+    revenue_cents: int = Field(default=0, sa_type=BigInteger)
+    new_customers: int = 0
+
+
+class DailyCategories(SQLModel, table=True):
+    """``daily_sales`` summed over channel: revenue by category without a channel filter."""
+
+    __tablename__ = "daily_categories"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    category: str = Field(primary_key=True, max_length=50)
+    orders: int = 0
+    refunds: int = 0
+    revenue_cents: int = Field(default=0, sa_type=BigInteger)
+    new_customers: int = 0
+
+
+class DailyChannels(SQLModel, table=True):
+    """``daily_sales`` summed over category: revenue by channel without a category filter."""
+
+    __tablename__ = "daily_channels"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    channel: str = Field(primary_key=True, max_length=20)
+    orders: int = 0
+    refunds: int = 0
+    revenue_cents: int = Field(default=0, sa_type=BigInteger)
+    new_customers: int = 0
+
+
 class DailyCustomers(SQLModel, table=True):
     """Who ordered on each UTC day, per customer country, as compressed sets of customer ids.
 
@@ -302,6 +344,44 @@ class DailyCustomers(SQLModel, table=True):
     buyers: bytes = Field(sa_type=LargeBinary)  # an order (amount zero or more) that day
     repeaters: bytes = Field(sa_type=LargeBinary)  # two or more such orders that day
     newcomers: bytes = Field(sa_type=LargeBinary)  # their first order of all that day
+
+
+class DailyInteractions(SQLModel, table=True):
+    """Contacts counted per UTC day × customer country × kind (see :mod:`db.daily_engagement`)."""
+
+    __tablename__ = "daily_interactions"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    kind: str = Field(primary_key=True, max_length=20)
+    interactions: int = 0
+
+
+class DailyNps(SQLModel, table=True):
+    """Survey answers counted per UTC day × customer country by NPS group."""
+
+    __tablename__ = "daily_nps"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    promoters: int = 0  # 9-10
+    passives: int = 0  # 7-8
+    detractors: int = 0  # 0-6
+
+
+class CustomerRecency(SQLModel, table=True):
+    """Live customers with orders, counted per day of their last order × orders ever (10
+    standing for 10 or more) × country, with their spend: the RFM grid and the lifetime value
+    read these few hundred thousand rows instead of a million customers
+    (see :mod:`db.customer_recency`)."""
+
+    __tablename__ = "customer_recency"
+
+    last_order_day: date = Field(primary_key=True)
+    orders: int = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    customers: int = 0
+    spend_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 class Segment(SQLModel, table=True):

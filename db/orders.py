@@ -1,7 +1,8 @@
 """Recording an order or a refund for a customer: the write every sales figure follows.
 
-An order changes the customer's summary (count, spend, first and last order) and the daily
-sales cells, so both are moved in the same transaction as the order and its audit event.
+An order changes the customer's summary (count, spend, first and last order) and the KPI
+tables (:mod:`db.daily`), so all of them move in the same transaction as the order and its
+audit event.
 Refunds are orders with a negative amount, so sums stay honest.
 """
 
@@ -74,7 +75,7 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
                       category=category, channel=channel, product=product, quantity=quantity)
         with daily.kept_current(session, [customer_id]):
             session.add(order)
-        customer_summary.refresh(session, [customer_id])
+            customer_summary.refresh(session, [customer_id])
         audit.record(session, actor=actor.username, action="order.record", entity="customer",
                      entity_id=customer_id,
                      changes={"order_id": order.id, "amount": value, "category": category,

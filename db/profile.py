@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from db import audit
+from db import audit, daily
 from db import summary as customer_summary
 from db.access import Actor, Capability, require
 from db.customers import CustomerNotFound
@@ -206,9 +206,10 @@ def log_interaction(actor: Actor, customer_id: int, *, kind: str, subject: str,
                                   summary=(summary or "").strip() or None,
                                   outcome=(outcome or "").strip() or None,
                                   staff_user_id=staff_user_id)
-        session.add(interaction)
-        session.flush()
-        customer_summary.refresh(session, [customer_id])
+        with daily.kept_current(session, [customer_id]):
+            session.add(interaction)
+            session.flush()
+            customer_summary.refresh(session, [customer_id])
         audit.record(session, actor=actor.username, action="interaction.log",
                      entity="customer", entity_id=customer_id,
                      changes={"kind": kind, "subject": interaction.subject,

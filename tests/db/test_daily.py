@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, func, select
 
-from db import daily_customers, daily_sales, orders
+from db import daily, daily_customers, daily_sales, orders, profile
 from db.access import Actor, PermissionDenied
 from db.customers import CustomerNotFound, create_customer, soft_delete_customer, update_customer
 from db.demo import load_demo_data
-from db.models import ORDER_CHANNELS, AuditEvent, CustomerSummary
+from db.models import INTERACTION_KINDS, ORDER_CHANNELS, AuditEvent, CustomerSummary
 from db.validation import InvalidFields
 
 ADMIN = Actor("ada", "admin")
@@ -23,28 +23,24 @@ COLUMNS = daily_sales.KEY + daily_sales.MEASURES
 
 
 def _stored(engine: Engine) -> list[tuple]:
-    table = daily_sales.SALES
+    """daily_sales rows, key then measures, in key order."""
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(
-            select(*(table.c[name] for name in COLUMNS)).order_by(
-                *(table.c[name] for name in daily_sales.KEY)))]
+        return sorted(key + values for key, values in
+                      daily_sales.SALES_CELLS.stored(connection).items())
 
 
-def _rebuilt(engine: Engine) -> list[tuple]:
-    with engine.begin() as connection:
-        daily_sales.rebuild(connection)
-    return _stored(engine)
-
-
-def _who(engine: Engine) -> dict:
+def _everything(engine: Engine) -> dict:
+    """Every KPI table's contents."""
     with engine.connect() as connection:
-        return daily_customers.stored(connection)
+        tables = {table.table.name: table.stored(connection) for table in daily.SUMMED}
+        tables["daily_customers"] = daily_customers.stored(connection)
+    return tables
 
 
-def _who_rebuilt(engine: Engine) -> dict:
+def _rebuilt(engine: Engine) -> dict:
     with engine.begin() as connection:
-        daily_customers.rebuild(connection)
-    return _who(engine)
+        daily.rebuild(connection)
+    return _everything(engine)
 
 
 def _customer(engine: Engine, name: str, country: str = "DE") -> int:
@@ -52,36 +48,37 @@ def _customer(engine: Engine, name: str, country: str = "DE") -> int:
                            engine=engine, confirm=True).id
 
 
-def test_demo_load_writes_the_cells_a_rebuild_computes(engine: Engine) -> None:
+def test_demo_load_writes_the_tables_a_rebuild_computes(engine: Engine) -> None:
     load_demo_data(engine, customers=400, seed=3, as_of=date(2026, 6, 1))
-    loaded = _stored(engine)
-    assert sum(row[4] for row in loaded) > 1000  # orders were summed
-    assert sum(row[5] for row in loaded) > 0  # and refunds
-    who = _who(engine)
+    loaded = _everything(engine)
+    sales = _stored(engine)
+    assert sum(row[4] for row in sales) > 1000  # orders were summed
+    assert sum(row[5] for row in sales) > 0  # and refunds
+    assert all(loaded[name] for name in loaded)  # every table has rows
     # Every customer with an order is a newcomer on exactly one day.
-    newcomers = [customer for (_, _, kind), ids in who.items() if kind == "newcomers"
-                 for customer in ids]
+    newcomers = [customer for (_, _, kind), ids in loaded["daily_customers"].items()
+                 if kind == "newcomers" for customer in ids]
     with engine.connect() as connection:
         buyers = connection.execute(select(func.count()).select_from(CustomerSummary).where(
             CustomerSummary.order_count > 0)).scalar_one()
+        assert not any(daily.differences(connection).values())
     assert len(newcomers) == len(set(newcomers)) == buyers > 100
-    with engine.connect() as connection:
-        assert daily_sales.differences(connection) == 0
-        assert daily_customers.differences(connection) == 0
+    recency = loaded["customer_recency"]
+    assert sum(customers for customers, _ in recency.values()) == buyers
     assert _rebuilt(engine) == loaded
-    assert _who_rebuilt(engine) == who
 
 
-def test_orders_refunds_and_moves_keep_the_cells_current(engine: Engine) -> None:
-    """A random workload of orders, refunds, same-moment ties and country changes, then a
-    rebuild changes nothing."""
+def test_service_writes_keep_every_table_current(engine: Engine) -> None:
+    """A random workload of orders, refunds, same-moment ties, contacts, country changes and
+    a deletion, then a rebuild changes nothing."""
     rng = random.Random(11)
     ids = [_customer(engine, f"P{index}") for index in range(5)]
     versions = dict.fromkeys(ids, 1)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    for step in range(60):
-        customer_id = rng.choice(ids)
-        if rng.random() < 0.15:
+    for step in range(70):
+        customer_id = rng.choice(ids[:4])
+        choice = rng.random()
+        if choice < 0.15:
             country = rng.choice(["DE", "AT", "FR"])
             saved = update_customer(ADMIN, customer_id, versions[customer_id],
                                     {"country": country}, engine=engine)
@@ -89,16 +86,23 @@ def test_orders_refunds_and_moves_keep_the_cells_current(engine: Engine) -> None
             continue
         # Whole hours over a few days: ties on a moment and on a day are common.
         at = start + timedelta(hours=rng.randint(0, 96))
+        if choice < 0.3:
+            profile.log_interaction(ADMIN, customer_id, kind=rng.choice(INTERACTION_KINDS),
+                                    subject=f"contact {step}", at=at, engine=engine)
+            continue
         amount = rng.choice(["19.99", "0.00", "-5.00", "120.10", "0.01"])
         orders.record_order(ADMIN, customer_id, amount=amount,
                             category=rng.choice(["books", "wine"]),
                             channel=rng.choice(ORDER_CHANNELS), product=f"item {step}",
                             ordered_at=at, engine=engine)
-    kept, who = _stored(engine), _who(engine)
-    assert sum(row[4] + row[5] for row in kept) > 40
-    assert {kind for _, _, kind in who} == set(daily_customers.KINDS)
+        if step == 50:
+            soft_delete_customer(ADMIN, ids[0], engine=engine)
+            ids.remove(ids[0])
+    kept = _everything(engine)
+    assert sum(row[4] + row[5] for row in _stored(engine)) > 40
+    assert {kind for _, _, kind in kept["daily_customers"]} == set(daily_customers.KINDS)
+    assert kept["daily_interactions"] and kept["customer_recency"]
     assert _rebuilt(engine) == kept
-    assert _who_rebuilt(engine) == who
 
 
 def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None:

@@ -69,8 +69,8 @@ def shop(engine: Engine) -> dict:
             session.add(Interaction(customer_id=customer_id, at=at, kind=kind,
                                     direction="outbound", subject="s"))
         session.flush()
+        summary.rebuild(session)  # first: the recency table reads it
         daily.rebuild(session)
-        summary.rebuild(session)
         session.commit()
         order_ids = session.execute(select(Order.id).order_by(Order.id)).scalars().all()
     soft_delete_customer(Actor("ada", "admin"), ids[3], engine=engine)
@@ -199,7 +199,7 @@ def test_engagement_and_lifetime_value_match_the_reference(engine: Engine, shop:
             contacts = shop["contacts"]
             kept = contacts[_days(contacts, period) & _who(contacts, shop, filters)]
             assert got.interactions == kept["kind"].value_counts().to_dict()
-    orders = shop["orders"]
+    orders = shop["orders"][shop["orders"]["customer_id"] != shop["ids"][3]]  # deleted
     spend = orders.groupby("customer_id")["amount"].sum()
     assert metrics.average_lifetime_value_cents(MANAGER, engine=engine) == pytest.approx(
         float(spend.mean() * 100))
@@ -268,16 +268,22 @@ def _reference_customers(shop: dict, period: Period, filters: Filters,
                              retained=len(set(now.index) & set(before.index)))
 
 
+def _counts(engine: Engine, period: Period, filters: Filters = FILTERS[0]) -> metrics.Customers:
+    return metrics.customer_report(MANAGER, period, filters, engine=engine).counts
+
+
 def test_customer_counts_match_the_reference(engine: Engine, shop: dict) -> None:
     for period in [*PERIODS, Period(date(2026, 1, 1), date(2026, 5, 1))]:
         for filters in FILTERS[:2]:
-            got = metrics.customers(MANAGER, period, filters, engine=engine)
-            assert got == _reference_customers(shop, period, filters), (period, filters)
-    assert metrics.customers(MANAGER, PERIODS[1], engine=engine).active > 5
+            report = metrics.customer_report(MANAGER, period, filters, engine=engine)
+            assert report.counts == _reference_customers(shop, period, filters), (period,
+                                                                                   filters)
+            assert report.year_earlier == _reference_customers(
+                shop, period.year_earlier(), filters)
+    assert _counts(engine, PERIODS[1]).active > 5
     # Channel and category filters leave the customer counts alone (see db.metrics).
-    assert metrics.customers(MANAGER, PERIODS[1], Filters(channels=("web",)),
-                             engine=engine) == metrics.customers(MANAGER, PERIODS[1],
-                                                                 engine=engine)
+    assert _counts(engine, PERIODS[1], Filters(channels=("web",))) == _counts(engine,
+                                                                              PERIODS[1])
 
 
 def test_customer_counts_follow_a_segment_and_rates_add_up(engine: Engine, shop: dict) -> None:
@@ -286,16 +292,16 @@ def test_customer_counts_follow_a_segment_and_rates_add_up(engine: Engine, shop:
                            definition=austrians, engine=engine)
     members = {customer_id for customer_id, country in shop["country"].items()
                if country == "AT" and customer_id != shop["ids"][3]}
-    got = metrics.customers(MANAGER, PERIODS[1], Filters(segment_id=segment.id), engine=engine)
+    got = _counts(engine, PERIODS[1], Filters(segment_id=segment.id))
     assert got == _reference_customers(shop, PERIODS[1], Filters(), members)
-    counts = metrics.customers(MANAGER, PERIODS[1], engine=engine)
+    counts = _counts(engine, PERIODS[1])
     assert counts.churn_rate + counts.retention_rate == pytest.approx(1.0)
-    assert metrics.customers(MANAGER, PERIODS[3], engine=engine).returning_share is None
+    assert _counts(engine, PERIODS[3]).returning_share is None
 
 
 def test_cohorts_match_the_reference(engine: Engine, shop: dict) -> None:
     period = Period(date(2026, 1, 10), date(2026, 4, 30))
-    got = metrics.cohorts(MANAGER, period, engine=engine)
+    got = metrics.customer_report(MANAGER, period, engine=engine).cohorts
     orders = shop["orders"].assign(month=shop["orders"]["at"].map(
         lambda moment: moment.astimezone(UTC).date().replace(day=1)))
     cohort_of = orders.groupby("customer_id")["month"].min()
@@ -312,3 +318,66 @@ def test_cohorts_match_the_reference(engine: Engine, shop: dict) -> None:
     assert [tuple(row) for row in got[["cohort", "months_since", "size", "customers"]]
             .itertuples(index=False)] == expected
     assert got.loc[got["months_since"] == 0, "share"].le(1).all() and len(expected) >= 4
+
+
+def test_breakdowns_and_countries_match_the_reference(engine: Engine, shop: dict) -> None:
+    period, filters = PERIODS[1], Filters(channels=("web", "app"))
+    orders = shop["orders"]
+    chosen = orders[_days(orders, period) & orders["channel"].isin(filters.channels)]
+    for by in metrics.BREAKDOWNS:
+        got = metrics.breakdown(MANAGER, period, by, filters, engine=engine)
+        key = chosen["customer_id"].map(shop["country"]) if by == "country" else chosen[by]
+        cents = chosen["amount"].map(lambda amount: int(amount * 100)).groupby(key).sum()
+        assert dict(zip(got["group"], got["revenue_cents"], strict=True)) == cents.to_dict()
+        assert list(got["revenue_cents"]) == sorted(got["revenue_cents"], reverse=True)
+    bought = orders[(orders["amount"] >= 0) & _days(orders, period)]
+    expected = bought.groupby(bought["customer_id"].map(shop["country"]))[
+        "customer_id"].nunique().to_dict()
+    got = metrics.customer_report(MANAGER, period, engine=engine).by_country
+    assert dict(zip(got["country"], got["customers"], strict=True)) == expected
+    assert metrics.customer_report(MANAGER, PERIODS[3], engine=engine).by_country.empty
+
+
+def test_nps_per_bucket_matches_the_reference(engine: Engine, shop: dict) -> None:
+    period = Period(date(2026, 1, 1), date(2026, 4, 30))
+    days = metrics.nps_daily(MANAGER, period, engine=engine)
+    months = metrics.bucketed(days, "month")
+    answers = shop["answers"][_days(shop["answers"], period)]
+    month = answers["at"].map(lambda moment: moment.date().replace(day=1))
+    for row, nps in zip(months.itertuples(), metrics.nps_of(months), strict=True):
+        scores = answers[month == row.bucket.date()]["score"]
+        assert (row.promoters, row.passives, row.detractors) == (
+            (scores >= 9).sum(), scores.between(7, 8).sum(), (scores <= 6).sum())
+        assert nps == pytest.approx(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+    assert months["promoters"].sum() + months["passives"].sum() + months[
+        "detractors"].sum() == len(answers) > 0
+
+
+def _score(value: int, limits: tuple[int, ...], *, at_most: bool) -> int:
+    """5 for the first limit met, then 4, 3, 2; 1 for none (written apart from db.metrics)."""
+    for index, limit in enumerate(limits):
+        if (value <= limit) if at_most else (value >= limit):
+            return 5 - index
+    return 1
+
+
+@pytest.mark.parametrize("days_after", [30, 31, 365, 366])
+def test_rfm_grid_matches_the_reference(engine: Engine, shop: dict, days_after: int) -> None:
+    orders = shop["orders"][shop["orders"]["customer_id"] != shop["ids"][3]]  # deleted
+    # Today is a band's edge for the customer who ordered last.
+    today = orders["at"].max().date() + timedelta(days=days_after)
+    got = metrics.rfm(MANAGER, today=today, engine=engine)
+    per_customer = orders.groupby("customer_id").agg(
+        last=("at", "max"), orders=("at", "size"), spend=("amount", "sum"))
+    per_customer["recency"] = [_score((today - last.date()).days, (30, 90, 180, 365),
+                                      at_most=True) for last in per_customer["last"]]
+    per_customer["frequency"] = [_score(count, (10, 5, 3, 2), at_most=False)
+                                 for count in per_customer["orders"]]
+    expected = per_customer.groupby(["recency", "frequency"]).agg(
+        customers=("orders", "size"), spend=("spend", "sum"))
+    assert {(row.recency, row.frequency): (row.customers, row.spend_cents)
+            for row in got.itertuples()} == {
+        key: (row.customers, int(row.spend * 100)) for key, row in expected.iterrows()}
+    assert got["customers"].sum() == len(per_customer)
+    assert metrics.RFM_GROUPS[(5, 5)] == "Champions" and metrics.RFM_GROUPS[(1, 1)] == "Lost"
+    assert set(got["group"]) <= set(metrics.RFM_GROUPS.values())

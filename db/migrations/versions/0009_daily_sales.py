@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.daily_sales import rebuild
+from db.daily_sales import SALES_CELLS
 
 revision: str = '0009'
 down_revision: str | None = '0008'
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'country', 'channel', 'category', name=op.f('pk_daily_sales'))
     )
     # ### end Alembic commands ###
-    rebuild(op.get_bind())
+    SALES_CELLS.rebuild(op.get_bind())
 
 
 def downgrade() -> None:
