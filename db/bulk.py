@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Connection, Table, func, select, text
@@ -40,7 +41,12 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
             for row in rows:
                 copy.write_row(row)
         return
-    insert = str(table.insert().compile(dialect=connection.dialect, column_keys=list(columns)))
+    # The compiled INSERT lists the columns in the table's order: values given in another
+    # order are put in that one first (a reordered load once wrote into the wrong columns).
+    ordered = [column.name for column in table.c if column.name in columns]
+    if ordered != list(columns):
+        rows = map(itemgetter(*(list(columns).index(name) for name in ordered)), rows)
+    insert = str(table.insert().compile(dialect=connection.dialect, column_keys=ordered))
     cursor = raw.cursor()
     try:
         cursor.executemany(insert, rows)

@@ -240,6 +240,8 @@ def _summary(ids: np.ndarray, orders: dict, interactions: dict, feedback: dict,
         "customer_id": ids.tolist(),
         "order_count": np.bincount(owner, minlength=size).tolist(),
         "spend_cents": np.round(spend).astype(np.int64).tolist(),
+        "gross_cents": np.round(np.bincount(owner, weights=np.round(
+            np.maximum(orders["amount"], 0) * 100), minlength=size)).astype(np.int64).tolist(),
         "first_order_at": timestamps(orders["at"], _newest(owner, orders["at"], size,
                                                           oldest=True)),
         "last_order_at": timestamps(orders["at"], _newest(owner, orders["at"], size)),

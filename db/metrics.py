@@ -56,11 +56,13 @@ from sqlalchemy import (
     Connection,
     Engine,
     FromClause,
+    Select,
     String,
     case,
     cast,
     func,
     select,
+    tuple_,
 )
 
 from db.access import Actor, Capability, require
@@ -70,14 +72,17 @@ from db.daily_customers import TABLE as WHO
 from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
 from db.daily_sales import sales_table
 from db.engine import get_engine
-from db.models import AuditEvent
-from db.segment_query import years_before
+from db.models import AuditEvent, Customer, CustomerSummary, Order
+from db.segment_query import live, years_before
 from db.segments import members_of
+from db.summary import cents
 from db.summed_cells import SummedCells
 from db.types import utcnow
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 SALES_MEASURES = ("revenue_cents", "orders", "refunds", "new_customers")
+CUSTOMER = Customer.__table__.c  # type: ignore[attr-defined]
+SUMMARY = CustomerSummary.__table__  # type: ignore[attr-defined]
 PRESETS = {"last_30": "Last 30 days", "last_90": "Last 90 days",
            "last_365": "Last 365 days", "year_to_date": "Year to date"}
 
@@ -397,6 +402,16 @@ class _Who:
         return frame[frame["customers"] > 0].sort_values(
             ["customers", "country"], ascending=[False, True], ignore_index=True)
 
+    def per_bucket(self, period: Period, granularity: str) -> pd.DataFrame:
+        """Active customers per bucket of the period, split into new (first order of all in
+        the bucket) and returning; buckets are cut to the period."""
+        rows = []
+        for name, first, last in _buckets(period, granularity):
+            active = self.union("buyers", first, last)
+            new = active.intersection_cardinality(self.union("newcomers", first, last))
+            rows.append((pd.Timestamp(name), len(active), new, len(active) - new))
+        return pd.DataFrame(rows, columns=["bucket", "active", "new", "returning"])
+
     def cohorts(self, months: list[tuple[date, date]]) -> pd.DataFrame:
         active = [self.union("buyers", first, last) for first, last in months]
         rows = []
@@ -416,6 +431,7 @@ class CustomerReport:
     counts: Customers  # the period, churn against the previous period
     year_earlier: Customers  # the same for the days a year earlier
     by_country: pd.DataFrame  # active customers of the period per country, most first
+    per_bucket: pd.DataFrame  # bucket, active, new and returning customers
     # For each calendar month the period touches with new customers (the cohort): the share
     # of them who ordered in each month since, up to the period's end. Columns ``cohort``
     # (the month's first day), ``months_since``, ``size``, ``customers`` and ``share``.
@@ -423,15 +439,36 @@ class CustomerReport:
 
 
 def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), *,
+                    granularity: str = "month",
                     engine: Engine | None = None) -> CustomerReport:
-    """Active, returning, repeat and churned customers, per country and by cohort."""
+    """Active, returning, repeat and churned customers, per country, per bucket of
+    ``granularity`` and by cohort."""
     require(actor, Capability.VIEW_KPIS)
     earlier = period.year_earlier()
     months = _months(period.first, period.last)
     with (engine or get_engine()).connect() as connection:
         who = _Who(connection, earlier.previous().first, period.last, filters)
     return CustomerReport(counts=who.counts(period), year_earlier=who.counts(earlier),
-                          by_country=who.by_country(period), cohorts=who.cohorts(months))
+                          by_country=who.by_country(period),
+                          per_bucket=who.per_bucket(period, granularity),
+                          cohorts=who.cohorts(months))
+
+
+def _buckets(period: Period, granularity: str) -> list[tuple[date, date, date]]:
+    """The period's days, weeks (from Monday) or calendar months as (name, first, last):
+    named by their first day as in :func:`bucketed`, their span cut to the period."""
+    if granularity == "month":
+        spans = _months(period.first, period.last)
+    elif granularity == "week":
+        monday = period.first - timedelta(days=period.first.weekday())
+        spans = [(monday + timedelta(weeks=index), monday + timedelta(weeks=index, days=6))
+                 for index in range((period.last - monday).days // 7 + 1)]
+    elif granularity == "day":
+        spans = [(day, day) for day in (period.first + timedelta(days=index)
+                                        for index in range(period.days))]
+    else:
+        raise ValueError(f"unknown granularity {granularity!r}")
+    return [(first, max(first, period.first), min(last, period.last)) for first, last in spans]
 
 
 def _months(first: date, last: date) -> list[tuple[date, date]]:
@@ -525,3 +562,164 @@ def average_lifetime_value_cents(actor: Actor, filters: Filters = Filters(), *,
             select(func.sum(rows.c.spend_cents), func.sum(rows.c.customers))
             .where(*_narrowed(rows, filters))).one()
     return int(spend) / int(customers) if customers else None
+
+
+# Below this many orders in the period (about ten days of a million customers), summing them
+# per customer is the quickest way to the top customers (7 days: 0.35 s, against 1.2 s by
+# gross spend); above it, customers are summed in order of gross spend (30 days: 0.6 s
+# against 1.0 s; a year: 0.24 against 7.2 s).
+DIRECT_TOP_LIMIT = 120_000
+_CANDIDATES = 2_000
+
+
+def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
+                  limit: int = 20, engine: Engine | None = None) -> pd.DataFrame:
+    """The ``limit`` live customers with the most revenue (above zero) in ``period``, ties to
+    the lower id: ``customer_id``, ``first_name``, ``last_name``, ``country``,
+    ``revenue_cents`` and ``orders``. Every filter applies.
+
+    A year of a million customers' orders is four million rows; summing them all took
+    seconds. No customer's revenue in a period can exceed their gross spend to date (before
+    refunds), so for long periods customers are summed in order of that spend, and the
+    search stops once the last of the best has more than anyone left could have.
+    """
+    require(actor, Capability.VIEW_KPIS)
+    start, end = period.bounds()
+    revenue = func.sum(cents(Order.amount))
+    in_period = [Order.ordered_at >= start, Order.ordered_at < end]
+    if filters.channels:
+        in_period.append(Order.channel.in_(filters.channels))
+    if filters.categories:
+        in_period.append(Order.category.in_(filters.categories))
+    totals = (select(Order.customer_id, revenue.label("revenue"),
+                     func.sum(case((Order.amount >= 0, 1), else_=0)).label("orders"))
+              .where(*in_period).group_by(Order.customer_id).having(revenue > 0))
+    with (engine or get_engine()).connect() as connection:
+        who = [live()]
+        if filters.countries:
+            who.append(CUSTOMER.country.in_(filters.countries))
+        if filters.segment_id is not None:
+            who.append(CUSTOMER.id.in_(members_of(connection, filters.segment_id, utcnow())))
+        volume = _order_volume(connection, period, filters)
+        if volume <= DIRECT_TOP_LIMIT:
+            summed = totals.subquery()
+            found = connection.execute(
+                select(summed).join(Customer.__table__,  # type: ignore[attr-defined]
+                                    CUSTOMER.id == summed.c.customer_id)
+                .where(*who).order_by(summed.c.revenue.desc(), summed.c.customer_id)
+                .limit(limit)).all()
+        else:
+            # Only customers whose newest order is not before the period can have any.
+            recent = SUMMARY.c.last_order_at >= start
+            found = _top_by_gross(connection, totals, [*who, recent], limit)
+        names = {row.id: row for row in connection.execute(
+            select(CUSTOMER.id, CUSTOMER.first_name, CUSTOMER.last_name, CUSTOMER.country)
+            .where(CUSTOMER.id.in_([row.customer_id for row in found])))}
+    return pd.DataFrame(
+        [(row.customer_id, names[row.customer_id].first_name,
+          names[row.customer_id].last_name, names[row.customer_id].country,
+          int(row.revenue), int(row.orders)) for row in found],
+        columns=["customer_id", "first_name", "last_name", "country", "revenue_cents",
+                 "orders"])
+
+
+def _order_volume(connection: Connection, period: Period, filters: Filters) -> int:
+    """Orders and refunds in ``period`` (from the smallest sales table; no segment)."""
+    rows = _sales_rows(connection, Filters(channels=filters.channels,
+                                           categories=filters.categories))
+    return connection.execute(
+        select(func.coalesce(func.sum(rows.c.orders + rows.c.refunds), 0))
+        .where(rows.c.day.between(period.first, period.last))).scalar_one()
+
+
+def _top_by_gross(connection: Connection, totals: Select, who: list[ColumnElement[bool]],
+                  limit: int) -> list:
+    """The best ``limit`` of ``totals``, summing customers in descending gross spend."""
+    gross = SUMMARY.c.gross_cents
+    candidates = (select(SUMMARY.c.customer_id, gross)
+                  .join(Customer.__table__, CUSTOMER.id == SUMMARY.c.customer_id)  # type: ignore[attr-defined]
+                  .where(gross > 0, *who)
+                  .order_by(gross.desc(), SUMMARY.c.customer_id).limit(_CANDIDATES))
+    best: list = []
+    after: tuple[int, int] | None = None
+    while True:
+        query = candidates if after is None else candidates.where(
+            tuple_(gross, -SUMMARY.c.customer_id) < (after[0], -after[1]))
+        batch = connection.execute(query).all()
+        if not batch:
+            return best
+        ids = [row.customer_id for row in batch]
+        best = sorted([*best, *connection.execute(
+            totals.where(Order.customer_id.in_(ids))).all()],
+            key=lambda row: (-row.revenue, row.customer_id))[:limit]
+        after = (batch[-1].gross_cents, batch[-1].customer_id)
+        # Everyone left has at most ``after[0]``: stop when the last of the best beats it.
+        if len(best) == limit and best[-1].revenue > after[0]:
+            return best
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Every figure of the KPI page for one choice of period, granularity and filters."""
+
+    period: Period
+    first_day: date | None  # the first day with an order: comparisons before it are empty
+    sales: Sales
+    sales_previous: Sales
+    sales_year_earlier: Sales
+    trend: pd.DataFrame  # per bucket: the sales measures, and ``previous_*`` moved onto it
+    customers: CustomerReport
+    engagement: Engagement
+    engagement_previous: Engagement
+    engagement_year_earlier: Engagement
+    lifetime_value_cents: float | None
+    by_category: pd.DataFrame
+    by_channel: pd.DataFrame
+    nps: pd.DataFrame  # per bucket: promoters, passives, detractors and nps
+    rfm: pd.DataFrame
+    top_customers: pd.DataFrame
+
+    @property
+    def has_year_earlier(self) -> bool:
+        """Whether the days a year earlier lie within the data (else no comparison)."""
+        return self.first_day is not None and self.first_day <= self.period.year_earlier().first
+
+
+def _totals(days: pd.DataFrame) -> Sales:
+    return Sales(*(int(days[name].sum()) for name in SALES_MEASURES))
+
+
+def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters = Filters(), *,
+              engine: Engine | None = None) -> Dashboard:
+    """Every figure of the KPI page (what the page caches and the benchmark times)."""
+    require(actor, Capability.VIEW_KPIS)
+    engine = engine or get_engine()
+    previous = period.previous()
+    current_days = daily(actor, period, filters, engine=engine)
+    previous_days = daily(actor, previous, filters, engine=engine)
+    moved = previous_days.assign(day=previous_days["day"] + timedelta(days=period.days))
+    trend = bucketed(current_days, granularity).merge(
+        bucketed(moved, granularity).add_prefix("previous_").rename(
+            columns={"previous_bucket": "bucket"}), on="bucket", how="left").fillna(0)
+    answers = bucketed(nps_daily(actor, period, filters, engine=engine), granularity)
+    with engine.connect() as connection:
+        first_day = connection.execute(select(func.min(sales_table(set()).table.c.day))
+                                       ).scalar_one()
+    return Dashboard(
+        period=period, first_day=first_day, sales=_totals(current_days),
+        sales_previous=_totals(previous_days),
+        sales_year_earlier=sales(actor, period.year_earlier(), filters, engine=engine),
+        trend=trend,
+        customers=customer_report(actor, period, filters, granularity=granularity,
+                                  engine=engine),
+        engagement=engagement(actor, period, filters, engine=engine),
+        engagement_previous=engagement(actor, previous, filters, engine=engine),
+        engagement_year_earlier=engagement(actor, period.year_earlier(), filters,
+                                           engine=engine),
+        lifetime_value_cents=average_lifetime_value_cents(actor, filters, engine=engine),
+        by_category=breakdown(actor, period, "category", filters, engine=engine),
+        by_channel=breakdown(actor, period, "channel", filters, engine=engine),
+        nps=answers.assign(nps=nps_of(answers)),
+        rfm=rfm(actor, filters, engine=engine),
+        top_customers=top_customers(actor, period, filters, engine=engine),
+    )

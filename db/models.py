@@ -262,6 +262,9 @@ class CustomerSummary(SQLModel, table=True):
     consent_sms: bool = False
     consent_profiling: bool = False
     consent_third_party_sharing: bool = False
+    # Spend before refunds: no period's revenue can exceed it, which lets the KPI page find
+    # the top customers of a long period without summing everyone's orders.
+    gross_cents: int = Field(default=0, sa_type=BigInteger, index=True)
 
 
 class DailySales(SQLModel, table=True):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     cast,
     delete,
     false,
@@ -65,6 +66,8 @@ def summary_rows(customer_ids: list[int] | None = None) -> Select:
         Order.customer_id, func.count().label("order_count"),
         cast(func.sum(cents(Order.amount)), BigInteger).label("spend_cents"),
         func.min(Order.ordered_at).label("first_at"), func.max(Order.ordered_at).label("last_at"),
+        cast(func.sum(case((Order.amount > 0, cents(Order.amount)), else_=0)),
+             BigInteger).label("gross_cents"),
     ).group_by(Order.customer_id)
     contacts = select(Interaction.customer_id, func.max(Interaction.at).label("last_at")
                       ).group_by(Interaction.customer_id)
@@ -81,7 +84,8 @@ def summary_rows(customer_ids: list[int] | None = None) -> Select:
                func.coalesce(order_totals.c.order_count, 0),
                func.coalesce(order_totals.c.spend_cents, cast(0, BigInteger)),
                order_totals.c.first_at, order_totals.c.last_at, last_contact.c.last_at,
-               cast(_latest(Feedback.__table__.c.nps_score), Integer), *consent)
+               cast(_latest(Feedback.__table__.c.nps_score), Integer), *consent,
+               func.coalesce(order_totals.c.gross_cents, cast(0, BigInteger)))
         .outerjoin(order_totals, order_totals.c.customer_id == Customer.id)
         .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
     )

@@ -45,3 +45,18 @@ def test_valid_rows_load_and_checks_apply_again_afterwards(engine: Engine) -> No
                         [_customer(3, "not-a-status", stamp)])
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+
+
+def test_values_follow_the_callers_column_order(engine: Engine) -> None:
+    """The values of each row go to the columns named, in the order named, whatever the
+    table's own column order (a reordered load once wrote NULL into the wrong column)."""
+    stamp = _stamp(engine)
+    reordered = ("last_name", "id", "version", "country", "first_name", "status",
+                 "updated_at", "created_at")
+    with engine.begin() as connection:
+        insert_rows(connection, Customer.__table__, reordered,
+                    [("Lovelace", 7, 1, "GB", "Ada", "lead", stamp, stamp)])
+    with engine.connect() as connection:
+        row = connection.execute(select(Customer.first_name, Customer.last_name,
+                                        Customer.status).where(Customer.id == 7)).one()
+    assert tuple(row) == ("Ada", "Lovelace", "lead")

@@ -381,3 +381,66 @@ def test_rfm_grid_matches_the_reference(engine: Engine, shop: dict, days_after: 
     assert got["customers"].sum() == len(per_customer)
     assert metrics.RFM_GROUPS[(5, 5)] == "Champions" and metrics.RFM_GROUPS[(1, 1)] == "Lost"
     assert set(got["group"]) <= set(metrics.RFM_GROUPS.values())
+
+
+@pytest.mark.parametrize("strategy", ["direct", "by gross spend"])
+def test_top_customers_match_the_reference(engine: Engine, shop: dict, strategy: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    if strategy == "by gross spend":  # the long-period search, on a small shop
+        monkeypatch.setattr(metrics, "DIRECT_TOP_LIMIT", 0)
+        monkeypatch.setattr(metrics, "_CANDIDATES", 2)
+    orders = shop["orders"][shop["orders"]["customer_id"] != shop["ids"][3]]  # deleted
+    for period in PERIODS[:3]:
+        for filters in FILTERS:
+            chosen = orders[_days(orders, period) & _who(orders, shop, filters)]
+            if filters.channels:
+                chosen = chosen[chosen["channel"].isin(filters.channels)]
+            if filters.categories:
+                chosen = chosen[chosen["category"].isin(filters.categories)]
+            cents = chosen["amount"].map(lambda amount: int(amount * 100)).groupby(
+                chosen["customer_id"]).sum()
+            expected = sorted(((customer, total) for customer, total in cents.items()
+                               if total > 0), key=lambda item: (-item[1], item[0]))[:4]
+            got = metrics.top_customers(MANAGER, period, filters, limit=4, engine=engine)
+            assert list(zip(got["customer_id"], got["revenue_cents"], strict=True)) == \
+                expected, (period, filters)
+    assert metrics.top_customers(MANAGER, PERIODS[3], engine=engine).empty
+    named = metrics.top_customers(MANAGER, PERIODS[0], limit=1, engine=engine)
+    assert named["first_name"].iloc[0].startswith("K") and named["orders"].iloc[0] >= 1
+
+
+def test_new_and_returning_per_bucket_match_the_reference(engine: Engine, shop: dict) -> None:
+    period = Period(date(2026, 1, 10), date(2026, 4, 30))
+    got = metrics.customer_report(MANAGER, period, granularity="week",
+                                  engine=engine).per_bucket
+    orders = shop["orders"]
+    first_day = orders.groupby("customer_id")["at"].min().map(lambda moment: moment.date())
+    bought = orders[orders["amount"] >= 0]
+    for row in got.itertuples():
+        week = Period(max(row.bucket.date(), period.first),
+                      min(row.bucket.date() + timedelta(days=6), period.last))
+        active = set(bought[_days(bought, week)]["customer_id"])
+        new = {customer for customer in active if week.first <= first_day[customer] <= week.last}
+        assert (row.active, row.new, row.returning) == (len(active), len(new),
+                                                        len(active - new)), row
+    assert got["bucket"].iloc[0] == pd.Timestamp(2026, 1, 5)  # the Monday before the start
+
+
+def test_dashboard_gathers_the_figures_and_moves_the_previous_period(engine: Engine,
+                                                                    shop: dict) -> None:
+    period = PERIODS[1]
+    board = metrics.dashboard(MANAGER, period, "day", engine=engine)
+    assert board.sales == _reference_sales(shop, period, Filters())
+    assert board.sales_previous == _reference_sales(shop, period.previous(), Filters())
+    # The previous period's first day sits on this period's first day.
+    first = board.trend.iloc[0]
+    previous_first = _reference_sales(shop, Period(period.previous().first,
+                                                   period.previous().first), Filters())
+    assert first["previous_revenue_cents"] == previous_first.revenue_cents
+    assert len(board.trend) == period.days
+    assert not board.has_year_earlier  # the shop's orders start in 2026
+    assert board.customers.counts == _reference_customers(shop, period, Filters())
+    orders = shop["orders"][_days(shop["orders"], period)
+                            & (shop["orders"]["customer_id"] != shop["ids"][3])]
+    paying = (orders.groupby("customer_id")["amount"].sum() > 0).sum()
+    assert len(board.top_customers) == min(20, paying) > 0
