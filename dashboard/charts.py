@@ -128,3 +128,115 @@ def build_trend_chart(current: pd.DataFrame, previous: pd.DataFrame, *, measure:
         tooltip=[alt.Tooltip("bucket:T", title="From"), alt.Tooltip("series:N", title="Of"),
                  alt.Tooltip("value:Q", title=title, format=number)],
     ).properties(height=260)
+
+
+NEW_COLOUR = "#e07a5f"
+RETURNING_COLOUR = SPEND_COLOUR
+PROMOTER_COLOUR = "#3d8c5c"
+
+
+def build_new_returning_chart(per_bucket: pd.DataFrame) -> alt.Chart:
+    """Active customers per bucket, stacked into new and returning: ``per_bucket`` has
+    ``bucket``, ``new`` and ``returning``."""
+    long = per_bucket.melt(id_vars="bucket", value_vars=["new", "returning"],
+                           var_name="who", value_name="customers")
+    long["who"] = long["who"].map({"new": "New", "returning": "Returning"})
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("customers:Q", title="Active customers", stack="zero"),
+        color=alt.Color("who:N", title=None, sort=["New", "Returning"],
+                        scale=alt.Scale(domain=["New", "Returning"],
+                                        range=[NEW_COLOUR, RETURNING_COLOUR]),
+                        legend=alt.Legend(orient="bottom")),
+        order=alt.Order("who:N", sort="descending"),
+        tooltip=[alt.Tooltip("bucket:T", title="From"), alt.Tooltip("who:N", title="Who"),
+                 alt.Tooltip("customers:Q", title="Customers", format=",")],
+    ).properties(height=260)
+
+
+def build_cohort_heatmap(cohorts: pd.DataFrame) -> alt.Chart:
+    """Monthly cohorts (rows) by months since the first order (columns), shaded by the share
+    still buying: ``cohorts`` has ``cohort``, ``months_since``, ``size``, ``customers``
+    and ``share``."""
+    frame = cohorts.assign(cohort=pd.to_datetime(cohorts["cohort"]).dt.strftime("%Y-%m"))
+    base = alt.Chart(frame).encode(
+        x=alt.X("months_since:O", title="Months since the first order"),
+        y=alt.Y("cohort:O", title="First order in"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", title="Still buying", scale=alt.Scale(scheme="blues",
+                                                                         domain=[0, 1]),
+                        legend=alt.Legend(format="%")),
+        tooltip=[alt.Tooltip("cohort:O", title="Cohort"),
+                 alt.Tooltip("months_since:O", title="Months since"),
+                 alt.Tooltip("size:Q", title="Cohort size", format=","),
+                 alt.Tooltip("customers:Q", title="Still buying", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
+    labels = base.mark_text(fontSize=10).encode(
+        text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")))
+    return (cells + labels).properties(height=alt.Step(22))
+
+
+def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
+    """Customers per recency × frequency score, with the cell's group and average spend
+    in the tooltip: ``rfm`` has ``recency``, ``frequency``, ``group``, ``customers`` and
+    ``spend_cents``."""
+    frame = rfm.assign(average=rfm["spend_cents"] / rfm["customers"].where(
+        rfm["customers"] > 0) / 100)
+    base = alt.Chart(frame).encode(
+        x=alt.X("frequency:O", title="Frequency (5 = 10 or more orders)"),
+        y=alt.Y("recency:O", title="Recency (5 = ordered in the last 30 days)",
+                sort="descending"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme="oranges")),
+        tooltip=[alt.Tooltip("group:N", title="Group"),
+                 alt.Tooltip("recency:O", title="Recency"),
+                 alt.Tooltip("frequency:O", title="Frequency"),
+                 alt.Tooltip("customers:Q", title="Customers", format=","),
+                 alt.Tooltip("average:Q", title="Average spend (EUR)", format=",.2f")],
+    )
+    labels = base.mark_text(fontSize=10).encode(text=alt.Text("group:N"))
+    return (cells + labels).properties(height=alt.Step(40))
+
+
+def build_revenue_bars(breakdown: pd.DataFrame, title: str) -> alt.Chart:
+    """Revenue per group, largest first: ``breakdown`` has ``group``, ``revenue_cents``,
+    ``orders`` and ``refunds``."""
+    frame = breakdown.assign(revenue=breakdown["revenue_cents"] / 100)
+    return alt.Chart(frame).mark_bar(color=SPEND_COLOUR).encode(
+        y=alt.Y("group:N", title=title, sort="-x"),
+        x=alt.X("revenue:Q", title="Revenue (EUR)"),
+        tooltip=[alt.Tooltip("group:N", title=title),
+                 alt.Tooltip("revenue:Q", title="Revenue (EUR)", format=",.2f"),
+                 alt.Tooltip("orders:Q", title="Orders", format=","),
+                 alt.Tooltip("refunds:Q", title="Refunds", format=",")],
+    ).properties(height=alt.Step(26))
+
+
+def build_country_chart(by_country: pd.DataFrame) -> alt.Chart:
+    """Active customers per country: ``by_country`` has ``country`` and ``customers``."""
+    return alt.Chart(by_country).mark_bar(color=RETURNING_COLOUR).encode(
+        y=alt.Y("country:N", title="Country", sort="-x"),
+        x=alt.X("customers:Q", title="Active customers"),
+        tooltip=[alt.Tooltip("country:N", title="Country"),
+                 alt.Tooltip("customers:Q", title="Customers", format=",")],
+    ).properties(height=alt.Step(26))
+
+
+def build_nps_chart(nps: pd.DataFrame) -> alt.Chart:
+    """NPS per bucket with the answers behind it: ``nps`` has ``bucket``, ``promoters``,
+    ``passives``, ``detractors`` and ``nps`` (buckets without answers are left out)."""
+    frame = nps.dropna(subset=["nps"]).assign(
+        answers=nps["promoters"] + nps["passives"] + nps["detractors"])
+    return alt.Chart(frame).mark_line(point=True, color=PROMOTER_COLOUR).encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
+        tooltip=[alt.Tooltip("bucket:T", title="From"),
+                 alt.Tooltip("nps:Q", title="NPS", format=".0f"),
+                 alt.Tooltip("answers:Q", title="Answers", format=","),
+                 alt.Tooltip("promoters:Q", title="Promoters", format=","),
+                 alt.Tooltip("detractors:Q", title="Detractors", format=",")],
+    ).properties(height=220)

@@ -429,6 +429,7 @@ class CustomerReport:
     """Every customer count of the page, from one read of ``daily_customers``."""
 
     counts: Customers  # the period, churn against the previous period
+    previous: Customers  # the same for the previous period (against the one before it)
     year_earlier: Customers  # the same for the days a year earlier
     by_country: pd.DataFrame  # active customers of the period per country, most first
     per_bucket: pd.DataFrame  # bucket, active, new and returning customers
@@ -446,9 +447,11 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     require(actor, Capability.VIEW_KPIS)
     earlier = period.year_earlier()
     months = _months(period.first, period.last)
+    first = min(earlier.previous().first, period.previous().previous().first)
     with (engine or get_engine()).connect() as connection:
-        who = _Who(connection, earlier.previous().first, period.last, filters)
-    return CustomerReport(counts=who.counts(period), year_earlier=who.counts(earlier),
+        who = _Who(connection, first, period.last, filters)
+    return CustomerReport(counts=who.counts(period), previous=who.counts(period.previous()),
+                          year_earlier=who.counts(earlier),
                           by_country=who.by_country(period),
                           per_bucket=who.per_bucket(period, granularity),
                           cohorts=who.cohorts(months))
@@ -723,3 +726,16 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
         rfm=rfm(actor, filters, engine=engine),
         top_customers=top_customers(actor, period, filters, engine=engine),
     )
+
+
+def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:
+    """The countries, channels and categories that have sales, for the page's pick lists."""
+    require(actor, Capability.VIEW_KPIS)
+    found = {}
+    with (engine or get_engine()).connect() as connection:
+        for name, column in (("countries", "country"), ("channels", "channel"),
+                             ("categories", "category")):
+            table = sales_table({column}).table
+            found[name] = list(connection.execute(
+                select(table.c[column]).distinct().order_by(table.c[column])).scalars())
+    return found

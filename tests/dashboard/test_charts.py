@@ -6,7 +6,13 @@ import pandas as pd
 
 from dashboard.charts import (
     build_breakdown_chart,
+    build_cohort_heatmap,
+    build_country_chart,
+    build_new_returning_chart,
+    build_nps_chart,
     build_overlap_heatmap,
+    build_revenue_bars,
+    build_rfm_grid,
     build_size_history_chart,
     build_trend_chart,
 )
@@ -56,3 +62,25 @@ def test_trend_draws_the_previous_period_dashed_in_euros() -> None:
     dash = chart.to_dict()["encoding"]["strokeDash"]["scale"]
     assert dict(zip(dash["domain"], map(tuple, dash["range"]), strict=True)) == {
         "This period": (1, 0), "Previous period": (5, 4)}
+
+
+def test_kpi_charts_receive_aggregated_rows() -> None:
+    cohorts = pd.DataFrame({"cohort": [pd.Timestamp(2026, 1, 1)] * 2, "months_since": [0, 1],
+                            "size": [10, 10], "customers": [10, 4], "share": [1.0, 0.4]})
+    assert list(_rows(build_cohort_heatmap(cohorts))["cohort"]) == ["2026-01", "2026-01"]
+    rfm = pd.DataFrame({"recency": [5], "frequency": [5], "group": ["Champions"],
+                        "customers": [4], "spend_cents": [10_000]})
+    assert _rows(build_rfm_grid(rfm))["average"].tolist() == [25.0]
+    bars = pd.DataFrame({"group": ["books"], "revenue_cents": [12_345], "orders": [3],
+                         "refunds": [0]})
+    assert _rows(build_revenue_bars(bars, "Category"))["revenue"].tolist() == [123.45]
+    per_bucket = pd.DataFrame({"bucket": [pd.Timestamp(2026, 1, 5)], "active": [5],
+                               "new": [2], "returning": [3]})
+    stacked = _rows(build_new_returning_chart(per_bucket)).set_index("who")["customers"]
+    assert stacked.to_dict() == {"New": 2, "Returning": 3}
+    nps = pd.DataFrame({"bucket": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+                        "promoters": [2, 0], "passives": [0, 0], "detractors": [1, 0],
+                        "nps": [100 / 3, float("nan")]})
+    assert len(_rows(build_nps_chart(nps))) == 1  # the month without answers is left out
+    countries = pd.DataFrame({"country": ["DE"], "customers": [7]})
+    assert _rows(build_country_chart(countries))["customers"].tolist() == [7]

@@ -52,8 +52,8 @@ def test_lockout_after_five_failures_persists_across_sessions(app_db: Engine) ->
 
 
 @pytest.mark.parametrize(("role", "titles"), [
-    ("admin", ["Home", "Lookup", "New customer", "Segments", "Audit trail", "Users"]),
-    ("manager", ["Home", "Lookup", "New customer", "Segments", "Audit trail"]),
+    ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users"]),
+    ("manager", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])
 def test_menu_lists_the_pages_of_the_role(role: str, titles: list[str]) -> None:

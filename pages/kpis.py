@@ -1,0 +1,252 @@
+"""KPIs (admin, manager): how the customer base and revenue are doing, for a period and
+filters that live in the link, so a view can be shared.
+
+Every figure comes from one call (:func:`db.metrics.dashboard`), cached by the choices and
+the data version that every write raises: an edit shows on the next run, and reruns that
+change nothing cost one small query.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import kpi_view
+from dashboard.access import require_page
+from dashboard.charts import (
+    build_cohort_heatmap,
+    build_country_chart,
+    build_new_returning_chart,
+    build_nps_chart,
+    build_revenue_bars,
+    build_rfm_grid,
+    build_trend_chart,
+)
+from dashboard.kpi_tiles import tiles
+from dashboard.text import plain
+from db import metrics, segments
+from db.access import Actor, Capability
+from db.types import utcnow
+
+ANY_SEGMENT = "All customers"
+KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
+        "granularity": "kpi_by", "countries": "kpi_countries", "channels": "kpi_channels",
+        "categories": "kpi_categories", "segment": "kpi_segment"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _options(role: str, username: str, version: int) -> dict[str, list[str]]:
+    return metrics.filter_options(Actor(username, role))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _segments(role: str, username: str, version: int) -> dict[int, str]:
+    return segments.segment_names(Actor(username, role))
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner="Computing the figures…")
+def _figures(role: str, username: str, view: kpi_view.View, today: date,
+             version: int) -> metrics.Dashboard:
+    """Cached by the choices and the data version: any write makes a new entry."""
+    return metrics.dashboard(Actor(username, role), view.resolve(today), view.granularity,
+                             view.filters)
+
+
+def _start_from_link(today: date, options: dict[str, list[str]],
+                     segment_names: dict[int, str]) -> None:
+    """On the first run, set the widgets from the link (and say what in it was ignored)."""
+    if KEYS["period"] in st.session_state:
+        return
+    known = {name: set(values) for name, values in options.items()}
+    known["segments"] = set(segment_names)
+    view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known)
+    st.session_state["kpi_notes"] = notes
+    period = view.resolve(today)
+    st.session_state.update({
+        KEYS["period"]: view.period, KEYS["first"]: period.first, KEYS["last"]: period.last,
+        KEYS["granularity"]: view.granularity, KEYS["countries"]: list(view.countries),
+        KEYS["channels"]: list(view.channels), KEYS["categories"]: list(view.categories),
+        KEYS["segment"]: view.segment_id})
+
+
+def _choices(today: date, options: dict[str, list[str]],
+             segment_names: dict[int, str]) -> kpi_view.View | None:
+    """The widgets; the view they describe (None while custom dates do not make sense)."""
+    top = st.columns([2, 1.4, 1.4, 2])
+    top[0].selectbox("Period", list(kpi_view.PERIOD_CHOICES), key=KEYS["period"],
+                     format_func=kpi_view.PERIOD_CHOICES.get)
+    custom = st.session_state[KEYS["period"]] == kpi_view.CUSTOM
+    top[1].date_input("From (UTC)", key=KEYS["first"], disabled=not custom, max_value=today,
+                      format="YYYY-MM-DD")
+    top[2].date_input("To (UTC)", key=KEYS["last"], disabled=not custom, max_value=today,
+                      format="YYYY-MM-DD")
+    top[3].segmented_control("Granularity", list(metrics.GRANULARITIES), key=KEYS["granularity"],
+                             format_func=metrics.GRANULARITIES.get, selection_mode="single")
+    row = st.columns(4)
+    row[0].multiselect("Country", options["countries"], key=KEYS["countries"],
+                       placeholder="All countries")
+    row[1].multiselect("Channel", options["channels"], key=KEYS["channels"],
+                       placeholder="All channels",
+                       help="Narrows the sales figures; customer counts include every order.")
+    row[2].multiselect("Category", options["categories"], key=KEYS["categories"],
+                       placeholder="All categories",
+                       help="Narrows the sales figures; customer counts include every order.")
+    row[3].selectbox("Saved segment", [None, *segment_names], key=KEYS["segment"],
+                     placeholder=ANY_SEGMENT,
+                     format_func=lambda key: ANY_SEGMENT if key is None else segment_names[key])
+    first, last = st.session_state[KEYS["first"]], st.session_state[KEYS["last"]]
+    if custom:
+        problem = kpi_view.custom_problem(first, last, today)
+        if problem:
+            st.warning(problem)
+            return None
+    return kpi_view.View(
+        period=st.session_state[KEYS["period"]], first=first if custom else None,
+        last=last if custom else None,
+        granularity=st.session_state[KEYS["granularity"]] or kpi_view.View.granularity,
+        countries=tuple(st.session_state[KEYS["countries"]]),
+        channels=tuple(st.session_state[KEYS["channels"]]),
+        categories=tuple(st.session_state[KEYS["categories"]]),
+        segment_id=st.session_state[KEYS["segment"]])
+
+
+def _tiles(board: metrics.Dashboard) -> None:
+    shown = tiles(board)
+    for start in range(0, len(shown), 4):
+        for column, tile in zip(st.columns(4), shown[start:start + 4], strict=False):
+            with column:
+                st.metric(tile.label, tile.value, delta=tile.delta, help=tile.help,
+                          delta_color="inverse" if tile.lower_is_better else "normal",
+                          border=True)
+                st.caption(tile.year)
+
+
+def _chart(title: str, chart: alt.Chart | None, data: pd.DataFrame, file: str,
+           empty: str) -> None:
+    """A chart with its rows as a CSV download, or a clear note when there is nothing."""
+    st.subheader(title)
+    if chart is None or data.empty:
+        st.info(empty)
+        return
+    st.altair_chart(chart, width="stretch")
+    st.download_button("Download the data (CSV)", data.to_csv(index=False).encode(),
+                       file_name=file, mime="text/csv", key="csv_" + file)
+
+
+def _previous(trend: pd.DataFrame) -> pd.DataFrame:
+    """The previous period's columns of the trend, under the current ones' names."""
+    names = {name: name.removeprefix("previous_") for name in trend
+             if name.startswith("previous_")}
+    return trend[["bucket", *names]].rename(columns=names)
+
+
+def _charts(board: metrics.Dashboard) -> None:
+    trend = board.trend
+    has_sales = bool(board.sales.orders or board.sales.refunds)
+    left, right = st.columns(2)
+    for column, measure, title, money in ((left, "revenue_cents", "Revenue (EUR)", True),
+                                          (right, "orders", "Orders", False)):
+        with column:
+            chart = build_trend_chart(trend, _previous(trend), measure=measure, title=title,
+                                      money=money) if has_sales else None
+            _chart(title.removesuffix(" (EUR)"), chart, trend, measure + ".csv",
+                   "No orders in this period.")
+    st.caption("Dashed: the previous period of equal length, laid over this one.")
+    per_bucket = board.customers.per_bucket
+    left, right = st.columns(2)
+    with left:
+        _chart("New and returning customers",
+               build_new_returning_chart(per_bucket) if per_bucket["active"].any() else None,
+               per_bucket, "new-and-returning.csv", "No customer ordered in this period.")
+    with right:
+        _chart("Customers by country", build_country_chart(board.customers.by_country),
+               board.customers.by_country, "customers-by-country.csv",
+               "No customer ordered in this period.")
+    _chart("Cohort retention", build_cohort_heatmap(board.customers.cohorts),
+           board.customers.cohorts, "cohorts.csv",
+           "No customer placed a first order in this period's months.")
+    left, right = st.columns(2)
+    with left:
+        _chart("Revenue by category", build_revenue_bars(board.by_category, "Category"),
+               board.by_category, "revenue-by-category.csv", "No orders in this period.")
+    with right:
+        _chart("Revenue by channel", build_revenue_bars(board.by_channel, "Channel"),
+               board.by_channel, "revenue-by-channel.csv", "No orders in this period.")
+    left, right = st.columns(2)
+    with left:
+        _chart("RFM grid (today)", build_rfm_grid(board.rfm), board.rfm, "rfm.csv",
+               "No customer has ordered yet.")
+        if not board.rfm.empty:
+            groups = (board.rfm.groupby("group", as_index=False)["customers"].sum()
+                      .sort_values("customers", ascending=False))
+            st.dataframe(groups, hide_index=True, column_config={
+                "group": "Group", "customers": st.column_config.NumberColumn(
+                    "Customers", format="localized")})
+    with right:
+        answered = board.nps.dropna(subset=["nps"]) if "nps" in board.nps else board.nps
+        _chart("NPS over time", build_nps_chart(board.nps) if len(answered) else None,
+               board.nps, "nps.csv", "No survey answers in this period.")
+        kinds = board.engagement.interactions
+        if kinds:
+            st.dataframe(pd.DataFrame({"kind": list(kinds), "contacts": list(kinds.values())}),
+                         hide_index=True, column_config={
+                             "kind": "Contact kind", "contacts": st.column_config.NumberColumn(
+                                 "Contacts", format="localized")})
+    _top(board.top_customers)
+
+
+def _top(top: pd.DataFrame) -> None:
+    st.subheader("Top 20 customers by revenue in the period")
+    if top.empty:
+        st.info("No customer spent anything in this period.")
+        return
+    shown = top.assign(name=top["first_name"] + " " + top["last_name"],
+                       revenue=top["revenue_cents"] / 100,
+                       profile=[f"/customer?customer={i}" for i in top["customer_id"]])
+    st.dataframe(shown[["customer_id", "name", "country", "revenue", "orders", "profile"]],
+                 hide_index=True, width="stretch", height=35 * (len(shown) + 1) + 3,
+                 column_config={
+                     "customer_id": st.column_config.NumberColumn("Id", format="%d"),
+                     "name": "Name", "country": "Country",
+                     "revenue": st.column_config.NumberColumn("Revenue (EUR)", format="%.2f"),
+                     "orders": "Orders",
+                     "profile": st.column_config.LinkColumn("Profile", display_text="Open")})
+    st.download_button("Download the data (CSV)", top.to_csv(index=False).encode(),
+                       file_name="top-customers.csv", mime="text/csv", key="csv_top")
+
+
+def main() -> None:
+    user = require_page(Capability.VIEW_KPIS, "the KPI dashboard")
+    st.title("KPIs")
+    today = utcnow().date()
+    version = metrics.data_version()
+    options = _options(user.role, user.username, version)
+    segment_names = _segments(user.role, user.username, version)
+    _start_from_link(today, options, segment_names)
+    for note in st.session_state.get("kpi_notes", []):
+        st.warning(plain(note))
+    view = _choices(today, options, segment_names)
+    if view is None:
+        return
+    st.query_params.from_dict(kpi_view.to_params(view))
+    try:
+        board = _figures(user.role, user.username, view, today, version)
+    except (segments.SegmentError, segments.SegmentNotFound) as error:  # deleted, or broken
+        st.error(plain(error))
+        return
+    period = board.period
+    st.caption(f"{period.first:%d %b %Y} – {period.last:%d %b %Y} (UTC), {period.days} days; "
+               f"compared with {period.previous().first:%d %b %Y} – "
+               f"{period.previous().last:%d %b %Y}.")
+    if not (board.sales.orders or board.sales.refunds or board.customers.counts.active
+            or board.engagement.answers or board.engagement.interactions):
+        st.info("No orders, answers or contacts in this period for these filters. "
+                "Choose a longer period or fewer filters.")
+    _tiles(board)
+    _charts(board)
+
+
+main()

@@ -1,0 +1,54 @@
+"""The KPI tiles: values formatted, changes computed the way their kind needs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from dashboard.kpi_tiles import tiles
+from db.metrics import (
+    CustomerReport,
+    Customers,
+    Dashboard,
+    Engagement,
+    Period,
+    Sales,
+)
+
+EMPTY = pd.DataFrame()
+
+
+def _board(*, first_day: date | None) -> Dashboard:
+    counts = Customers(active=200, returning=150, repeaters=50, previous_active=100,
+                       retained=80)
+    report = CustomerReport(counts=counts, previous=Customers(active=100, returning=50,
+                                                              repeaters=10),
+                            year_earlier=Customers(), by_country=EMPTY, per_bucket=EMPTY,
+                            cohorts=EMPTY)
+    return Dashboard(
+        period=Period(date(2026, 10, 1), date(2026, 10, 31)), first_day=first_day,
+        sales=Sales(revenue_cents=150_000, orders=10), sales_previous=Sales(100_000, 0),
+        sales_year_earlier=Sales(300_000, 20), trend=EMPTY, customers=report,
+        engagement=Engagement(promoters=6, passives=2, detractors=2),
+        engagement_previous=Engagement(promoters=1, detractors=1),
+        engagement_year_earlier=Engagement(), lifetime_value_cents=12_345.6,
+        by_category=EMPTY, by_channel=EMPTY, nps=EMPTY, rfm=EMPTY, top_customers=EMPTY)
+
+
+def test_values_and_changes() -> None:
+    shown = {tile.label: tile for tile in tiles(_board(first_day=date(2020, 1, 1)))}
+    assert (shown["Revenue"].value, shown["Revenue"].delta) == ("€1,500.00", "+50.0%")
+    assert shown["Revenue"].year == "A year earlier: -50.0%"
+    assert shown["Orders"].delta == "new"  # from none
+    assert shown["Average order value"].delta is None  # no orders before: no average
+    assert (shown["Churn rate"].value, shown["Churn rate"].lower_is_better) == ("20.0%", True)
+    assert shown["Returning share"].delta == "+25.0 pp"  # 75 % against 50 %
+    assert (shown["NPS"].value, shown["NPS"].delta) == ("+40", "+40.0 points")
+    assert shown["NPS"].year == "A year earlier: nothing to compare"  # no answers then
+    assert shown["Average lifetime value"].value == "€123.46"
+
+
+def test_no_year_earlier_before_the_data() -> None:
+    shown = tiles(_board(first_day=date(2026, 1, 1)))
+    assert {tile.year for tile in shown[:-1]} == {"No data a year earlier"}

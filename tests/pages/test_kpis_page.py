@@ -1,0 +1,120 @@
+"""The KPI page: renders for managers under every period and filter, refuses marketing,
+keeps its choices in the link, and shows a write on the next run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from db import orders, segments
+from db.access import Actor
+from db.demo import load_demo_data
+from db.metrics import PRESETS
+from db.segment_definition import Condition, Group
+from db.types import utcnow
+from tests.pages.conftest import ROOT
+
+KPI_PAGE = str(ROOT / "pages" / "kpis.py")
+ADMIN = Actor("admin", "admin")
+
+
+@pytest.fixture
+def shop(app_db: Engine) -> Engine:
+    load_demo_data(app_db, customers=300, seed=5, as_of=utcnow().date())
+    return app_db
+
+
+def _open(signed_in: Callable[[str], AppTest], role: str = "manager") -> AppTest:
+    at = signed_in(role)
+    at.switch_page(KPI_PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_every_preset_renders_tiles_and_charts(signed_in: Callable[[str], AppTest],
+                                               shop: Engine) -> None:
+    at = _open(signed_in)
+    for period in PRESETS:
+        at.selectbox(key="kpi_period").select(period).run()
+        assert not at.exception, (period, at.exception)
+        assert not at.error, [e.value for e in at.error]
+        assert _metric(at, "Revenue").startswith("€")
+        assert int(_metric(at, "Active customers").replace(",", "")) > 0
+        assert at.query_params["period"] == period
+    headers = [header.value for header in at.subheader]
+    assert {"Revenue", "Orders", "Cohort retention", "RFM grid (today)",
+            "Top 20 customers by revenue in the period"} <= set(headers)
+
+
+def test_filters_and_a_segment_narrow_the_figures(signed_in: Callable[[str], AppTest],
+                                                  shop: Engine) -> None:
+    at = _open(signed_in)
+    everyone = _metric(at, "Active customers")
+    at.multiselect(key="kpi_countries").select("DE").run()
+    assert not at.exception
+    assert at.query_params["country"] == "DE"
+    german = _metric(at, "Active customers")
+    assert int(german.replace(",", "")) < int(everyone.replace(",", ""))
+    at.multiselect(key="kpi_countries").unselect("DE").run()
+    segment = segments.save_segment(ADMIN, name="Big spenders", description=None,
+                                    kind="dynamic", definition=Group(children=[Condition(
+                                        field="total_spend", op="ge", value="500")]),
+                                    engine=shop)
+    at = _open(signed_in)  # a new session sees the new segment in the list
+    at.selectbox(key="kpi_segment").select(segment.id).run()
+    assert not at.exception, at.exception
+    assert at.query_params["segment"] == str(segment.id)
+    assert int(_metric(at, "Active customers").replace(",", "")) < int(
+        everyone.replace(",", ""))
+
+
+def test_custom_dates_are_checked_and_an_empty_period_says_so(
+        signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    at = _open(signed_in)
+    at.selectbox(key="kpi_period").select("custom").run()
+    today = utcnow().date()
+    at.date_input(key="kpi_first").set_value(today).run()
+    at.date_input(key="kpi_last").set_value(today.replace(year=today.year - 1)).run()
+    assert any("before the first" in w.value for w in at.warning)
+    at.date_input(key="kpi_first").set_value(today.replace(year=today.year - 9)).run()
+    at.date_input(key="kpi_last").set_value(today.replace(year=today.year - 8)).run()
+    assert not at.exception, at.exception
+    assert any("No orders, answers or contacts" in i.value for i in at.info)
+    assert _metric(at, "Revenue") == "€0.00"
+
+
+def test_a_shared_link_opens_its_view_and_bad_parts_are_named(
+        signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    at = signed_in("manager")
+    at.query_params.update({"period": "last_30", "by": "month", "country": "DE,XX",
+                            "segment": "999"})
+    at.switch_page(KPI_PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="kpi_period").value == "last_30"
+    assert at.multiselect(key="kpi_countries").value == ["DE"]
+    notes = " ".join(w.value for w in at.warning)
+    assert "XX" in notes and "#999" in notes
+
+
+def test_a_new_order_shows_on_the_next_run(signed_in: Callable[[str], AppTest],
+                                           shop: Engine) -> None:
+    at = _open(signed_in)
+    at.selectbox(key="kpi_period").select("last_30").run()
+    before = _metric(at, "Orders")
+    orders.record_order(ADMIN, 1, amount="10.00", category="books", channel="web",
+                        product="A book", engine=shop)
+    at.run()
+    assert int(_metric(at, "Orders").replace(",", "")) == int(before.replace(",", "")) + 1
+
+
+def test_marketing_cannot_open_it(signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    at = _open(signed_in, "marketing")
+    assert any("does not give access" in e.value for e in at.error)
+    assert not at.metric
