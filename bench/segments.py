@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-
+from bench.duckdb_copy import copy_into_duckdb
 from db import segments
 from db.access import Actor
 from db.engine import make_engine
@@ -100,20 +97,6 @@ DUCKDB_SQL = {
                         AND o.ordered_at >= $d180)""",
 }
 
-_TABLES = {
-    "customer": "SELECT id, country, status, birth_date, email, deleted_at, erased_at "
-                "FROM customer",
-    "orders": "SELECT customer_id, ordered_at, amount, category, channel FROM orders",
-    "interaction": "SELECT customer_id, at, kind FROM interaction",
-    "feedback": "SELECT id, customer_id, at, nps_score FROM feedback",
-    "consent_event": "SELECT id, customer_id, purpose, granted, at FROM consent_event",
-    "customer_tag": "SELECT customer_id, tag_id FROM customer_tag",
-    "tag": "SELECT id, name FROM tag",
-}
-_TIMESTAMPS = {"customer": ["deleted_at", "erased_at"], "orders": ["ordered_at"],
-               "interaction": ["at"], "feedback": ["at"], "consent_event": ["at"]}
-
-
 def _timed(function: Callable[[], object]) -> tuple[list[float], object]:
     """Milliseconds of ``RUNS`` calls after one warm-up call, and what the calls returned."""
     result = function()
@@ -123,28 +106,6 @@ def _timed(function: Callable[[], object]) -> tuple[list[float], object]:
         result = function()
         times.append((time.perf_counter() - started) * 1000)
     return times, result
-
-
-def _duckdb(path: Path) -> tuple[duckdb.DuckDBPyConnection, float]:
-    """The raw tables copied into an in-memory DuckDB (not timed as part of any query)."""
-    started = time.perf_counter()
-    database = duckdb.connect()
-    with sqlite3.connect(path) as source:
-        for name, query in _TABLES.items():
-            frame = pd.read_sql_query(query, source)
-            for column in _TIMESTAMPS.get(name, []):
-                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-            if name == "customer":
-                frame["birth_date"] = pd.to_datetime(frame["birth_date"]).dt.date
-            if name == "orders":
-                frame["amount"] = frame["amount"].round(2)
-            if name == "consent_event":
-                frame["granted"] = frame["granted"].astype(bool)
-            database.register("frame", frame)
-            database.execute("CREATE TABLE " + name + " AS SELECT * FROM frame")
-            database.unregister("frame")
-            del frame
-    return database, time.perf_counter() - started
 
 
 def measure(path: Path) -> dict:
@@ -163,7 +124,7 @@ def measure(path: Path) -> dict:
     preview_times, _ = _timed(lambda: segments.preview(MARKETING, DEFINITIONS[PREVIEWED],
                                                        as_of=now, everyone=everyone,
                                                        engine=engine))
-    database, load_seconds = _duckdb(path)
+    database, load_seconds = copy_into_duckdb(path)
     today = now.date()
     parameters = {"d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
                   "d365": now - timedelta(days=365),

@@ -693,8 +693,9 @@ def _totals(days: pd.DataFrame) -> Sales:
 
 
 def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters = Filters(), *,
-              engine: Engine | None = None) -> Dashboard:
-    """Every figure of the KPI page (what the page caches and the benchmark times)."""
+              today: date | None = None, engine: Engine | None = None) -> Dashboard:
+    """Every figure of the KPI page (what the page caches and the benchmark times); the RFM
+    grid is scored on ``today``."""
     require(actor, Capability.VIEW_KPIS)
     engine = engine or get_engine()
     previous = period.previous()
@@ -723,7 +724,7 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
         by_category=breakdown(actor, period, "category", filters, engine=engine),
         by_channel=breakdown(actor, period, "channel", filters, engine=engine),
         nps=answers.assign(nps=nps_of(answers)),
-        rfm=rfm(actor, filters, engine=engine),
+        rfm=rfm(actor, filters, today=today, engine=engine),
         top_customers=top_customers(actor, period, filters, engine=engine),
     )
 

@@ -52,7 +52,7 @@ def _figures(role: str, username: str, view: kpi_view.View, today: date,
              version: int) -> metrics.Dashboard:
     """Cached by the choices and the data version: any write makes a new entry."""
     return metrics.dashboard(Actor(username, role), view.resolve(today), view.granularity,
-                             view.filters)
+                             view.filters, today=today)
 
 
 def _start_from_link(today: date, options: dict[str, list[str]],
