@@ -37,6 +37,7 @@ from db.engine import get_engine
 from db.migrate import upgrade
 from db.models import (
     CONSENT_PURPOSES,
+    INTERACTION_KINDS,
     ConsentEvent,
     Customer,
     CustomerSummary,
@@ -82,8 +83,8 @@ _COUNT_FIELDS = {"customer": "customers", "customer_tag": "customer_tags", "orde
 class _ChunkKpis:
     """A chunk's share of the KPI tables."""
 
-    sales: pd.DataFrame  # daily_sales rows
-    contacts: pd.DataFrame  # daily_interactions rows
+    sales: tuple[np.ndarray, np.ndarray]  # daily_sales cells: coded keys, measures
+    contacts: tuple[np.ndarray, np.ndarray]  # daily_interactions cells, the same way
     who: tuple[np.ndarray, ...]  # daily_customers memberships, as arrays
 
 
@@ -291,32 +292,60 @@ def _summed(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(summed, columns=list(frame.columns))
 
 
-def _daily_sales(orders: dict, country: np.ndarray) -> pd.DataFrame:
-    """The chunk's share of ``daily_sales``: the same cells as :func:`db.daily_sales.cells`
-    (a test compares the two). Customers never span chunks, so neither do first orders."""
-    owner = orders["owner"]
-    first = orders["first"]
+# The KPI tables' text keys as codes in fixed vocabularies, so that a cell is one integer
+# (mixed radix: day number, then country, channel or kind, category) until it is inserted.
+_CHANNELS = tuple(ORDER_CHANNEL_WEIGHTS)
+_COUNTRIES = tuple(country.code for country in vocab.COUNTRIES)
+_CATEGORIES = tuple(vocab.CATEGORIES)
+_KINDS = tuple(INTERACTION_KINDS)
+
+
+def _grouped(key: np.ndarray, measures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys and each one's column sums of ``measures`` (rows × columns).
+    Grouping 500,000 rows this way takes about 50 ms; pandas' groupby over the text took
+    1.0 s."""
+    group, distinct = pd.factorize(key)
+    sums = np.column_stack([np.bincount(group, weights=measures[:, column],
+                                        minlength=len(distinct))
+                            for column in range(measures.shape[1])])
+    return np.asarray(distinct, dtype=np.int64), np.rint(sums).astype(np.int64)
+
+
+def _day_numbers(at: np.ndarray) -> np.ndarray:
+    return at.astype("datetime64[D]").astype(np.int64)
+
+
+def _daily_sales(orders: dict, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's share of ``daily_sales`` (keys, measures): the same cells as
+    :func:`db.daily_sales.cells` (a test compares the two)."""
+    owner, first = orders["owner"], orders["first"]
     new_customer = np.zeros(len(owner), dtype=np.int64)
     new_customer[first[first >= 0]] = 1
     amount = orders["amount"]
-    return _summed(pd.DataFrame({
-        "day": orders["at"].astype("datetime64[D]"), "country": country[owner],
-        "channel": orders["channel"], "category": orders["category"],
-        "orders": (amount >= 0).astype(np.int64), "refunds": (amount < 0).astype(np.int64),
-        "revenue_cents": np.round(amount * 100).astype(np.int64),
-        "new_customers": new_customer}), list(_SALES_KEY))
+    where = pd.Categorical(country, categories=_COUNTRIES).codes.astype(np.int64)[owner]
+    key = ((_day_numbers(orders["at"]) * len(_COUNTRIES) + where) * len(_CHANNELS)
+           + orders["channel_code"]) * len(_CATEGORIES) + orders["category_code"]
+    return _grouped(key, np.column_stack([
+        amount >= 0, amount < 0, np.round(amount * 100), new_customer]).astype(np.float64))
 
 
-def _daily_contacts(interactions: dict, ids: np.ndarray, country: np.ndarray) -> pd.DataFrame:
-    """The chunk's share of ``daily_interactions`` (as :func:`interaction_cells` counts)."""
+def _daily_contacts(interactions: dict, ids: np.ndarray, country: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's share of ``daily_interactions`` (keys, counts)."""
     owner = np.asarray(interactions["customer_id"], dtype=np.int64) - ids[0]
-    return _summed(pd.DataFrame({
-        "day": interactions["at"].astype("datetime64[D]"), "country": country[owner],
-        "kind": np.asarray(interactions["kind"], dtype=object),
-        "interactions": np.ones(len(owner), dtype=np.int64)}), ["day", "country", "kind"])
+    where = pd.Categorical(country, categories=_COUNTRIES).codes.astype(np.int64)[owner]
+    kind = pd.Categorical(interactions["kind"], categories=_KINDS).codes.astype(np.int64)
+    key = (_day_numbers(interactions["at"]) * len(_COUNTRIES) + where) * len(_KINDS) + kind
+    return _grouped(key, np.ones((len(key), 1)))
 
 
-_SALES_KEY = ("day", "country", "channel", "category")
+def _digits(key: np.ndarray, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """The mixed-radix digits of ``key``, most significant (the day number) first."""
+    digits = []
+    for size in reversed(sizes):
+        key, digit = np.divmod(key, size)
+        digits.append(digit)
+    return [key, *reversed(digits)]
 
 
 def _memberships(orders: dict, country: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -403,19 +432,30 @@ class DemoGenerator:
         so the shares are summed first. Computed from the arrays, as the rebuild queries
         over the loaded rows took 28 s for a million customers; the two smallest tables
         use those queries (4 s)."""
-        sales = _summed(pd.concat([kpi.sales for kpi in kpis]), list(_SALES_KEY))
-        contacts = _summed(pd.concat([kpi.contacts for kpi in kpis]),
-                           ["day", "country", "kind"])
-        for model, frame, keys in (
-                (DailySales, sales, None), (DailyTotals, sales, ["day", "country"]),
-                (DailyCategories, sales, ["day", "country", "category"]),
-                (DailyChannels, sales, ["day", "country", "channel"]),
-                (DailyInteractions, contacts, None)):
-            rows = frame if keys is None else _summed(
-                frame[[*keys, *daily_sales.MEASURES]], keys)
-            columns = {name: rows[name].tolist() for name in rows.columns}
-            columns["day"] = np.datetime_as_string(rows["day"].to_numpy(), unit="D").tolist()
+        sales = _grouped(*(np.concatenate(parts) for parts in zip(
+            *(kpi.sales for kpi in kpis), strict=True)))
+        day, country, channel, category = _digits(sales[0], (len(_COUNTRIES), len(_CHANNELS),
+                                                             len(_CATEGORIES)))
+        contacts = _grouped(*(np.concatenate(parts) for parts in zip(
+            *(kpi.contacts for kpi in kpis), strict=True)))
+        place = day * len(_COUNTRIES) + country
+        tables = (
+            (DailySales, sales, {"channel": (_CHANNELS, len(_CATEGORIES)),
+                                 "category": (_CATEGORIES, 1)}),
+            (DailyTotals, _grouped(place, sales[1]), {}),
+            (DailyCategories, _grouped(place * len(_CATEGORIES) + category, sales[1]),
+             {"category": (_CATEGORIES, 1)}),
+            (DailyChannels, _grouped(place * len(_CHANNELS) + channel, sales[1]),
+             {"channel": (_CHANNELS, 1)}),
+        )
+        for model, (keys, sums), texts in tables:
+            columns = self._key_columns(keys, texts)
+            columns |= {name: sums[:, index].tolist()
+                        for index, name in enumerate(daily_sales.MEASURES)}
             self._insert(connection, model, columns, counts)
+        columns = self._key_columns(contacts[0], {"kind": (_KINDS, 1)})
+        columns["interactions"] = contacts[1][:, 0].tolist()
+        self._insert(connection, DailyInteractions, columns, counts)
         # Who ordered: one pass over every chunk's rows (the sets span chunks).
         cells = daily_customers.rows_of(daily_customers.cells_from(
             *(np.concatenate(parts) for parts in zip(*(kpi.who for kpi in kpis),
@@ -424,6 +464,24 @@ class DemoGenerator:
             connection.execute(daily_customers.TABLE.insert(), cells)
         for table in (NPS_CELLS, RECENCY_CELLS):
             table.rebuild(connection)
+
+    @staticmethod
+    def _key_columns(keys: np.ndarray, texts: dict[str, tuple[tuple[str, ...], int]]
+                     ) -> dict[str, list]:
+        """The day and country of coded cell keys, and the text columns ``texts`` names
+        (vocabulary, and the product of the digit sizes after it)."""
+        rest = keys
+        columns = {}
+        for name, (vocabulary, after) in texts.items():
+            columns[name] = np.asarray(vocabulary, dtype=object)[
+                (rest // after) % len(vocabulary)].tolist()
+        width = int(np.prod([len(vocabulary) for vocabulary, _ in texts.values()],
+                            dtype=np.int64)) if texts else 1
+        place = rest // width
+        day, country = np.divmod(place, len(_COUNTRIES))
+        columns["day"] = np.datetime_as_string(day.astype("datetime64[D]"), unit="D").tolist()
+        columns["country"] = np.asarray(_COUNTRIES, dtype=object)[country].tolist()
+        return columns
 
     def _load_tags(self, connection: Connection) -> None:
         rows = [(index + 1, name) for index, name in enumerate(vocab.INTERESTS)]
@@ -633,13 +691,16 @@ class DemoGenerator:
         refund = rng.random(count) < 0.01
         amount = np.round(np.where(refund, -amount, amount), 2)
 
-        channels = np.array(list(ORDER_CHANNEL_WEIGHTS))
-        channel = np.where(rng.random(count) < 0.7, channels[people["shop_channel"][owner]],
-                           rng.choice(channels, count, p=list(ORDER_CHANNEL_WEIGHTS.values())))
+        channels = np.array(_CHANNELS, dtype=object)
+        channel_index = np.where(rng.random(count) < 0.7, people["shop_channel"][owner],
+                                 rng.choice(len(_CHANNELS), count,
+                                            p=list(ORDER_CHANNEL_WEIGHTS.values())))
         return {
             "owner": owner, "customer_id": people["ids"][owner], "at": at, "amount": amount,
             "category": np.array(names, dtype=object)[category_index], "product": product,
-            "quantity": quantity, "channel": channel.astype(object), "per_customer": per_customer,
+            "quantity": quantity, "channel": channels[channel_index],
+            "per_customer": per_customer, "category_code": category_index,
+            "channel_code": channel_index,
         }
 
     def _lifecycle_status(self, people: dict, orders: dict) -> np.ndarray:
