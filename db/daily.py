@@ -1,8 +1,8 @@
 """The tables the KPI page reads instead of the raw rows, kept together.
 
 Summed tables (:class:`~db.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
-``daily_interactions``, ``daily_nps`` and ``customer_recency``; sets of customers:
-``daily_customers``. Each holds what every customer contributes, so a write service wraps
+``daily_interactions``, ``daily_nps``, ``customer_recency`` and ``customer_months``; sets of
+customers: ``daily_customers``. Each holds what every customer contributes, so a write service wraps
 whatever changes customers' orders, contacts, answers, country or liveness in
 :func:`kept_current`, which moves those customers' share. ``python -m db.daily rebuild``
 recomputes every table and ``python -m db.daily check`` counts what differs from a fresh
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from sqlmodel import Session
 
 from db import daily_customers
+from db.customer_months import MONTH_CELLS
 from db.customer_recency import RECENCY_CELLS
 from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS
 from db.daily_sales import ROLLUPS, SALES_CELLS
@@ -28,7 +29,7 @@ from db.engine import get_engine
 from db.models import Customer
 
 # daily_sales before its roll-ups: their rebuild sums it.
-SUMMED = (SALES_CELLS, *ROLLUPS, INTERACTION_CELLS, NPS_CELLS, RECENCY_CELLS)
+SUMMED = (SALES_CELLS, *ROLLUPS, INTERACTION_CELLS, NPS_CELLS, RECENCY_CELLS, MONTH_CELLS)
 # Above this many customers, a write rebuilds the tables rather than move each one's share.
 _LIST_LIMIT = 5_000
 

@@ -64,6 +64,25 @@ def _utc_day_default(element: UtcDay, compiler: object, **kw: object) -> str:
     return "date(" + compiler.process(element.clauses, **kw) + ")"  # type: ignore[attr-defined]
 
 
+class UtcMonth(GenericFunction):
+    """The first day of a timestamp's UTC calendar month."""
+
+    name = "utc_month"
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(UtcMonth, "postgresql")
+def _utc_month_postgresql(element: UtcMonth, compiler: object, **kw: object) -> str:
+    argument = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
+    return "CAST(date_trunc('month', " + argument + " AT TIME ZONE 'UTC') AS DATE)"
+
+
+@compiles(UtcMonth)
+def _utc_month_default(element: UtcMonth, compiler: object, **kw: object) -> str:
+    return "date(" + compiler.process(element.clauses, **kw) + ", 'start of month')"  # type: ignore[attr-defined]
+
+
 def _count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((test, 1), else_=0))
 

@@ -56,16 +56,16 @@ from sqlalchemy import (
     Connection,
     Engine,
     FromClause,
-    Select,
     String,
     case,
     cast,
     func,
     select,
-    tuple_,
 )
 
+from db import top_search
 from db.access import Actor, Capability, require
+from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
 from db.daily_customers import KINDS
 from db.daily_customers import TABLE as WHO
@@ -77,6 +77,7 @@ from db.segment_query import live, years_before
 from db.segments import members_of
 from db.summary import cents
 from db.summed_cells import SummedCells
+from db.top_search import BoundList
 from db.types import utcnow
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
@@ -347,6 +348,7 @@ class _Who:
         self._blobs = {kind: [row[2 + index] for row in rows]
                        for index, kind in enumerate(KINDS)}
         self._decoded: dict[str, list[BitMap]] = {}
+        self._found: dict[tuple[str, date, date], BitMap] = {}
         self.members: BitMap | None = None
         if filters.segment_id is not None:
             ids = connection.execute(members_of(connection, filters.segment_id, utcnow())
@@ -367,10 +369,19 @@ class _Who:
         return found & self.members if self.members is not None else found
 
     def union(self, kind: str, first: date, last: date) -> BitMap:
-        return self._narrow(BitMap.union(BitMap(), *self.sets(kind)[self._span(first, last)]))
+        """Everyone in a ``kind`` set on one of the days (not to be changed in place: the
+        same spans recur, a 365-day period's year earlier is its previous period)."""
+        key = (kind, first, last)
+        if key not in self._found:
+            self._found[key] = self._narrow(
+                BitMap.union(BitMap(), *self.sets(kind)[self._span(first, last)]))
+        return self._found[key]
 
     def repeaters(self, first: date, last: date) -> BitMap:
         """Customers with two or more orders in the days: on one day, or on two."""
+        key = ("two or more", first, last)
+        if key in self._found:
+            return self._found[key]
         seen, twice = BitMap(), BitMap()
         span = self._span(first, last)
         for buyers, repeaters in zip(self.sets("buyers")[span], self.sets("repeaters")[span],
@@ -378,7 +389,8 @@ class _Who:
             twice |= repeaters
             twice |= seen & buyers
             seen |= buyers
-        return self._narrow(twice)
+        self._found[key] = self._narrow(twice)
+        return self._found[key]
 
     def counts(self, period: Period) -> Customers:
         before = period.previous()
@@ -567,12 +579,10 @@ def average_lifetime_value_cents(actor: Actor, filters: Filters = Filters(), *,
     return int(spend) / int(customers) if customers else None
 
 
-# Below this many orders in the period (about ten days of a million customers), summing them
-# per customer is the quickest way to the top customers (7 days: 0.35 s, against 1.2 s by
-# gross spend); above it, customers are summed in order of gross spend (30 days: 0.6 s
-# against 1.0 s; a year: 0.24 against 7.2 s).
-DIRECT_TOP_LIMIT = 120_000
-_CANDIDATES = 2_000
+# A period touching more months than this is bounded by each customer's spend to date
+# instead (one list rather than many). At a million customers, by month: 30 days 7-31 ms,
+# 90 days 18-102 ms, 365 days 72-87 ms; by spend to date: 0.8-0.9 s, 0.18 s and 42-61 ms.
+MONTH_LISTS = 6
 
 
 def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
@@ -582,9 +592,9 @@ def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
     ``revenue_cents`` and ``orders``. Every filter applies.
 
     A year of a million customers' orders is four million rows; summing them all took
-    seconds. No customer's revenue in a period can exceed their gross spend to date (before
-    refunds), so for long periods customers are summed in order of that spend, and the
-    search stops once the last of the best has more than anyone left could have.
+    seconds. No customer's revenue in a period can exceed their spend before refunds in the
+    months it touches, nor their spend to date, so :func:`db.top_search.best` sums only the
+    customers near the top of those (see there).
     """
     require(actor, Capability.VIEW_KPIS)
     start, end = period.bounds()
@@ -603,18 +613,7 @@ def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
             who.append(CUSTOMER.country.in_(filters.countries))
         if filters.segment_id is not None:
             who.append(CUSTOMER.id.in_(members_of(connection, filters.segment_id, utcnow())))
-        volume = _order_volume(connection, period, filters)
-        if volume <= DIRECT_TOP_LIMIT:
-            summed = totals.subquery()
-            found = connection.execute(
-                select(summed).join(Customer.__table__,  # type: ignore[attr-defined]
-                                    CUSTOMER.id == summed.c.customer_id)
-                .where(*who).order_by(summed.c.revenue.desc(), summed.c.customer_id)
-                .limit(limit)).all()
-        else:
-            # Only customers whose newest order is not before the period can have any.
-            recent = SUMMARY.c.last_order_at >= start
-            found = _top_by_gross(connection, totals, [*who, recent], limit)
+        found = top_search.best(connection, totals, _bound_lists(period, who), limit)
         names = {row.id: row for row in connection.execute(
             select(CUSTOMER.id, CUSTOMER.first_name, CUSTOMER.last_name, CUSTOMER.country)
             .where(CUSTOMER.id.in_([row.customer_id for row in found])))}
@@ -626,39 +625,23 @@ def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
                  "orders"])
 
 
-def _order_volume(connection: Connection, period: Period, filters: Filters) -> int:
-    """Orders and refunds in ``period`` (from the smallest sales table; no segment)."""
-    rows = _sales_rows(connection, Filters(channels=filters.channels,
-                                           categories=filters.categories))
-    return connection.execute(
-        select(func.coalesce(func.sum(rows.c.orders + rows.c.refunds), 0))
-        .where(rows.c.day.between(period.first, period.last))).scalar_one()
-
-
-def _top_by_gross(connection: Connection, totals: Select, who: list[ColumnElement[bool]],
-                  limit: int) -> list:
-    """The best ``limit`` of ``totals``, summing customers in descending gross spend."""
-    gross = SUMMARY.c.gross_cents
-    candidates = (select(SUMMARY.c.customer_id, gross)
-                  .join(Customer.__table__, CUSTOMER.id == SUMMARY.c.customer_id)  # type: ignore[attr-defined]
-                  .where(gross > 0, *who)
-                  .order_by(gross.desc(), SUMMARY.c.customer_id).limit(_CANDIDATES))
-    best: list = []
-    after: tuple[int, int] | None = None
-    while True:
-        query = candidates if after is None else candidates.where(
-            tuple_(gross, -SUMMARY.c.customer_id) < (after[0], -after[1]))
-        batch = connection.execute(query).all()
-        if not batch:
-            return best
-        ids = [row.customer_id for row in batch]
-        best = sorted([*best, *connection.execute(
-            totals.where(Order.customer_id.in_(ids))).all()],
-            key=lambda row: (-row.revenue, row.customer_id))[:limit]
-        after = (batch[-1].gross_cents, batch[-1].customer_id)
-        # Everyone left has at most ``after[0]``: stop when the last of the best beats it.
-        if len(best) == limit and best[-1].revenue > after[0]:
-            return best
+def _bound_lists(period: Period, who: list[ColumnElement[bool]]) -> list[BoundList]:
+    """Upper bounds on the period's revenue of the customers ``who`` selects: their spend in
+    each month the period touches, or (for long periods) their spend to date."""
+    table = Customer.__table__  # type: ignore[attr-defined]
+    months = _months(period.first, period.last)
+    if len(months) <= MONTH_LISTS:
+        return [BoundList(select(MONTHS.c.customer_id, MONTHS.c.gross_cents)
+                          .join(table, CUSTOMER.id == MONTHS.c.customer_id)
+                          .where(MONTHS.c.month == month, *who),
+                          MONTHS.c.customer_id, MONTHS.c.gross_cents)
+                for month, _ in months]
+    # Only customers whose newest order is not before the period can have any.
+    return [BoundList(select(SUMMARY.c.customer_id, SUMMARY.c.gross_cents)
+                      .join(table, CUSTOMER.id == SUMMARY.c.customer_id)
+                      .where(SUMMARY.c.gross_cents > 0,
+                             SUMMARY.c.last_order_at >= period.bounds()[0], *who),
+                      SUMMARY.c.customer_id, SUMMARY.c.gross_cents)]
 
 
 @dataclass(frozen=True)

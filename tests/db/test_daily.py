@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, func, select
 
-from db import daily, daily_customers, daily_sales, orders, profile
+from db import customer_months, daily, daily_customers, daily_sales, orders, profile
 from db.access import Actor, PermissionDenied
 from db.customers import CustomerNotFound, create_customer, soft_delete_customer, update_customer
 from db.demo import load_demo_data
@@ -74,7 +74,7 @@ def test_service_writes_keep_every_table_current(engine: Engine) -> None:
     rng = random.Random(11)
     ids = [_customer(engine, f"P{index}") for index in range(5)]
     versions = dict.fromkeys(ids, 1)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = datetime(2026, 1, 30, tzinfo=UTC)  # the days span two months
     for step in range(70):
         customer_id = rng.choice(ids[:4])
         choice = rng.random()
@@ -107,19 +107,24 @@ def test_service_writes_keep_every_table_current(engine: Engine) -> None:
 
 def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None:
     customer_id = _customer(engine, "Cent")
-    at = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    at = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
     for amount in ("0.10", "0.20", "-0.10"):
         orders.record_order(ADMIN, customer_id, amount=amount, category="books",
                             channel="web", product="p", ordered_at=at, engine=engine)
     orders.record_order(ADMIN, customer_id, amount="5", category="books", channel="web",
                         product="p", ordered_at=at + timedelta(seconds=1), engine=engine)
-    assert _stored(engine) == [(date(2026, 3, 1), "DE", "web", "books", 2, 1, 20, 1),
-                               (date(2026, 3, 2), "DE", "web", "books", 1, 0, 500, 0)]
+    assert _stored(engine) == [(date(2026, 3, 31), "DE", "web", "books", 2, 1, 20, 1),
+                               (date(2026, 4, 1), "DE", "web", "books", 1, 0, 500, 0)]
     with engine.connect() as connection:
+        # Spend before refunds, per UTC month.
+        assert customer_months.MONTH_CELLS.stored(connection) == {
+            (customer_id, date(2026, 3, 1)): (30,), (customer_id, date(2026, 4, 1)): (500,)}
         if connection.dialect.name == "postgresql":  # days stay UTC whatever the session's zone
             connection.exec_driver_sql("SET TIME ZONE 'Pacific/Kiritimati'")
         days = sorted(row.day for row in connection.execute(daily_sales.cells()))
-        assert days == [date(2026, 3, 1), date(2026, 3, 2)]
+        assert days == [date(2026, 3, 31), date(2026, 4, 1)]
+        months = sorted(row.month for row in connection.execute(customer_months.month_cells()))
+        assert months == [date(2026, 3, 1), date(2026, 4, 1)]
         logged = connection.execute(select(AuditEvent.changes).where(
             AuditEvent.action == "order.record")).scalars().all()
         assert len(logged) == 4 and '"amount": "-0.10"' in logged[2]

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db import daily, metrics, summary
+from db import daily, metrics, summary, top_search
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer, soft_delete_customer
 from db.metrics import Filters, Period
 from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order
+from db.orders import record_order
 from db.segment_definition import Condition, Group
 from db.segments import save_segment
 
@@ -383,12 +384,14 @@ def test_rfm_grid_matches_the_reference(engine: Engine, shop: dict, days_after: 
     assert set(got["group"]) <= set(metrics.RFM_GROUPS.values())
 
 
-@pytest.mark.parametrize("strategy", ["direct", "by gross spend"])
-def test_top_customers_match_the_reference(engine: Engine, shop: dict, strategy: str,
+@pytest.mark.parametrize("bounds", ["spend per month", "spend to date"])
+def test_top_customers_match_the_reference(engine: Engine, shop: dict, bounds: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    if strategy == "by gross spend":  # the long-period search, on a small shop
-        monkeypatch.setattr(metrics, "DIRECT_TOP_LIMIT", 0)
-        monkeypatch.setattr(metrics, "_CANDIDATES", 2)
+    # Pages of one or two customers: the search stops on its threshold, not on running out.
+    monkeypatch.setattr(top_search, "FIRST_PAGE", 1)
+    monkeypatch.setattr(top_search, "LAST_PAGE", 2)
+    if bounds == "spend to date":  # what long periods use
+        monkeypatch.setattr(metrics, "MONTH_LISTS", 0)
     orders = shop["orders"][shop["orders"]["customer_id"] != shop["ids"][3]]  # deleted
     for period in PERIODS[:3]:
         for filters in FILTERS:
@@ -407,6 +410,28 @@ def test_top_customers_match_the_reference(engine: Engine, shop: dict, strategy:
     assert metrics.top_customers(MANAGER, PERIODS[3], engine=engine).empty
     named = metrics.top_customers(MANAGER, PERIODS[0], limit=1, engine=engine)
     assert named["first_name"].iloc[0].startswith("K") and named["orders"].iloc[0] >= 1
+
+
+def test_top_customers_add_up_a_customer_spread_over_two_months(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one who spent 60 in each month beats everyone's 100 in one: the search must
+    bound the unseen by the sum of both months' lists, not by either alone."""
+    monkeypatch.setattr(top_search, "FIRST_PAGE", 1)
+    monkeypatch.setattr(top_search, "LAST_PAGE", 1)
+    spend = {"Both": (60, 60), "Jan": (100, 0), "Feb": (0, 100)}
+    spend |= {f"J{cents}": (cents, 0) for cents in (95, 94, 93)}
+    spend |= {f"F{cents}": (0, cents) for cents in (95, 94, 93)}
+    for name, months in spend.items():
+        customer_id = create_customer(MANAGER, {"first_name": name, "last_name": "Test",
+                                                "country": "DE"}, engine=engine,
+                                      confirm=True).id
+        for day, amount in zip((_at(19), _at(40)), months, strict=True):
+            if amount:
+                record_order(MANAGER, customer_id, amount=str(amount), category="books",
+                             channel="web", product="p", ordered_at=day, engine=engine)
+    got = metrics.top_customers(MANAGER, Period(date(2026, 1, 15), date(2026, 2, 15)),
+                                limit=1, engine=engine)
+    assert list(zip(got["first_name"], got["revenue_cents"], strict=True)) == [("Both", 12000)]
 
 
 def test_new_and_returning_per_bucket_match_the_reference(engine: Engine, shop: dict) -> None:
