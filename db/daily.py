@@ -2,11 +2,11 @@
 
 Summed tables (:class:`~db.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
 ``daily_interactions``, ``daily_nps``, ``customer_recency`` and ``customer_months``; sets of
-customers: ``daily_customers``. Each holds what every customer contributes, so a write service wraps
-whatever changes customers' orders, contacts, answers, country or liveness in
-:func:`kept_current`, which moves those customers' share. ``python -m db.daily rebuild``
-recomputes every table and ``python -m db.daily check`` counts what differs from a fresh
-computation.
+customers: ``daily_customers`` and ``monthly_customers``. Each holds what every customer
+contributes, so a write service wraps whatever changes customers' orders, contacts,
+answers, country or liveness in :func:`kept_current`, which moves those customers' share.
+``python -m db.daily rebuild`` recomputes every table and ``python -m db.daily check``
+counts what differs from a fresh computation.
 """
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ def rebuild(executor: Session | Connection) -> dict[str, int]:
     if isinstance(executor, Session):
         executor.flush()
     counts = {table.table.name: table.rebuild(executor) for table in SUMMED}
-    counts[daily_customers.TABLE.name] = daily_customers.rebuild(executor)
+    counts |= daily_customers.rebuild(executor)
     return counts
 
 
 def differences(connection: Connection) -> dict[str, int]:
     """Per table, how many rows differ from a fresh computation."""
     found = {table.table.name: table.differences(connection) for table in SUMMED}
-    found[daily_customers.TABLE.name] = daily_customers.differences(connection)
+    found |= daily_customers.differences(connection)
     return found
 
 

@@ -5,24 +5,31 @@ order of zero or more), the repeaters (two or more such orders) and the newcomer
 first order of all, refunds included, as in ``customer_summary``). Distinct customers over
 any period are then unions of a few hundred small sets.
 
+``monthly_customers`` holds the same sets per calendar month (:func:`by_month`), so a
+year's counts fold twelve sets per country rather than 365.
+
 A write that touches some customers reads their memberships before and after it
 (:func:`read`, through :func:`db.daily.kept_current`) and adds or removes their ids in the
-cells that changed (:func:`move`); on PostgreSQL the cells are locked while they change, so
-concurrent writes do not lose ids.
+cells that changed (:func:`move`), then folds the changed months again from their days; on
+PostgreSQL the cells are locked while they change, so concurrent writes do not lose ids.
 :func:`rebuild` computes every cell from the orders; a test checks the two agree.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Row,
     Select,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -36,9 +43,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from db.daily_sales import UtcDay
-from db.models import Customer, DailyCustomers, Order
+from db.models import Customer, DailyCustomers, MonthlyCustomers, Order
 
 TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]
+MONTHLY = MonthlyCustomers.__table__  # type: ignore[attr-defined]
 KINDS = ("buyers", "repeaters", "newcomers")
 _EMPTY = BitMap().serialize()
 _BATCH = 500_000
@@ -91,25 +99,65 @@ def _grouped(members: set[Membership]) -> dict[tuple[date, str], dict[str, list[
 
 
 def move(session: Session, *, removed: set[Membership], added: set[Membership]) -> None:
-    """Take ids out of and put ids into the stored sets, locking each cell it changes."""
+    """Take ids out of and put ids into the stored sets, locking each cell it changes, then
+    fold the months of the changed days again."""
     out, into = _grouped(removed), _grouped(added)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for day, country in sorted(out.keys() | into.keys()):
+    changed = sorted(out.keys() | into.keys())
+    for day, country in changed:
         where = and_(TABLE.c.day == day, TABLE.c.country == country)
-        session.execute(dialect.insert(TABLE).values(
-            day=day, country=country, **dict.fromkeys(KINDS, _EMPTY)).on_conflict_do_nothing())
-        row = session.execute(select(*(TABLE.c[kind] for kind in KINDS)).where(where)
-                              .with_for_update()).one()
+        row = _locked(session, TABLE, where, day=day, country=country)
         sets = {kind: BitMap.deserialize(row[index]) for index, kind in enumerate(KINDS)}
         for kind, ids in out.get((day, country), {}).items():
             sets[kind].difference_update(BitMap(ids))
         for kind, ids in into.get((day, country), {}).items():
             sets[kind].update(BitMap(ids))
-        if not any(sets.values()):
-            session.execute(delete(TABLE).where(where))
-        else:
-            session.execute(update(TABLE).where(where).values(
-                **{kind: sets[kind].serialize() for kind in KINDS}))
+        _store(session, TABLE, where, sets)
+    for month, country in sorted({(day.replace(day=1), country) for day, country in changed}):
+        where = and_(MONTHLY.c.month == month, MONTHLY.c.country == country)
+        _locked(session, MONTHLY, where, month=month, country=country)
+        following = (month + timedelta(days=32)).replace(day=1)
+        folded = by_month(_sets_of(session.execute(select(TABLE).where(
+            TABLE.c.country == country, TABLE.c.day >= month, TABLE.c.day < following))))
+        _store(session, MONTHLY, where,
+               {kind: folded.get((month, country, kind), BitMap()) for kind in KINDS})
+
+
+def _locked(session: Session, table: Table, where: ColumnElement[bool], **key: object
+            ) -> Row:
+    """The cell's sets (an empty cell made first), locked until the transaction ends."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).values(**key, **dict.fromkeys(KINDS, _EMPTY))
+                    .on_conflict_do_nothing())
+    return session.execute(select(*(table.c[kind] for kind in KINDS)).where(where)
+                           .with_for_update()).one()
+
+
+def _store(session: Session, table: Table, where: ColumnElement[bool],
+           sets: dict[str, BitMap]) -> None:
+    """Write a cell's sets; a cell left with none is deleted."""
+    if not any(sets.values()):
+        session.execute(delete(table).where(where))
+    else:
+        session.execute(update(table).where(where).values(
+            **{kind: sets[kind].serialize() for kind in KINDS}))
+
+
+def by_month(sets: Sets) -> Sets:
+    """The monthly sets that daily sets make up: buyers and newcomers of any day, and as
+    repeaters those with two or more orders on one day or orders on two days."""
+    days: dict[tuple[date, str, str], list[BitMap]] = defaultdict(list)
+    for (day, country, kind), ids in sets.items():
+        days[(day.replace(day=1), country, kind)].append(ids)
+    months: dict[tuple[date, str, str], BitMap] = defaultdict(BitMap)
+    for (month, country, kind), parts in days.items():
+        months[(month, country, kind)] |= BitMap.union(*parts)
+        if kind == "buyers":
+            seen, twice = BitMap(), BitMap()
+            for ids in parts:
+                twice |= seen & ids
+                seen |= ids
+            months[(month, country, "repeaters")] |= twice
+    return {key: ids for key, ids in months.items() if ids}
 
 
 def cells_from(customer_id: np.ndarray, day: np.ndarray, country: np.ndarray,
@@ -139,13 +187,14 @@ def cells_from(customer_id: np.ndarray, day: np.ndarray, country: np.ndarray,
     return sets
 
 
-def rows_of(sets: Sets) -> list[dict]:
-    """Table rows (serialized sets) for the cells in ``sets``."""
+def rows_of(sets: Sets, key: str = "day") -> list[dict]:
+    """Table rows (serialized sets) for the cells in ``sets``; ``key`` names the first
+    column (``month`` for ``monthly_customers``)."""
     cells: dict[tuple[date, str], dict[str, bytes]] = defaultdict(
         lambda: dict.fromkeys(KINDS, _EMPTY))
     for (day, country, kind), ids in sets.items():
         cells[(day, country)][kind] = ids.serialize()
-    return [{"day": day, "country": country, **kinds}
+    return [{key: day, "country": country, **kinds}
             for (day, country), kinds in sorted(cells.items())]
 
 
@@ -164,29 +213,42 @@ def _computed(executor: Session | Connection) -> Sets:
     return cells_from(*(np.concatenate(parts) for parts in zip(*batches, strict=True)))
 
 
-def rebuild(executor: Session | Connection) -> int:
-    """Recompute every cell from the orders; returns how many cells there are."""
+def rebuild(executor: Session | Connection) -> dict[str, int]:
+    """Recompute every cell from the orders; returns how many cells each table has."""
     if isinstance(executor, Session):
         executor.flush()
-    rows = rows_of(_computed(executor))
-    executor.execute(delete(TABLE))
-    for start in range(0, len(rows), 10_000):
-        executor.execute(insert(TABLE), rows[start:start + 10_000])
-    return len(rows)
+    sets = _computed(executor)
+    counts = {}
+    for table, rows in ((TABLE, rows_of(sets)), (MONTHLY, rows_of(by_month(sets), "month"))):
+        executor.execute(delete(table))
+        for start in range(0, len(rows), 10_000):
+            executor.execute(insert(table), rows[start:start + 10_000])
+        counts[table.name] = len(rows)
+    return counts
 
 
-def stored(executor: Session | Connection) -> Sets:
-    """Every stored set, by (day, country, kind); empty sets left out."""
+def _sets_of(rows: Iterable[Row]) -> Sets:
+    """Sets by (day or month, country, kind) from table rows; empty sets left out."""
     sets: Sets = {}
-    for row in executor.execute(select(TABLE)):
+    for row in rows:
         for kind in KINDS:
             ids = BitMap.deserialize(getattr(row, kind))
             if ids:
-                sets[(row.day, row.country, kind)] = ids
+                sets[(row[0], row.country, kind)] = ids
     return sets
 
 
-def differences(connection: Connection) -> int:
-    """How many sets differ from a fresh computation (0: the table is current)."""
-    have, fresh = stored(connection), _computed(connection)
-    return sum(1 for key in have.keys() | fresh.keys() if have.get(key) != fresh.get(key))
+def stored(executor: Session | Connection, table: Table = TABLE) -> Sets:
+    """Every stored set of ``table`` (daily or monthly), empty sets left out."""
+    return _sets_of(executor.execute(select(table)))
+
+
+def differences(connection: Connection) -> dict[str, int]:
+    """Per table, how many sets differ from a fresh computation (0: the table is current)."""
+    fresh = _computed(connection)
+    found = {}
+    for table, computed in ((TABLE, fresh), (MONTHLY, by_month(fresh))):
+        have = stored(connection, table)
+        found[table.name] = sum(1 for key in have.keys() | computed.keys()
+                                if have.get(key) != computed.get(key))
+    return found

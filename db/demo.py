@@ -327,10 +327,13 @@ def _customer_months(orders: dict) -> dict[str, list]:
                           np.round(orders["amount"][sold] * 100)[:, np.newaxis])
     order = np.argsort(keys)  # in primary key order, which inserts quicker
     customer, month = np.divmod(keys[order], _MONTH_SPAN)
-    sums = sums[order]
-    return {"customer_id": customer.tolist(),
-            "month": np.datetime_as_string(month.astype("datetime64[M]"), unit="D").tolist(),
-            "gross_cents": sums[:, 0].tolist()}
+    if not len(month):
+        return {"customer_id": [], "month": [], "gross_cents": []}
+    # Each month's text once: formatting every row's took 0.4 s per 100,000 customers.
+    months = np.arange(month.min(), month.max() + 1).astype("datetime64[M]")
+    texts = np.datetime_as_string(months, unit="D").astype(object)
+    return {"customer_id": customer.tolist(), "month": texts[month - month.min()].tolist(),
+            "gross_cents": sums[order, 0].tolist()}
 
 
 def _daily_contacts(interactions: dict, ids: np.ndarray, country: np.ndarray
@@ -452,11 +455,14 @@ class DemoGenerator:
         columns["interactions"] = contacts[1][:, 0].tolist()
         self._insert(connection, DailyInteractions, columns, counts)
         # Who ordered: one pass over every chunk's rows (the sets span chunks).
-        cells = daily_customers.rows_of(daily_customers.cells_from(
+        sets = daily_customers.cells_from(
             *(np.concatenate(parts) for parts in zip(*(kpi.who for kpi in kpis),
-                                                     strict=True))))
-        if cells:
-            connection.execute(daily_customers.TABLE.insert(), cells)
+                                                     strict=True)))
+        for table, rows in ((daily_customers.TABLE, daily_customers.rows_of(sets)),
+                            (daily_customers.MONTHLY, daily_customers.rows_of(
+                                daily_customers.by_month(sets), "month"))):
+            if rows:
+                connection.execute(table.insert(), rows)
         for table in (NPS_CELLS, RECENCY_CELLS):
             table.rebuild(connection)
 

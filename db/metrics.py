@@ -44,21 +44,16 @@ unions of the sets in ``daily_customers``, narrowed to a segment's members by in
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-import numpy as np
 import pandas as pd
-from pyroaring import BitMap
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     FromClause,
-    String,
     case,
-    cast,
     func,
     select,
 )
@@ -67,8 +62,6 @@ from db import top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
-from db.daily_customers import KINDS
-from db.daily_customers import TABLE as WHO
 from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
 from db.daily_sales import sales_table
 from db.engine import get_engine
@@ -79,6 +72,7 @@ from db.summary import cents
 from db.summed_cells import SummedCells
 from db.top_search import BoundList
 from db.types import utcnow
+from db.who_ordered import WhoOrdered
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 SALES_MEASURES = ("revenue_cents", "orders", "refunds", "new_customers")
@@ -326,114 +320,46 @@ class Customers:
         return self.retained / self.previous_active if self.previous_active else None
 
 
-class _Who:
-    """The ``daily_customers`` sets of some days, each decoded once, narrowed to the filters'
-    customers (a segment's members by intersection).
+def _counts(who: WhoOrdered, period: Period) -> Customers:
+    before = period.previous()
+    active = who.union("buyers", period.first, period.last)
+    newcomers = who.union("newcomers", period.first, period.last)
+    previous = who.union("buyers", before.first, before.last)
+    return Customers(active=len(active), returning=len(active - newcomers),
+                     repeaters=len(who.repeaters(period.first, period.last)),
+                     previous_active=len(previous),
+                     retained=previous.intersection_cardinality(active))
 
-    A customer has one country, so on any day at most one row holds them: a union over a
-    span of rows, or a fold over them in day order, needs no merging per day first.
-    """
 
-    def __init__(self, connection: Connection, first: date, last: date,
-                 filters: Filters) -> None:
-        # Days as ISO text (which sorts like the dates): parsing 10,000 dates cost 0.1 s.
-        day = cast(WHO.c.day, String)
-        query = (select(day, WHO.c.country, *(WHO.c[kind] for kind in KINDS))
-                 .where(WHO.c.day.between(first, last)).order_by(WHO.c.day))
-        if filters.countries:
-            query = query.where(WHO.c.country.in_(filters.countries))
-        rows = connection.execute(query).all()
-        self.days = [row[0] for row in rows]
-        self.countries = [row[1] for row in rows]
-        self._blobs = {kind: [row[2 + index] for row in rows]
-                       for index, kind in enumerate(KINDS)}
-        self._decoded: dict[str, list[BitMap]] = {}
-        self._found: dict[tuple[str, date, date], BitMap] = {}
-        self.members: BitMap | None = None
-        if filters.segment_id is not None:
-            ids = connection.execute(members_of(connection, filters.segment_id, utcnow())
-                                     ).scalars().all()
-            self.members = BitMap(np.asarray(ids, dtype=np.uint32))
+def _by_country(who: WhoOrdered, period: Period) -> pd.DataFrame:
+    counts = [(country, len(buyers)) for country, buyers
+              in who.buyers_by_country(period.first, period.last).items()]
+    frame = pd.DataFrame(counts, columns=["country", "customers"])
+    return frame[frame["customers"] > 0].sort_values(
+        ["customers", "country"], ascending=[False, True], ignore_index=True)
 
-    def sets(self, kind: str) -> list[BitMap]:
-        """One set per row, in row order."""
-        if kind not in self._decoded:
-            self._decoded[kind] = [BitMap.deserialize(blob) for blob in self._blobs[kind]]
-        return self._decoded[kind]
 
-    def _span(self, first: date, last: date) -> slice:
-        return slice(bisect_left(self.days, first.isoformat()),
-                     bisect_right(self.days, last.isoformat()))
+def _per_bucket(who: WhoOrdered, buckets: list[tuple[date, date, date]]) -> pd.DataFrame:
+    """Active customers per bucket, split into new (first order of all in the bucket) and
+    returning."""
+    rows = []
+    for name, first, last in buckets:
+        active = who.union("buyers", first, last)
+        new = active.intersection_cardinality(who.union("newcomers", first, last))
+        rows.append((pd.Timestamp(name), len(active), new, len(active) - new))
+    return pd.DataFrame(rows, columns=["bucket", "active", "new", "returning"])
 
-    def _narrow(self, found: BitMap) -> BitMap:
-        return found & self.members if self.members is not None else found
 
-    def union(self, kind: str, first: date, last: date) -> BitMap:
-        """Everyone in a ``kind`` set on one of the days (not to be changed in place: the
-        same spans recur, a 365-day period's year earlier is its previous period)."""
-        key = (kind, first, last)
-        if key not in self._found:
-            self._found[key] = self._narrow(
-                BitMap.union(BitMap(), *self.sets(kind)[self._span(first, last)]))
-        return self._found[key]
-
-    def repeaters(self, first: date, last: date) -> BitMap:
-        """Customers with two or more orders in the days: on one day, or on two."""
-        key = ("two or more", first, last)
-        if key in self._found:
-            return self._found[key]
-        seen, twice = BitMap(), BitMap()
-        span = self._span(first, last)
-        for buyers, repeaters in zip(self.sets("buyers")[span], self.sets("repeaters")[span],
-                                     strict=True):
-            twice |= repeaters
-            twice |= seen & buyers
-            seen |= buyers
-        self._found[key] = self._narrow(twice)
-        return self._found[key]
-
-    def counts(self, period: Period) -> Customers:
-        before = period.previous()
-        active = self.union("buyers", period.first, period.last)
-        newcomers = self.union("newcomers", period.first, period.last)
-        previous = self.union("buyers", before.first, before.last)
-        return Customers(active=len(active), returning=len(active - newcomers),
-                         repeaters=len(self.repeaters(period.first, period.last)),
-                         previous_active=len(previous),
-                         retained=previous.intersection_cardinality(active))
-
-    def by_country(self, period: Period) -> pd.DataFrame:
-        span = self._span(period.first, period.last)
-        per_country: dict[str, list[BitMap]] = {}
-        for country, buyers in zip(self.countries[span], self.sets("buyers")[span],
-                                   strict=True):
-            per_country.setdefault(country, []).append(buyers)
-        counts = [(country, len(self._narrow(BitMap.union(BitMap(), *sets))))
-                  for country, sets in per_country.items()]
-        frame = pd.DataFrame(counts, columns=["country", "customers"])
-        return frame[frame["customers"] > 0].sort_values(
-            ["customers", "country"], ascending=[False, True], ignore_index=True)
-
-    def per_bucket(self, period: Period, granularity: str) -> pd.DataFrame:
-        """Active customers per bucket of the period, split into new (first order of all in
-        the bucket) and returning; buckets are cut to the period."""
-        rows = []
-        for name, first, last in _buckets(period, granularity):
-            active = self.union("buyers", first, last)
-            new = active.intersection_cardinality(self.union("newcomers", first, last))
-            rows.append((pd.Timestamp(name), len(active), new, len(active) - new))
-        return pd.DataFrame(rows, columns=["bucket", "active", "new", "returning"])
-
-    def cohorts(self, months: list[tuple[date, date]]) -> pd.DataFrame:
-        active = [self.union("buyers", first, last) for first, last in months]
-        rows = []
-        for index, (first, last) in enumerate(months):
-            cohort = self.union("newcomers", first, last)
-            for since, buyers in enumerate(active[index:] if cohort else []):
-                kept = cohort.intersection_cardinality(buyers)
-                rows.append((first, since, len(cohort), kept, kept / len(cohort)))
-        return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers",
-                                           "share"])
+def _cohorts(who: WhoOrdered, months: list[tuple[date, date]]) -> pd.DataFrame:
+    active = [who.union("buyers", first, last) for first, last in months]
+    rows = []
+    for index, (first, last) in enumerate(months):
+        cohort = who.union("newcomers", first, last)
+        for since, buyers in enumerate(active[index:] if cohort else []):
+            kept = cohort.intersection_cardinality(buyers)
+            rows.append((first, since, len(cohort), kept, kept / len(cohort)))
+    return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers",
+                                       "share"])
 
 
 @dataclass(frozen=True)
@@ -457,16 +383,22 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     """Active, returning, repeat and churned customers, per country, per bucket of
     ``granularity`` and by cohort."""
     require(actor, Capability.VIEW_KPIS)
-    earlier = period.year_earlier()
+    compared = (period, period.previous(), period.year_earlier())
     months = _months(period.first, period.last)
-    first = min(earlier.previous().first, period.previous().previous().first)
+    buckets = _buckets(period, granularity)
+    spans = [*((span.first, span.last) for compared_period in compared
+               for span in (compared_period, compared_period.previous())),
+             *months, *((first, last) for _, first, last in buckets)]
     with (engine or get_engine()).connect() as connection:
-        who = _Who(connection, first, period.last, filters)
-    return CustomerReport(counts=who.counts(period), previous=who.counts(period.previous()),
-                          year_earlier=who.counts(earlier),
-                          by_country=who.by_country(period),
-                          per_bucket=who.per_bucket(period, granularity),
-                          cohorts=who.cohorts(months))
+        members = None
+        if filters.segment_id is not None:
+            members = connection.execute(members_of(connection, filters.segment_id,
+                                                    utcnow())).scalars().all()
+        who = WhoOrdered(connection, spans, filters.countries, members)
+    return CustomerReport(counts=_counts(who, compared[0]), previous=_counts(who, compared[1]),
+                          year_earlier=_counts(who, compared[2]),
+                          by_country=_by_country(who, period),
+                          per_bucket=_per_bucket(who, buckets), cohorts=_cohorts(who, months))
 
 
 def _buckets(period: Period, granularity: str) -> list[tuple[date, date, date]]:

@@ -34,6 +34,8 @@ def _everything(engine: Engine) -> dict:
     with engine.connect() as connection:
         tables = {table.table.name: table.stored(connection) for table in daily.SUMMED}
         tables["daily_customers"] = daily_customers.stored(connection)
+        tables["monthly_customers"] = daily_customers.stored(connection,
+                                                             daily_customers.MONTHLY)
     return tables
 
 

@@ -1,7 +1,7 @@
 """who ordered each day
 
 Sets of the customers who ordered, ordered twice, or ordered first on each UTC day per
-country, filled from the orders already stored (see db.daily_customers).
+country (see db.daily_customers); 0015 fills it from the orders already stored.
 
 Revision ID: 0010
 Revises: 0009
@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.daily_customers import rebuild
 
 revision: str = '0010'
 down_revision: str | None = '0009'
@@ -32,7 +31,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'country', name=op.f('pk_daily_customers'))
     )
     # ### end Alembic commands ###
-    rebuild(op.get_bind())
 
 
 def downgrade() -> None:

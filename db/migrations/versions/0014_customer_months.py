@@ -25,7 +25,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('gross_cents', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('customer_id', 'month', name=op.f('pk_customer_months'))
+    sa.PrimaryKeyConstraint('customer_id', 'month', name=op.f('pk_customer_months')),
+    sqlite_with_rowid=False,
     )
     MONTH_CELLS.rebuild(op.get_bind())
     with op.batch_alter_table('customer_months', schema=None) as batch_op:
