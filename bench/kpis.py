@@ -5,7 +5,8 @@ the last 365 days, by week) times :func:`db.metrics.dashboard` (what the page co
 query together): cold (the first call in this process) and recomputed (median of the next
 calls), and what a rerun costs when the page's cache holds the figures (the data-version
 query and the lookup). It then loads the raw tables into an in-memory DuckDB and times
-hand-written SQL for the same figures, which must agree with custdb's. Prints one JSON line.
+hand-written SQL for the same figures, which must agree with custdb's. It also times the
+30-day page narrowed to a saved dynamic segment. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from datetime import time as clock
 from pathlib import Path
 
 import duckdb
+from sqlalchemy import Engine
 
 from bench.duckdb_copy import copy_into_duckdb
-from db import metrics
+from bench.segments import DEFINITIONS
+from db import metrics, segments
 from db.access import Actor
 from db.engine import make_engine
-from db.metrics import Period
+from db.metrics import Filters, Period
 from db.migrate import upgrade
 
 MANAGER = Actor("bench", "manager")
+ADMIN = Actor("bench", "admin")
+SEGMENT_FILTER = "recent book buyers in DE or AT"
 RUNS = 3
 PRESETS = ("last_30", "last_365")
 GRANULARITY = "week"
@@ -196,6 +201,7 @@ def measure(path: Path) -> dict:
             cached.append(_ms(started))
         results[name] = {"cold_ms": cold, "recomputed_ms": statistics.median(again),
                          "cached_ms": statistics.median(cached)}
+    segment_filter = _with_segment(engine, today)
     database, load_seconds = copy_into_duckdb(path)
     for name in PRESETS:
         period = metrics.preset(name, today)
@@ -211,7 +217,31 @@ def measure(path: Path) -> dict:
         customers = connection.exec_driver_sql("SELECT count(*) FROM customer").scalar_one()
         orders = connection.exec_driver_sql("SELECT count(*) FROM orders").scalar_one()
     return {"customers": customers, "orders": orders, "today": today.isoformat(),
-            "results": results, "duckdb_load_seconds": load_seconds}
+            "results": results, "segment_filter": segment_filter,
+            "duckdb_load_seconds": load_seconds}
+
+
+def _with_segment(engine: Engine, today: date) -> dict:
+    """The last 30 days narrowed to a dynamic segment of the segments benchmark (saved for
+    the run, then deleted): its members' rows are computed at every call."""
+    name = SEGMENT_FILTER
+    segment = segments.save_segment(ADMIN, name=f"bench: {name}", description=None,
+                                    kind="dynamic", definition=DEFINITIONS[name],
+                                    engine=engine)
+    try:
+        period, filters = metrics.preset("last_30", today), Filters(segment_id=segment.id)
+        times = []
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            board = metrics.dashboard(MANAGER, period, GRANULARITY, filters, today=today,
+                                      engine=engine)
+            times.append(_ms(started))
+        members = segments.count(ADMIN, DEFINITIONS[name], engine=engine)
+    finally:
+        segments.delete_segment(ADMIN, segment.id, engine=engine)
+    return {"definition": name, "members": members, "first_ms": times[0],
+            "recomputed_ms": statistics.median(times[1:]),
+            "active": board.customers.counts.active}
 
 
 def main() -> None:

@@ -58,16 +58,15 @@ from sqlalchemy import (
     select,
 )
 
-from db import top_search
+from db import kpi_scope, top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
 from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
-from db.daily_sales import sales_table
+from db.daily_sales import SALES_CELLS, sales_table
 from db.engine import get_engine
 from db.models import AuditEvent, Customer, CustomerSummary, Order
 from db.segment_query import live, years_before
-from db.segments import members_of
 from db.summary import cents
 from db.summed_cells import SummedCells
 from db.top_search import BoundList
@@ -170,26 +169,29 @@ def data_version(*, engine: Engine | None = None) -> int:
     time (a transaction lock on PostgreSQL, the write lock on SQLite), so the newest event's
     id rises in commit order.
     """
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         return connection.execute(select(func.coalesce(func.max(AuditEvent.id), 0))
                                   ).scalar_one()
 
 
 def _cells(connection: Connection, table: SummedCells, filters: Filters) -> FromClause:
     """A summed table's rows, or with a segment filter the same rows computed for the
-    segment's members only (by the query that keeps the table)."""
+    segment's members only (by the query that keeps the table; see :mod:`db.kpi_scope`)."""
     if filters.segment_id is None:
         return table.table
-    return table.rows(members_of(connection, filters.segment_id, utcnow())).subquery()
+    return kpi_scope.cells(connection, table, filters.segment_id)
 
 
 def _sales_rows(connection: Connection, filters: Filters, by: str | None = None) -> FromClause:
-    """The smallest sales table with the columns the filters and ``by`` need."""
+    """The smallest sales table with the columns the filters and ``by`` need; for a
+    segment, its members' rows of the finest one (every figure sums them)."""
+    if filters.segment_id is not None:
+        return _cells(connection, SALES_CELLS, filters)
     columns = {name for name, wanted in (("channel", filters.channels),
                                          ("category", filters.categories)) if wanted}
     if by is not None:
         columns.add(by)
-    return _cells(connection, sales_table(columns), filters)
+    return sales_table(columns).table
 
 
 def _narrowed(rows: FromClause, filters: Filters) -> list[ColumnElement[bool]]:
@@ -205,7 +207,7 @@ def sales(actor: Actor, period: Period, filters: Filters = Filters(), *,
           engine: Engine | None = None) -> Sales:
     """Revenue, orders, refunds and new customers of ``period``."""
     require(actor, Capability.VIEW_KPIS)
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         rows = _sales_rows(connection, filters)
         query = select(*(func.coalesce(func.sum(rows.c[name]), 0) for name in
                          ("revenue_cents", "orders", "refunds", "new_customers"))).where(
@@ -218,7 +220,7 @@ def daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
           engine: Engine | None = None) -> pd.DataFrame:
     """The sales measures per day of ``period``, every day present (zeros where none)."""
     require(actor, Capability.VIEW_KPIS)
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         rows = _sales_rows(connection, filters)
         query = (select(rows.c.day, *(func.sum(rows.c[name]).label(name)
                                       for name in SALES_MEASURES))
@@ -259,7 +261,7 @@ def breakdown(actor: Actor, period: Period, by: str, filters: Filters = Filters(
     require(actor, Capability.VIEW_KPIS)
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}")
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         rows = _sales_rows(connection, filters, by)
         totals = [func.sum(rows.c[name]).label(name) for name in SALES_MEASURES[:3]]
         query = (select(rows.c[by].label("group"), *totals)
@@ -275,7 +277,7 @@ def engagement(actor: Actor, period: Period, filters: Filters = Filters(), *,
                engine: Engine | None = None) -> Engagement:
     """NPS answers by group and contacts by kind in ``period`` (country and segment apply)."""
     require(actor, Capability.VIEW_KPIS)
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         answers = _cells(connection, NPS_CELLS, filters)
         in_period = answers.c.day.between(period.first, period.last)
         totals = connection.execute(select(*(func.coalesce(func.sum(answers.c[name]), 0)
@@ -389,11 +391,11 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     spans = [*((span.first, span.last) for compared_period in compared
                for span in (compared_period, compared_period.previous())),
              *months, *((first, last) for _, first, last in buckets)]
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         members = None
         if filters.segment_id is not None:
-            members = connection.execute(members_of(connection, filters.segment_id,
-                                                    utcnow())).scalars().all()
+            members = connection.execute(kpi_scope.members(connection, filters.segment_id)
+                                         ).scalars().all()
         who = WhoOrdered(connection, spans, filters.countries, members)
     return CustomerReport(counts=_counts(who, compared[0]), previous=_counts(who, compared[1]),
                           year_earlier=_counts(who, compared[2]),
@@ -433,7 +435,7 @@ def nps_daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
     """Survey answers per day of ``period`` that has any, by group (promoters, passives,
     detractors); :func:`bucketed` sums them and :func:`nps_of` scores each bucket."""
     require(actor, Capability.VIEW_KPIS)
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         answers = _cells(connection, NPS_CELLS, filters)
         query = (select(answers.c.day, *(func.sum(answers.c[name]) for name in NPS_GROUPS))
                  .where(answers.c.day.between(period.first, period.last),
@@ -480,7 +482,7 @@ def rfm(actor: Actor, filters: Filters = Filters(), *, today: date | None = None
     ``customers`` and ``spend_cents`` (their spend to date). Country and segment apply."""
     require(actor, Capability.VIEW_KPIS)
     day = today or utcnow().date()
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         rows = _cells(connection, RECENCY_CELLS, filters)
         # Days since the last order = today − its day; score 5 for at most 30, and so on.
         recency = case(*((rows.c.last_order_day >= day - timedelta(days=days), 5 - index)
@@ -503,7 +505,7 @@ def average_lifetime_value_cents(actor: Actor, filters: Filters = Filters(), *,
     """Spend to date per live customer with at least one order (channel and category do not
     apply)."""
     require(actor, Capability.VIEW_KPIS)
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         rows = _cells(connection, RECENCY_CELLS, filters)
         spend, customers = connection.execute(
             select(func.sum(rows.c.spend_cents), func.sum(rows.c.customers))
@@ -539,12 +541,12 @@ def top_customers(actor: Actor, period: Period, filters: Filters = Filters(), *,
     totals = (select(Order.customer_id, revenue.label("revenue"),
                      func.sum(case((Order.amount >= 0, 1), else_=0)).label("orders"))
               .where(*in_period).group_by(Order.customer_id).having(revenue > 0))
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         who = [live()]
         if filters.countries:
             who.append(CUSTOMER.country.in_(filters.countries))
         if filters.segment_id is not None:
-            who.append(CUSTOMER.id.in_(members_of(connection, filters.segment_id, utcnow())))
+            who.append(CUSTOMER.id.in_(kpi_scope.members(connection, filters.segment_id)))
         found = top_search.best(connection, totals, _bound_lists(period, who), limit)
         names = {row.id: row for row in connection.execute(
             select(CUSTOMER.id, CUSTOMER.first_name, CUSTOMER.last_name, CUSTOMER.country)
@@ -609,46 +611,46 @@ def _totals(days: pd.DataFrame) -> Sales:
 
 def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters = Filters(), *,
               today: date | None = None, engine: Engine | None = None) -> Dashboard:
-    """Every figure of the KPI page (what the page caches and the benchmark times); the RFM
-    grid is scored on ``today``."""
+    """Every figure of the KPI page (what the page caches and the benchmark times), on one
+    connection (see :mod:`db.kpi_scope`); the RFM grid is scored on ``today``."""
     require(actor, Capability.VIEW_KPIS)
     engine = engine or get_engine()
     previous = period.previous()
-    current_days = daily(actor, period, filters, engine=engine)
-    previous_days = daily(actor, previous, filters, engine=engine)
-    moved = previous_days.assign(day=previous_days["day"] + timedelta(days=period.days))
-    trend = bucketed(current_days, granularity).merge(
-        bucketed(moved, granularity).add_prefix("previous_").rename(
-            columns={"previous_bucket": "bucket"}), on="bucket", how="left").fillna(0)
-    answers = bucketed(nps_daily(actor, period, filters, engine=engine), granularity)
-    with engine.connect() as connection:
+    with kpi_scope.shared(engine, filters.segment_id) as connection:
+        current_days = daily(actor, period, filters, engine=engine)
+        previous_days = daily(actor, previous, filters, engine=engine)
+        moved = previous_days.assign(day=previous_days["day"] + timedelta(days=period.days))
+        trend = bucketed(current_days, granularity).merge(
+            bucketed(moved, granularity).add_prefix("previous_").rename(
+                columns={"previous_bucket": "bucket"}), on="bucket", how="left").fillna(0)
+        answers = bucketed(nps_daily(actor, period, filters, engine=engine), granularity)
         first_day = connection.execute(select(func.min(sales_table(set()).table.c.day))
                                        ).scalar_one()
-    return Dashboard(
-        period=period, first_day=first_day, sales=_totals(current_days),
-        sales_previous=_totals(previous_days),
-        sales_year_earlier=sales(actor, period.year_earlier(), filters, engine=engine),
-        trend=trend,
-        customers=customer_report(actor, period, filters, granularity=granularity,
-                                  engine=engine),
-        engagement=engagement(actor, period, filters, engine=engine),
-        engagement_previous=engagement(actor, previous, filters, engine=engine),
-        engagement_year_earlier=engagement(actor, period.year_earlier(), filters,
-                                           engine=engine),
-        lifetime_value_cents=average_lifetime_value_cents(actor, filters, engine=engine),
-        by_category=breakdown(actor, period, "category", filters, engine=engine),
-        by_channel=breakdown(actor, period, "channel", filters, engine=engine),
-        nps=answers.assign(nps=nps_of(answers)),
-        rfm=rfm(actor, filters, today=today, engine=engine),
-        top_customers=top_customers(actor, period, filters, engine=engine),
-    )
+        return Dashboard(
+            period=period, first_day=first_day, sales=_totals(current_days),
+            sales_previous=_totals(previous_days),
+            sales_year_earlier=sales(actor, period.year_earlier(), filters, engine=engine),
+            trend=trend,
+            customers=customer_report(actor, period, filters, granularity=granularity,
+                                      engine=engine),
+            engagement=engagement(actor, period, filters, engine=engine),
+            engagement_previous=engagement(actor, previous, filters, engine=engine),
+            engagement_year_earlier=engagement(actor, period.year_earlier(), filters,
+                                               engine=engine),
+            lifetime_value_cents=average_lifetime_value_cents(actor, filters, engine=engine),
+            by_category=breakdown(actor, period, "category", filters, engine=engine),
+            by_channel=breakdown(actor, period, "channel", filters, engine=engine),
+            nps=answers.assign(nps=nps_of(answers)),
+            rfm=rfm(actor, filters, today=today, engine=engine),
+            top_customers=top_customers(actor, period, filters, engine=engine),
+        )
 
 
 def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:
     """The countries, channels and categories that have sales, for the page's pick lists."""
     require(actor, Capability.VIEW_KPIS)
     found = {}
-    with (engine or get_engine()).connect() as connection:
+    with kpi_scope.connect(engine) as connection:
         for name, column in (("countries", "country"), ("channels", "channel"),
                              ("categories", "category")):
             table = sales_table({column}).table

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db import daily, metrics, summary, top_search
+from db import daily, kpi_scope, metrics, summary, top_search
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer, soft_delete_customer
 from db.metrics import Filters, Period
@@ -181,6 +181,47 @@ def test_a_segment_filter_narrows_to_its_members(engine: Engine, shop: dict) -> 
     for period in PERIODS[:2]:
         got = metrics.sales(MANAGER, period, Filters(segment_id=segment.id), engine=engine)
         assert got == _reference_sales(shop, period, Filters(), members)
+
+
+def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
+        engine: Engine, shop: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    segment = save_segment(MANAGER, name="Austria or France", description=None,
+                           kind="dynamic", definition=Group(children=[Condition(
+                               field="country", op="in", value=["AT", "FR"])]),
+                           engine=engine)
+    filters, period, today = Filters(segment_id=segment.id), PERIODS[1], date(2026, 5, 1)
+    evaluated = []
+    evaluate = kpi_scope.members_of
+    monkeypatch.setattr(kpi_scope, "members_of",
+                        lambda *arguments: evaluated.append(1) or evaluate(*arguments))
+    board = metrics.dashboard(MANAGER, period, "week", filters, today=today, engine=engine)
+    assert len(evaluated) == 1
+    # Each figure as the functions compute it alone (tested above against pandas).
+    assert board.sales == metrics.sales(MANAGER, period, filters, engine=engine)
+    assert board.sales.orders > 0
+    assert board.sales_year_earlier == metrics.sales(MANAGER, period.year_earlier(), filters,
+                                                     engine=engine)
+    assert board.engagement == metrics.engagement(MANAGER, period, filters, engine=engine)
+    alone = metrics.customer_report(MANAGER, period, filters, granularity="week",
+                                    engine=engine)
+    assert (board.customers.counts, board.customers.previous) == (alone.counts, alone.previous)
+    pd.testing.assert_frame_equal(board.customers.per_bucket, alone.per_bucket)
+    assert board.lifetime_value_cents == metrics.average_lifetime_value_cents(
+        MANAGER, filters, engine=engine)
+    for got, expected in (
+            (board.by_category, metrics.breakdown(MANAGER, period, "category", filters,
+                                                  engine=engine)),
+            (board.rfm, metrics.rfm(MANAGER, filters, today=today, engine=engine)),
+            (board.top_customers, metrics.top_customers(MANAGER, period, filters,
+                                                        engine=engine))):
+        pd.testing.assert_frame_equal(got, expected)
+        assert len(got) > 0
+    assert len(evaluated) > 5  # alone, each function evaluates the segment again
+    with engine.connect() as connection:  # the members' rows went with the page's transaction
+        left = ("SELECT count(*) FROM pg_class WHERE left(relname, 11) = 'kpi_segment'"
+                if connection.dialect.name == "postgresql"
+                else "SELECT count(*) FROM sqlite_temp_master")
+        assert connection.exec_driver_sql(left).scalar_one() == 0
 
 
 def test_engagement_and_lifetime_value_match_the_reference(engine: Engine, shop: dict) -> None:
