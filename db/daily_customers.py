@@ -6,11 +6,13 @@ first order of all, refunds included, as in ``customer_summary``). Distinct cust
 any period are then unions of a few hundred small sets.
 
 ``monthly_customers`` holds the same sets per calendar month (:func:`by_month`), so a
-year's counts fold twelve sets per country rather than 365.
+year's counts fold twelve sets per country rather than 365, and ``weekly_customers`` the
+number of buyers and first-time buyers per week (:func:`by_week`).
 
 A write that touches some customers reads their memberships before and after it
 (:func:`read`, through :func:`db.daily.kept_current`) and adds or removes their ids in the
-cells that changed (:func:`move`), then folds the changed months again from their days; on
+cells that changed (:func:`move`), then folds the changed months and weeks again from their
+days; on
 PostgreSQL the cells are locked while they change, so concurrent writes do not lose ids.
 :func:`rebuild` computes every cell from the orders; a test checks the two agree.
 """
@@ -43,10 +45,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from db.daily_sales import UtcDay
-from db.models import Customer, DailyCustomers, MonthlyCustomers, Order
+from db.models import Customer, DailyCustomers, MonthlyCustomers, Order, WeeklyCustomers
 
 TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]
 MONTHLY = MonthlyCustomers.__table__  # type: ignore[attr-defined]
+WEEKLY = WeeklyCustomers.__table__  # type: ignore[attr-defined]
 KINDS = ("buyers", "repeaters", "newcomers")
 _EMPTY = BitMap().serialize()
 _BATCH = 500_000
@@ -100,13 +103,14 @@ def _grouped(members: set[Membership]) -> dict[tuple[date, str], dict[str, list[
 
 def move(session: Session, *, removed: set[Membership], added: set[Membership]) -> None:
     """Take ids out of and put ids into the stored sets, locking each cell it changes, then
-    fold the months of the changed days again."""
+    fold the months and weeks of the changed days again."""
     out, into = _grouped(removed), _grouped(added)
     changed = sorted(out.keys() | into.keys())
     for day, country in changed:
         where = and_(TABLE.c.day == day, TABLE.c.country == country)
-        row = _locked(session, TABLE, where, day=day, country=country)
-        sets = {kind: BitMap.deserialize(row[index]) for index, kind in enumerate(KINDS)}
+        row = _locked(session, TABLE, where, day=day, country=country,
+                      **dict.fromkeys(KINDS, _EMPTY))
+        sets = {kind: BitMap.deserialize(getattr(row, kind)) for kind in KINDS}
         for kind, ids in out.get((day, country), {}).items():
             sets[kind].difference_update(BitMap(ids))
         for kind, ids in into.get((day, country), {}).items():
@@ -114,22 +118,36 @@ def move(session: Session, *, removed: set[Membership], added: set[Membership]) 
         _store(session, TABLE, where, sets)
     for month, country in sorted({(day.replace(day=1), country) for day, country in changed}):
         where = and_(MONTHLY.c.month == month, MONTHLY.c.country == country)
-        _locked(session, MONTHLY, where, month=month, country=country)
-        following = (month + timedelta(days=32)).replace(day=1)
-        folded = by_month(_sets_of(session.execute(select(TABLE).where(
-            TABLE.c.country == country, TABLE.c.day >= month, TABLE.c.day < following))))
+        _locked(session, MONTHLY, where, month=month, country=country,
+                **dict.fromkeys(KINDS, _EMPTY))
+        folded = by_month(_days(session, country, month, (month + timedelta(days=32))
+                                .replace(day=1) - timedelta(days=1)))
         _store(session, MONTHLY, where,
                {kind: folded.get((month, country, kind), BitMap()) for kind in KINDS})
+    for week, country in sorted({(week_of(day), country) for day, country in changed}):
+        where = and_(WEEKLY.c.week == week, WEEKLY.c.country == country)
+        _locked(session, WEEKLY, where, week=week, country=country, active=0, new=0)
+        counts = by_week(_days(session, country, week, week + timedelta(days=6)))
+        if (week, country) in counts:
+            active, new = counts[(week, country)]
+            session.execute(update(WEEKLY).where(where).values(active=active, new=new))
+        else:
+            session.execute(delete(WEEKLY).where(where))
 
 
-def _locked(session: Session, table: Table, where: ColumnElement[bool], **key: object
+def _days(session: Session, country: str, first: date, last: date) -> Sets:
+    """The stored daily sets of one country's days (read after the cell they feed is locked,
+    so a concurrent write's days are seen once it commits)."""
+    return _sets_of(session.execute(select(TABLE).where(
+        TABLE.c.country == country, TABLE.c.day.between(first, last))))
+
+
+def _locked(session: Session, table: Table, where: ColumnElement[bool], **row: object
             ) -> Row:
-    """The cell's sets (an empty cell made first), locked until the transaction ends."""
+    """The cell (``row`` inserted first when missing), locked until the transaction ends."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(table).values(**key, **dict.fromkeys(KINDS, _EMPTY))
-                    .on_conflict_do_nothing())
-    return session.execute(select(*(table.c[kind] for kind in KINDS)).where(where)
-                           .with_for_update()).one()
+    session.execute(dialect.insert(table).values(**row).on_conflict_do_nothing())
+    return session.execute(select(table).where(where).with_for_update()).one()
 
 
 def _store(session: Session, table: Table, where: ColumnElement[bool],
@@ -140,6 +158,31 @@ def _store(session: Session, table: Table, where: ColumnElement[bool],
     else:
         session.execute(update(table).where(where).values(
             **{kind: sets[kind].serialize() for kind in KINDS}))
+
+
+def week_of(day: date) -> date:
+    """The Monday of a day's week."""
+    return day - timedelta(days=day.weekday())
+
+
+def by_week(sets: Sets) -> dict[tuple[date, str], tuple[int, int]]:
+    """(buyers, of them first-time buyers) per week and country that daily sets make up."""
+    parts: dict[tuple[date, str], dict[str, list[BitMap]]] = defaultdict(
+        lambda: defaultdict(list))
+    for (day, country, kind), ids in sets.items():
+        parts[(week_of(day), country)][kind].append(ids)
+    counts = {}
+    for key, kinds in parts.items():
+        active = BitMap.union(BitMap(), *kinds["buyers"])
+        if active:
+            counts[key] = (len(active), active.intersection_cardinality(
+                BitMap.union(BitMap(), *kinds["newcomers"])))
+    return counts
+
+
+def week_rows(counts: dict[tuple[date, str], tuple[int, int]]) -> list[dict]:
+    return [{"week": week, "country": country, "active": active, "new": new}
+            for (week, country), (active, new) in sorted(counts.items())]
 
 
 def by_month(sets: Sets) -> Sets:
@@ -219,7 +262,8 @@ def rebuild(executor: Session | Connection) -> dict[str, int]:
         executor.flush()
     sets = _computed(executor)
     counts = {}
-    for table, rows in ((TABLE, rows_of(sets)), (MONTHLY, rows_of(by_month(sets), "month"))):
+    for table, rows in ((TABLE, rows_of(sets)), (MONTHLY, rows_of(by_month(sets), "month")),
+                        (WEEKLY, week_rows(by_week(sets)))):
         executor.execute(delete(table))
         for start in range(0, len(rows), 10_000):
             executor.execute(insert(table), rows[start:start + 10_000])
@@ -243,12 +287,19 @@ def stored(executor: Session | Connection, table: Table = TABLE) -> Sets:
     return _sets_of(executor.execute(select(table)))
 
 
+def stored_weeks(executor: Session | Connection) -> dict[tuple[date, str], tuple[int, int]]:
+    return {(row.week, row.country): (row.active, row.new)
+            for row in executor.execute(select(WEEKLY))}
+
+
 def differences(connection: Connection) -> dict[str, int]:
-    """Per table, how many sets differ from a fresh computation (0: the table is current)."""
+    """Per table, how many cells differ from a fresh computation (0: the table is current)."""
     fresh = _computed(connection)
     found = {}
-    for table, computed in ((TABLE, fresh), (MONTHLY, by_month(fresh))):
-        have = stored(connection, table)
+    for table, have, computed in (
+            (TABLE, stored(connection), fresh),
+            (MONTHLY, stored(connection, MONTHLY), by_month(fresh)),
+            (WEEKLY, stored_weeks(connection), by_week(fresh))):
         found[table.name] = sum(1 for key in have.keys() | computed.keys()
                                 if have.get(key) != computed.get(key))
     return found

@@ -460,7 +460,9 @@ class DemoGenerator:
                                                      strict=True)))
         for table, rows in ((daily_customers.TABLE, daily_customers.rows_of(sets)),
                             (daily_customers.MONTHLY, daily_customers.rows_of(
-                                daily_customers.by_month(sets), "month"))):
+                                daily_customers.by_month(sets), "month")),
+                            (daily_customers.WEEKLY, daily_customers.week_rows(
+                                daily_customers.by_week(sets)))):
             if rows:
                 connection.execute(table.insert(), rows)
         for table in (NPS_CELLS, RECENCY_CELLS):

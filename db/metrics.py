@@ -62,6 +62,7 @@ from db import kpi_scope, top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
+from db.daily_customers import WEEKLY
 from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
 from db.daily_sales import SALES_CELLS, sales_table
 from db.engine import get_engine
@@ -341,15 +342,37 @@ def _by_country(who: WhoOrdered, period: Period) -> pd.DataFrame:
         ["customers", "country"], ascending=[False, True], ignore_index=True)
 
 
-def _per_bucket(who: WhoOrdered, buckets: list[tuple[date, date, date]]) -> pd.DataFrame:
+def _per_bucket(who: WhoOrdered, buckets: list[tuple[date, date, date]],
+                counted: dict[date, tuple[int, int]]) -> pd.DataFrame:
     """Active customers per bucket, split into new (first order of all in the bucket) and
-    returning."""
+    returning; ``counted`` gives (active, new) of whole weeks by their Monday."""
     rows = []
     for name, first, last in buckets:
-        active = who.union("buyers", first, last)
-        new = active.intersection_cardinality(who.union("newcomers", first, last))
-        rows.append((pd.Timestamp(name), len(active), new, len(active) - new))
+        if name in counted:
+            active_count, new = counted[name]
+        else:
+            active = who.union("buyers", first, last)
+            active_count = len(active)
+            new = active.intersection_cardinality(who.union("newcomers", first, last))
+        rows.append((pd.Timestamp(name), active_count, new, active_count - new))
     return pd.DataFrame(rows, columns=["bucket", "active", "new", "returning"])
+
+
+def _week_counts(connection: Connection, buckets: list[tuple[date, date, date]],
+                 filters: Filters) -> dict[date, tuple[int, int]]:
+    """(active, new) of the buckets that are whole weeks, from ``weekly_customers``: a
+    customer has one country, so the countries' counts add up. None for a segment, whose
+    members need the sets."""
+    weeks = [name for name, first, last in buckets
+             if first == name and last == name + timedelta(days=6)]
+    if filters.segment_id is not None or not weeks:
+        return {}
+    query = (select(WEEKLY.c.week, func.sum(WEEKLY.c.active), func.sum(WEEKLY.c.new))
+             .where(WEEKLY.c.week.between(weeks[0], weeks[-1])).group_by(WEEKLY.c.week))
+    if filters.countries:
+        query = query.where(WEEKLY.c.country.in_(filters.countries))
+    found = {week: (int(active), int(new)) for week, active, new in connection.execute(query)}
+    return {week: found.get(week, (0, 0)) for week in weeks}
 
 
 def _cohorts(who: WhoOrdered, months: list[tuple[date, date]]) -> pd.DataFrame:
@@ -388,10 +411,12 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     compared = (period, period.previous(), period.year_earlier())
     months = _months(period.first, period.last)
     buckets = _buckets(period, granularity)
-    spans = [*((span.first, span.last) for compared_period in compared
-               for span in (compared_period, compared_period.previous())),
-             *months, *((first, last) for _, first, last in buckets)]
     with kpi_scope.connect(engine) as connection:
+        counted = _week_counts(connection, buckets, filters)
+        spans = [*((span.first, span.last) for compared_period in compared
+                   for span in (compared_period, compared_period.previous())),
+                 *months, *((first, last) for name, first, last in buckets
+                            if name not in counted)]
         members = None
         if filters.segment_id is not None:
             members = connection.execute(kpi_scope.members(connection, filters.segment_id)
@@ -400,7 +425,8 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     return CustomerReport(counts=_counts(who, compared[0]), previous=_counts(who, compared[1]),
                           year_earlier=_counts(who, compared[2]),
                           by_country=_by_country(who, period),
-                          per_bucket=_per_bucket(who, buckets), cohorts=_cohorts(who, months))
+                          per_bucket=_per_bucket(who, buckets, counted),
+                          cohorts=_cohorts(who, months))
 
 
 def _buckets(period: Period, granularity: str) -> list[tuple[date, date, date]]:

@@ -364,6 +364,20 @@ class MonthlyCustomers(SQLModel, table=True):
     newcomers: bytes = Field(sa_type=LargeBinary)
 
 
+class WeeklyCustomers(SQLModel, table=True):
+    """How many customers ordered in each week (Monday to Sunday, UTC) per customer country,
+    and how many of them for the first time: the KPI page's weekly new-against-returning
+    chart reads these counts instead of a year of daily sets (11 MB at a million customers).
+    Folded from ``daily_customers`` by the same writes (see :mod:`db.daily_customers`)."""
+
+    __tablename__ = "weekly_customers"
+
+    week: date = Field(primary_key=True)  # its Monday
+    country: str = Field(primary_key=True, max_length=2)
+    active: int = 0
+    new: int = 0
+
+
 class DailyInteractions(SQLModel, table=True):
     """Contacts counted per UTC day × customer country × kind (see :mod:`db.daily_engagement`)."""
 

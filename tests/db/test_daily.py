@@ -36,6 +36,7 @@ def _everything(engine: Engine) -> dict:
         tables["daily_customers"] = daily_customers.stored(connection)
         tables["monthly_customers"] = daily_customers.stored(connection,
                                                              daily_customers.MONTHLY)
+        tables["weekly_customers"] = daily_customers.stored_weeks(connection)
     return tables
 
 

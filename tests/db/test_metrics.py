@@ -475,21 +475,31 @@ def test_top_customers_add_up_a_customer_spread_over_two_months(
     assert list(zip(got["first_name"], got["revenue_cents"], strict=True)) == [("Both", 12000)]
 
 
-def test_new_and_returning_per_bucket_match_the_reference(engine: Engine, shop: dict) -> None:
+@pytest.mark.parametrize("granularity", ["week", "month"])
+def test_new_and_returning_per_bucket_match_the_reference(engine: Engine, shop: dict,
+                                                          granularity: str) -> None:
+    """Whole weeks come from the weekly counts, cut ones and months from the sets."""
     period = Period(date(2026, 1, 10), date(2026, 4, 30))
-    got = metrics.customer_report(MANAGER, period, granularity="week",
-                                  engine=engine).per_bucket
     orders = shop["orders"]
     first_day = orders.groupby("customer_id")["at"].min().map(lambda moment: moment.date())
-    bought = orders[orders["amount"] >= 0]
-    for row in got.itertuples():
-        week = Period(max(row.bucket.date(), period.first),
-                      min(row.bucket.date() + timedelta(days=6), period.last))
-        active = set(bought[_days(bought, week)]["customer_id"])
-        new = {customer for customer in active if week.first <= first_day[customer] <= week.last}
-        assert (row.active, row.new, row.returning) == (len(active), len(new),
-                                                        len(active - new)), row
-    assert got["bucket"].iloc[0] == pd.Timestamp(2026, 1, 5)  # the Monday before the start
+    for filters in FILTERS[:2]:  # everyone, then one country
+        got = metrics.customer_report(MANAGER, period, filters, granularity=granularity,
+                                      engine=engine).per_bucket
+        bought = orders[(orders["amount"] >= 0) & _who(orders, shop, filters)]
+        for row in got.itertuples():
+            start = row.bucket.date()
+            end = (start + timedelta(days=6) if granularity == "week"
+                   else (start + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+            bucket = Period(max(start, period.first), min(end, period.last))
+            active = set(bought[_days(bought, bucket)]["customer_id"])
+            new = {customer for customer in active
+                   if bucket.first <= first_day[customer] <= bucket.last}
+            assert (row.active, row.new, row.returning) == (len(active), len(new),
+                                                            len(active - new)), (row, filters)
+        assert got["active"].sum() > 0
+        # The Monday (or the first of the month) before the start names the first bucket.
+        assert got["bucket"].iloc[0] == pd.Timestamp(2026, 1, 5 if granularity == "week"
+                                                      else 1)
 
 
 def test_dashboard_gathers_the_figures_and_moves_the_previous_period(engine: Engine,

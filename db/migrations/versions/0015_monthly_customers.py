@@ -1,9 +1,9 @@
-"""monthly customers
+"""monthly and weekly customers
 
-Who ordered per UTC month and customer country, folded from daily_customers (see
-db.daily_customers), so a year's customer counts read twelve sets per country. Both tables
-are filled here from the orders already stored (0010 only created daily_customers, as its
-fill now writes both).
+Who ordered per UTC month and customer country, and how many per week, folded from
+daily_customers (see db.daily_customers), so a year's customer counts read twelve sets per
+country. All three tables are filled here from the orders already stored (0010 only
+created daily_customers, as its fill now writes all three).
 
 Revision ID: 0015
 Revises: 0014
@@ -32,8 +32,16 @@ def upgrade() -> None:
     sa.Column('newcomers', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'country', name=op.f('pk_monthly_customers'))
     )
+    op.create_table('weekly_customers',
+    sa.Column('week', sa.Date(), nullable=False),
+    sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('active', sa.Integer(), nullable=False),
+    sa.Column('new', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('week', 'country', name=op.f('pk_weekly_customers'))
+    )
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_table('weekly_customers')
     op.drop_table('monthly_customers')
