@@ -87,17 +87,22 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
         ignore_index=True)
     both_ways["share"] = both_ways["both"] / both_ways["first_size"].clip(lower=1)
     order = list(sizes["name"])
-    return alt.Chart(both_ways).mark_rect().encode(
+    base = alt.Chart(both_ways).encode(
         x=alt.X("second:N", title="…are also in", sort=order,
                 axis=alt.Axis(labelAngle=-30, labelLimit=220)),
         y=alt.Y("first:N", title="Members of…", sort=order, axis=alt.Axis(labelLimit=220)),
-        color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="oranges"),
-                        legend=alt.Legend(format="%")),
         tooltip=[alt.Tooltip("first:N", title="Members of"),
                  alt.Tooltip("second:N", title="Also in"),
                  alt.Tooltip("both:Q", title="Customers", format=","),
-                 alt.Tooltip("share:Q", title="Share of the first", format=".1%")],
-    ).properties(height=alt.Step(40), width=alt.Step(80))
+                 alt.Tooltip("share:Q", title="Share of the first", format=".1%")])
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="oranges"),
+                        legend=alt.Legend(format="%")))
+    # Each cell's count in it, dark on the pale cells and white on the strong ones.
+    counts = base.mark_text(fontSize=12).encode(
+        text=alt.Text("both:Q", format=","),
+        color=alt.condition(alt.datum.share > 0.6, alt.value("white"), alt.value("black")))
+    return (cells + counts).properties(height=alt.Step(40), width=alt.Step(80))
 
 
 TREND_SERIES = ["This period", "Previous period"]

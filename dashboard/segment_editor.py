@@ -24,6 +24,7 @@ from db.segment_definition import (
     FieldSpec,
     Group,
     condition_problem,
+    unfilled,
 )
 
 DRAFT = "segment_draft"
@@ -145,9 +146,13 @@ def _condition(node: dict, options: dict[str, list[str]], segments: dict[int, st
     if spec.windowed or spec.counted or spec.by_kind:
         _extras(node, spec, f"{uid}:{field}")
     # Checked after the widgets above have written this run's values into the node.
-    if problem := condition_problem(Condition.model_validate(
-            {key: value for key, value in node.items() if key != "uid"})):
-        st.error(problem, icon=":material/error:")
+    condition = Condition.model_validate({key: value for key, value in node.items()
+                                          if key != "uid"})
+    if problem := condition_problem(condition):
+        if unfilled(condition):  # not typed yet: a hint, not an error
+            st.caption(problem)
+        else:
+            st.error(problem, icon=":material/error:")
     return False
 
 

@@ -209,6 +209,25 @@ def _check_group(group: Group, path: Path, found: dict[Path, str]) -> None:
             found[child_path] = message
 
 
+def unfilled(node: Condition | Group) -> bool:
+    """A condition with no value given yet: a step of building it, not a mistake."""
+    value = node.value if isinstance(node, Condition) else False
+    return value is None or value in ("", []) or (
+        isinstance(value, list) and all(item is None or item == "" for item in value))
+
+
+def only_unfilled(definition: Group, found: dict[Path, str]) -> bool:
+    """Whether every problem ``found`` in ``definition`` is an :func:`unfilled` condition."""
+    def node_at(path: Path) -> Condition | Group:
+        node: Condition | Group = definition
+        for index in path:
+            assert isinstance(node, Group)
+            node = node.children[index]
+        return node
+
+    return bool(found) and all(unfilled(node_at(path)) for path in found)
+
+
 def condition_problem(condition: Condition) -> str | None:
     """What is wrong with one condition, in words for the person building it (None: fine)."""
     spec = FIELDS.get(condition.field)

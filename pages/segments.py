@@ -20,7 +20,7 @@ from dashboard.charts import (
 from dashboard.text import format_when, plain
 from db import segments
 from db.access import Actor, Capability, PermissionDenied
-from db.segment_definition import Group, InvalidDefinition, problems
+from db.segment_definition import Group, InvalidDefinition, only_unfilled, problems
 from db.users import UserView
 
 VIEWS = ("Builder", "Saved segments", "Overlap")
@@ -29,6 +29,7 @@ EDITING = "segment_editing"  # {"id", "version", "name", "description", "kind"} 
 NOTICE = "segment_notice"
 PROBLEM = "segment_problem"
 EXPORT = "segment_export"  # ((segment id, format, everyone?), ExportFile)
+CHOSEN = "segments_chosen"  # the saved segment selected in the list
 KIND_LABELS = {"dynamic": "Dynamic: members are re-evaluated whenever it is used",
                "static": "Static: a snapshot of today's members"}
 SEGMENT_ERRORS = (segments.SegmentError, segments.SegmentNotFound, InvalidDefinition,
@@ -81,6 +82,18 @@ def _open(segment_id: int, user: UserView) -> None:
     st.session_state[VIEW] = "Builder"
 
 
+def _duplicate(segment_id: int, user: UserView) -> None:
+    """Copy a saved segment and select the copy (a button callback: it runs before the
+    segment list is drawn, so it may choose the list's selection)."""
+    try:
+        copy = segments.duplicate_segment(user.actor, segment_id)
+    except SEGMENT_ERRORS as error:
+        st.session_state[PROBLEM] = plain(error)
+        return
+    st.session_state[NOTICE] = f"Duplicated as “{plain(copy.name)}”."
+    st.session_state[CHOSEN] = copy.id
+
+
 # -- builder --------------------------------------------------------------------------
 
 
@@ -99,14 +112,16 @@ def _builder(user: UserView) -> None:
             st.rerun()
         definition = editor.to_definition(draft)
         found = problems(definition)
-        if st.button("Start over", icon=":material/restart_alt:",
-                     help="Clears the definition (saved segments are not touched)"):
-            _start_over()
-            st.rerun()
+        with st.popover("Start over", icon=":material/restart_alt:"):
+            st.markdown("Clear the definition and the save form? Saved segments are not "
+                        "touched.")
+            st.button("Clear the definition", key="segment_start_over", on_click=_start_over)
         _save_form(user, definition, editing, bool(found))
     with right:
         st.subheader("Preview")
-        if found:
+        if only_unfilled(definition, found):
+            st.info("Give each condition a value to see who matches.")
+        elif found:
             st.warning(f"Fix the {len(found)} marked condition(s) to see who matches.")
         else:
             _show_preview(user, definition)
@@ -202,20 +217,16 @@ def _saved(user: UserView) -> None:
         st.warning("A segment without a member count refers to a deleted segment or has a "
                    "condition that needs fixing; open it in the builder and change that.")
     by_id = {row.id: row for row in rows}
+    if st.session_state.get(CHOSEN) not in by_id:
+        st.session_state.pop(CHOSEN, None)  # deleted meanwhile: the list's first
     chosen = st.selectbox("Segment", list(by_id), format_func=lambda i: by_id[i].name,
-                          key="segments_chosen")
+                          key=CHOSEN)
     row = by_id[chosen]
     actions = st.columns(4)
     actions[0].button("Open in builder", icon=":material/edit:", on_click=_open,
                       args=(row.id, user))
-    if actions[1].button("Duplicate", icon=":material/content_copy:"):
-        try:
-            copy = segments.duplicate_segment(user.actor, row.id)
-        except SEGMENT_ERRORS as error:
-            st.error(plain(error))
-        else:
-            st.session_state[NOTICE] = f"Duplicated as “{plain(copy.name)}”."
-            st.rerun()
+    actions[1].button("Duplicate", icon=":material/content_copy:", on_click=_duplicate,
+                      args=(row.id, user))
     may_change = row.owner == user.username or user.role == "admin"
     with actions[2].popover("Delete", icon=":material/delete:", disabled=not may_change):
         st.markdown(f"Delete “{plain(row.name)}” for everyone? Its history goes with it.")

@@ -40,6 +40,10 @@ def test_overlap_heatmap_has_both_directions_and_the_diagonal() -> None:
     assert rows.loc[("A", "B"), "share"] == 0.5
     assert rows.loc[("B", "A"), "share"] == 0.25
     assert rows.loc[("A", "A"), "share"] == rows.loc[("B", "B"), "share"] == 1.0
+    # Every cell shows its count, not only its colour.
+    layers = build_overlap_heatmap(overlap).to_dict()["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["rect", "text"]
+    assert layers[1]["encoding"]["text"]["field"] == "both"
 
 
 def test_size_history_plots_one_point_per_day() -> None:

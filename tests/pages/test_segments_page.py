@@ -93,6 +93,47 @@ def test_invalid_input_is_flagged_and_not_evaluated(signed_in: Callable[[str], A
     assert at.button(key="FormSubmitter:segment_save-Save segment").disabled
 
 
+def test_a_new_condition_asks_for_a_value_and_start_over_asks_first(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    _people(app_db)
+    at = _open(signed_in, "marketing")
+    # Nothing typed yet: a hint beside the condition, not an error, and no count.
+    assert not at.error, [e.value for e in at.error]
+    assert any("Give a value." in c.value for c in at.caption)
+    assert any("Give each condition a value" in i.value for i in at.info)
+    assert not [m for m in at.metric if m.label == "Members"]
+    at.selectbox(key="n2:op:country").select("in").run()
+    at.multiselect(key="n2:country:in").select("DE").run()
+    assert _metric(at, "Members") == "2"
+    # "Start over" only opens a question; the definition goes with the confirmation.
+    assert not [b for b in at.button if b.label == "Start over"]
+    at.button(key="segment_start_over").click().run()
+    assert not at.exception, at.exception
+    assert not [m for m in at.metric if m.label == "Members"]
+    # A fresh condition (new widget keys) with the default operator.
+    assert [box.value for box in at.selectbox
+            if (box.key or "").endswith(":op:country")] == ["eq"]
+
+
+def test_duplicating_selects_the_copy(signed_in: Callable[[str], AppTest],
+                                      app_db: Engine) -> None:
+    _people(app_db)
+    original = segments.save_segment(Actor("marketing", "marketing"), name="Germans",
+                                     description=None, kind="dynamic",
+                                     definition=Group(children=[
+                                         Condition(field="country", op="eq", value="DE")]),
+                                     engine=app_db)
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    assert at.selectbox(key="segments_chosen").value == original.id
+    _button(at, "Duplicate").click().run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == 2
+    chosen = at.selectbox(key="segments_chosen").value
+    assert chosen != original.id
+    assert segments.get_segment(ADMIN, chosen).name.startswith("Germans")
+
+
 def test_saved_list_open_and_delete(signed_in: Callable[[str], AppTest],
                                     app_db: Engine) -> None:
     _people(app_db)
