@@ -169,6 +169,7 @@ def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str
         customer.updated_at = utcnow()
         session.add(customer)
         session.flush()  # the version check happens here (SQLAlchemy version_id_col)
+        summary.refresh(session, [customer.id])  # it copies the fields segments test
     session.refresh(customer)
     search_index.index_customers(session, [customer])
     audit.record(session, actor=actor.username, action="customer.update", entity="customer",
@@ -275,6 +276,7 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
         with daily.kept_current(session, [customer_id]):  # the RFM grid counts live ones
             customer.deleted_at = utcnow()
             session.add(customer)
+            summary.refresh(session, [customer_id])  # segments leave it out from now on
         search_index.index_customers(session, [customer])  # leaves the index
         audit.record(session, actor=actor.username, action="customer.delete",
                      entity="customer", entity_id=customer_id,

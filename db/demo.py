@@ -36,6 +36,7 @@ from db.daily_engagement import NPS_CELLS
 from db.engine import get_engine
 from db.migrate import upgrade
 from db.models import (
+    CHANNEL_BITS,
     CONSENT_PURPOSES,
     INTERACTION_KINDS,
     ConsentEvent,
@@ -275,6 +276,21 @@ def _summary(ids: np.ndarray, orders: dict, interactions: dict, feedback: dict,
         current[newest >= 0] = granted[rows[newest[newest >= 0]]]
         summary["consent_" + purpose] = current.tolist()
     return summary
+
+
+def _profile_copies(customers: dict[str, list], owner: np.ndarray,
+                    channel: np.ndarray) -> dict[str, list]:
+    """The summary's channel bits and its copies of the customers' profile fields, as
+    :func:`db.summary.profile_copies` computes them."""
+    size = len(customers["id"])
+    bits = np.zeros(size, dtype=np.int64)
+    for name, bit in CHANNEL_BITS.items():
+        bits[np.unique(owner[channel == name])] |= bit
+    return {"channels": bits.tolist(), "live": [True] * size,
+            **{name: customers[name] for name in ("country", "status", "gender", "birth_date",
+                                                  "income_band", "source", "created_at")},
+            "has_email": [bool(value) for value in customers["email"]],
+            "has_phone": [bool(value) for value in customers["phone"]]}
 
 
 # The KPI tables' text keys as codes in fixed vocabularies, so that a cell is one integer
@@ -528,6 +544,7 @@ class DemoGenerator:
         feedback = self._feedback(rng, people, orders)
         consent = self._consent(rng, people)
         summary = _summary(ids, orders, interactions, feedback, consent, stamp)
+        summary |= _profile_copies(customers, orders["owner"], orders["channel"])
         for table in (interactions, feedback, consent):
             table["at"] = stamp(table["at"])
         cards = self._payment_methods(rng, people)

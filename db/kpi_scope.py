@@ -58,9 +58,10 @@ def connect(engine: Engine | None) -> Iterator[Connection]:
 
 
 def members(connection: Connection, segment_id: int) -> Select:
-    """``SELECT id`` of the segment's members now (computed once inside :func:`shared`)."""
+    """``SELECT customer_id`` of the segment's members now (computed once inside
+    :func:`shared`)."""
     return select(_computed(connection, segment_id, "members",
-                            lambda: members_of(connection, segment_id, utcnow())).c.id)
+                            lambda: members_of(connection, segment_id, utcnow())).c.customer_id)
 
 
 def cells(connection: Connection, table: SummedCells, segment_id: int) -> FromClause:

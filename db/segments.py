@@ -59,7 +59,8 @@ from db.segment_query import (
     UnknownSegment,
     condition_of,
     customer_rows,
-    live,
+    listed,
+    rows_for,
     years_before,
 )
 from db.types import utcnow
@@ -170,21 +171,21 @@ def population(actor: Actor, *, as_of: datetime | None = None,
     """
     require(actor, Capability.SEGMENTS)
     with (engine or get_engine()).connect() as connection:
-        return _cube(connection, live(), as_of or utcnow())
+        return _cube(connection, listed(), as_of or utcnow())
 
 
 def _emailable() -> ColumnElement[bool]:
     """Can be sent marketing email: consent granted and an address on file."""
-    return and_(S.consent_email_marketing.is_(True), C.email.is_not(None), C.email != "")
+    return and_(S.consent_email_marketing.is_(True), S.has_email.is_(True))
 
 
 def _cube(connection: Connection, where: ColumnElement[bool], now: datetime) -> pd.DataFrame:
     """Customers matching ``where``, counted per country × age band × spend band × consent:
     at most a few thousand rows, from which every figure of the preview is summed."""
-    groups = [C.country.label("country"), _age_band(now).label("age"),
+    groups = [S.country.label("country"), _age_band(now).label("age"),
               _spend_band().label("spend"),
               _emailable().label("emailable")]
-    rows = connection.execute(select(*groups, func.count()).select_from(customer_rows())
+    rows = connection.execute(select(*groups, func.count()).select_from(rows_for(where))
                               .where(where).group_by(*groups)).all()
     frame = pd.DataFrame(rows, columns=["country", "age", "spend", "emailable", "customers"])
     frame["country"] = frame["country"].fillna("unknown")
@@ -205,11 +206,12 @@ def preview(actor: Actor, definition: Group, *, as_of: datetime | None = None,
         where = _where(connection, definition, now)
         members = _cube(connection, where, now)
         if everyone is None:
-            everyone = _cube(connection, live(), now)
+            everyone = _cube(connection, listed(), now)
         sample = pd.DataFrame(connection.execute(
             select(C.id, (C.first_name + literal(" ") + C.last_name).label("name"),
                    C.country, C.city, _emailable().label("emailable"))
-            .select_from(customer_rows()).where(where).order_by(C.id).limit(SAMPLE_SIZE)
+            .select_from(customer_rows()).where(where).order_by(S.customer_id)
+            .limit(SAMPLE_SIZE)
         ).all(), columns=["id", "name", "country", "city", "emailable"])
     return Preview(
         count=int(members["customers"].sum()), total=int(everyone["customers"].sum()),
@@ -239,8 +241,8 @@ def _breakdown(members: pd.DataFrame, everyone: pd.DataFrame, column: str,
 
 def _age_band(now: datetime) -> ColumnElement[str]:
     today = now.astimezone(UTC).date()
-    whens = [(and_(C.birth_date <= years_before(today, low),
-                   C.birth_date > years_before(today, high + 1)), label)
+    whens = [(and_(S.birth_date <= years_before(today, low),
+                   S.birth_date > years_before(today, high + 1)), label)
              for low, high, label in AGE_BANDS]
     return case(*whens, else_=literal("unknown"))
 
@@ -315,7 +317,7 @@ def _snapshot(session: Session, segment: Segment, definition: Group, now: dateti
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
     connection = session.connection()
     where = _where(connection, definition, now, segment.id)
-    chosen = select(literal(segment.id), C.id).select_from(customer_rows()).where(where)
+    chosen = select(literal(segment.id), S.customer_id).select_from(rows_for(where)).where(where)
     session.execute(insert(SegmentMember).from_select(["segment_id", "customer_id"], chosen))
     segment.snapshot_at = now
     return session.execute(select(func.count()).select_from(SegmentMember)
@@ -500,27 +502,28 @@ def delete_segment(actor: Actor, segment_id: int, *, engine: Engine | None = Non
 
 def member_condition(segment: Segment, connection: Connection, as_of: datetime
                      ) -> ColumnElement[bool]:
-    """WHERE clause (over customer ⟕ customer_summary) of a saved segment's members now.
+    """WHERE clause (over :func:`~db.segment_query.rows_for` of it) of a saved segment's
+    members now.
 
     A static segment's members are its snapshot, less customers deleted since.
     """
     if segment.kind == "static":
-        return and_(live(), C.id.in_(select(SegmentMember.customer_id)
-                                      .where(SegmentMember.segment_id == segment.id)))
+        return and_(listed(), S.customer_id.in_(select(SegmentMember.customer_id)
+                                                .where(SegmentMember.segment_id == segment.id)))
     return _where(connection, _stored_definition(segment.definition), as_of, segment.id)
 
 
 def members_of(connection: Connection, segment_id: int, as_of: datetime) -> Select:
-    """``SELECT customer.id`` of a saved segment's members now: the segment filter of other
+    """``SELECT customer_id`` of a saved segment's members now: the segment filter of other
     features (the KPI page), which check their own capability."""
     with Session(connection) as session:
         segment = _load(session, segment_id)
-    return select(C.id).select_from(customer_rows()).where(
-        member_condition(segment, connection, as_of))
+    where = member_condition(segment, connection, as_of)
+    return select(S.customer_id).select_from(rows_for(where)).where(where)
 
 
 def _count(connection: Connection, where: ColumnElement[bool]) -> int:
-    return connection.execute(select(func.count()).select_from(customer_rows()).where(where)
+    return connection.execute(select(func.count()).select_from(rows_for(where)).where(where)
                               ).scalar_one()
 
 

@@ -5,7 +5,8 @@ once; reading that from ten million orders takes seconds, from one row per custo
 milliseconds. The rows are derived data, so the same query fills them in both cases: a write
 service calls :func:`refresh` with the customers it touched (in its own transaction), and
 ``python -m db.summary rebuild`` recomputes the table from scratch. A test checks that the
-two agree after a random workload.
+two agree after a random workload. The row also copies the customer's profile fields that
+segments test, so a customer edit refreshes it too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlmodel import Session
 
 from db.engine import get_engine
 from db.models import (
+    CHANNEL_BITS,
     CONSENT_PURPOSES,
     ConsentEvent,
     Customer,
@@ -68,6 +70,9 @@ def summary_rows(customer_ids: list[int] | None = None) -> Select:
         func.min(Order.ordered_at).label("first_at"), func.max(Order.ordered_at).label("last_at"),
         cast(func.sum(case((Order.amount > 0, cents(Order.amount)), else_=0)),
              BigInteger).label("gross_cents"),
+        cast(func.sum(case(*((Order.channel == channel, bit)
+                             for channel, bit in CHANNEL_BITS.items()), else_=0).distinct()),
+             Integer).label("channels"),
     ).group_by(Order.customer_id)
     contacts = select(Interaction.customer_id, func.max(Interaction.at).label("last_at")
                       ).group_by(Interaction.customer_id)
@@ -76,22 +81,41 @@ def summary_rows(customer_ids: list[int] | None = None) -> Select:
         contacts = contacts.where(Interaction.customer_id.in_(customer_ids))
     order_totals = orders.subquery()
     last_contact = contacts.subquery()
-    consent = [func.coalesce(_latest(ConsentEvent.__table__.c.granted,
-                                     ConsentEvent.__table__.c.purpose == purpose), false())
-               for purpose in CONSENT_PURPOSES]
+    values: dict[str, ColumnElement] = {
+        "customer_id": Customer.id,
+        "order_count": func.coalesce(order_totals.c.order_count, 0),
+        "spend_cents": func.coalesce(order_totals.c.spend_cents, cast(0, BigInteger)),
+        "first_order_at": order_totals.c.first_at, "last_order_at": order_totals.c.last_at,
+        "last_interaction_at": last_contact.c.last_at,
+        "latest_nps": cast(_latest(Feedback.__table__.c.nps_score), Integer),
+        "gross_cents": func.coalesce(order_totals.c.gross_cents, cast(0, BigInteger)),
+        "channels": func.coalesce(order_totals.c.channels, 0),
+        **{"consent_" + purpose: func.coalesce(_latest(
+            ConsentEvent.__table__.c.granted, ConsentEvent.__table__.c.purpose == purpose),
+            false()) for purpose in CONSENT_PURPOSES},
+        **profile_copies(),
+    }
     rows = (
-        select(Customer.id,
-               func.coalesce(order_totals.c.order_count, 0),
-               func.coalesce(order_totals.c.spend_cents, cast(0, BigInteger)),
-               order_totals.c.first_at, order_totals.c.last_at, last_contact.c.last_at,
-               cast(_latest(Feedback.__table__.c.nps_score), Integer), *consent,
-               func.coalesce(order_totals.c.gross_cents, cast(0, BigInteger)))
+        select(*(values[name].label(name) for name in _columns()))
         .outerjoin(order_totals, order_totals.c.customer_id == Customer.id)
         .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
     )
     if customer_ids is not None:
         rows = rows.where(Customer.id.in_(customer_ids))
     return rows
+
+
+def profile_copies() -> dict[str, ColumnElement]:
+    """The customer's own fields the summary copies, by summary column."""
+    return {"live": and_(Customer.deleted_at.is_(None), Customer.erased_at.is_(None)),
+            **{name: Customer.__table__.c[name]  # type: ignore[attr-defined]
+               for name in ("country", "status", "gender", "birth_date", "income_band",
+                            "source", "created_at")},
+            "has_email": _filled(Customer.email), "has_phone": _filled(Customer.phone)}
+
+
+def _filled(column: ColumnElement) -> ColumnElement[bool]:
+    return and_(column.is_not(None), column != "")
 
 
 def _columns() -> list[str]:

@@ -11,9 +11,17 @@ from sqlmodel import Session
 
 from db import profile, summary
 from db.access import Actor
-from db.customers import create_customer
+from db.customers import create_customer, get_customer, soft_delete_customer, update_customer
 from db.demo import load_demo_data
-from db.models import CONSENT_PURPOSES, INTERACTION_KINDS, CustomerSummary, Feedback, Order
+from db.models import (
+    CONSENT_PURPOSES,
+    INTERACTION_KINDS,
+    ORDER_CHANNELS,
+    CustomerSummary,
+    Feedback,
+    Order,
+)
+from db.orders import record_order
 
 ADMIN = Actor("ada", "admin")
 
@@ -34,30 +42,52 @@ def test_demo_load_writes_the_summary_a_rebuild_computes(engine: Engine) -> None
     load_demo_data(engine, customers=400, seed=3, as_of=date(2026, 6, 1))
     loaded = _stored(engine)
     assert len(loaded) == 400
-    assert sum(row[1] for row in loaded) > 0  # orders were counted
+    columns = summary.SUMMARY.c.keys()
+    assert sum(row[columns.index("order_count")] for row in loaded) > 0  # orders were counted
     with engine.connect() as connection:
         assert summary.differences(connection) == 0
     assert _rebuilt(engine) == loaded
 
 
+def _edit(customer_id: int, changes: dict, engine: Engine) -> None:
+    version = get_customer(ADMIN, customer_id, engine=engine).version
+    update_customer(ADMIN, customer_id, version, changes, engine=engine)
+
+
 def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
-    """A random mix of creates, contacts and consent changes, then a rebuild changes nothing."""
+    """A random mix of creates, orders, contacts, consent changes, profile edits and a
+    deletion, then a rebuild changes nothing."""
     rng = random.Random(5)
     ids = [create_customer(ADMIN, {"first_name": f"P{i}", "last_name": "Test", "country": "DE"},
                            engine=engine, confirm=True).id for i in range(6)]
-    for step in range(40):
+    edits = [{"country": "FR"}, {"birth_date": "1990-02-03"}, {"email": "p@example.org"},
+             {"email": ""}, {"phone": "+4930123456"}, {"status": "active"},
+             {"gender": "female", "income_band": "25-50k", "source": "web"}]
+    for step in range(60):
         customer_id = rng.choice(ids)
-        if rng.random() < 0.5:
+        draw = rng.random()
+        if draw < 0.3:
             profile.log_interaction(ADMIN, customer_id, kind=rng.choice(INTERACTION_KINDS),
                                     subject=f"contact {step}", engine=engine,
                                     at=datetime.now(UTC) - timedelta(days=rng.randint(0, 90)))
-        else:
+        elif draw < 0.55:
             profile.record_consent(ADMIN, customer_id, purpose=rng.choice(CONSENT_PURPOSES),
                                    granted=rng.random() < 0.6, source="test",
                                    notice_version="v1", engine=engine)
+        elif draw < 0.8:
+            record_order(ADMIN, customer_id, amount="12.50", category="books",
+                         channel=rng.choice(ORDER_CHANNELS), product="p", engine=engine)
+        else:
+            _edit(customer_id, rng.choice(edits), engine)
+    soft_delete_customer(ADMIN, ids[0], engine=engine)
     kept = _stored(engine)
     assert len(kept) == 6
-    assert any(row[5] is not None for row in kept)  # last contact recorded
+    columns = summary.SUMMARY.c.keys()
+    assert any(row[columns.index("last_interaction_at")] is not None for row in kept)
+    assert not kept[0][columns.index("live")]  # the deletion reached the copy
+    assert {row[columns.index("country")] for row in kept} == {"DE", "FR"}
+    assert any(row[columns.index("channels")] & (row[columns.index("channels")] - 1)
+               for row in kept)  # someone used two channels or more
     assert _rebuilt(engine) == kept
 
 

@@ -102,3 +102,22 @@ def test_text_matches_literally_and_ignores_a_to_z_case(stored: Engine) -> None:
     assert _ids(stored, Condition(field="city", op="eq", value="ÖLBERG")) == {6}
     assert _ids(stored, Condition(field="city", op="eq", value="ölberg")) == set()
     assert _ids(stored, Condition(field="city", op="ne", value="1000")) == {1, 2, 3, 4, 6, 7}
+
+
+def test_channels_ever_come_from_the_summary_bits(engine: Engine) -> None:
+    """Any, all and none of several channels, read from the bits and not from the orders."""
+    data = Dataset(as_of=AS_OF)
+    data.customers = [_customer(1), _customer(2), _customer(3), _customer(4)]
+    data.orders = [_order(1, AS_OF) | {"channel": "app"},
+                   _order(2, AS_OF) | {"channel": "app"}, _order(2, AS_OF) | {"channel": "web"},
+                   _order(3, AS_OF) | {"channel": "phone"}]
+    _store(engine, data)
+
+    def channel(op: str, *names: str) -> set[int]:
+        return _ids(engine, Condition(field="channel", op=op, value=list(names)))
+
+    assert channel("has_any", "app", "web") == {1, 2}
+    assert channel("has_all", "app", "web") == {2}
+    assert channel("has_all", "app") == {1, 2}
+    assert channel("has_none", "web", "phone") == {1, 4}
+    assert channel("has_any", "marketplace") == set()

@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_summary'))
     )
     # ### end Alembic commands ###
-    # Filled by the summary's newest migration (0013): a fill here would run today's
+    # Filled by the summary's newest migration (0016): a fill here would run today's
     # summary query against this older table.
 
 
