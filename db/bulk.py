@@ -98,6 +98,31 @@ def checks_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator
 
 
 @contextmanager
+def rollback_journal(connection: Connection) -> Iterator[None]:
+    """On SQLite, write one large load through a rollback journal instead of the WAL.
+
+    In WAL mode every page of the load is written twice, to the log and then into the file
+    at the checkpoint, and every page read first searches the log's index, which grows with
+    the load. A new database's rollback journal only keeps the few pages that existed before,
+    so the load stays atomic and safe from a crash. Call it before the load's transaction
+    begins; WAL (which lets pages read while another connection writes) returns afterwards.
+    If another connection holds the file open, SQLite keeps WAL and nothing changes.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    was_wal = raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.execute("PRAGMA journal_mode=DELETE")
+    try:
+        yield
+    finally:
+        if was_wal:
+            raw.execute("PRAGMA journal_mode=WAL")
+
+
+@contextmanager
 def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
     """Drop the non-unique indexes of ``tables`` for a bulk load and rebuild them after.
 

@@ -30,7 +30,13 @@ from sqlalchemy import Connection, Engine, func, select
 
 from db import daily_customers, daily_sales, search_index
 from db import demo_profiles as vocab
-from db.bulk import checks_deferred, indexes_deferred, insert_rows, reset_sequence
+from db.bulk import (
+    checks_deferred,
+    indexes_deferred,
+    insert_rows,
+    reset_sequence,
+    rollback_journal,
+)
 from db.customer_recency import RECENCY_CELLS
 from db.daily_engagement import NPS_CELLS
 from db.engine import get_engine
@@ -417,7 +423,8 @@ class DemoGenerator:
         counts = DemoCounts()
         started = time.perf_counter()
         tables = [model.__table__ for model in _LOADED_MODELS]  # type: ignore[attr-defined]
-        with connection_factory() as connection, indexes_deferred(connection, tables), \
+        with connection_factory() as connection, rollback_journal(connection), \
+                connection.begin(), indexes_deferred(connection, tables), \
                 checks_deferred(connection, tables):
             self._load_tags(connection)
             dialect = connection.dialect.name
@@ -871,7 +878,7 @@ def load_demo_data(engine: Engine, *, customers: int, seed: int, as_of: date | N
                             "is only loaded into an empty database")
     generator = DemoGenerator(seed=seed, as_of=as_of or datetime.now(UTC).date(),
                               orders_per_customer=orders_per_customer, staff_ids=list(staff))
-    return generator.load(engine.begin, customers, progress)
+    return generator.load(engine.connect, customers, progress)
 
 
 def main(argv: list[str] | None = None) -> int:

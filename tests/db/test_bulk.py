@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, func, select
 
-from db.bulk import CheckViolated, checks_deferred, insert_rows
+from db.bulk import CheckViolated, checks_deferred, insert_rows, rollback_journal
+from db.engine import make_engine
+from db.migrate import upgrade
 from db.models import Customer, Order
 
 CUSTOMER_COLUMNS = ("id", "first_name", "last_name", "country", "status", "created_at",
@@ -60,3 +64,24 @@ def test_values_follow_the_callers_column_order(engine: Engine) -> None:
         row = connection.execute(select(Customer.first_name, Customer.last_name,
                                         Customer.status).where(Customer.id == 7)).one()
     assert tuple(row) == ("Ada", "Lovelace", "lead")
+
+
+def test_a_load_through_the_rollback_journal_is_atomic_and_wal_returns(tmp_path: Path) -> None:
+    """The journal mode changes only for the load; a failed load leaves nothing behind."""
+    url = f"sqlite:///{tmp_path / 'load.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    stamp = _stamp(engine)
+    with engine.connect() as connection, rollback_journal(connection):
+        raw = connection.connection.driver_connection  # no BEGIN before the load's own
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        with pytest.raises(CheckViolated), connection.begin(), \
+                checks_deferred(connection, [Customer.__table__]):
+            insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS,
+                        [_customer(1, "active", stamp), _customer(2, "no-such", stamp)])
+        with connection.begin():
+            insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS,
+                        [_customer(3, "active", stamp)])
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert connection.execute(select(Customer.id)).scalars().all() == [3]
