@@ -62,7 +62,7 @@ from db.models import (
     Tag,
     User,
 )
-from db.search_index import fold
+from db.search_index import fold_name
 
 CHUNK_SIZE = 50_000
 HISTORY_YEARS = 4
@@ -282,6 +282,13 @@ def _summary(ids: np.ndarray, orders: dict, interactions: dict, feedback: dict,
         current[newest >= 0] = granted[rows[newest[newest >= 0]]]
         summary["consent_" + purpose] = current.tolist()
     return summary
+
+
+@lru_cache(maxsize=100_000)
+def _email_part(name: str) -> str:
+    """A name as an e-mail address spells it: folded, letters and digits only (names
+    repeat, so each is worked out once)."""
+    return "".join(ch for ch in fold_name(name) if ch.isalnum())
 
 
 def _profile_copies(customers: dict[str, list], owner: np.ndarray,
@@ -660,8 +667,7 @@ class DemoGenerator:
             if missing[index]:
                 emails.append(None)
                 continue
-            given = "".join(ch for ch in fold(first[index]) if ch.isalnum())
-            family = "".join(ch for ch in fold(last[index]) if ch.isalnum())
+            given, family = _email_part(first[index]), _email_part(last[index])
             local = (f"{given}.{family}", f"{given}{family}", f"{given[:1]}.{family}",
                      f"{given}_{family}")[styles[index]]
             email = f"{local}@{vocab.EMAIL_DOMAINS[domains[index]]}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer, soft_delete_customer, update_customer
 from db.search import Match, SearchFilters, search_customers
-from db.search_index import rebuild
+from db.search_index import fold, fold_name, rebuild
 
 MANAGER = Actor("morgan", "manager")
 PEOPLE = [
@@ -119,3 +121,11 @@ def test_surname_first_finds_the_name_too(engine: Engine, people: dict) -> None:
 def test_a_single_misspelt_word_finds_the_name(engine: Engine, people: dict) -> None:
     found = _find(engine, "smiht")
     assert found[0][0] == "Smith" and found[0][1] == Match.SIMILAR
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(), st.text())
+def test_names_fold_apart_as_they_fold_together(first: str, last: str) -> None:
+    """The index folds first and last name apart (remembered per name): it must give what
+    folding the whole name gives, for any text."""
+    assert fold_name(first) + " " + fold_name(last) == fold(first + " " + last)
