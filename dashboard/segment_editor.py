@@ -122,6 +122,14 @@ def _group_buttons(node: dict, depth: int, parent: dict | None) -> bool:
 
 def _condition(node: dict, options: dict[str, list[str]], segments: dict[int, str],
                parent: dict) -> bool:
+    """One condition in its own box, so that its window and count row below it reads as
+    part of it and not of the next condition."""
+    with st.container(border=True):
+        return _condition_rows(node, options, segments, parent)
+
+
+def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[int, str],
+                    parent: dict) -> bool:
     uid = node["uid"]
     fields = [name for name in FIELDS if name != "segment" or segments]
     row = st.columns([2.6, 1.8, 2.6, 0.45], vertical_alignment="bottom")

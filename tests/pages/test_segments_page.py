@@ -165,3 +165,37 @@ def test_manager_can_build_and_marketing_cannot_export_everyone(
     assert not at.exception, at.exception
     manager = _open(signed_in, "manager")
     assert not manager.exception
+
+
+def _keys(node) -> set[str]:
+    """The widget keys inside an AppTest block (or the key of one element)."""
+    if hasattr(node, "children"):
+        return set().union(*(_keys(child) for child in node.children.values()))
+    return {node.key} if getattr(node, "key", None) else set()
+
+
+def _innermost(node, key: str):
+    """The deepest block holding ``key``'s widget."""
+    for child in getattr(node, "children", {}).values():
+        if hasattr(child, "children") and key in _keys(child):
+            return _innermost(child, key)
+    return node
+
+
+def test_a_condition_and_its_window_share_one_box(signed_in: Callable[[str], AppTest],
+                                                  app_db: Engine) -> None:
+    at = _open(signed_in, "marketing")
+    at.selectbox(key="n2:field").select("order_count").run()
+    at.button(key="n1:add").click().run()  # a second condition (n3) below it
+    box = _innermost(at.main, "n2:field")
+    while "n2:order_count:when" not in _keys(box):  # climb out of the field's column
+        box = next(block for block in _blocks(at.main) if box in block.children.values())
+    assert "n3:field" not in _keys(box)  # the box is the condition's, not the group's
+    assert box.proto.flex_container.border
+
+
+def _blocks(node):
+    for child in getattr(node, "children", {}).values():
+        if hasattr(child, "children"):
+            yield child
+            yield from _blocks(child)
