@@ -322,6 +322,8 @@ def _scalar_problem(spec: FieldSpec, value: Any) -> str | None:
         if abs(amount) > MAX_MONEY:
             return f"Amounts are at most {MAX_MONEY:,}."
         return None
+    if value is None:
+        return "Give a number."
     if not _is_int(value):
         return f"{spec.label} must be a whole number."
     if not spec.minimum <= value <= spec.maximum:

@@ -20,7 +20,7 @@ from db.models import (
     Order,
     Tag,
 )
-from db.segment_definition import Condition, Group, InvalidDefinition
+from db.segment_definition import Condition, Group, InvalidDefinition, condition_problem
 from db.segment_query import SegmentCycle, members
 from tests.segments.reference import Reference, load
 from tests.segments.strategies import Dataset, datasets, definitions
@@ -105,6 +105,21 @@ def test_huge_and_empty_values_are_refused_before_the_database(engine: Engine) -
                       Condition(field="tags", op="has_any", value=["\x00"])):
         with pytest.raises(InvalidDefinition):
             members(Group(children=[condition]), as_of=as_of, resolve=lambda _: None)
+
+
+def test_each_problem_is_named_in_words() -> None:
+    """What the builder shows beside a condition: a missing number is asked for, not
+    called a wrong one."""
+    def problem(**fields: object) -> str | None:
+        return condition_problem(Condition(**fields))
+
+    assert problem(field="order_count", op="eq", value=None) == "Give a number."
+    assert problem(field="order_count", op="eq", value="x") == (
+        "Number of orders must be a whole number.")
+    assert problem(field="order_count", op="between", value=[5, 2]) == (
+        "The lowest value is above the highest.")
+    assert problem(field="total_spend", op="gt", value=None) == "Give an amount like 49.90."
+    assert problem(field="order_count", op="eq", value=3) is None
 
 
 def test_a_segment_that_includes_itself_is_refused() -> None:
