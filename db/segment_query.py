@@ -57,6 +57,7 @@ from db.segment_definition import (
     problems,
 )
 from db.summary import cents as amount_cents
+from db.summary import filled
 
 C = Customer.__table__.c  # type: ignore[attr-defined]
 S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
@@ -448,10 +449,10 @@ def _exists(*where: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _cost(test: ColumnElement[bool]) -> int:
     """1 for a test that reads other tables (orders, contacts, tags), 0 for one on the row's
-    own columns. A group tests the cheap ones first, so that AND and OR stop early: on a
-    million customers, "no order in 180 days" before "2 contacts in 180 days" cut the
-    contacts read from 300,000 customers' to 92,000 (measured: 100,000 customers, one
-    segment 273 → 177 ms, with a rule by field names that ranked that order count as dear)."""
+    own columns. A group tests the cheap ones first, so that AND and OR stop early (one
+    segment on 100,000 customers: 273 → 177 ms). Judged by the compiled test, not the field:
+    "no order in 180 days" is a summary test and now runs before "2 contacts in 180 days",
+    whose contacts are then read for the 92,000 of a million customers who pass it."""
     return 0 if set(find_tables(test, check_columns=True)) <= {SUMMARY, CUSTOMERS} else 1
 
 
@@ -511,14 +512,9 @@ def _choice(column: ColumnElement, op: str, value: object) -> ColumnElement[bool
     return and_(column.is_not(None), column.in_(values))
 
 
-def _known_text(column: ColumnElement) -> ColumnElement[bool]:
-    """Neither NULL nor empty (how ``customer_summary`` sets ``has_email`` and ``has_phone``)."""
-    return and_(column.is_not(None), column != "")
-
-
 def _text(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
     if op == "is_known":
-        return _known_text(column)
+        return filled(column)
     folded = AsciiLower(column)
     if op == "contains":
         test = folded.contains(fold_ascii(str(value)), autoescape=True)

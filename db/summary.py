@@ -111,10 +111,11 @@ def profile_copies() -> dict[str, ColumnElement]:
             **{name: Customer.__table__.c[name]  # type: ignore[attr-defined]
                for name in ("country", "status", "gender", "birth_date", "income_band",
                             "source", "created_at")},
-            "has_email": _filled(Customer.email), "has_phone": _filled(Customer.phone)}
+            "has_email": filled(Customer.email), "has_phone": filled(Customer.phone)}
 
 
-def _filled(column: ColumnElement) -> ColumnElement[bool]:
+def filled(column: ColumnElement) -> ColumnElement[bool]:
+    """A text field with something in it: neither NULL nor empty (segments' "is known")."""
     return and_(column.is_not(None), column != "")
 
 
