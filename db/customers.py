@@ -7,6 +7,7 @@ since then is not overwritten (:class:`StaleRecord` says who changed what).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +76,54 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
         return customer
 
 
-def _require_fields(actor: Actor, names: set[str]) -> None:
+def editable_fields(actor: Actor, fields: Iterable[str]) -> frozenset[str]:
+    """Which of ``fields`` this actor may change on a customer record (what the edit form
+    leaves enabled); :func:`update_customer` refuses the rest."""
     if actor.can(Capability.EDIT_CUSTOMER):
-        return
-    if not actor.can(Capability.EDIT_MARKETING_FIELDS) or names - MARKETING_FIELDS:
+        return frozenset(fields)
+    if actor.can(Capability.EDIT_MARKETING_FIELDS):
+        return frozenset(fields) & MARKETING_FIELDS
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Rebased:
+    """An unsaved edit moved onto the newest stored record (see :func:`rebase_edit`)."""
+
+    values: dict[str, Any]  # what the form shows now: stored values plus re-applied edits
+    reapplied: list[str]  # the editor's changes carried over, for fields nobody else touched
+    colliding: dict[str, Any]  # the editor's values for fields someone else changed too
+
+
+def rebase_edit(seen: Mapping[str, Any], mine: Mapping[str, Any],
+                stored: Mapping[str, Any]) -> Rebased:
+    """Carry an editor's unsaved changes ``mine`` from the record as they opened it
+    (``seen``) onto the record as it is stored now.
+
+    A field the other save left alone gets the editor's value again; a field both changed
+    shows the stored value and the editor's value is returned apart, so nobody's change is
+    overwritten without the editor seeing it. Fields the editor did not change always show
+    the stored value, so saving again never writes them back.
+    """
+    values = dict(stored)
+    reapplied: list[str] = []
+    colliding: dict[str, Any] = {}
+    for name, value in mine.items():
+        if stored[name] == value:
+            continue
+        if stored[name] == seen[name]:
+            values[name] = value
+            reapplied.append(name)
+        else:
+            colliding[name] = value
+    return Rebased(values, reapplied, colliding)
+
+
+def _require_fields(actor: Actor, names: set[str]) -> None:
+    refused = names - editable_fields(actor, names)
+    if refused or not (names or actor.can(Capability.EDIT_MARKETING_FIELDS)):
         raise PermissionDenied(f"The {actor.role} role cannot change "
-                               f"{', '.join(sorted(names - MARKETING_FIELDS)) or 'customers'}.")
+                               f"{', '.join(sorted(refused)) or 'customers'}.")
 
 
 def _email_owner(session: Session, email: str, other_than: int | None) -> int | None:

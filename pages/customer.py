@@ -4,6 +4,7 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -19,8 +20,11 @@ from db.audit_search import AuditFilter, field_changes, search_events
 from db.customers import (
     CustomerNotFound,
     DuplicateEmail,
+    Rebased,
     StaleRecord,
+    editable_fields,
     get_customer,
+    rebase_edit,
     soft_delete_customer,
     update_customer,
 )
@@ -88,72 +92,116 @@ def _figures(user: UserView, customer_id: int) -> None:
                       else str(numbers.latest_nps))
 
 
+def _form_values(customer: Customer) -> dict[str, object]:
+    """The record as the edit form's widgets hold it: an empty text or choice is ``""``."""
+    return {name: getattr(customer, name) if name == "birth_date"
+            else getattr(customer, name) or "" for name in EDITABLE}
+
+
+def _fill_form(customer: Customer, values: dict[str, object] | None = None) -> None:
+    """Put ``values`` (default: the stored record) into the form and remember the stored
+    version and values the form now starts from, so a save sends only what the user changed.
+
+    The widgets are set through Session State, before they are drawn in this run: a value
+    passed to the widget itself would lose to what the browser still holds.
+    """
+    stored = _form_values(customer)
+    st.session_state[f"edit_base_{customer.id}"] = (customer.version, stored)
+    for name, value in (values or stored).items():
+        st.session_state[f"edit_{customer.id}_{name}"] = value
+    for key in (f"edit_errors_{customer.id}", f"conflict_{customer.id}",
+                f"edit_refill_{customer.id}", f"edit_rebased_{customer.id}"):
+        st.session_state.pop(key, None)
+
+
 def _edit_form(user: UserView, customer: Customer) -> None:
     """Edit the record; the version seen when the form opened guards against overwriting."""
-    version_key, errors_key = f"edit_version_{customer.id}", f"edit_errors_{customer.id}"
-    st.session_state.setdefault(version_key, customer.version)
-    errors: dict[str, str] = st.session_state.get(errors_key, {})
-    can_edit_all = user.actor.can(Capability.EDIT_CUSTOMER)
+    state = st.session_state
+    if f"edit_{customer.id}_{EDITABLE[0]}" not in state or state.get(f"edit_refill_{customer.id}"):
+        _fill_form(customer)  # first drawn (or left and come back to), or just saved
+    version, seen = state[f"edit_base_{customer.id}"]
+    errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
+    editable = editable_fields(user.actor, EDITABLE)
     with st.form(f"edit_{customer.id}"):
         values = {}
         columns = st.columns(2)
         for index, name in enumerate(EDITABLE):
             column = columns[index % 2]
-            disabled = not can_edit_all and name != "preferred_channel"
-            current = getattr(customer, name)
-            key = f"edit_{customer.id}_{name}"
+            key, disabled = f"edit_{customer.id}_{name}", name not in editable
             if name in CHOICES:
-                options = ["", *CHOICES[name]]
-                values[name] = column.selectbox(
-                    LABELS[name], options, index=options.index(current or ""), key=key,
-                    disabled=disabled)
+                values[name] = column.selectbox(LABELS[name], ["", *CHOICES[name]], key=key,
+                                                disabled=disabled)
             elif name == "birth_date":
-                values[name] = column.date_input(LABELS[name], value=current, key=key,
-                                                 disabled=disabled, min_value=date(1900, 1, 1),
+                values[name] = column.date_input(LABELS[name], key=key, disabled=disabled,
+                                                 min_value=date(1900, 1, 1),
                                                  max_value=date.today(), format="YYYY-MM-DD")
             else:
-                values[name] = column.text_input(LABELS[name], value=current or "", key=key,
-                                                 disabled=disabled)
+                values[name] = column.text_input(LABELS[name], key=key, disabled=disabled)
             if name in errors:
                 column.error(plain(errors[name]))
         submitted = st.form_submit_button("Save changes")
     if not submitted:
         return
     changes = {name: value for name, value in values.items()
-               if can_edit_all or name == "preferred_channel"}
+               if name in editable and value != seen[name]}
+    if not changes:
+        state.pop(f"edit_errors_{customer.id}", None)
+        st.info("Nothing to save: no field differs from the stored record.")
+        return
     try:
-        update_customer(user.actor, customer.id, st.session_state[version_key], changes)
+        update_customer(user.actor, customer.id, version, changes)
     except InvalidFields as error:
-        st.session_state[errors_key] = error.errors
+        state[f"edit_errors_{customer.id}"] = error.errors
         st.rerun()
     except DuplicateEmail as error:
-        st.session_state[errors_key] = {"email": str(error)}
+        state[f"edit_errors_{customer.id}"] = {"email": str(error)}
         st.rerun()
     except StaleRecord as conflict:
-        st.session_state[f"conflict_{customer.id}"] = [
-            (event.actor, format_when(event.at), change.field, change.old, change.new)
-            for event in conflict.changes for change in field_changes(event)]
+        state[f"conflict_{customer.id}"] = Conflict(
+            [(event.actor, format_when(event.at), change.field, change.old, change.new)
+             for event in conflict.changes for change in field_changes(event)],
+            seen, changes)
         st.rerun()
-    st.session_state.pop(errors_key, None)
-    st.session_state.pop(version_key, None)
+    state[f"edit_refill_{customer.id}"] = True  # show the stored, normalised values
     st.toast("Saved.")
     st.rerun()
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A save refused because someone saved first: their changes, and the user's edit."""
+
+    theirs: list[tuple[str, str, str, object, object]]
+    seen: dict[str, object]
+    mine: dict[str, object]
+
+
 def _conflict(customer: Customer) -> None:
-    changes = st.session_state.get(f"conflict_{customer.id}")
-    if changes is None:
+    """Say who saved first; on Reload, show the stored record with the user's own changes
+    re-applied where nobody else changed the field, and colliding ones beside it."""
+    conflict: Conflict | None = st.session_state.get(f"conflict_{customer.id}")
+    if conflict is not None:
+        st.error("Someone saved this customer after you opened it; your changes were not "
+                 "saved. Their changes:")
+        st.dataframe(pd.DataFrame(conflict.theirs, columns=["By", "When", "Field", "Old", "New"]),
+                     hide_index=True)
+        if st.button("Reload the latest version"):
+            rebased = rebase_edit(conflict.seen, conflict.mine, _form_values(customer))
+            _fill_form(customer, rebased.values)
+            st.session_state[f"edit_rebased_{customer.id}"] = rebased
+            st.rerun()
         return
-    st.error("Someone saved this customer after you opened it; your changes were not saved. "
-             "Their changes:")
-    st.dataframe(pd.DataFrame(changes, columns=["By", "When", "Field", "Old", "New"]),
-                 hide_index=True)
-    if st.button("Reload the latest version"):
-        for key in list(st.session_state):
-            if str(key).startswith((f"edit_{customer.id}_", f"edit_version_{customer.id}",
-                                    f"edit_errors_{customer.id}", f"conflict_{customer.id}")):
-                del st.session_state[key]
-        st.rerun()
+    rebased: Rebased | None = st.session_state.get(f"edit_rebased_{customer.id}")
+    if rebased is None:
+        return
+    if rebased.reapplied:
+        st.info("Loaded the latest version. Your unsaved changes to "
+                + ", ".join(LABELS[name] for name in rebased.reapplied)
+                + " are filled in again: check them and save.")
+    for name, mine in rebased.colliding.items():
+        st.warning(plain(f"{LABELS[name]}: someone else changed it too; the field shows the "
+                         f"stored value. Your unsaved value was “{mine or '(empty)'}” — type "
+                         f"it again to keep it."))
 
 
 def _delete(user: UserView, customer: Customer) -> None:

@@ -176,3 +176,71 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     assert get_customer(MANAGER, john, engine=app_db).city == "London"
     mary = at.dataframe[0].value.iloc[0]["Id"]
     assert get_customer(MANAGER, int(mary), engine=app_db).city == "Hamburg"
+
+
+def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], AppTest],
+                                                     john: int, app_db: Engine) -> None:
+    """Two tabs on one record: A saves occupation, B's city save conflicts; after Reload,
+    B sees A's occupation, keeps its own city, and saving stores both."""
+    update_customer(MANAGER, john, 1, {"occupation": "Nurse"}, engine=app_db)
+    tab_a = _profile(signed_in, "manager", john)
+    tab_b = _profile(signed_in, "manager", john)
+    _field(tab_a, john, "occupation").input("Pilot")
+    _save(tab_a, john)
+    assert not tab_a.error
+    _field(tab_b, john, "city").input("Leeds")
+    _save(tab_b, john)
+    assert tab_b.error[0].value.startswith("Someone saved this customer after you opened it")
+    next(b for b in tab_b.button if b.label == "Reload the latest version").click().run()
+    assert not tab_b.exception
+    assert _field(tab_b, john, "occupation").value == "Pilot"
+    assert _field(tab_b, john, "city").value == "Leeds"  # the user's own edit, re-applied
+    assert any("City" in i.value for i in tab_b.info)  # ... and said so
+    _save(tab_b, john)
+    assert not tab_b.error, [e.value for e in tab_b.error]
+    stored = get_customer(MANAGER, john, engine=app_db)
+    assert (stored.occupation, stored.city) == ("Pilot", "Leeds")
+
+
+def test_reload_keeps_a_colliding_edit_separate(signed_in: Callable[[str], AppTest],
+                                                john: int, app_db: Engine) -> None:
+    tab_b = _profile(signed_in, "manager", john)
+    update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
+    _field(tab_b, john, "city").input("Leeds")
+    _save(tab_b, john)
+    next(b for b in tab_b.button if b.label == "Reload the latest version").click().run()
+    assert _field(tab_b, john, "city").value == "York"  # the stored value in the field
+    kept = " ".join(w.value for w in tab_b.warning)
+    assert "City" in kept and "Leeds" in kept  # the user's own value, shown apart
+    _save(tab_b, john)  # nothing typed since: nothing is written
+    assert get_customer(MANAGER, john, engine=app_db).city == "York"
+    assert any(i.value == "Nothing to save: no field differs from the stored record."
+               for i in tab_b.info)
+
+
+def test_a_save_writes_only_the_fields_the_user_changed(signed_in: Callable[[str], AppTest],
+                                                        john: int, app_db: Engine) -> None:
+    at = _profile(signed_in, "manager", john)
+    _field(at, john, "city").input("Leeds")
+    _save(at, john)
+    _field(at, john, "postcode").input("LS1 1AA")
+    _save(at, john)
+    history = at.tabs[6].dataframe[0].value
+    assert sorted(history[history["Action"] == "customer.update"]["Field"]) == [
+        "city", "postcode"]
+
+
+def test_after_a_save_the_form_shows_the_stored_values(signed_in: Callable[[str], AppTest],
+                                                       john: int, app_db: Engine) -> None:
+    at = _profile(signed_in, "manager", john)
+    _field(at, john, "phone").input("020 7946 0959")
+    _field(at, john, "country").input("gb")
+    _save(at, john)
+    assert not at.error
+    assert _field(at, john, "phone").value == "+442079460959"
+    assert _field(at, john, "country").value == "GB"
+    # a second save right away is not a conflict: the form moved to the saved version
+    _field(at, john, "city").input("Leeds")
+    _save(at, john)
+    assert not at.error
+    assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"

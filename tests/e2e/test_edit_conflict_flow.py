@@ -1,0 +1,94 @@
+"""Two tabs on one record in Chromium: the later save conflicts, Reload keeps both changes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import sign_in, wait_for_app
+
+
+def _open_tab(browser: Browser, app_url: str, customer_id: int) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/customer?customer={customer_id}")
+    wait_for_app(page)
+    return page
+
+
+def _save(page: Page) -> None:
+    page.get_by_role("button", name="Save changes").click()
+    wait_for_app(page)
+
+
+def test_reload_after_a_conflict_stores_both_users_changes(browser: Browser, app_url: str,
+                                                           app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        customer_id, city = connection.execute(
+            "SELECT id, city FROM customer WHERE deleted_at IS NULL AND occupation IS NOT NULL "
+            "AND occupation <> 'Pilot' ORDER BY id LIMIT 1").fetchone()
+    tab_a = _open_tab(browser, app_url, customer_id)
+    tab_b = _open_tab(browser, app_url, customer_id)
+
+    tab_a.get_by_role("textbox", name="Occupation").fill("Pilot")
+    _save(tab_a)
+    expect(tab_a.get_by_role("textbox", name="Occupation")).to_have_value("Pilot")
+
+    tab_b.get_by_role("textbox", name="City").fill("Conflictville")
+    _save(tab_b)
+    expect(tab_b.get_by_text("Someone saved this customer after you opened it")).to_be_visible()
+    tab_b.get_by_role("button", name="Reload the latest version").click()
+    wait_for_app(tab_b)
+    expect(tab_b.get_by_role("textbox", name="Occupation")).to_have_value("Pilot")
+    expect(tab_b.get_by_role("textbox", name="City")).to_have_value("Conflictville")
+    _save(tab_b)
+    expect(tab_b.get_by_text("Someone saved this customer")).to_have_count(0)
+
+    with sqlite3.connect(app_database) as connection:
+        stored = connection.execute("SELECT occupation, city FROM customer WHERE id = ?",
+                                    (customer_id,)).fetchone()
+    assert stored == ("Pilot", "Conflictville"), f"was {city!r}"
+    # Tab A saves again after B: it conflicts too, rather than writing B's city back.
+    tab_a.get_by_role("textbox", name="Postcode").fill("12345")
+    _save(tab_a)
+    expect(tab_a.get_by_text("Someone saved this customer after you opened it")).to_be_visible()
+    tab_a.get_by_role("button", name="Reload the latest version").click()
+    wait_for_app(tab_a)
+    expect(tab_a.get_by_role("textbox", name="City")).to_have_value("Conflictville")
+    _save(tab_a)
+    with sqlite3.connect(app_database) as connection:
+        stored = connection.execute("SELECT occupation, city, postcode FROM customer "
+                                    "WHERE id = ?", (customer_id,)).fetchone()
+    assert stored == ("Pilot", "Conflictville", "12345")
+    tab_a.context.close()
+    tab_b.context.close()
+
+
+def test_fast_repeated_saves_keep_the_stored_values(page: Page, app_url: str,
+                                                    app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        (customer_id,) = connection.execute(
+            "SELECT id FROM customer WHERE deleted_at IS NULL AND country = 'DE' "
+            "ORDER BY id DESC LIMIT 1").fetchone()
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/customer?customer={customer_id}")
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Phone").fill("030 1234567")
+    _save(page)
+    expect(page.get_by_role("textbox", name="Phone")).to_have_value("+49301234567")
+    for city in ("Bonn", "Köln", "Essen"):
+        page.get_by_role("textbox", name="City").fill(city)
+        page.get_by_role("button", name="Save changes").click()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    expect(page.get_by_text("Someone saved this customer")).to_have_count(0)
+    with sqlite3.connect(app_database) as connection:
+        (stored,) = connection.execute("SELECT city FROM customer WHERE id = ?",
+                                       (customer_id,)).fetchone()
+    assert stored == "Essen"
+    expect(page.get_by_role("textbox", name="City")).to_have_value("Essen")
