@@ -60,6 +60,10 @@ def _form(errors: dict[str, str]) -> dict | None:
 
 
 def _create(user: UserView, values: dict, *, confirm: bool) -> None:
+    """Ask the service; each attempt starts without the previous attempt's messages, so a
+    problem the user has since fixed no longer shows under its field."""
+    for key in ("new_errors", "new_existing", "new_candidates", "new_pending"):
+        st.session_state.pop(key, None)
     try:
         customer = create_customer(user.actor, values, confirm=confirm)
     except InvalidFields as error:
@@ -100,7 +104,6 @@ def main() -> None:
             st.rerun()
     values = _form(st.session_state.get("new_errors", {}))
     if values is not None:
-        st.session_state.pop("new_existing", None)
         _create(user, values, confirm=False)
 
 

@@ -86,3 +86,17 @@ def test_a_likely_duplicate_asks_first(signed_in: Callable[[str], AppTest],
     next(b for b in at.button if b.label == "Create anyway").click().run()
     assert not at.exception
     assert _count(app_db) == 2
+
+
+def test_an_old_message_goes_when_the_field_is_emptied(signed_in: Callable[[str], AppTest],
+                                                       app_db: Engine) -> None:
+    create_customer(Actor("x", "admin"), {"first_name": "Ann", "last_name": "Lee",
+                                          "country": "GB", "postcode": "LS1 4AP"},
+                    engine=app_db)
+    at = _open(signed_in)
+    _fill(at, first_name="Ann", last_name="Lee", country="GB", postcode="LS1 4AP",
+          email="ann@")
+    assert any("not a valid email" in _shown(e.value) for e in at.error)
+    _fill(at, email="")  # emptied: now only the likely duplicate stands in the way
+    assert at.warning[0].value.startswith("This looks like an existing customer")
+    assert [_shown(e.value) for e in at.error] == []
