@@ -69,9 +69,11 @@ def _header(user: UserView, customer: Customer) -> None:
         st.text(line)
     tags = profile.tags(user.actor, customer.id)
     consent = profile.current_consent(profile.consent_history(user.actor, customer.id))
-    badges = [f"{'✅' if event and event.granted else '⛔' if event else '·'} "
-              f"{purpose.replace('_', ' ')}" for purpose, event in consent.items()]
-    st.text("Tags: " + (", ".join(tags) or "none") + "    Consent: " + "  ".join(badges))
+    # Words, not emoji: without an emoji font every badge is the same empty box.
+    badges = [f"{purpose.replace('_', ' ')}: "
+              f"{'never asked' if event is None else 'granted' if event.granted else 'withdrawn'}"
+              for purpose, event in consent.items()]
+    st.text("Tags: " + (", ".join(tags) or "none") + "    Consent: " + " · ".join(badges))
 
 
 def _figures(user: UserView, customer_id: int) -> None:

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.access import Actor
 from db.customers import create_customer, get_customer, update_customer
+from db.profile import record_consent
 from tests.pages.conftest import ROOT
 
 LOOKUP = str(ROOT / "pages" / "lookup.py")
@@ -244,3 +245,17 @@ def test_after_a_save_the_form_shows_the_stored_values(signed_in: Callable[[str]
     _save(at, john)
     assert not at.error
     assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"
+
+
+def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: int,
+                                     app_db: Engine) -> None:
+    """Emoji badges render as identical boxes where no emoji font exists."""
+    for purpose, granted in (("email_marketing", True), ("sms", True), ("sms", False)):
+        record_consent(MANAGER, john, purpose=purpose, granted=granted, source="phone call",
+                       notice_version="2026-02", engine=app_db)
+    at = _profile(signed_in, "manager", john)
+    line = next(t.value for t in at.text if t.value.startswith("Tags:"))
+    assert "email marketing: granted" in line
+    assert "sms: withdrawn" in line
+    assert "profiling: never asked" in line
+    assert all(ord(char) < 0x2000 for char in line), line
