@@ -1,4 +1,5 @@
-"""Two tabs on one record in Chromium: the later save conflicts, Reload keeps both changes."""
+"""The daily path in Chromium: two tabs on one record (the later save conflicts, Reload keeps
+both changes), fast repeated saves, and no built-in download of customer tables."""
 
 from __future__ import annotations
 
@@ -92,3 +93,17 @@ def test_fast_repeated_saves_keep_the_stored_values(page: Page, app_url: str,
                                        (customer_id,)).fetchone()
     assert stored == "Essen"
     expect(page.get_by_role("textbox", name="City")).to_have_value("Essen")
+
+
+def test_customer_tables_offer_no_built_in_download(page: Page, app_url: str) -> None:
+    """Streamlit's table toolbar would download names, e-mails and phones past the export
+    policy (consent, audit, formula neutralising); the app turns it off everywhere."""
+    sign_in(page, app_url, "marketing")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    grid.hover()
+    expect(page.get_by_test_id("stElementToolbar").first).to_be_attached()
+    page.wait_for_timeout(500)
+    assert page.get_by_role("button", name="Download as CSV").count() == 0
