@@ -259,3 +259,18 @@ def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: 
     assert "sms: withdrawn" in line
     assert "profiling: never asked" in line
     assert all(ord(char) < 0x2000 for char in line), line
+
+
+def test_a_profile_opened_again_starts_from_the_stored_record(
+    signed_in: Callable[[str], AppTest], john: int, app_db: Engine
+) -> None:
+    at = _profile(signed_in, "manager", john)
+    at.switch_page(LOOKUP).run()
+    update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
+    at.query_params["customer"] = str(john)
+    at.switch_page(PROFILE).run()
+    assert _field(at, john, "city").value == "York"
+    _field(at, john, "postcode").input("YO1 7HH")
+    _save(at, john)
+    assert not at.error, [e.value for e in at.error]
+    assert get_customer(MANAGER, john, engine=app_db).postcode == "YO1 7HH"
