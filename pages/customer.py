@@ -78,7 +78,8 @@ def _header(user: UserView, customer: Customer) -> None:
 
 def _figures(user: UserView, customer_id: int) -> None:
     numbers = profile.figures(user.actor, customer_id)
-    columns = st.columns(6)
+    # Two rows of three: in six columns a date or a large sum was cut off at 1,400 px.
+    columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric("Lifetime value", f"€{numbers.lifetime_value:,.2f}")
     columns[1].metric("Orders", f"{numbers.orders:,}")
     columns[2].metric("Average order", "—" if numbers.average_order is None

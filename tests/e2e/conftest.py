@@ -152,3 +152,11 @@ def wait_for_session_cookie(page: Page, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the sign-in cookie was never stored")
         page.wait_for_timeout(100)
+
+
+def cut_off_figures(page: Page) -> list[str]:
+    """The headline figures (``st.metric`` values) on the page that do not fit their box."""
+    return page.eval_on_selector_all(
+        "[data-testid='stMetricValue']",
+        "nodes => nodes.filter(n => [n, ...n.querySelectorAll('*')].some("
+        "e => e.scrollWidth > e.clientWidth + 1)).map(n => n.innerText)")

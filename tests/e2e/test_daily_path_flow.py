@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import sign_in, wait_for_app
+from tests.e2e.conftest import cut_off_figures, sign_in, wait_for_app
 
 
 def _open_tab(browser: Browser, app_url: str, customer_id: int) -> Page:
@@ -107,3 +107,18 @@ def test_customer_tables_offer_no_built_in_download(page: Page, app_url: str) ->
     expect(page.get_by_test_id("stElementToolbar").first).to_be_attached()
     page.wait_for_timeout(500)
     assert page.get_by_role("button", name="Download as CSV").count() == 0
+
+
+def test_profile_figures_fit_at_common_widths(page: Page, app_url: str,
+                                              app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        (customer_id,) = connection.execute(
+            "SELECT customer_id FROM orders GROUP BY customer_id "
+            "ORDER BY sum(amount) DESC LIMIT 1").fetchone()
+    sign_in(page, app_url, "manager")
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{app_url}/customer?customer={customer_id}")
+        wait_for_app(page)
+        expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+        assert cut_off_figures(page) == [], width
