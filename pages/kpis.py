@@ -72,17 +72,31 @@ def _start_from_link(today: date, options: dict[str, list[str]],
         KEYS["segment"]: view.segment_id})
 
 
+def _make_custom() -> None:
+    """A date typed into From or To makes the period custom."""
+    st.session_state[KEYS["period"]] = kpi_view.CUSTOM
+
+
 def _choices(today: date, options: dict[str, list[str]],
              segment_names: dict[int, str]) -> kpi_view.View | None:
-    """The widgets; the view they describe (None while custom dates do not make sense)."""
+    """The widgets; the view they describe (None while custom dates do not make sense).
+
+    The date fields always show the period's days: a preset writes its dates into them on
+    every run (so they follow the choice, and today), and editing one makes the period
+    custom, starting from the dates shown.
+    """
     top = st.columns([2, 1.4, 1.4, 2])
     top[0].selectbox("Period", list(kpi_view.PERIOD_CHOICES), key=KEYS["period"],
                      format_func=kpi_view.PERIOD_CHOICES.get)
     custom = st.session_state[KEYS["period"]] == kpi_view.CUSTOM
-    top[1].date_input("From (UTC)", key=KEYS["first"], disabled=not custom, max_value=today,
-                      format="YYYY-MM-DD")
-    top[2].date_input("To (UTC)", key=KEYS["last"], disabled=not custom, max_value=today,
-                      format="YYYY-MM-DD")
+    if not custom:
+        shown = kpi_view.View(period=st.session_state[KEYS["period"]]).resolve(today)
+        st.session_state[KEYS["first"]], st.session_state[KEYS["last"]] = (shown.first,
+                                                                           shown.last)
+    top[1].date_input("From (UTC)", key=KEYS["first"], max_value=today, format="YYYY-MM-DD",
+                      on_change=_make_custom)
+    top[2].date_input("To (UTC)", key=KEYS["last"], max_value=today, format="YYYY-MM-DD",
+                      on_change=_make_custom)
     top[3].segmented_control("Granularity", list(metrics.GRANULARITIES), key=KEYS["granularity"],
                              format_func=metrics.GRANULARITIES.get, selection_mode="single")
     row = st.columns(4)
