@@ -151,10 +151,11 @@ def _chart(title: str, chart: alt.Chart | None, data: pd.DataFrame, file: str,
 
 
 def _previous(trend: pd.DataFrame) -> pd.DataFrame:
-    """The previous period's columns of the trend, under the current ones' names."""
+    """The previous period's columns of the trend, under the current ones' names, on the
+    same buckets (cut like them)."""
     names = {name: name.removeprefix("previous_") for name in trend
              if name.startswith("previous_")}
-    return trend[["bucket", *names]].rename(columns=names)
+    return trend[["bucket", "first", "last", "partial", *names]].rename(columns=names)
 
 
 def _charts(board: metrics.Dashboard) -> None:
@@ -168,7 +169,9 @@ def _charts(board: metrics.Dashboard) -> None:
                                       money=money) if has_sales else None
             _chart(title.removesuffix(" (EUR)"), chart, trend, measure + ".csv",
                    "No orders in this period.")
-    st.caption("Dashed: the previous period of equal length, laid over this one.")
+    st.caption("Dashed: the previous period of equal length, laid over this one. Faint, with "
+               "a hollow point: a partial bucket — cut by the period's start or end, or not "
+               "over yet — whose days the tooltip names.")
     per_bucket = board.customers.per_bucket
     left, right = st.columns(2)
     with left:
@@ -179,9 +182,13 @@ def _charts(board: metrics.Dashboard) -> None:
         _chart("Customers by country", build_country_chart(board.customers.by_country),
                board.customers.by_country, "customers-by-country.csv",
                "No customer ordered in this period.")
-    _chart("Cohort retention", build_cohort_heatmap(board.customers.cohorts),
-           board.customers.cohorts, "cohorts.csv",
-           "No customer placed a first order in this period's months.")
+    cohorts = board.customers.cohorts
+    _chart("Cohort retention",
+           build_cohort_heatmap(cohorts) if cohorts["share"].notna().any() else None,
+           cohorts, "cohorts.csv",
+           "No customer placed a first order in this period's months that are over.")
+    if cohorts["share"].isna().any():
+        st.caption("Months not over yet are left empty.")
     left, right = st.columns(2)
     with left:
         _chart("Revenue by category", build_revenue_bars(board.by_category, "Category"),
