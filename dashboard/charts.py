@@ -74,6 +74,9 @@ def build_size_history_chart(history: pd.DataFrame) -> alt.Chart:
     ).properties(height=220)
 
 
+OVERLAP_LABEL_LIMIT = 180  # pixels of a segment's name on the overlap heat map's axes
+
+
 def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
     """Pairwise overlaps as a heat map; ``overlap`` has first, second, both, *_size."""
     sizes = pd.concat([overlap[["first", "first_size"]].set_axis(["name", "size"], axis=1),
@@ -89,10 +92,16 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
         ignore_index=True)
     both_ways["share"] = both_ways["both"] / both_ways["first_size"].clip(lower=1)
     order = list(sizes["name"])
+    # Long names are cut (the tooltip has them whole). The rows' title sits above the rows,
+    # right-aligned on the axis, so no label can run into it; every column keeps its label
+    # (slanted, they do not touch even where their boxes overlap).
     base = alt.Chart(both_ways).encode(
         x=alt.X("second:N", title="…are also in", sort=order,
-                axis=alt.Axis(labelAngle=-30, labelLimit=220)),
-        y=alt.Y("first:N", title="Members of…", sort=order, axis=alt.Axis(labelLimit=220)),
+                axis=alt.Axis(labelAngle=-40, labelLimit=OVERLAP_LABEL_LIMIT,
+                              labelOverlap=False, titlePadding=10)),
+        y=alt.Y("first:N", title="Members of…", sort=order,
+                axis=alt.Axis(labelLimit=OVERLAP_LABEL_LIMIT, titleAngle=0, titleAlign="right",
+                              titleBaseline="bottom", titleX=-6, titleY=-8)),
         tooltip=[alt.Tooltip("first:N", title="Members of"),
                  alt.Tooltip("second:N", title="Also in"),
                  alt.Tooltip("both:Q", title="Customers", format=","),
@@ -230,11 +239,12 @@ def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
     in the tooltip: ``rfm`` has ``recency``, ``frequency``, ``group``, ``customers`` and
     ``spend_cents``."""
     frame = rfm.assign(average=rfm["spend_cents"] / rfm["customers"].where(
-        rfm["customers"] > 0) / 100)
+        rfm["customers"] > 0) / 100,
+        # Two-word names on two lines, so that they fit a narrow cell.
+        label=rfm["group"].str.replace(" ", "\n", regex=False))
     base = alt.Chart(frame).encode(
         x=alt.X("frequency:O", title="Frequency (5 = 10 or more orders)"),
-        y=alt.Y("recency:O", title="Recency (5 = ordered in the last 30 days)",
-                sort="descending"),
+        y=alt.Y("recency:O", title="Recency (5 = last 30 days)", sort="descending"),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme="oranges")),
@@ -244,7 +254,11 @@ def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("customers:Q", title="Customers", format=","),
                  alt.Tooltip("average:Q", title="Average spend (EUR)", format=",.2f")],
     )
-    labels = base.mark_text(fontSize=10).encode(text=alt.Text("group:N"))
+    # Cut (with an ellipsis) to the cell's width less a margin, whatever width the page
+    # gives the chart; the tooltip names the group in full.
+    labels = base.mark_text(fontSize=10, lineBreak="\n",
+                            limit=alt.ExprRef("bandwidth('x') - 6")).encode(
+        text=alt.Text("label:N"))
     return (cells + labels).properties(height=alt.Step(40))
 
 

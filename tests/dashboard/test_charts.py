@@ -141,3 +141,30 @@ def test_cohort_months_not_over_yet_are_left_out_not_zero() -> None:
         "customers": [10, 0, 4], "share": [1.0, float("nan"), float("nan")]})
     rows = _rows(build_cohort_heatmap(cohorts))
     assert list(zip(rows["cohort"], rows["months_since"], strict=True)) == [("2026-11", 0)]
+
+
+def test_overlap_heatmap_titles_keep_clear_of_long_labels() -> None:
+    """Long segment names: the row title sits above the rows (not beside labels that can
+    reach the chart's edge), and every column keeps its label."""
+    name = "Customers who spent more than five hundred euros over their lifetime"
+    overlap = pd.DataFrame({"first": [name], "second": ["Medium"], "both": [5],
+                            "first_size": [10], "second_size": [20]})
+    encoding = build_overlap_heatmap(overlap).to_dict()["layer"][0]["encoding"]
+    rows, columns = encoding["y"]["axis"], encoding["x"]["axis"]
+    assert rows["titleAngle"] == 0 and rows["titleY"] < 0  # above the first row
+    assert rows["labelLimit"] <= 200 and columns["labelLimit"] <= 200
+    assert columns["labelOverlap"] is False  # no column loses its label
+    assert columns["titlePadding"] >= 8
+
+
+def test_rfm_labels_wrap_and_stay_inside_their_cells() -> None:
+    rfm = pd.DataFrame({"recency": [3, 2], "frequency": [1, 1],
+                        "group": ["Need attention", "Hibernating"], "customers": [4, 2],
+                        "spend_cents": [10_000, 500]})
+    chart = build_rfm_grid(rfm)
+    assert _rows(chart).set_index("group")["label"].to_dict() == {
+        "Need attention": "Need\nattention", "Hibernating": "Hibernating"}
+    text = chart.to_dict()["layer"][1]["mark"]
+    assert text["type"] == "text" and text["lineBreak"] == "\n"
+    # Cut to the cell's width, whatever width the page gives the chart.
+    assert "bandwidth('x')" in text["limit"]["expr"]
