@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import (
@@ -62,7 +63,7 @@ from sqlalchemy import (
     select,
 )
 
-from db import kpi_scope, top_search
+from db import kpi_scope, segments, top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
@@ -697,6 +698,33 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
             rfm=rfm(actor, filters, today=today, engine=engine),
             top_customers=top_customers(actor, period, filters, engine=engine),
         )
+
+
+@dataclass(frozen=True)
+class Download:
+    """A KPI table ready to download: CSV bytes and the file name."""
+
+    data: bytes
+    file_name: str
+
+
+def _euros(cents: float) -> Decimal | None:
+    """Cents as euros with exactly two decimals (a Decimal, so the CSV shows 10.00)."""
+    return None if pd.isna(cents) else Decimal(round(cents)).scaleb(-2)
+
+
+def csv_download(frame: pd.DataFrame, what: str, days: Period) -> Download:
+    """``frame`` as a spreadsheet-safe CSV (:func:`db.segments.spreadsheet_csv`, so a name
+    such as ``=HYPERLINK(...)`` cannot run), money in euros: each ``*_cents`` column becomes
+    ``*_eur`` with two decimals. Named by what it holds and its days, e.g.
+    ``revenue-by-week_2026-09-02_2026-11-30.csv`` (one date for a single day)."""
+    money = {name: name.removesuffix("_cents") + "_eur" for name in frame.columns
+             if name.endswith("_cents")}
+    shown = frame.assign(**{name: frame[name].map(_euros) for name in money}
+                         ).rename(columns=money)
+    dates = (f"{days.first:%Y-%m-%d}" if days.days == 1
+             else f"{days.first:%Y-%m-%d}_{days.last:%Y-%m-%d}")
+    return Download(segments.spreadsheet_csv(shown), f"{what}_{dates}.csv")
 
 
 def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:

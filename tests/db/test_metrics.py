@@ -7,6 +7,8 @@ same moment, customers without orders and a deleted customer whose sales still c
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -562,3 +564,22 @@ def test_the_dashboard_marks_partial_buckets_and_leaves_unfinished_cohort_months
     # The same period seen after its months are over leaves none empty.
     later = metrics.customer_report(MANAGER, period, today=date(2026, 5, 1), engine=engine)
     assert later.cohorts["share"].notna().all()
+
+
+def test_a_kpi_download_is_in_euros_neutralised_and_named_by_what_and_when() -> None:
+    top = pd.DataFrame({"customer_id": [7, 8], "first_name": ['=HYPERLINK("http://x.example")',
+                                                             "Ana"],
+                        "last_name": ["Evil", "Ruiz"], "revenue_cents": [282_606_412, -450],
+                        "previous_revenue_cents": [1000.0, 5.0]})
+    download = metrics.csv_download(top, "top-customers",
+                                    Period(date(2026, 9, 2), date(2026, 11, 30)))
+    assert download.file_name == "top-customers_2026-09-02_2026-11-30.csv"
+    text = download.data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["customer_id", "first_name", "last_name", "revenue_eur",
+                             "previous_revenue_eur"]
+    assert [row["revenue_eur"] for row in rows] == ["2826064.12", "-4.50"]
+    assert [row["previous_revenue_eur"] for row in rows] == ["10.00", "0.05"]
+    assert rows[0]["first_name"] == '\'=HYPERLINK("http://x.example")'
+    one_day = metrics.csv_download(top, "rfm-grid", Period(date(2026, 12, 1), date(2026, 12, 1)))
+    assert one_day.file_name == "rfm-grid_2026-12-01.csv"

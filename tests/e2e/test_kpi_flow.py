@@ -1,15 +1,26 @@
 """The KPI page in Chromium: the charts draw, a filter changes a tile and the link, and the
-link opens the same view again."""
+link opens the same view again; downloads are in euros, named and
+formula-safe."""
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from db import metrics
+from db.access import Actor
+from db.customers import get_customer, update_customer
+from db.engine import make_engine
+from db.metrics import preset
 from tests.e2e.conftest import sign_in, wait_for_app
+
+ADMIN = Actor("admin", "admin")
 
 
 def test_charts_draw_and_a_filter_changes_a_tile(page: Page, app_url: str,
@@ -51,3 +62,41 @@ def test_charts_draw_and_a_filter_changes_a_tile(page: Page, app_url: str,
     wait_for_app(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Orders").first
            ).to_contain_text(narrowed)
+
+
+def _download(page: Page, button: Locator) -> tuple[str, list[dict[str, str]]]:
+    """Click a download button; the file's name and its rows."""
+    with page.expect_download() as started:
+        button.get_by_role("button").click()
+    download = started.value
+    text = Path(download.path()).read_bytes().decode("utf-8-sig")
+    return download.suggested_filename, list(csv.DictReader(io.StringIO(text)))
+
+
+def test_downloads_are_in_euros_named_by_period_and_formula_safe(
+        page: Page, app_url: str, app_database: Path) -> None:
+    today = datetime.now(UTC).date()
+    period = preset("last_90", today)
+    engine = make_engine(f"sqlite:///{app_database}")
+    top = metrics.top_customers(ADMIN, period, engine=engine).iloc[0]
+    customer = get_customer(ADMIN, int(top["customer_id"]), engine=engine)
+    update_customer(ADMIN, customer.id, customer.version,
+                    {"first_name": '=HYPERLINK("http://evil.example","x")'}, engine=engine)
+    revenue = metrics.sales(ADMIN, period, engine=engine).revenue_cents
+    sign_in(page, app_url, "manager")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="KPIs").click()
+    wait_for_app(page)
+    dates = f"{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}"
+    buttons = page.get_by_test_id("stDownloadButton")
+    expect(buttons.last).to_be_visible()
+
+    name, rows = _download(page, buttons.first)
+    assert name == f"revenue-by-week_{dates}.csv"
+    assert sum(Decimal(row["revenue_eur"]) for row in rows) == Decimal(revenue).scaleb(-2)
+    assert all(len(row["revenue_eur"].split(".")[1]) == 2 for row in rows)
+
+    name, rows = _download(page, buttons.last)
+    assert name == f"top-customers_{dates}.csv"
+    assert rows[0]["first_name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[0]["revenue_eur"] == f"{top['revenue_cents'] / 100:.2f}"
+    assert "revenue_cents" not in rows[0]
