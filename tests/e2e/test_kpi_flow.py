@@ -18,6 +18,7 @@ from db.access import Actor
 from db.customers import get_customer, update_customer
 from db.engine import make_engine
 from db.metrics import preset
+from db.orders import record_order
 from tests.e2e.conftest import sign_in, wait_for_app
 
 ADMIN = Actor("admin", "admin")
@@ -100,3 +101,27 @@ def test_downloads_are_in_euros_named_by_period_and_formula_safe(
     assert rows[0]["first_name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert rows[0]["revenue_eur"] == f"{top['revenue_cents'] / 100:.2f}"
     assert "revenue_cents" not in rows[0]
+
+
+def test_tile_values_fit_their_tiles_at_common_widths(page: Page, app_url: str,
+                                                      app_database: Path) -> None:
+    """A seven-figure revenue (the size that was cut to "€2,826,06…") and every other tile
+    show whole at 1,280 and 1,440 px; screenshots of the tiles are kept beside the log."""
+    engine = make_engine(f"sqlite:///{app_database}")
+    record_order(ADMIN, 1, amount="2826064.12", category="electronics", channel="web",
+                 product="A fleet of laptops", engine=engine)
+    sign_in(page, app_url, "manager")
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{app_url}/kpis?period=last_365&by=month")
+        wait_for_app(page)
+        values = page.get_by_test_id("stMetricValue")
+        expect(values).to_have_count(12)
+        # Streamlit cuts a value with an ellipsis inside the value element or its child:
+        # whatever is wider than its box is cut.
+        cut = values.evaluate_all("""values => values.flatMap(value =>
+            [value, ...value.querySelectorAll('*')]
+              .filter(box => box.scrollWidth > box.clientWidth)
+              .map(() => value.innerText))""")
+        page.screenshot(path=str(app_database.parent / f"kpi-tiles-{width}.png"))
+        assert cut == [], (width, cut)
