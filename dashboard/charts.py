@@ -256,9 +256,12 @@ def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
     )
     # Cut (with an ellipsis) to the cell's width less a margin, whatever width the page
     # gives the chart; the tooltip names the group in full.
-    labels = base.mark_text(fontSize=10, lineBreak="\n",
-                            limit=alt.ExprRef("bandwidth('x') - 6")).encode(
-        text=alt.Text("label:N"))
+    # White on the darkest cells (the scale is "oranges", from zero to the most customers).
+    labels = base.transform_joinaggregate(most="max(customers)").mark_text(
+        fontSize=10, lineBreak="\n", limit=alt.ExprRef("bandwidth('x') - 6")).encode(
+        text=alt.Text("label:N"),
+        color=alt.condition("datum.customers > 0.6 * datum.most", alt.value("white"),
+                            alt.value("black")))
     return (cells + labels).properties(height=alt.Step(40))
 
 

@@ -168,3 +168,16 @@ def test_rfm_labels_wrap_and_stay_inside_their_cells() -> None:
     assert text["type"] == "text" and text["lineBreak"] == "\n"
     # Cut to the cell's width, whatever width the page gives the chart.
     assert "bandwidth('x')" in text["limit"]["expr"]
+
+
+def test_rfm_labels_turn_white_on_the_darkest_cells() -> None:
+    rfm = pd.DataFrame({"recency": [5, 1], "frequency": [5, 1],
+                        "group": ["Champions", "Lost"], "customers": [900, 100],
+                        "spend_cents": [10_000, 500]})
+    text = build_rfm_grid(rfm).to_dict()["layer"][1]
+    assert text["transform"] == [{"joinaggregate": [
+        {"op": "max", "field": "customers", "as": "most"}]}]
+    colour = text["encoding"]["color"]
+    assert colour["condition"] == {"test": "datum.customers > 0.6 * datum.most",
+                                   "value": "white"}
+    assert colour["value"] == "black"
