@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 
@@ -72,6 +74,9 @@ def build_size_history_chart(history: pd.DataFrame) -> alt.Chart:
     ).properties(height=220)
 
 
+OVERLAP_LABEL_LIMIT = 180  # pixels of a segment's name on the overlap heat map's axes
+
+
 def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
     """Pairwise overlaps as a heat map; ``overlap`` has first, second, both, *_size."""
     sizes = pd.concat([overlap[["first", "first_size"]].set_axis(["name", "size"], axis=1),
@@ -87,10 +92,16 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
         ignore_index=True)
     both_ways["share"] = both_ways["both"] / both_ways["first_size"].clip(lower=1)
     order = list(sizes["name"])
+    # Long names are cut (the tooltip has them whole). The rows' title sits above the rows,
+    # right-aligned on the axis, so no label can run into it; every column keeps its label
+    # (slanted, they do not touch even where their boxes overlap).
     base = alt.Chart(both_ways).encode(
         x=alt.X("second:N", title="…are also in", sort=order,
-                axis=alt.Axis(labelAngle=-30, labelLimit=220)),
-        y=alt.Y("first:N", title="Members of…", sort=order, axis=alt.Axis(labelLimit=220)),
+                axis=alt.Axis(labelAngle=-40, labelLimit=OVERLAP_LABEL_LIMIT,
+                              labelOverlap=False, titlePadding=10)),
+        y=alt.Y("first:N", title="Members of…", sort=order,
+                axis=alt.Axis(labelLimit=OVERLAP_LABEL_LIMIT, titleAngle=0, titleAlign="right",
+                              titleBaseline="bottom", titleX=-6, titleY=-8)),
         tooltip=[alt.Tooltip("first:N", title="Members of"),
                  alt.Tooltip("second:N", title="Also in"),
                  alt.Tooltip("both:Q", title="Customers", format=","),
@@ -106,31 +117,66 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
 
 
 TREND_SERIES = ["This period", "Previous period"]
+# How a partial bucket (see db.metrics.bucket_spans) is drawn: faint, and as a hollow point
+# off the line, so that a week cut to two days does not read as a collapse.
+PARTIAL_OPACITY = 0.4
+
+
+def _days(first: date, last: date) -> str:
+    """A bucket's days as a reader says them: "30 Nov – 1 Dec" (years only across one)."""
+    shown = "%-d %b %Y" if first.year != last.year else "%-d %b"
+    if first == last:
+        return f"{first:{shown}}"
+    return f"{first:{shown}} – {last:{shown}}"
+
+
+def _with_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (with ``first``, ``last`` and ``partial`` per bucket) plus ``days``, the
+    tooltip's text, which says "partial" for a partial bucket."""
+    days = [("partial: " if partial else "") + _days(first, last) for first, last, partial
+            in zip(frame["first"], frame["last"], frame["partial"], strict=True)]
+    return frame.assign(days=days, partial=frame["partial"].astype(bool))
+
+
+def _line_over_buckets(data: pd.DataFrame) -> alt.LayerChart:
+    """Layers for a line per bucket: the solid line (with points) through whole buckets
+    only (first, so the legend shows it), a faint line through every bucket, and a hollow
+    faint point on partial ones. ``data`` needs ``partial``; the caller encodes x, y and
+    the rest on the result."""
+    return alt.layer(
+        alt.Chart().transform_filter("!datum.partial").mark_line(point=True),
+        alt.Chart().mark_line(opacity=PARTIAL_OPACITY),
+        alt.Chart().transform_filter("datum.partial").mark_point(
+            filled=False, opacity=PARTIAL_OPACITY + 0.2, size=70),
+        data=data)
 
 
 def build_trend_chart(current: pd.DataFrame, previous: pd.DataFrame, *, measure: str,
-                      title: str, money: bool = False) -> alt.Chart:
+                      title: str, money: bool = False) -> alt.LayerChart:
     """One measure per bucket as a line, the previous period's as a dashed line over it.
 
-    Both frames have ``bucket`` (the bucket's first day) and ``measure``; ``previous`` is
-    already moved forward onto this period's buckets. ``money`` values are cents.
+    Both frames have ``bucket`` (the bucket's first day), ``first``, ``last``, ``partial``
+    (see db.metrics.bucket_spans) and ``measure``; ``previous`` is already moved forward
+    onto this period's buckets (and cut like them). ``money`` values are cents. Partial
+    buckets are drawn faint and apart from the line.
     """
     scale = 100 if money else 1
-    long = pd.concat([frame[["bucket", measure]].assign(series=name)
+    columns = ["bucket", "first", "last", "partial", measure]
+    long = pd.concat([_with_days(frame[columns]).assign(series=name)
                       for frame, name in ((current, TREND_SERIES[0]),
                                           (previous, TREND_SERIES[1]))], ignore_index=True)
     long["value"] = long[measure] / scale
     number = ",.2f" if money else ","
-    return alt.Chart(long).mark_line(point=True).encode(
+    return _line_over_buckets(long[["bucket", "days", "partial", "series", "value"]]).encode(
         x=alt.X("bucket:T", title=None),
         y=alt.Y("value:Q", title=title),
         color=alt.Color("series:N", title=None, sort=TREND_SERIES,
                         scale=alt.Scale(domain=TREND_SERIES,
                                         range=[SPEND_COLOUR, EVERYONE_COLOUR]),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="bottom", symbolOpacity=1)),
         strokeDash=alt.StrokeDash("series:N", sort=TREND_SERIES, legend=None,
                                   scale=alt.Scale(domain=TREND_SERIES, range=[[1, 0], [5, 4]])),
-        tooltip=[alt.Tooltip("bucket:T", title="From"), alt.Tooltip("series:N", title="Of"),
+        tooltip=[alt.Tooltip("days:N", title="Days"), alt.Tooltip("series:N", title="Of"),
                  alt.Tooltip("value:Q", title=title, format=number)],
     ).properties(height=260)
 
@@ -142,9 +188,11 @@ PROMOTER_COLOUR = "#3d8c5c"
 
 def build_new_returning_chart(per_bucket: pd.DataFrame) -> alt.Chart:
     """Active customers per bucket, stacked into new and returning: ``per_bucket`` has
-    ``bucket``, ``new`` and ``returning``."""
-    long = per_bucket.melt(id_vars="bucket", value_vars=["new", "returning"],
-                           var_name="who", value_name="customers")
+    ``bucket``, ``first``, ``last``, ``partial``, ``new`` and ``returning``; partial
+    buckets' bars are faint."""
+    long = _with_days(per_bucket).melt(id_vars=["bucket", "days", "partial"],
+                                       value_vars=["new", "returning"], var_name="who",
+                                       value_name="customers")
     long["who"] = long["who"].map({"new": "New", "returning": "Returning"})
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("bucket:T", title=None),
@@ -154,7 +202,8 @@ def build_new_returning_chart(per_bucket: pd.DataFrame) -> alt.Chart:
                                         range=[NEW_COLOUR, RETURNING_COLOUR]),
                         legend=alt.Legend(orient="bottom")),
         order=alt.Order("who:N", sort="descending"),
-        tooltip=[alt.Tooltip("bucket:T", title="From"), alt.Tooltip("who:N", title="Who"),
+        opacity=alt.condition("datum.partial", alt.value(PARTIAL_OPACITY), alt.value(1.0)),
+        tooltip=[alt.Tooltip("days:N", title="Days"), alt.Tooltip("who:N", title="Who"),
                  alt.Tooltip("customers:Q", title="Customers", format=",")],
     ).properties(height=260)
 
@@ -162,8 +211,9 @@ def build_new_returning_chart(per_bucket: pd.DataFrame) -> alt.Chart:
 def build_cohort_heatmap(cohorts: pd.DataFrame) -> alt.Chart:
     """Monthly cohorts (rows) by months since the first order (columns), shaded by the share
     still buying: ``cohorts`` has ``cohort``, ``months_since``, ``size``, ``customers``
-    and ``share``."""
-    frame = cohorts.assign(cohort=pd.to_datetime(cohorts["cohort"]).dt.strftime("%Y-%m"))
+    and ``share``. Cells without a share (months not over yet) are left empty."""
+    complete = cohorts.dropna(subset=["share"])
+    frame = complete.assign(cohort=pd.to_datetime(complete["cohort"]).dt.strftime("%Y-%m"))
     base = alt.Chart(frame).encode(
         x=alt.X("months_since:O", title="Months since the first order"),
         y=alt.Y("cohort:O", title="First order in"),
@@ -189,11 +239,12 @@ def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
     in the tooltip: ``rfm`` has ``recency``, ``frequency``, ``group``, ``customers`` and
     ``spend_cents``."""
     frame = rfm.assign(average=rfm["spend_cents"] / rfm["customers"].where(
-        rfm["customers"] > 0) / 100)
+        rfm["customers"] > 0) / 100,
+        # Two-word names on two lines, so that they fit a narrow cell.
+        label=rfm["group"].str.replace(" ", "\n", regex=False))
     base = alt.Chart(frame).encode(
         x=alt.X("frequency:O", title="Frequency (5 = 10 or more orders)"),
-        y=alt.Y("recency:O", title="Recency (5 = ordered in the last 30 days)",
-                sort="descending"),
+        y=alt.Y("recency:O", title="Recency (5 = last 30 days)", sort="descending"),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme="oranges")),
@@ -203,7 +254,14 @@ def build_rfm_grid(rfm: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("customers:Q", title="Customers", format=","),
                  alt.Tooltip("average:Q", title="Average spend (EUR)", format=",.2f")],
     )
-    labels = base.mark_text(fontSize=10).encode(text=alt.Text("group:N"))
+    # Cut (with an ellipsis) to the cell's width less a margin, whatever width the page
+    # gives the chart; the tooltip names the group in full.
+    # White on the darkest cells (the scale is "oranges", from zero to the most customers).
+    labels = base.transform_joinaggregate(most="max(customers)").mark_text(
+        fontSize=10, lineBreak="\n", limit=alt.ExprRef("bandwidth('x') - 6")).encode(
+        text=alt.Text("label:N"),
+        color=alt.condition("datum.customers > 0.6 * datum.most", alt.value("white"),
+                            alt.value("black")))
     return (cells + labels).properties(height=alt.Step(40))
 
 
@@ -231,15 +289,18 @@ def build_country_chart(by_country: pd.DataFrame) -> alt.Chart:
     ).properties(height=alt.Step(26))
 
 
-def build_nps_chart(nps: pd.DataFrame) -> alt.Chart:
-    """NPS per bucket with the answers behind it: ``nps`` has ``bucket``, ``promoters``,
-    ``passives``, ``detractors`` and ``nps`` (buckets without answers are left out)."""
-    frame = nps.dropna(subset=["nps"]).assign(
-        answers=nps["promoters"] + nps["passives"] + nps["detractors"])
-    return alt.Chart(frame).mark_line(point=True, color=PROMOTER_COLOUR).encode(
+def build_nps_chart(nps: pd.DataFrame) -> alt.LayerChart:
+    """NPS per bucket with the answers behind it: ``nps`` has ``bucket``, ``first``,
+    ``last``, ``partial``, ``promoters``, ``passives``, ``detractors`` and ``nps`` (buckets
+    without answers are left out); partial buckets are drawn faint and apart."""
+    answered = nps.dropna(subset=["nps"])
+    frame = _with_days(answered).assign(
+        answers=answered["promoters"] + answered["passives"] + answered["detractors"])
+    return _line_over_buckets(frame.drop(columns=["first", "last"])).encode(
         x=alt.X("bucket:T", title=None),
         y=alt.Y("nps:Q", title="NPS", scale=alt.Scale(domain=[-100, 100])),
-        tooltip=[alt.Tooltip("bucket:T", title="From"),
+        color=alt.value(PROMOTER_COLOUR),
+        tooltip=[alt.Tooltip("days:N", title="Days"),
                  alt.Tooltip("nps:Q", title="NPS", format=".0f"),
                  alt.Tooltip("answers:Q", title="Answers", format=","),
                  alt.Tooltip("promoters:Q", title="Promoters", format=","),

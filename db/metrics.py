@@ -25,7 +25,11 @@ Definitions:
 - **Churn rate**: of the customers active in the previous period of equal length, those with
   no order in this one; **retention rate** is the rest, so the two add up to 100 %.
 - **Cohort retention**: customers grouped by the calendar month of their first order; for
-  each later month, the share of the cohort with an order in it.
+  each later month, the share of the cohort with an order in it. A month that is not over
+  yet has no share (a day-old month would read as everyone gone).
+- **Partial bucket**: a day, week or month of a time series that the period cuts (it starts
+  after the bucket's first day or ends before its last) or that holds today, which is not
+  over; its sums cover fewer days than a whole bucket's, so charts mark it.
 - **RFM**: every live customer with an order, scored today (whatever the period) by recency
   (days since the last order: 5 = up to 30, 4 = up to 90, 3 = up to 180, 2 = up to 365,
   1 = longer) and frequency (orders ever: 5 = 10 or more, 4 = 5-9, 3 = 3-4, 2 = 2, 1 = 1),
@@ -46,6 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import (
@@ -58,7 +63,7 @@ from sqlalchemy import (
     select,
 )
 
-from db import kpi_scope, top_search
+from db import kpi_scope, segments, top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
@@ -235,6 +240,19 @@ def daily(actor: Actor, period: Period, filters: Filters = Filters(), *,
     return frame.astype({name: "int64" for name in SALES_MEASURES})
 
 
+def bucket_spans(period: Period, granularity: str, *, today: date) -> pd.DataFrame:
+    """Each bucket of ``period`` (named by its first day, as :func:`bucketed` names it):
+    ``first`` and ``last``, the days of the period in it, and ``partial`` when those are
+    fewer than the whole bucket or include ``today`` (see the definitions above)."""
+    rows = []
+    for name, first, last in _buckets(period, granularity):
+        whole_last = {"day": name, "week": name + timedelta(days=6),
+                      "month": _months(name, name)[0][1]}[granularity]
+        rows.append((pd.Timestamp(name), first, last,
+                     first != name or last != whole_last or last >= today))
+    return pd.DataFrame(rows, columns=["bucket", "first", "last", "partial"])
+
+
 def bucketed(days: pd.DataFrame, granularity: str) -> pd.DataFrame:
     """Per-day counts (every column but ``day``) summed into days, weeks (from Monday) or
     calendar months; each bucket is named by its first day (the first bucket may start
@@ -375,14 +393,16 @@ def _week_counts(connection: Connection, buckets: list[tuple[date, date, date]],
     return {week: found.get(week, (0, 0)) for week in weeks}
 
 
-def _cohorts(who: WhoOrdered, months: list[tuple[date, date]]) -> pd.DataFrame:
+def _cohorts(who: WhoOrdered, months: list[tuple[date, date]], today: date) -> pd.DataFrame:
     active = [who.union("buyers", first, last) for first, last in months]
     rows = []
     for index, (first, last) in enumerate(months):
         cohort = who.union("newcomers", first, last)
         for since, buyers in enumerate(active[index:] if cohort else []):
             kept = cohort.intersection_cardinality(buyers)
-            rows.append((first, since, len(cohort), kept, kept / len(cohort)))
+            over = months[index + since][1] < today
+            rows.append((first, since, len(cohort), kept,
+                         kept / len(cohort) if over else float("nan")))
     return pd.DataFrame(rows, columns=["cohort", "months_since", "size", "customers",
                                        "share"])
 
@@ -398,16 +418,19 @@ class CustomerReport:
     per_bucket: pd.DataFrame  # bucket, active, new and returning customers
     # For each calendar month the period touches with new customers (the cohort): the share
     # of them who ordered in each month since, up to the period's end. Columns ``cohort``
-    # (the month's first day), ``months_since``, ``size``, ``customers`` and ``share``.
+    # (the month's first day), ``months_since``, ``size``, ``customers`` and ``share``
+    # (NaN while that month is not over: its customers so far are no share yet).
     cohorts: pd.DataFrame
 
 
 def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), *,
-                    granularity: str = "month",
+                    granularity: str = "month", today: date | None = None,
                     engine: Engine | None = None) -> CustomerReport:
     """Active, returning, repeat and churned customers, per country, per bucket of
-    ``granularity`` and by cohort."""
+    ``granularity`` (each marked partial or not, see :func:`bucket_spans`) and by cohort
+    (months not over on ``today`` left without a share)."""
     require(actor, Capability.VIEW_KPIS)
+    today = today or utcnow().date()
     compared = (period, period.previous(), period.year_earlier())
     months = _months(period.first, period.last)
     buckets = _buckets(period, granularity)
@@ -425,8 +448,9 @@ def customer_report(actor: Actor, period: Period, filters: Filters = Filters(), 
     return CustomerReport(counts=_counts(who, compared[0]), previous=_counts(who, compared[1]),
                           year_earlier=_counts(who, compared[2]),
                           by_country=_by_country(who, period),
-                          per_bucket=_per_bucket(who, buckets, counted),
-                          cohorts=_cohorts(who, months))
+                          per_bucket=_per_bucket(who, buckets, counted).merge(
+                              bucket_spans(period, granularity, today=today), on="bucket"),
+                          cohorts=_cohorts(who, months, today))
 
 
 def _buckets(period: Period, granularity: str) -> list[tuple[date, date, date]]:
@@ -613,7 +637,9 @@ class Dashboard:
     sales: Sales
     sales_previous: Sales
     sales_year_earlier: Sales
-    trend: pd.DataFrame  # per bucket: the sales measures, and ``previous_*`` moved onto it
+    # Per bucket: the sales measures, ``previous_*`` moved onto it, and its span
+    # (``first``, ``last``, ``partial``; see :func:`bucket_spans`), as have the other series.
+    trend: pd.DataFrame
     customers: CustomerReport
     engagement: Engagement
     engagement_previous: Engagement
@@ -621,7 +647,7 @@ class Dashboard:
     lifetime_value_cents: float | None
     by_category: pd.DataFrame
     by_channel: pd.DataFrame
-    nps: pd.DataFrame  # per bucket: promoters, passives, detractors and nps
+    nps: pd.DataFrame  # per bucket with answers: promoters, passives, detractors and nps
     rfm: pd.DataFrame
     top_customers: pd.DataFrame
 
@@ -641,7 +667,9 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
     connection (see :mod:`db.kpi_scope`); the RFM grid is scored on ``today``."""
     require(actor, Capability.VIEW_KPIS)
     engine = engine or get_engine()
+    today = today or utcnow().date()
     previous = period.previous()
+    spans = bucket_spans(period, granularity, today=today)
     with kpi_scope.shared(engine, filters.segment_id) as connection:
         current_days = daily(actor, period, filters, engine=engine)
         previous_days = daily(actor, previous, filters, engine=engine)
@@ -656,9 +684,9 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
             period=period, first_day=first_day, sales=_totals(current_days),
             sales_previous=_totals(previous_days),
             sales_year_earlier=sales(actor, period.year_earlier(), filters, engine=engine),
-            trend=trend,
+            trend=trend.merge(spans, on="bucket"),
             customers=customer_report(actor, period, filters, granularity=granularity,
-                                      engine=engine),
+                                      today=today, engine=engine),
             engagement=engagement(actor, period, filters, engine=engine),
             engagement_previous=engagement(actor, previous, filters, engine=engine),
             engagement_year_earlier=engagement(actor, period.year_earlier(), filters,
@@ -666,10 +694,37 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
             lifetime_value_cents=average_lifetime_value_cents(actor, filters, engine=engine),
             by_category=breakdown(actor, period, "category", filters, engine=engine),
             by_channel=breakdown(actor, period, "channel", filters, engine=engine),
-            nps=answers.assign(nps=nps_of(answers)),
+            nps=answers.assign(nps=nps_of(answers)).merge(spans, on="bucket"),
             rfm=rfm(actor, filters, today=today, engine=engine),
             top_customers=top_customers(actor, period, filters, engine=engine),
         )
+
+
+@dataclass(frozen=True)
+class Download:
+    """A KPI table ready to download: CSV bytes and the file name."""
+
+    data: bytes
+    file_name: str
+
+
+def _euros(cents: float) -> Decimal | None:
+    """Cents as euros with exactly two decimals (a Decimal, so the CSV shows 10.00)."""
+    return None if pd.isna(cents) else Decimal(round(cents)).scaleb(-2)
+
+
+def csv_download(frame: pd.DataFrame, what: str, days: Period) -> Download:
+    """``frame`` as a spreadsheet-safe CSV (:func:`db.segments.spreadsheet_csv`, so a name
+    such as ``=HYPERLINK(...)`` cannot run), money in euros: each ``*_cents`` column becomes
+    ``*_eur`` with two decimals. Named by what it holds and its days, e.g.
+    ``revenue-by-week_2026-09-02_2026-11-30.csv`` (one date for a single day)."""
+    money = {name: name.removesuffix("_cents") + "_eur" for name in frame.columns
+             if name.endswith("_cents")}
+    shown = frame.assign(**{name: frame[name].map(_euros) for name in money}
+                         ).rename(columns=money)
+    dates = (f"{days.first:%Y-%m-%d}" if days.days == 1
+             else f"{days.first:%Y-%m-%d}_{days.last:%Y-%m-%d}")
+    return Download(segments.spreadsheet_csv(shown), f"{what}_{dates}.csv")
 
 
 def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:

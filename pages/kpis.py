@@ -72,17 +72,31 @@ def _start_from_link(today: date, options: dict[str, list[str]],
         KEYS["segment"]: view.segment_id})
 
 
+def _make_custom() -> None:
+    """A date typed into From or To makes the period custom."""
+    st.session_state[KEYS["period"]] = kpi_view.CUSTOM
+
+
 def _choices(today: date, options: dict[str, list[str]],
              segment_names: dict[int, str]) -> kpi_view.View | None:
-    """The widgets; the view they describe (None while custom dates do not make sense)."""
+    """The widgets; the view they describe (None while custom dates do not make sense).
+
+    The date fields always show the period's days: a preset writes its dates into them on
+    every run (so they follow the choice, and today), and editing one makes the period
+    custom, starting from the dates shown.
+    """
     top = st.columns([2, 1.4, 1.4, 2])
     top[0].selectbox("Period", list(kpi_view.PERIOD_CHOICES), key=KEYS["period"],
                      format_func=kpi_view.PERIOD_CHOICES.get)
     custom = st.session_state[KEYS["period"]] == kpi_view.CUSTOM
-    top[1].date_input("From (UTC)", key=KEYS["first"], disabled=not custom, max_value=today,
-                      format="YYYY-MM-DD")
-    top[2].date_input("To (UTC)", key=KEYS["last"], disabled=not custom, max_value=today,
-                      format="YYYY-MM-DD")
+    if not custom:
+        shown = kpi_view.View(period=st.session_state[KEYS["period"]]).resolve(today)
+        st.session_state[KEYS["first"]], st.session_state[KEYS["last"]] = (shown.first,
+                                                                           shown.last)
+    top[1].date_input("From (UTC)", key=KEYS["first"], max_value=today, format="YYYY-MM-DD",
+                      on_change=_make_custom)
+    top[2].date_input("To (UTC)", key=KEYS["last"], max_value=today, format="YYYY-MM-DD",
+                      on_change=_make_custom)
     top[3].segmented_control("Granularity", list(metrics.GRANULARITIES), key=KEYS["granularity"],
                              format_func=metrics.GRANULARITIES.get, selection_mode="single")
     row = st.columns(4)
@@ -124,27 +138,35 @@ def _tiles(board: metrics.Dashboard) -> None:
                 st.caption(tile.year)
 
 
-def _chart(title: str, chart: alt.Chart | None, data: pd.DataFrame, file: str,
-           empty: str) -> None:
+def _download(data: pd.DataFrame, what: str, days: metrics.Period) -> None:
+    """The rows as CSV in euros, named by what and when (see metrics.csv_download)."""
+    download = metrics.csv_download(data, what, days)
+    st.download_button("Download the data (CSV)", download.data, file_name=download.file_name,
+                       mime="text/csv", key="csv_" + what)
+
+
+def _chart(title: str, chart: alt.Chart | alt.LayerChart | None, data: pd.DataFrame,
+           what: str, days: metrics.Period, empty: str) -> None:
     """A chart with its rows as a CSV download, or a clear note when there is nothing."""
     st.subheader(title)
     if chart is None or data.empty:
         st.info(empty)
         return
     st.altair_chart(chart, width="stretch")
-    st.download_button("Download the data (CSV)", data.to_csv(index=False).encode(),
-                       file_name=file, mime="text/csv", key="csv_" + file)
+    _download(data, what, days)
 
 
 def _previous(trend: pd.DataFrame) -> pd.DataFrame:
-    """The previous period's columns of the trend, under the current ones' names."""
+    """The previous period's columns of the trend, under the current ones' names, on the
+    same buckets (cut like them)."""
     names = {name: name.removeprefix("previous_") for name in trend
              if name.startswith("previous_")}
-    return trend[["bucket", *names]].rename(columns=names)
+    return trend[["bucket", "first", "last", "partial", *names]].rename(columns=names)
 
 
-def _charts(board: metrics.Dashboard) -> None:
-    trend = board.trend
+def _charts(board: metrics.Dashboard, granularity: str, today: date) -> None:
+    trend, period, by = board.trend, board.period, f"-by-{granularity}"
+    spans = ["bucket", "first", "last", "partial"]
     has_sales = bool(board.sales.orders or board.sales.refunds)
     left, right = st.columns(2)
     for column, measure, title, money in ((left, "revenue_cents", "Revenue (EUR)", True),
@@ -152,53 +174,67 @@ def _charts(board: metrics.Dashboard) -> None:
         with column:
             chart = build_trend_chart(trend, _previous(trend), measure=measure, title=title,
                                       money=money) if has_sales else None
-            _chart(title.removesuffix(" (EUR)"), chart, trend, measure + ".csv",
-                   "No orders in this period.")
-    st.caption("Dashed: the previous period of equal length, laid over this one.")
+            _chart(title.removesuffix(" (EUR)"), chart,
+                   trend[[*spans, measure, "previous_" + measure]],
+                   measure.removesuffix("_cents") + by, period, "No orders in this period.")
+    st.caption("Dashed: the previous period of equal length, laid over this one. Faint, with "
+               "a hollow point: a partial bucket — cut by the period's start or end, or not "
+               "over yet — whose days the tooltip names.")
     per_bucket = board.customers.per_bucket
     left, right = st.columns(2)
     with left:
         _chart("New and returning customers",
                build_new_returning_chart(per_bucket) if per_bucket["active"].any() else None,
-               per_bucket, "new-and-returning.csv", "No customer ordered in this period.")
+               per_bucket, "new-and-returning" + by, period,
+               "No customer ordered in this period.")
     with right:
         _chart("Customers by country", build_country_chart(board.customers.by_country),
-               board.customers.by_country, "customers-by-country.csv",
+               board.customers.by_country, "customers-by-country", period,
                "No customer ordered in this period.")
-    _chart("Cohort retention", build_cohort_heatmap(board.customers.cohorts),
-           board.customers.cohorts, "cohorts.csv",
-           "No customer placed a first order in this period's months.")
+    cohorts = board.customers.cohorts
+    _chart("Cohort retention",
+           build_cohort_heatmap(cohorts) if cohorts["share"].notna().any() else None,
+           cohorts, "cohort-retention", period,
+           "No customer placed a first order in this period's months that are over.")
+    if cohorts["share"].isna().any():
+        st.caption("Months not over yet are left empty.")
     left, right = st.columns(2)
     with left:
         _chart("Revenue by category", build_revenue_bars(board.by_category, "Category"),
-               board.by_category, "revenue-by-category.csv", "No orders in this period.")
+               board.by_category, "revenue-by-category", period, "No orders in this period.")
     with right:
         _chart("Revenue by channel", build_revenue_bars(board.by_channel, "Channel"),
-               board.by_channel, "revenue-by-channel.csv", "No orders in this period.")
-    left, right = st.columns(2)
+               board.by_channel, "revenue-by-channel", period, "No orders in this period.")
+    # The grid takes the wider column, so that its group names fit their cells.
+    left, right = st.columns([3, 2])
     with left:
-        _chart("RFM grid (today)", build_rfm_grid(board.rfm), board.rfm, "rfm.csv",
-               "No customer has ordered yet.")
+        _chart("RFM grid (today)", build_rfm_grid(board.rfm), board.rfm, "rfm-grid",
+               metrics.Period(today, today), "No customer has ordered yet.")
+    with right:
         if not board.rfm.empty:
+            st.subheader("RFM groups")
             groups = (board.rfm.groupby("group", as_index=False)["customers"].sum()
                       .sort_values("customers", ascending=False))
-            st.dataframe(groups, hide_index=True, column_config={
+            st.dataframe(groups, hide_index=True, width="stretch", column_config={
                 "group": "Group", "customers": st.column_config.NumberColumn(
                     "Customers", format="localized")})
-    with right:
+    left, right = st.columns(2)
+    with left:
         answered = board.nps.dropna(subset=["nps"]) if "nps" in board.nps else board.nps
         _chart("NPS over time", build_nps_chart(board.nps) if len(answered) else None,
-               board.nps, "nps.csv", "No survey answers in this period.")
+               board.nps, "nps" + by, period, "No survey answers in this period.")
+    with right:
         kinds = board.engagement.interactions
         if kinds:
+            st.subheader("Contacts by kind")
             st.dataframe(pd.DataFrame({"kind": list(kinds), "contacts": list(kinds.values())}),
-                         hide_index=True, column_config={
+                         hide_index=True, width="stretch", column_config={
                              "kind": "Contact kind", "contacts": st.column_config.NumberColumn(
                                  "Contacts", format="localized")})
-    _top(board.top_customers)
+    _top(board.top_customers, period)
 
 
-def _top(top: pd.DataFrame) -> None:
+def _top(top: pd.DataFrame, period: metrics.Period) -> None:
     st.subheader("Top 20 customers by revenue in the period")
     if top.empty:
         st.info("No customer spent anything in this period.")
@@ -214,8 +250,7 @@ def _top(top: pd.DataFrame) -> None:
                      "revenue": st.column_config.NumberColumn("Revenue (EUR)", format="%.2f"),
                      "orders": "Orders",
                      "profile": st.column_config.LinkColumn("Profile", display_text="Open")})
-    st.download_button("Download the data (CSV)", top.to_csv(index=False).encode(),
-                       file_name="top-customers.csv", mime="text/csv", key="csv_top")
+    _download(top, "top-customers", period)
 
 
 def main() -> None:
@@ -246,7 +281,7 @@ def main() -> None:
         st.info("No orders, answers or contacts in this period for these filters. "
                 "Choose a longer period or fewer filters.")
     _tiles(board)
-    _charts(board)
+    _charts(board, view.granularity, today)
 
 
 main()

@@ -55,9 +55,9 @@ def test_size_history_plots_one_point_per_day() -> None:
 
 
 def test_trend_draws_the_previous_period_dashed_in_euros() -> None:
-    buckets = pd.to_datetime(["2026-11-01", "2026-11-08"])
-    current = pd.DataFrame({"bucket": buckets, "revenue_cents": [1050, 0]})
-    previous = pd.DataFrame({"bucket": buckets, "revenue_cents": [200, 99]})
+    spans = _spans(["2026-11-02", "2026-11-09"], [False, False])
+    current = spans.assign(revenue_cents=[1050, 0])
+    previous = spans.assign(revenue_cents=[200, 99])
     chart = build_trend_chart(current, previous, measure="revenue_cents", title="Revenue",
                               money=True)
     rows = _rows(chart).set_index("series")
@@ -78,13 +78,106 @@ def test_kpi_charts_receive_aggregated_rows() -> None:
     bars = pd.DataFrame({"group": ["books"], "revenue_cents": [12_345], "orders": [3],
                          "refunds": [0]})
     assert _rows(build_revenue_bars(bars, "Category"))["revenue"].tolist() == [123.45]
-    per_bucket = pd.DataFrame({"bucket": [pd.Timestamp(2026, 1, 5)], "active": [5],
-                               "new": [2], "returning": [3]})
+    per_bucket = _spans(["2026-01-05"], [False]).assign(active=[5], new=[2], returning=[3])
     stacked = _rows(build_new_returning_chart(per_bucket)).set_index("who")["customers"]
     assert stacked.to_dict() == {"New": 2, "Returning": 3}
-    nps = pd.DataFrame({"bucket": pd.to_datetime(["2026-01-01", "2026-02-01"]),
-                        "promoters": [2, 0], "passives": [0, 0], "detractors": [1, 0],
-                        "nps": [100 / 3, float("nan")]})
+    nps = _spans(["2026-01-05", "2026-01-12"], [False, False]).assign(
+        promoters=[2, 0], passives=[0, 0], detractors=[1, 0], nps=[100 / 3, float("nan")])
     assert len(_rows(build_nps_chart(nps))) == 1  # the month without answers is left out
     countries = pd.DataFrame({"country": ["DE"], "customers": [7]})
     assert _rows(build_country_chart(countries))["customers"].tolist() == [7]
+
+
+def _spans(buckets: list[str], partial: list[bool]) -> pd.DataFrame:
+    """Week buckets with their days; the partial ones cut to the first two days."""
+    starts = pd.to_datetime(buckets)
+    return pd.DataFrame({"bucket": starts, "first": starts.date,
+                         "last": [(start + pd.Timedelta(days=1 if cut else 6)).date()
+                                  for start, cut in zip(starts, partial, strict=True)],
+                         "partial": partial})
+
+
+def _layers_by_filter(chart) -> dict[str, dict]:
+    return {layer.get("transform", [{}])[0].get("filter", "all"): layer
+            for layer in chart.to_dict()["layer"]}
+
+
+def test_a_partial_bucket_is_drawn_apart_from_the_line_with_its_days() -> None:
+    spans = _spans(["2026-11-16", "2026-11-23", "2026-11-30"], [False, False, True])
+    current = spans.assign(revenue_cents=[1000, 1200, 80])
+    previous = spans.assign(revenue_cents=[900, 1100, 70])
+    chart = build_trend_chart(current, previous, measure="revenue_cents", title="Revenue",
+                              money=True)
+    rows = _rows(chart)
+    cut = rows[rows["partial"]]
+    assert set(cut["days"]) == {"partial: 30 Nov – 1 Dec"} and len(cut) == 2
+    assert set(rows[~rows["partial"]]["days"]) == {"16 Nov – 22 Nov", "23 Nov – 29 Nov"}
+    layers = _layers_by_filter(chart)
+    # The solid (and dashed previous) line joins whole buckets only; the partial one is a
+    # faint hollow point on a faint line.
+    assert layers["!datum.partial"]["mark"]["type"] == "line"
+    assert layers["datum.partial"]["mark"]["opacity"] < 1
+    assert layers["datum.partial"]["mark"]["filled"] is False
+    assert layers["all"]["mark"]["opacity"] < 1
+    # Every layer's tooltip names the bucket's days.
+    assert {"field": "days", "title": "Days", "type": "nominal"} in chart.to_dict()[
+        "encoding"]["tooltip"]
+
+
+def test_partial_buckets_are_faint_in_the_bars_and_the_nps_line() -> None:
+    spans = _spans(["2026-11-23", "2026-11-30"], [False, True])
+    per_bucket = spans.assign(active=[5, 1], new=[2, 0], returning=[3, 1])
+    bars = build_new_returning_chart(per_bucket).to_dict()
+    assert bars["encoding"]["opacity"]["condition"]["test"] == "datum.partial"
+    assert bars["encoding"]["opacity"]["condition"]["value"] < 1
+    nps = spans.assign(promoters=[2, 1], passives=[0, 0], detractors=[1, 0], nps=[100 / 3, 100])
+    layers = _layers_by_filter(build_nps_chart(nps))
+    assert layers["datum.partial"]["mark"]["filled"] is False
+
+
+def test_cohort_months_not_over_yet_are_left_out_not_zero() -> None:
+    cohorts = pd.DataFrame({"cohort": [pd.Timestamp(2026, 11, 1)] * 2 + [
+        pd.Timestamp(2026, 12, 1)], "months_since": [0, 1, 0], "size": [10, 10, 4],
+        "customers": [10, 0, 4], "share": [1.0, float("nan"), float("nan")]})
+    rows = _rows(build_cohort_heatmap(cohorts))
+    assert list(zip(rows["cohort"], rows["months_since"], strict=True)) == [("2026-11", 0)]
+
+
+def test_overlap_heatmap_titles_keep_clear_of_long_labels() -> None:
+    """Long segment names: the row title sits above the rows (not beside labels that can
+    reach the chart's edge), and every column keeps its label."""
+    name = "Customers who spent more than five hundred euros over their lifetime"
+    overlap = pd.DataFrame({"first": [name], "second": ["Medium"], "both": [5],
+                            "first_size": [10], "second_size": [20]})
+    encoding = build_overlap_heatmap(overlap).to_dict()["layer"][0]["encoding"]
+    rows, columns = encoding["y"]["axis"], encoding["x"]["axis"]
+    assert rows["titleAngle"] == 0 and rows["titleY"] < 0  # above the first row
+    assert rows["labelLimit"] <= 200 and columns["labelLimit"] <= 200
+    assert columns["labelOverlap"] is False  # no column loses its label
+    assert columns["titlePadding"] >= 8
+
+
+def test_rfm_labels_wrap_and_stay_inside_their_cells() -> None:
+    rfm = pd.DataFrame({"recency": [3, 2], "frequency": [1, 1],
+                        "group": ["Need attention", "Hibernating"], "customers": [4, 2],
+                        "spend_cents": [10_000, 500]})
+    chart = build_rfm_grid(rfm)
+    assert _rows(chart).set_index("group")["label"].to_dict() == {
+        "Need attention": "Need\nattention", "Hibernating": "Hibernating"}
+    text = chart.to_dict()["layer"][1]["mark"]
+    assert text["type"] == "text" and text["lineBreak"] == "\n"
+    # Cut to the cell's width, whatever width the page gives the chart.
+    assert "bandwidth('x')" in text["limit"]["expr"]
+
+
+def test_rfm_labels_turn_white_on_the_darkest_cells() -> None:
+    rfm = pd.DataFrame({"recency": [5, 1], "frequency": [5, 1],
+                        "group": ["Champions", "Lost"], "customers": [900, 100],
+                        "spend_cents": [10_000, 500]})
+    text = build_rfm_grid(rfm).to_dict()["layer"][1]
+    assert text["transform"] == [{"joinaggregate": [
+        {"op": "max", "field": "customers", "as": "most"}]}]
+    colour = text["encoding"]["color"]
+    assert colour["condition"] == {"test": "datum.customers > 0.6 * datum.most",
+                                   "value": "white"}
+    assert colour["value"] == "black"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
 
-from dashboard.kpi_tiles import tiles
+from dashboard.kpi_tiles import compact_count, compact_money, tiles
 from db.metrics import (
     CustomerReport,
     Customers,
@@ -52,3 +53,19 @@ def test_values_and_changes() -> None:
 def test_no_year_earlier_before_the_data() -> None:
     shown = tiles(_board(first_day=date(2026, 1, 1)))
     assert {tile.year for tile in shown[:-1]} == {"No data a year earlier"}
+
+
+def test_large_figures_are_compact_with_the_whole_figure_in_the_help() -> None:
+    """A tile is about 160 px wide at 1,280 px: money from €10,000 and counts from ten
+    million are shortened to three significant digits; the help gives the exact figure."""
+    assert [compact_money(cents) for cents in (999_999, 1_000_000, 82_940_315, 282_606_412,
+                                               -1_234_567_89, 99_999_999, None)] == [
+        "€9,999.99", "€10.0k", "€829k", "€2.83M", "-€1.23M", "€1.00M", "—"]
+    assert [compact_count(value) for value in (9_999_999, 12_345_678, 999_999_999)] == [
+        "9,999,999", "12.3M", "1.00B"]
+    board = replace(_board(first_day=None), sales=Sales(revenue_cents=282_606_412, orders=10))
+    revenue = next(tile for tile in tiles(board) if tile.label == "Revenue")
+    assert revenue.value == "€2.83M"
+    assert "€2,826,064.12" in revenue.help and "Net of refunds" in revenue.help
+    small = next(tile for tile in tiles(_board(first_day=None)) if tile.label == "Revenue")
+    assert "Exactly" not in small.help  # nothing was shortened

@@ -7,6 +7,8 @@ same moment, customers without orders and a deleted customer whose sales still c
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -520,3 +522,64 @@ def test_dashboard_gathers_the_figures_and_moves_the_previous_period(engine: Eng
                             & (shop["orders"]["customer_id"] != shop["ids"][3])]
     paying = (orders.groupby("customer_id")["amount"].sum() > 0).sum()
     assert len(board.top_customers) == min(20, paying) > 0
+
+
+def test_buckets_cut_by_the_period_or_not_over_yet_are_partial() -> None:
+    """A Thursday-to-Tuesday period: the first week and month start late, the last ones are
+    under way today; a period of whole weeks that ended before today has none."""
+    today = date(2026, 12, 1)  # a Tuesday
+    period = Period(date(2026, 9, 3), today)
+
+    def partial(granularity: str, days: Period = period) -> dict[date, tuple]:
+        spans = metrics.bucket_spans(days, granularity, today=today)
+        return {row.bucket.date(): (row.first, row.last) for row in spans.itertuples()
+                if row.partial}
+
+    assert partial("week") == {date(2026, 8, 31): (date(2026, 9, 3), date(2026, 9, 6)),
+                               date(2026, 11, 30): (date(2026, 11, 30), today)}
+    assert partial("month") == {date(2026, 9, 1): (date(2026, 9, 3), date(2026, 9, 30)),
+                                date(2026, 12, 1): (today, today)}
+    assert partial("day") == {today: (today, today)}  # today is not over
+    assert partial("week", Period(date(2026, 11, 2), date(2026, 11, 29))) == {}
+    weeks = metrics.bucket_spans(period, "week", today=today)
+    assert len(weeks) == 14 and weeks["bucket"].is_monotonic_increasing
+
+
+def test_the_dashboard_marks_partial_buckets_and_leaves_unfinished_cohort_months_empty(
+        engine: Engine, shop: dict) -> None:
+    period = Period(date(2026, 1, 8), date(2026, 4, 1))  # a Thursday to a Wednesday
+    today = period.last
+    board = metrics.dashboard(MANAGER, period, "week", today=today, engine=engine)
+    spans = metrics.bucket_spans(period, "week", today=today)
+    expected = dict(zip(spans["bucket"], spans["partial"], strict=True))
+    for frame in (board.trend, board.customers.per_bucket, board.nps):
+        assert dict(zip(frame["bucket"], frame["partial"], strict=True)) == {
+            bucket: expected[bucket] for bucket in frame["bucket"]}
+    assert board.trend["partial"].tolist()[0] and board.trend["partial"].tolist()[-1]
+    cohorts = board.customers.cohorts
+    april = [cohort.month + since == 4 for cohort, since in
+             zip(pd.to_datetime(cohorts["cohort"]), cohorts["months_since"], strict=True)]
+    assert cohorts.loc[april, "share"].isna().all() and any(april)
+    assert cohorts.loc[[not cell for cell in april], "share"].notna().all()
+    # The same period seen after its months are over leaves none empty.
+    later = metrics.customer_report(MANAGER, period, today=date(2026, 5, 1), engine=engine)
+    assert later.cohorts["share"].notna().all()
+
+
+def test_a_kpi_download_is_in_euros_neutralised_and_named_by_what_and_when() -> None:
+    top = pd.DataFrame({"customer_id": [7, 8], "first_name": ['=HYPERLINK("http://x.example")',
+                                                             "Ana"],
+                        "last_name": ["Evil", "Ruiz"], "revenue_cents": [282_606_412, -450],
+                        "previous_revenue_cents": [1000.0, 5.0]})
+    download = metrics.csv_download(top, "top-customers",
+                                    Period(date(2026, 9, 2), date(2026, 11, 30)))
+    assert download.file_name == "top-customers_2026-09-02_2026-11-30.csv"
+    text = download.data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["customer_id", "first_name", "last_name", "revenue_eur",
+                             "previous_revenue_eur"]
+    assert [row["revenue_eur"] for row in rows] == ["2826064.12", "-4.50"]
+    assert [row["previous_revenue_eur"] for row in rows] == ["10.00", "0.05"]
+    assert rows[0]["first_name"] == '\'=HYPERLINK("http://x.example")'
+    one_day = metrics.csv_download(top, "rfm-grid", Period(date(2026, 12, 1), date(2026, 12, 1)))
+    assert one_day.file_name == "rfm-grid_2026-12-01.csv"

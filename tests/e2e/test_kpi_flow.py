@@ -1,15 +1,27 @@
 """The KPI page in Chromium: the charts draw, a filter changes a tile and the link, and the
-link opens the same view again."""
+link opens the same view again; downloads are in euros, named and
+formula-safe."""
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from db import metrics
+from db.access import Actor
+from db.customers import get_customer, update_customer
+from db.engine import make_engine
+from db.metrics import preset
+from db.orders import record_order
 from tests.e2e.conftest import sign_in, wait_for_app
+
+ADMIN = Actor("admin", "admin")
 
 
 def test_charts_draw_and_a_filter_changes_a_tile(page: Page, app_url: str,
@@ -51,3 +63,65 @@ def test_charts_draw_and_a_filter_changes_a_tile(page: Page, app_url: str,
     wait_for_app(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Orders").first
            ).to_contain_text(narrowed)
+
+
+def _download(page: Page, button: Locator) -> tuple[str, list[dict[str, str]]]:
+    """Click a download button; the file's name and its rows."""
+    with page.expect_download() as started:
+        button.get_by_role("button").click()
+    download = started.value
+    text = Path(download.path()).read_bytes().decode("utf-8-sig")
+    return download.suggested_filename, list(csv.DictReader(io.StringIO(text)))
+
+
+def test_downloads_are_in_euros_named_by_period_and_formula_safe(
+        page: Page, app_url: str, app_database: Path) -> None:
+    today = datetime.now(UTC).date()
+    period = preset("last_90", today)
+    engine = make_engine(f"sqlite:///{app_database}")
+    top = metrics.top_customers(ADMIN, period, engine=engine).iloc[0]
+    customer = get_customer(ADMIN, int(top["customer_id"]), engine=engine)
+    update_customer(ADMIN, customer.id, customer.version,
+                    {"first_name": '=HYPERLINK("http://evil.example","x")'}, engine=engine)
+    revenue = metrics.sales(ADMIN, period, engine=engine).revenue_cents
+    sign_in(page, app_url, "manager")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="KPIs").click()
+    wait_for_app(page)
+    dates = f"{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}"
+    buttons = page.get_by_test_id("stDownloadButton")
+    expect(buttons.last).to_be_visible()
+
+    name, rows = _download(page, buttons.first)
+    assert name == f"revenue-by-week_{dates}.csv"
+    assert sum(Decimal(row["revenue_eur"]) for row in rows) == Decimal(revenue).scaleb(-2)
+    assert all(len(row["revenue_eur"].split(".")[1]) == 2 for row in rows)
+
+    name, rows = _download(page, buttons.last)
+    assert name == f"top-customers_{dates}.csv"
+    assert rows[0]["first_name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[0]["revenue_eur"] == f"{top['revenue_cents'] / 100:.2f}"
+    assert "revenue_cents" not in rows[0]
+
+
+def test_tile_values_fit_their_tiles_at_common_widths(page: Page, app_url: str,
+                                                      app_database: Path) -> None:
+    """A seven-figure revenue (the size that was cut to "€2,826,06…") and every other tile
+    show whole at 1,280 and 1,440 px; screenshots of the tiles are kept beside the log."""
+    engine = make_engine(f"sqlite:///{app_database}")
+    record_order(ADMIN, 1, amount="2826064.12", category="electronics", channel="web",
+                 product="A fleet of laptops", engine=engine)
+    sign_in(page, app_url, "manager")
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{app_url}/kpis?period=last_365&by=month")
+        wait_for_app(page)
+        values = page.get_by_test_id("stMetricValue")
+        expect(values).to_have_count(12)
+        # Streamlit cuts a value with an ellipsis inside the value element or its child:
+        # whatever is wider than its box is cut.
+        cut = values.evaluate_all("""values => values.flatMap(value =>
+            [value, ...value.querySelectorAll('*')]
+              .filter(box => box.scrollWidth > box.clientWidth)
+              .map(() => value.innerText))""")
+        page.screenshot(path=str(app_database.parent / f"kpi-tiles-{width}.png"))
+        assert cut == [], (width, cut)

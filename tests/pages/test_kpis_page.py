@@ -4,6 +4,7 @@ keeps its choices in the link, and shows a write on the next run."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from db import orders, segments
 from db.access import Actor
 from db.demo import load_demo_data
-from db.metrics import PRESETS
+from db.metrics import PRESETS, preset
 from db.segment_definition import Condition, Group
 from db.types import utcnow
 from tests.pages.conftest import ROOT
@@ -118,3 +119,22 @@ def test_marketing_cannot_open_it(signed_in: Callable[[str], AppTest], shop: Eng
     at = _open(signed_in, "marketing")
     assert any("does not give access" in e.value for e in at.error)
     assert not at.metric
+
+
+def test_the_date_fields_follow_the_period_and_editing_them_makes_it_custom(
+        signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    at = _open(signed_in)
+    today = utcnow().date()
+    for period in PRESETS:
+        at.selectbox(key="kpi_period").select(period).run()
+        shown = preset(period, today)
+        assert (at.date_input(key="kpi_first").value,
+                at.date_input(key="kpi_last").value) == (shown.first, shown.last), period
+    at.selectbox(key="kpi_period").select("last_30").run()
+    first = today - timedelta(days=44)
+    at.date_input(key="kpi_first").set_value(first).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="kpi_period").value == "custom"
+    assert (at.query_params["period"], at.query_params["from"], at.query_params["to"]) == (
+        "custom", first.isoformat(), today.isoformat())
+    assert "45 days" in " ".join(caption.value for caption in at.caption)
