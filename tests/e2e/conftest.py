@@ -155,7 +155,11 @@ def wait_for_session_cookie(page: Page, timeout: float = 20) -> None:
 
 
 def cut_off_figures(page: Page) -> list[str]:
-    """The headline figures (``st.metric`` values) on the page that do not fit their box."""
+    """The headline figures (``st.metric`` values) on the page that do not fit their box.
+
+    Streamlit cuts a value with an ellipsis inside the value element or its child, so a
+    figure counts as cut when either is wider than its box.
+    """
     return page.eval_on_selector_all(
         "[data-testid='stMetricValue']",
         "nodes => nodes.filter(n => [n, ...n.querySelectorAll('*')].some("
