@@ -4,6 +4,7 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pandas as pd
@@ -14,7 +15,7 @@ from dashboard.charts import build_spend_chart
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import format_when, plain
 from db import profile
-from db.access import Capability
+from db.access import Capability, PermissionDenied
 from db.audit_search import AuditFilter, field_changes, search_events
 from db.customers import (
     CustomerNotFound,
@@ -28,10 +29,12 @@ from db.models import (
     CONSENT_PURPOSES,
     CONTACT_CHANNELS,
     CUSTOMER_STATUSES,
+    DIRECTIONS,
     GENDERS,
     INCOME_BANDS,
     INTERACTION_KINDS,
     Customer,
+    Interaction,
 )
 from db.users import UserView
 from db.validation import InvalidFields
@@ -45,6 +48,8 @@ LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail
           "country": "Country (ISO code)", "birth_date": "Birth date", "gender": "Gender",
           "occupation": "Occupation", "income_band": "Income band",
           "preferred_channel": "Preferred channel", "status": "Status"}
+# Most contacts are staff reaching out, so the log form offers that first.
+LOG_DIRECTIONS = ("outbound", *(d for d in DIRECTIONS if d != "outbound"))
 CHOICES = {"gender": GENDERS, "income_band": INCOME_BANDS,
            "preferred_channel": CONTACT_CHANNELS, "status": CUSTOMER_STATUSES}
 
@@ -185,30 +190,132 @@ def _orders_tab(user: UserView, customer_id: int) -> None:
         "Amount": st.column_config.NumberColumn(format="%.2f")})
 
 
+def _log_key(customer_id: int, name: str) -> str:
+    return f"log_{customer_id}_{name}"
+
+
+def _log_submitted(user: UserView, customer_id: int) -> None:
+    """The log form's submit callback. It runs before the script, while the form's widgets
+    can still be given values: a logged (or already logged) contact empties the form, which
+    Streamlit sends to the browser; a refused one leaves everything as typed."""
+    state = st.session_state
+    values = {name: state[_log_key(customer_id, name)] for name in profile.INTERACTION_FIELDS}
+    typed = any(values[name].strip() for name in ("subject", "summary", "outcome"))
+    if not typed and time.monotonic() - state.get(_log_key(customer_id, "logged"), 0) < 5:
+        return  # the second click of a double click landed on the emptied form
+    try:
+        profile.log_interaction(user.actor, customer_id, staff_user_id=user.id, **values)
+    except InvalidFields as error:
+        state[_log_key(customer_id, "errors")] = list(error.errors.values())
+        return
+    except profile.AlreadyLogged as already:
+        state[_log_key(customer_id, "notice")] = str(already)
+    else:
+        state[_log_key(customer_id, "toast")] = "Interaction logged."
+    state[_log_key(customer_id, "logged")] = time.monotonic()
+    state.pop(_log_key(customer_id, "errors"), None)
+    state[_log_key(customer_id, "kind")] = INTERACTION_KINDS[0]
+    state[_log_key(customer_id, "direction")] = LOG_DIRECTIONS[0]
+    for name in ("subject", "summary", "outcome"):
+        state[_log_key(customer_id, name)] = ""
+
+
+def _log_form(user: UserView, customer_id: int) -> None:
+    if message := st.session_state.pop(_log_key(customer_id, "toast"), None):
+        st.toast(message)
+    if message := st.session_state.pop(_log_key(customer_id, "notice"), None):
+        st.info(message)
+    with st.form(f"log_{customer_id}"):
+        left, right = st.columns(2)
+        left.selectbox("Kind", INTERACTION_KINDS, key=_log_key(customer_id, "kind"))
+        right.selectbox("Direction", LOG_DIRECTIONS, key=_log_key(customer_id, "direction"))
+        st.text_input("Subject", max_chars=200, key=_log_key(customer_id, "subject"))
+        st.text_area("Summary", max_chars=4000, key=_log_key(customer_id, "summary"))
+        st.text_input("Outcome", max_chars=100, key=_log_key(customer_id, "outcome"))
+        for message in st.session_state.get(_log_key(customer_id, "errors"), []):
+            st.error(plain(message))
+        st.form_submit_button("Log interaction", on_click=_log_submitted,
+                              args=(user, customer_id))
+
+
+def _interaction_label(interaction: Interaction) -> str:
+    """How an interaction is named in a choice or a question (shown as plain text)."""
+    return f"{format_when(interaction.at)} · {interaction.kind} · {interaction.subject}"
+
+
+def _deleted_interaction(user: UserView, customer_id: int, interaction_id: int) -> None:
+    """The confirmed delete, as a callback so the choice of interaction can be reset."""
+    state = st.session_state
+    state.pop(f"interaction_delete_{interaction_id}", None)
+    try:
+        profile.delete_interaction(user.actor, interaction_id)
+    except (PermissionDenied, profile.InteractionNotFound) as refused:
+        state[_log_key(customer_id, "change_error")] = str(refused)
+        return
+    state[f"change_interaction_{customer_id}"] = None
+    state[_log_key(customer_id, "toast")] = "Interaction deleted."
+
+
+def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction]) -> None:
+    """Correct or delete one of the interactions the service says this user may change."""
+    changeable = {i.id: i for i in rows if profile.may_change_interaction(user.actor, i)}
+    if error := st.session_state.pop(_log_key(customer_id, "change_error"), None):
+        st.error(error)
+    if not changeable:
+        return
+    chosen = st.selectbox(
+        "Correct or delete an interaction", list(changeable), index=None,
+        format_func=lambda interaction_id: _interaction_label(changeable[interaction_id]),
+        key=f"change_interaction_{customer_id}", placeholder="Choose an interaction",
+        help="Its author or an admin may change an interaction for 24 hours after logging it.")
+    if chosen is None:
+        return
+    interaction = changeable[chosen]
+    with st.form(f"interaction_{chosen}"):
+        left, right = st.columns(2)
+        kind = left.selectbox("Kind", INTERACTION_KINDS,
+                              index=INTERACTION_KINDS.index(interaction.kind),
+                              key=f"interaction_{chosen}_kind")
+        direction = right.selectbox("Direction", DIRECTIONS,
+                                    index=DIRECTIONS.index(interaction.direction),
+                                    key=f"interaction_{chosen}_direction")
+        subject = st.text_input("Subject", value=interaction.subject, max_chars=200,
+                                key=f"interaction_{chosen}_subject")
+        summary = st.text_area("Summary", value=interaction.summary or "", max_chars=4000,
+                               key=f"interaction_{chosen}_summary")
+        outcome = st.text_input("Outcome", value=interaction.outcome or "", max_chars=100,
+                                key=f"interaction_{chosen}_outcome")
+        if st.form_submit_button("Save correction"):
+            try:
+                profile.update_interaction(user.actor, chosen, kind=kind, direction=direction,
+                                           subject=subject, summary=summary, outcome=outcome)
+            except InvalidFields as error:
+                for message in error.errors.values():
+                    st.error(plain(message))
+            except (PermissionDenied, profile.InteractionNotFound) as refused:
+                st.error(str(refused))
+            else:
+                st.toast("Correction saved.")
+                st.rerun()
+    confirm_key = f"interaction_delete_{chosen}"
+    if not st.session_state.get(confirm_key):
+        if st.button("Delete this interaction…", key=f"interaction_delete_ask_{chosen}"):
+            st.session_state[confirm_key] = True
+            st.rerun()
+        return
+    st.warning(plain(f"Delete “{_interaction_label(interaction)}”? It leaves the profile and "
+                     "the contact counts; the audit trail keeps what it said."))
+    yes, no = st.columns(2)
+    yes.button("Yes, delete it", type="primary", key=f"interaction_delete_yes_{chosen}",
+               on_click=_deleted_interaction, args=(user, customer_id, chosen))
+    if no.button("Cancel", key=f"interaction_delete_no_{chosen}"):
+        del st.session_state[confirm_key]
+        st.rerun()
+
+
 def _interactions_tab(user: UserView, customer_id: int) -> None:
     if user.actor.can(Capability.EDIT_CUSTOMER):
-        with st.form(f"log_{customer_id}", clear_on_submit=False):
-            left, right = st.columns(2)
-            kind = left.selectbox("Kind", INTERACTION_KINDS, key="log_kind")
-            direction = right.selectbox("Direction", ["outbound", "inbound", "internal"],
-                                        key="log_direction")
-            subject = st.text_input("Subject", max_chars=200, key="log_subject")
-            summary = st.text_area("Summary", max_chars=4000, key="log_summary")
-            outcome = st.text_input("Outcome", max_chars=100, key="log_outcome")
-            if st.form_submit_button("Log interaction"):
-                try:
-                    profile.log_interaction(user.actor, customer_id, kind=kind,
-                                            direction=direction, subject=subject,
-                                            summary=summary, outcome=outcome,
-                                            staff_user_id=user.id)
-                except InvalidFields as error:
-                    for message in error.errors.values():
-                        st.error(plain(message))
-                else:
-                    for key in ("log_subject", "log_summary", "log_outcome"):
-                        del st.session_state[key]
-                    st.toast("Interaction logged.")
-                    st.rerun()
+        _log_form(user, customer_id)
     rows = profile.interactions(user.actor, customer_id)
     if not rows:
         st.info("No interactions yet.")
@@ -218,6 +325,7 @@ def _interactions_tab(user: UserView, customer_id: int) -> None:
                                 "Outcome": i.outcome or ""} for i in rows]),
                  hide_index=True, column_config={"When (UTC)": st.column_config.DatetimeColumn(
                      format="YYYY-MM-DD HH:mm")})
+    _change_interaction(user, customer_id, rows)
 
 
 def _feedback_tab(user: UserView, customer_id: int) -> None:
