@@ -18,10 +18,12 @@ from db import profile
 from db.access import Capability, PermissionDenied
 from db.audit_search import AuditFilter, field_changes, search_events
 from db.customers import (
+    CustomerDeleted,
     CustomerNotFound,
     DuplicateEmail,
     StaleRecord,
     get_customer,
+    restore_customer,
     soft_delete_customer,
     update_customer,
 )
@@ -40,6 +42,7 @@ from db.users import UserView
 from db.validation import InvalidFields
 
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
+DELETED_PAGE = PAGES_DIR / "deleted_customers.py"
 EDITABLE = ("first_name", "last_name", "email", "phone", "street", "postcode", "city",
             "country", "birth_date", "gender", "occupation", "income_band",
             "preferred_channel", "status")
@@ -162,15 +165,48 @@ def _conflict(customer: Customer) -> None:
 
 
 def _delete(user: UserView, customer: Customer) -> None:
-    """Soft delete (admins): the record stays for the audit trail but leaves lookup."""
+    """Soft delete (admins), after a question that names the customer: the record stays
+    for the audit trail and an admin can restore it."""
     if not user.actor.can(Capability.ADMINISTER):
         return
+    asked = f"delete_ask_{customer.id}"
     with st.expander("Delete this customer"):
-        sure = st.checkbox("I understand: the customer disappears from lookup and segments.",
-                           key=f"delete_sure_{customer.id}")
-        if st.button("Delete customer", disabled=not sure, type="primary"):
+        if not st.session_state.get(asked):
+            st.caption("They leave lookup, segments and the KPIs; an admin can restore them "
+                       "under Deleted customers.")
+            if st.button("Delete customer…", key=f"delete_{customer.id}"):
+                st.session_state[asked] = True
+                st.rerun()
+            return
+        st.warning(plain(f"Delete {customer.first_name} {customer.last_name} "
+                         f"(#{customer.id})? They leave lookup, segments and the KPIs until "
+                         "an admin restores them."))
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete this customer", type="primary",
+                      key=f"delete_yes_{customer.id}"):
+            del st.session_state[asked]
             soft_delete_customer(user.actor, customer.id)
-            st.switch_page(str(LOOKUP_PAGE))
+            st.rerun()  # the profile now says who deleted them, and offers Restore
+        if no.button("Cancel", key=f"delete_no_{customer.id}"):
+            del st.session_state[asked]
+            st.rerun()
+
+
+def _deleted_profile(user: UserView, deleted: CustomerDeleted) -> None:
+    """A deleted customer opened by link: when and by whom, no edit form; admins restore."""
+    gone = deleted.gone
+    st.title(plain(f"{gone.name} (deleted)") if gone.name else "Deleted customer")
+    st.warning(plain(str(deleted)))
+    if not user.actor.can(Capability.ADMINISTER):
+        st.caption("Ask an admin if this customer should be restored.")
+        st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
+        return
+    if st.button("Restore this customer", type="primary", key=f"restore_{gone.id}"):
+        restore_customer(user.actor, gone.id)
+        st.toast("Restored.")
+        st.rerun()
+    st.page_link(str(DELETED_PAGE), label="All deleted customers",
+                 icon=":material/restore_from_trash:")
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
@@ -404,6 +440,9 @@ def main() -> None:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
         customer = get_customer(user.actor, customer_id)
+    except CustomerDeleted as deleted:
+        _deleted_profile(user, deleted)
+        return
     except CustomerNotFound as error:
         st.warning(str(error))
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import sign_in, wait_for_app
+from tests.e2e.conftest import choose, sign_in, wait_for_app
 
 
 def _customer(app_database: Path, offset: int) -> tuple[int, str]:
@@ -54,3 +54,39 @@ def test_a_double_click_logs_one_contact_and_empties_the_form(page: Page, app_ur
     wait_for_app(page)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text("A subject is required")
     assert _subjects(app_database, customer_id, "Clicked twice while saving") == 1
+
+
+def test_delete_asks_first_and_an_admin_restores(page: Page, app_url: str,
+                                                 app_database: Path) -> None:
+    customer_id, name = _customer(app_database, 1)
+    sign_in(page, app_url, "admin")
+    page.goto(f"{app_url}/customer?customer={customer_id}")
+    wait_for_app(page)
+    page.get_by_text("Delete this customer").click()
+    page.get_by_role("button", name="Delete customer…").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text(
+        f"Delete {name} (#{customer_id})?")
+    page.screenshot(path=str(app_database.parent / "delete-asks.png"), full_page=True)
+    page.get_by_role("button", name="Yes, delete this customer").click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=f"{name} (deleted)")).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("UTC by admin.")
+    expect(page.get_by_role("textbox", name="City")).to_have_count(0)
+    page.screenshot(path=str(app_database.parent / "deleted-profile.png"), full_page=True)
+
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Deleted customers").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame")).to_contain_text(name)
+    choose(page, "Customer to restore", f"{name} (#{customer_id})")
+    page.get_by_role("button", name="Restore", exact=True).click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+        f"Restored {name} (#{customer_id})")
+    page.screenshot(path=str(app_database.parent / "restored.png"), full_page=True)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Search").fill(name)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text(name)

@@ -12,13 +12,15 @@ from streamlit.testing.v1 import AppTest
 
 from db import profile
 from db.access import Actor
-from db.customers import create_customer
+from db.customers import CustomerDeleted, create_customer, get_customer, soft_delete_customer
 from db.engine import write_session
 from db.models import Interaction
+from db.search import search_customers
 from db.types import utcnow
 from tests.pages.conftest import ROOT
 
 PROFILE = str(ROOT / "pages" / "customer.py")
+DELETED = str(ROOT / "pages" / "deleted_customers.py")
 ADMIN, MANAGER = Actor("admin", "admin"), Actor("manager", "manager")
 
 
@@ -125,3 +127,58 @@ def test_only_the_author_or_an_admin_may_change_it_for_a_day(
         session.execute(update(Interaction).values(logged_at=utcnow() - timedelta(hours=25)))
     admin = _profile(signed_in, "admin", ada)
     assert not [s for s in admin.selectbox if s.key == f"change_interaction_{ada}"]
+
+
+def test_deleting_asks_first_and_names_the_customer(signed_in: Callable[[str], AppTest],
+                                                   ada: int, app_db: Engine) -> None:
+    at = _profile(signed_in, "admin", ada)
+    at.button(key=f"delete_{ada}").click().run()
+    assert at.warning[0].value.replace("\\", "").startswith(f"Delete Ada Byron (#{ada})?")
+    assert get_customer(MANAGER, ada, engine=app_db).deleted_at is None  # not yet
+    at.button(key=f"delete_no_{ada}").click().run()
+    assert not at.warning and get_customer(MANAGER, ada, engine=app_db)
+    at.button(key=f"delete_{ada}").click().run()
+    at.button(key=f"delete_yes_{ada}").click().run()
+    assert not at.exception
+    with pytest.raises(CustomerDeleted):
+        get_customer(MANAGER, ada, engine=app_db)
+    # The profile stays, saying what happened, with Restore as the way back.
+    assert at.title[0].value == "Ada Byron \\(deleted\\)"
+    assert at.warning[0].value.replace("\\", "").endswith("UTC by admin.")
+    at.button(key=f"restore_{ada}").click().run()
+    assert at.title[0].value == "Ada Byron"
+    assert get_customer(MANAGER, ada, engine=app_db).deleted_at is None
+
+
+def test_a_deleted_customer_by_link_says_when_and_by_whom(signed_in: Callable[[str], AppTest],
+                                                          ada: int, app_db: Engine) -> None:
+    soft_delete_customer(ADMIN, ada, engine=app_db)
+    at = _profile(signed_in, "manager", ada)
+    assert at.title[0].value == "Deleted customer"
+    message = at.warning[0].value.replace("\\", "")
+    assert message.startswith(f"Customer {ada} was deleted on ") and message.endswith(
+        " UTC by admin.")
+    assert "Ada" not in message
+    assert not at.text_input and not at.tabs  # no profile, no edit form
+    assert not [b for b in at.button if b.label.startswith("Restore")]
+
+
+def test_admins_restore_from_the_deleted_customers_page(signed_in: Callable[[str], AppTest],
+                                                        ada: int, app_db: Engine) -> None:
+    soft_delete_customer(ADMIN, ada, engine=app_db)
+    manager = signed_in("manager")
+    manager.switch_page(DELETED).run()
+    assert manager.error[0].value.startswith("Your role (manager) does not give access")
+    assert not manager.dataframe
+    at = signed_in("admin")
+    at.switch_page(DELETED).run()
+    listed = at.dataframe[0].value
+    assert listed[["Id", "Name", "By"]].values.tolist() == [[ada, "Ada Byron", "admin"]]
+    assert at.button[0].disabled
+    at.selectbox(key="restore_choice").select(ada).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.success[0].value.replace("\\", "").startswith(f"Restored Ada Byron (#{ada})")
+    assert at.info[0].value == "No deleted customers."
+    assert [hit.customer.id for hit in search_customers(MANAGER, "ada byron",
+                                                        engine=app_db)] == [ada]
