@@ -292,6 +292,27 @@ def _deleted_interaction(user: UserView, customer_id: int, interaction_id: int) 
     state[_log_key(customer_id, "toast")] = "Interaction deleted."
 
 
+def _corrected_interaction(user: UserView, customer_id: int, interaction_id: int) -> None:
+    """The correction form's submit callback. The choice above names the contact by its
+    subject, which the browser sends back as text; a corrected subject no longer matches
+    it, so the callback chooses the contact again by id before the choice is drawn."""
+    state = st.session_state
+    values = {name: state[f"interaction_{interaction_id}_{name}"]
+              for name in profile.INTERACTION_FIELDS}
+    try:
+        profile.update_interaction(user.actor, interaction_id, **values)
+    except InvalidFields as error:
+        state[f"interaction_{interaction_id}_errors"] = list(error.errors.values())
+        return
+    except (PermissionDenied, profile.InteractionNotFound) as refused:
+        state[_log_key(customer_id, "change_error")] = str(refused)
+        state[f"change_interaction_{customer_id}"] = None
+        return
+    state.pop(f"interaction_{interaction_id}_errors", None)
+    state[f"change_interaction_{customer_id}"] = interaction_id
+    state[_log_key(customer_id, "toast")] = "Correction saved."
+
+
 def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction]) -> None:
     """Correct or delete one of the interactions the service says this user may change."""
     changeable = {i.id: i for i in rows if profile.may_change_interaction(user.actor, i)}
@@ -309,30 +330,20 @@ def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction
     interaction = changeable[chosen]
     with st.form(f"interaction_{chosen}"):
         left, right = st.columns(2)
-        kind = left.selectbox("Kind", INTERACTION_KINDS,
-                              index=INTERACTION_KINDS.index(interaction.kind),
-                              key=f"interaction_{chosen}_kind")
-        direction = right.selectbox("Direction", DIRECTIONS,
-                                    index=DIRECTIONS.index(interaction.direction),
-                                    key=f"interaction_{chosen}_direction")
-        subject = st.text_input("Subject", value=interaction.subject, max_chars=200,
-                                key=f"interaction_{chosen}_subject")
-        summary = st.text_area("Summary", value=interaction.summary or "", max_chars=4000,
-                               key=f"interaction_{chosen}_summary")
-        outcome = st.text_input("Outcome", value=interaction.outcome or "", max_chars=100,
-                                key=f"interaction_{chosen}_outcome")
-        if st.form_submit_button("Save correction"):
-            try:
-                profile.update_interaction(user.actor, chosen, kind=kind, direction=direction,
-                                           subject=subject, summary=summary, outcome=outcome)
-            except InvalidFields as error:
-                for message in error.errors.values():
-                    st.error(plain(message))
-            except (PermissionDenied, profile.InteractionNotFound) as refused:
-                st.error(str(refused))
-            else:
-                st.toast("Correction saved.")
-                st.rerun()
+        left.selectbox("Kind", INTERACTION_KINDS, index=INTERACTION_KINDS.index(interaction.kind),
+                       key=f"interaction_{chosen}_kind")
+        right.selectbox("Direction", DIRECTIONS, index=DIRECTIONS.index(interaction.direction),
+                        key=f"interaction_{chosen}_direction")
+        st.text_input("Subject", value=interaction.subject, max_chars=200,
+                      key=f"interaction_{chosen}_subject")
+        st.text_area("Summary", value=interaction.summary or "", max_chars=4000,
+                     key=f"interaction_{chosen}_summary")
+        st.text_input("Outcome", value=interaction.outcome or "", max_chars=100,
+                      key=f"interaction_{chosen}_outcome")
+        for message in st.session_state.get(f"interaction_{chosen}_errors", []):
+            st.error(plain(message))
+        st.form_submit_button("Save correction", on_click=_corrected_interaction,
+                              args=(user, customer_id, chosen))
     confirm_key = f"interaction_delete_{chosen}"
     if not st.session_state.get(confirm_key):
         if st.button("Delete this interaction…", key=f"interaction_delete_ask_{chosen}"):

@@ -1,6 +1,6 @@
 """The profile's daily changes in Chromium: a contact logged with a fast double click is
-logged once and the form empties; a customer is deleted only after confirming, and an
-admin restores them."""
+logged once and the form empties, then is corrected and deleted; a customer is deleted only
+after confirming, and an admin restores them."""
 
 from __future__ import annotations
 
@@ -54,6 +54,20 @@ def test_a_double_click_logs_one_contact_and_empties_the_form(page: Page, app_ur
     wait_for_app(page)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text("A subject is required")
     assert _subjects(app_database, customer_id, "Clicked twice while saving") == 1
+
+    # The author corrects the contact; it stays chosen under its new subject, then goes.
+    choose(page, "Correct or delete an interaction", "20")
+    page.get_by_role("textbox", name="Subject").last.fill("Corrected call")
+    page.get_by_role("button", name="Save correction").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text("Corrected call")
+    page.get_by_role("button", name="Delete this interaction…").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Corrected call")
+    page.get_by_role("button", name="Yes, delete it").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame").first).not_to_contain_text("Corrected call")
+    assert _subjects(app_database, customer_id, "Corrected call") == 0
 
 
 def test_delete_asks_first_and_an_admin_restores(page: Page, app_url: str,
