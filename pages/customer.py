@@ -5,6 +5,7 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from datetime import date
 
 import pandas as pd
@@ -185,7 +186,9 @@ def _delete(user: UserView, customer: Customer) -> None:
         if yes.button("Yes, delete this customer", type="primary",
                       key=f"delete_yes_{customer.id}"):
             del st.session_state[asked]
-            soft_delete_customer(user.actor, customer.id)
+            # Another admin may have deleted them meanwhile; the profile says so either way.
+            with suppress(CustomerNotFound):
+                soft_delete_customer(user.actor, customer.id)
             st.rerun()  # the profile now says who deleted them, and offers Restore
         if no.button("Cancel", key=f"delete_no_{customer.id}"):
             del st.session_state[asked]
@@ -202,8 +205,8 @@ def _deleted_profile(user: UserView, deleted: CustomerDeleted) -> None:
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
         return
     if st.button("Restore this customer", type="primary", key=f"restore_{gone.id}"):
-        restore_customer(user.actor, gone.id)
-        st.toast("Restored.")
+        with suppress(CustomerNotFound):  # another admin may have restored them meanwhile
+            restore_customer(user.actor, gone.id)
         st.rerun()
     st.page_link(str(DELETED_PAGE), label="All deleted customers",
                  icon=":material/restore_from_trash:")
@@ -243,6 +246,9 @@ def _log_submitted(user: UserView, customer_id: int) -> None:
         profile.log_interaction(user.actor, customer_id, staff_user_id=user.id, **values)
     except InvalidFields as error:
         state[_log_key(customer_id, "errors")] = list(error.errors.values())
+        return
+    except CustomerNotFound as gone:  # deleted since the page was drawn
+        state[_log_key(customer_id, "errors")] = [str(gone)]
         return
     except profile.AlreadyLogged as already:
         state[_log_key(customer_id, "notice")] = str(already)
