@@ -103,36 +103,6 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
         return customer
 
 
-def _as_deleted(session: Session, actor: Actor,
-                customers: list[Customer]) -> list[DeletedCustomer]:
-    """The customers with who deleted each: the actor of their newest ``customer.delete``
-    event (the audit trail is the record of who did what)."""
-    deleters: dict[str, str] = {}
-    if customers:
-        events = session.exec(
-            select(AuditEvent.entity_id, AuditEvent.actor)
-            .where(AuditEvent.entity == "customer", AuditEvent.action == "customer.delete",
-                   col(AuditEvent.entity_id).in_([str(c.id) for c in customers]))
-            .order_by(col(AuditEvent.id)))
-        deleters = {str(entity_id): who for entity_id, who in events}  # the newest wins
-    named = actor.can(Capability.ADMINISTER)
-    return [DeletedCustomer(id=c.id, name=f"{c.first_name} {c.last_name}" if named else None,
-                            country=c.country, deleted_at=c.deleted_at,
-                            deleted_by=deleters.get(str(c.id)))
-            for c in customers if c.id is not None and c.deleted_at is not None]
-
-
-def deleted_customers(actor: Actor, *, limit: int = 500,
-                      engine: Engine | None = None) -> list[DeletedCustomer]:
-    """Soft-deleted customers, the most recently deleted first (admins only)."""
-    require(actor, Capability.ADMINISTER)
-    with read_session(engine) as session:
-        customers = list(session.exec(
-            select(Customer).where(col(Customer.deleted_at).is_not(None))
-            .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc()).limit(limit)))
-        return _as_deleted(session, actor, customers)
-
-
 def _require_fields(actor: Actor, names: set[str]) -> None:
     if actor.can(Capability.EDIT_CUSTOMER):
         return
@@ -363,3 +333,33 @@ def restore_customer(actor: Actor, customer_id: int, *,
                      entity="customer", entity_id=customer_id,
                      changes={"deleted_at": [deleted_at, None]}, source="form")
         return customer
+
+
+def _as_deleted(session: Session, actor: Actor,
+                customers: list[Customer]) -> list[DeletedCustomer]:
+    """The customers with who deleted each: the actor of their newest ``customer.delete``
+    event (the audit trail is the record of who did what)."""
+    deleters: dict[str, str] = {}
+    if customers:
+        events = session.exec(
+            select(AuditEvent.entity_id, AuditEvent.actor)
+            .where(AuditEvent.entity == "customer", AuditEvent.action == "customer.delete",
+                   col(AuditEvent.entity_id).in_([str(c.id) for c in customers]))
+            .order_by(col(AuditEvent.id)))
+        deleters = {str(entity_id): who for entity_id, who in events}  # the newest wins
+    named = actor.can(Capability.ADMINISTER)
+    return [DeletedCustomer(id=c.id, name=f"{c.first_name} {c.last_name}" if named else None,
+                            country=c.country, deleted_at=c.deleted_at,
+                            deleted_by=deleters.get(str(c.id)))
+            for c in customers if c.id is not None and c.deleted_at is not None]
+
+
+def deleted_customers(actor: Actor, *, limit: int = 500,
+                      engine: Engine | None = None) -> list[DeletedCustomer]:
+    """Soft-deleted customers, the most recently deleted first (admins only)."""
+    require(actor, Capability.ADMINISTER)
+    with read_session(engine) as session:
+        customers = list(session.exec(
+            select(Customer).where(col(Customer.deleted_at).is_not(None))
+            .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc()).limit(limit)))
+        return _as_deleted(session, actor, customers)

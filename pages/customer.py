@@ -4,8 +4,6 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 
 from __future__ import annotations
 
-import time
-from contextlib import suppress
 from datetime import date
 
 import pandas as pd
@@ -15,16 +13,14 @@ from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import format_when, plain
-from db import profile
+from db import customers, profile
 from db.access import Capability, PermissionDenied
 from db.audit_search import AuditFilter, field_changes, search_events
 from db.customers import (
-    CustomerDeleted,
     CustomerNotFound,
     DuplicateEmail,
     StaleRecord,
     get_customer,
-    restore_customer,
     soft_delete_customer,
     update_customer,
 )
@@ -39,6 +35,7 @@ from db.models import (
     Customer,
     Interaction,
 )
+from db.types import utcnow
 from db.users import UserView
 from db.validation import InvalidFields
 
@@ -52,6 +49,9 @@ LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail
           "country": "Country (ISO code)", "birth_date": "Birth date", "gender": "Gender",
           "occupation": "Occupation", "income_band": "Income band",
           "preferred_channel": "Preferred channel", "status": "Status"}
+# An empty log form submitted this soon after a contact was logged is a double click's
+# second click, which reached the browser's form after it emptied.
+DOUBLE_CLICK_SECONDS = 5
 # Most contacts are staff reaching out, so the log form offers that first.
 LOG_DIRECTIONS = ("outbound", *(d for d in DIRECTIONS if d != "outbound"))
 CHOICES = {"gender": GENDERS, "income_band": INCOME_BANDS,
@@ -186,16 +186,18 @@ def _delete(user: UserView, customer: Customer) -> None:
         if yes.button("Yes, delete this customer", type="primary",
                       key=f"delete_yes_{customer.id}"):
             del st.session_state[asked]
-            # Another admin may have deleted them meanwhile; the profile says so either way.
-            with suppress(CustomerNotFound):
+            try:
                 soft_delete_customer(user.actor, customer.id)
+            except CustomerNotFound as gone:  # another admin deleted them meanwhile
+                st.error(str(gone))
+                return
             st.rerun()  # the profile now says who deleted them, and offers Restore
         if no.button("Cancel", key=f"delete_no_{customer.id}"):
             del st.session_state[asked]
             st.rerun()
 
 
-def _deleted_profile(user: UserView, deleted: CustomerDeleted) -> None:
+def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None:
     """A deleted customer opened by link: when and by whom, no edit form; admins restore."""
     gone = deleted.gone
     st.title(plain(f"{gone.name} (deleted)") if gone.name else "Deleted customer")
@@ -205,8 +207,11 @@ def _deleted_profile(user: UserView, deleted: CustomerDeleted) -> None:
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
         return
     if st.button("Restore this customer", type="primary", key=f"restore_{gone.id}"):
-        with suppress(CustomerNotFound):  # another admin may have restored them meanwhile
-            restore_customer(user.actor, gone.id)
+        try:
+            customers.restore_customer(user.actor, gone.id)
+        except CustomerNotFound as error:  # another admin restored them meanwhile
+            st.error(str(error))
+            return
         st.rerun()
     st.page_link(str(DELETED_PAGE), label="All deleted customers",
                  icon=":material/restore_from_trash:")
@@ -240,7 +245,9 @@ def _log_submitted(user: UserView, customer_id: int) -> None:
     state = st.session_state
     values = {name: state[_log_key(customer_id, name)] for name in profile.INTERACTION_FIELDS}
     typed = any(values[name].strip() for name in ("subject", "summary", "outcome"))
-    if not typed and time.monotonic() - state.get(_log_key(customer_id, "logged"), 0) < 5:
+    last_logged = state.get(_log_key(customer_id, "logged"))
+    if not typed and last_logged and (
+            (utcnow() - last_logged).total_seconds() < DOUBLE_CLICK_SECONDS):
         return  # the second click of a double click landed on the emptied form
     try:
         profile.log_interaction(user.actor, customer_id, staff_user_id=user.id, **values)
@@ -254,7 +261,7 @@ def _log_submitted(user: UserView, customer_id: int) -> None:
         state[_log_key(customer_id, "notice")] = str(already)
     else:
         state[_log_key(customer_id, "toast")] = "Interaction logged."
-    state[_log_key(customer_id, "logged")] = time.monotonic()
+    state[_log_key(customer_id, "logged")] = utcnow()
     state.pop(_log_key(customer_id, "errors"), None)
     state[_log_key(customer_id, "kind")] = INTERACTION_KINDS[0]
     state[_log_key(customer_id, "direction")] = LOG_DIRECTIONS[0]
@@ -457,7 +464,7 @@ def main() -> None:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
         customer = get_customer(user.actor, customer_id)
-    except CustomerDeleted as deleted:
+    except customers.CustomerDeleted as deleted:
         _deleted_profile(user, deleted)
         return
     except CustomerNotFound as error:
