@@ -1,4 +1,5 @@
-"""Customer records: create, edit (one or many), soft delete — validated, checked, audited.
+"""Customer records: create, edit (one or many), soft delete and restore — validated,
+checked, audited.
 
 Every function here is one transaction: the change, its audit events and the search index
 move together. Edits name the version the editor saw; a record saved by someone else
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, or_
@@ -29,6 +31,28 @@ MARKETING_FIELDS = frozenset({"preferred_channel"})
 
 class CustomerNotFound(LookupError):
     """No such customer, or one that was deleted."""
+
+
+class CustomerDeleted(CustomerNotFound):
+    """The customer was soft-deleted: when, by whom (from the audit trail) and, for admins,
+    who it was, so a profile link that still circulates can say so."""
+
+    def __init__(self, gone: DeletedCustomer) -> None:
+        who = f"Customer {gone.id}" + (f" ({gone.name})" if gone.name else "")
+        super().__init__(f"{who} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC "
+                         f"by {gone.deleted_by or 'an unknown user'}.")
+        self.gone = gone
+
+
+@dataclass(frozen=True)
+class DeletedCustomer:
+    """A soft-deleted customer as admins list it; ``name`` is None for other roles."""
+
+    id: int
+    name: str | None
+    country: str
+    deleted_at: datetime
+    deleted_by: str | None  # None: no audit event names who (e.g. deleted by a script)
 
 
 class DuplicateEmail(ValueError):
@@ -68,11 +92,15 @@ class GridResult:
 
 
 def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
+    """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted."""
     require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
         customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is not None:
+        if customer is None:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
+        if customer.deleted_at is not None:
+            (gone,) = _as_deleted(session, actor, [customer])
+            raise CustomerDeleted(gone)
         return customer
 
 
@@ -325,3 +353,56 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
                      entity="customer", entity_id=customer_id,
                      changes={"deleted_at": [None, customer.deleted_at]}, source="form")
 
+
+
+def restore_customer(actor: Actor, customer_id: int, *,
+                     engine: Engine | None = None) -> Customer:
+    """Undo a soft delete (admins only): the customer is back in lookup, segments and the
+    KPIs, as :func:`soft_delete_customer` took them out, and the restore is audited."""
+    require(actor, Capability.ADMINISTER)
+    with write_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is None:
+            raise CustomerNotFound(f"There is no deleted customer {customer_id}.")
+        deleted_at = customer.deleted_at
+        with daily.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+            customer.deleted_at = None
+            session.add(customer)
+            session.flush()
+            summary.refresh(session, [customer_id])  # segments count it again
+        session.refresh(customer)
+        search_index.index_customers(session, [customer])  # lookup finds it again
+        audit.record(session, actor=actor.username, action="customer.restore",
+                     entity="customer", entity_id=customer_id,
+                     changes={"deleted_at": [deleted_at, None]}, source="form")
+        return customer
+
+
+def _as_deleted(session: Session, actor: Actor,
+                customers: list[Customer]) -> list[DeletedCustomer]:
+    """The customers with who deleted each: the actor of their newest ``customer.delete``
+    event (the audit trail is the record of who did what)."""
+    deleters: dict[str, str] = {}
+    if customers:
+        events = session.exec(
+            select(AuditEvent.entity_id, AuditEvent.actor)
+            .where(AuditEvent.entity == "customer", AuditEvent.action == "customer.delete",
+                   col(AuditEvent.entity_id).in_([str(c.id) for c in customers]))
+            .order_by(col(AuditEvent.id)))
+        deleters = {str(entity_id): who for entity_id, who in events}  # the newest wins
+    named = actor.can(Capability.ADMINISTER)
+    return [DeletedCustomer(id=c.id, name=f"{c.first_name} {c.last_name}" if named else None,
+                            country=c.country, deleted_at=c.deleted_at,
+                            deleted_by=deleters.get(str(c.id)))
+            for c in customers if c.id is not None and c.deleted_at is not None]
+
+
+def deleted_customers(actor: Actor, *, limit: int = 500,
+                      engine: Engine | None = None) -> list[DeletedCustomer]:
+    """Soft-deleted customers, the most recently deleted first (admins only)."""
+    require(actor, Capability.ADMINISTER)
+    with read_session(engine) as session:
+        customers = list(session.exec(
+            select(Customer).where(col(Customer.deleted_at).is_not(None))
+            .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc()).limit(limit)))
+        return _as_deleted(session, actor, customers)

@@ -161,7 +161,12 @@ class Order(SQLModel, table=True):
 
 
 class Interaction(SQLModel, table=True):
-    """A contact with the customer: an email, call, meeting, support ticket or note."""
+    """A contact with the customer: an email, call, meeting, support ticket or note.
+
+    ``at`` is when the contact happened; ``logged_at`` is when staff logged it in the app,
+    which starts the day in which its author or an admin may still correct or delete it
+    (NULL for rows loaded in bulk, such as demo data, or logged before migration 0017).
+    """
 
     __tablename__ = "interaction"
     __table_args__ = (
@@ -180,6 +185,7 @@ class Interaction(SQLModel, table=True):
     summary: str | None = Field(default=None, max_length=4000)
     staff_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     outcome: str | None = Field(default=None, max_length=100)
+    logged_at: datetime | None = _timestamp(nullable=True)
 
 
 class Feedback(SQLModel, table=True):

@@ -14,8 +14,8 @@ from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import format_when, plain
-from db import profile
-from db.access import Capability
+from db import customers, profile
+from db.access import Capability, PermissionDenied
 from db.audit_search import AuditFilter, field_changes, search_events
 from db.customers import (
     CustomerNotFound,
@@ -32,15 +32,19 @@ from db.models import (
     CONSENT_PURPOSES,
     CONTACT_CHANNELS,
     CUSTOMER_STATUSES,
+    DIRECTIONS,
     GENDERS,
     INCOME_BANDS,
     INTERACTION_KINDS,
     Customer,
+    Interaction,
 )
+from db.types import utcnow
 from db.users import UserView
 from db.validation import InvalidFields
 
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
+DELETED_PAGE = PAGES_DIR / "deleted_customers.py"
 EDITABLE = ("first_name", "last_name", "email", "phone", "street", "postcode", "city",
             "country", "birth_date", "gender", "occupation", "income_band",
             "preferred_channel", "status")
@@ -49,6 +53,11 @@ LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail
           "country": "Country (ISO code)", "birth_date": "Birth date", "gender": "Gender",
           "occupation": "Occupation", "income_band": "Income band",
           "preferred_channel": "Preferred channel", "status": "Status"}
+# An empty log form submitted this soon after a contact was logged is a double click's
+# second click, which reached the browser's form after it emptied.
+DOUBLE_CLICK_SECONDS = 5
+# Most contacts are staff reaching out, so the log form offers that first.
+LOG_DIRECTIONS = ("outbound", *(d for d in DIRECTIONS if d != "outbound"))
 CHOICES = {"gender": GENDERS, "income_band": INCOME_BANDS,
            "preferred_channel": CONTACT_CHANNELS, "status": CUSTOMER_STATUSES}
 
@@ -208,15 +217,55 @@ def _conflict(customer: Customer) -> None:
 
 
 def _delete(user: UserView, customer: Customer) -> None:
-    """Soft delete (admins): the record stays for the audit trail but leaves lookup."""
+    """Soft delete (admins), after a question that names the customer: the record stays
+    for the audit trail and an admin can restore it."""
     if not user.actor.can(Capability.ADMINISTER):
         return
+    asked = f"delete_ask_{customer.id}"
     with st.expander("Delete this customer"):
-        sure = st.checkbox("I understand: the customer disappears from lookup and segments.",
-                           key=f"delete_sure_{customer.id}")
-        if st.button("Delete customer", disabled=not sure, type="primary"):
-            soft_delete_customer(user.actor, customer.id)
-            st.switch_page(str(LOOKUP_PAGE))
+        if not st.session_state.get(asked):
+            st.caption("They leave lookup, segments and the KPIs; an admin can restore them "
+                       "under Deleted customers.")
+            if st.button("Delete customer…", key=f"delete_{customer.id}"):
+                st.session_state[asked] = True
+                st.rerun()
+            return
+        st.warning(plain(f"Delete {customer.first_name} {customer.last_name} "
+                         f"(#{customer.id})? They leave lookup, segments and the KPIs until "
+                         "an admin restores them."))
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete this customer", type="primary",
+                      key=f"delete_yes_{customer.id}"):
+            del st.session_state[asked]
+            try:
+                soft_delete_customer(user.actor, customer.id)
+            except CustomerNotFound as gone:  # another admin deleted them meanwhile
+                st.error(str(gone))
+                return
+            st.rerun()  # the profile now says who deleted them, and offers Restore
+        if no.button("Cancel", key=f"delete_no_{customer.id}"):
+            del st.session_state[asked]
+            st.rerun()
+
+
+def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None:
+    """A deleted customer opened by link: when and by whom, no edit form; admins restore."""
+    gone = deleted.gone
+    st.title(plain(f"{gone.name} (deleted)") if gone.name else "Deleted customer")
+    st.warning(plain(str(deleted)))
+    if not user.actor.can(Capability.ADMINISTER):
+        st.caption("Ask an admin if this customer should be restored.")
+        st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
+        return
+    if st.button("Restore this customer", type="primary", key=f"restore_{gone.id}"):
+        try:
+            customers.restore_customer(user.actor, gone.id)
+        except CustomerNotFound as error:  # another admin restored them meanwhile
+            st.error(str(error))
+            return
+        st.rerun()
+    st.page_link(str(DELETED_PAGE), label="All deleted customers",
+                 icon=":material/restore_from_trash:")
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
@@ -236,30 +285,148 @@ def _orders_tab(user: UserView, customer_id: int) -> None:
         "Amount": st.column_config.NumberColumn(format="%.2f")})
 
 
+def _log_key(customer_id: int, name: str) -> str:
+    return f"log_{customer_id}_{name}"
+
+
+def _log_submitted(user: UserView, customer_id: int) -> None:
+    """The log form's submit callback. It runs before the script, while the form's widgets
+    can still be given values: a logged (or already logged) contact empties the form, which
+    Streamlit sends to the browser; a refused one leaves everything as typed."""
+    state = st.session_state
+    values = {name: state[_log_key(customer_id, name)] for name in profile.INTERACTION_FIELDS}
+    typed = any(values[name].strip() for name in ("subject", "summary", "outcome"))
+    last_logged = state.get(_log_key(customer_id, "logged"))
+    if not typed and last_logged and (
+            (utcnow() - last_logged).total_seconds() < DOUBLE_CLICK_SECONDS):
+        return  # the second click of a double click landed on the emptied form
+    try:
+        profile.log_interaction(user.actor, customer_id, staff_user_id=user.id, **values)
+    except InvalidFields as error:
+        state[_log_key(customer_id, "errors")] = list(error.errors.values())
+        return
+    except CustomerNotFound as gone:  # deleted since the page was drawn
+        state[_log_key(customer_id, "errors")] = [str(gone)]
+        return
+    except profile.AlreadyLogged as already:
+        state[_log_key(customer_id, "notice")] = str(already)
+    else:
+        state[_log_key(customer_id, "toast")] = "Interaction logged."
+    state[_log_key(customer_id, "logged")] = utcnow()
+    state.pop(_log_key(customer_id, "errors"), None)
+    state[_log_key(customer_id, "kind")] = INTERACTION_KINDS[0]
+    state[_log_key(customer_id, "direction")] = LOG_DIRECTIONS[0]
+    for name in ("subject", "summary", "outcome"):
+        state[_log_key(customer_id, name)] = ""
+
+
+def _log_form(user: UserView, customer_id: int) -> None:
+    if message := st.session_state.pop(_log_key(customer_id, "toast"), None):
+        st.toast(message)
+    if message := st.session_state.pop(_log_key(customer_id, "notice"), None):
+        st.info(message)
+    with st.form(f"log_{customer_id}"):
+        left, right = st.columns(2)
+        left.selectbox("Kind", INTERACTION_KINDS, key=_log_key(customer_id, "kind"))
+        right.selectbox("Direction", LOG_DIRECTIONS, key=_log_key(customer_id, "direction"))
+        st.text_input("Subject", max_chars=200, key=_log_key(customer_id, "subject"))
+        st.text_area("Summary", max_chars=4000, key=_log_key(customer_id, "summary"))
+        st.text_input("Outcome", max_chars=100, key=_log_key(customer_id, "outcome"))
+        for message in st.session_state.get(_log_key(customer_id, "errors"), []):
+            st.error(plain(message))
+        st.form_submit_button("Log interaction", on_click=_log_submitted,
+                              args=(user, customer_id))
+
+
+def _interaction_label(interaction: Interaction) -> str:
+    """How an interaction is named in a choice or a question (shown as plain text)."""
+    return f"{format_when(interaction.at)} · {interaction.kind} · {interaction.subject}"
+
+
+def _deleted_interaction(user: UserView, customer_id: int, interaction_id: int) -> None:
+    """The confirmed delete, as a callback so the choice of interaction can be reset."""
+    state = st.session_state
+    state.pop(f"interaction_delete_{interaction_id}", None)
+    try:
+        profile.delete_interaction(user.actor, interaction_id)
+    except (PermissionDenied, profile.InteractionNotFound) as refused:
+        state[_log_key(customer_id, "change_error")] = str(refused)
+        return
+    state[f"change_interaction_{customer_id}"] = None
+    state[_log_key(customer_id, "toast")] = "Interaction deleted."
+
+
+def _corrected_interaction(user: UserView, customer_id: int, interaction_id: int) -> None:
+    """The correction form's submit callback. The choice above names the contact by its
+    subject, which the browser sends back as text; a corrected subject no longer matches
+    it, so the callback chooses the contact again by id before the choice is drawn."""
+    state = st.session_state
+    values = {name: state[f"interaction_{interaction_id}_{name}"]
+              for name in profile.INTERACTION_FIELDS}
+    try:
+        profile.update_interaction(user.actor, interaction_id, **values)
+    except InvalidFields as error:
+        state[f"interaction_{interaction_id}_errors"] = list(error.errors.values())
+        return
+    except (PermissionDenied, profile.InteractionNotFound) as refused:
+        state[_log_key(customer_id, "change_error")] = str(refused)
+        state[f"change_interaction_{customer_id}"] = None
+        return
+    state.pop(f"interaction_{interaction_id}_errors", None)
+    state[f"change_interaction_{customer_id}"] = interaction_id
+    state[_log_key(customer_id, "toast")] = "Correction saved."
+
+
+def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction]) -> None:
+    """Correct or delete one of the interactions the service says this user may change."""
+    changeable = {i.id: i for i in rows if profile.may_change_interaction(user.actor, i)}
+    if error := st.session_state.pop(_log_key(customer_id, "change_error"), None):
+        st.error(error)
+    if not changeable:
+        return
+    chosen = st.selectbox(
+        "Correct or delete an interaction", list(changeable), index=None,
+        format_func=lambda interaction_id: _interaction_label(changeable[interaction_id]),
+        key=f"change_interaction_{customer_id}", placeholder="Choose an interaction",
+        help="Its author or an admin may change an interaction for 24 hours after logging it.")
+    if chosen is None:
+        return
+    interaction = changeable[chosen]
+    with st.form(f"interaction_{chosen}"):
+        left, right = st.columns(2)
+        left.selectbox("Kind", INTERACTION_KINDS, index=INTERACTION_KINDS.index(interaction.kind),
+                       key=f"interaction_{chosen}_kind")
+        right.selectbox("Direction", DIRECTIONS, index=DIRECTIONS.index(interaction.direction),
+                        key=f"interaction_{chosen}_direction")
+        st.text_input("Subject", value=interaction.subject, max_chars=200,
+                      key=f"interaction_{chosen}_subject")
+        st.text_area("Summary", value=interaction.summary or "", max_chars=4000,
+                     key=f"interaction_{chosen}_summary")
+        st.text_input("Outcome", value=interaction.outcome or "", max_chars=100,
+                      key=f"interaction_{chosen}_outcome")
+        for message in st.session_state.get(f"interaction_{chosen}_errors", []):
+            st.error(plain(message))
+        st.form_submit_button("Save correction", on_click=_corrected_interaction,
+                              args=(user, customer_id, chosen))
+    confirm_key = f"interaction_delete_{chosen}"
+    if not st.session_state.get(confirm_key):
+        if st.button("Delete this interaction…", key=f"interaction_delete_ask_{chosen}"):
+            st.session_state[confirm_key] = True
+            st.rerun()
+        return
+    st.warning(plain(f"Delete “{_interaction_label(interaction)}”? It leaves the profile and "
+                     "the contact counts; the audit trail keeps what it said."))
+    yes, no = st.columns(2)
+    yes.button("Yes, delete it", type="primary", key=f"interaction_delete_yes_{chosen}",
+               on_click=_deleted_interaction, args=(user, customer_id, chosen))
+    if no.button("Cancel", key=f"interaction_delete_no_{chosen}"):
+        del st.session_state[confirm_key]
+        st.rerun()
+
+
 def _interactions_tab(user: UserView, customer_id: int) -> None:
     if user.actor.can(Capability.EDIT_CUSTOMER):
-        with st.form(f"log_{customer_id}", clear_on_submit=False):
-            left, right = st.columns(2)
-            kind = left.selectbox("Kind", INTERACTION_KINDS, key="log_kind")
-            direction = right.selectbox("Direction", ["outbound", "inbound", "internal"],
-                                        key="log_direction")
-            subject = st.text_input("Subject", max_chars=200, key="log_subject")
-            summary = st.text_area("Summary", max_chars=4000, key="log_summary")
-            outcome = st.text_input("Outcome", max_chars=100, key="log_outcome")
-            if st.form_submit_button("Log interaction"):
-                try:
-                    profile.log_interaction(user.actor, customer_id, kind=kind,
-                                            direction=direction, subject=subject,
-                                            summary=summary, outcome=outcome,
-                                            staff_user_id=user.id)
-                except InvalidFields as error:
-                    for message in error.errors.values():
-                        st.error(plain(message))
-                else:
-                    for key in ("log_subject", "log_summary", "log_outcome"):
-                        del st.session_state[key]
-                    st.toast("Interaction logged.")
-                    st.rerun()
+        _log_form(user, customer_id)
     rows = profile.interactions(user.actor, customer_id)
     if not rows:
         st.info("No interactions yet.")
@@ -269,6 +436,7 @@ def _interactions_tab(user: UserView, customer_id: int) -> None:
                                 "Outcome": i.outcome or ""} for i in rows]),
                  hide_index=True, column_config={"When (UTC)": st.column_config.DatetimeColumn(
                      format="YYYY-MM-DD HH:mm")})
+    _change_interaction(user, customer_id, rows)
 
 
 def _feedback_tab(user: UserView, customer_id: int) -> None:
@@ -347,6 +515,9 @@ def main() -> None:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
         customer = get_customer(user.actor, customer_id)
+    except customers.CustomerDeleted as deleted:
+        _deleted_profile(user, deleted)
+        return
     except CustomerNotFound as error:
         st.warning(str(error))
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")

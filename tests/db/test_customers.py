@@ -1,26 +1,35 @@
-"""Customer services: validation, duplicates, optimistic locking, roles, audit, soft delete."""
+"""Customer services: validation, duplicates, optimistic locking, roles, audit, soft delete
+and restore."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from db import daily, daily_customers, profile, search_index, summary
 from db.access import Actor, PermissionDenied
 from db.customers import (
+    CustomerDeleted,
     CustomerNotFound,
     DuplicateEmail,
     PossibleDuplicate,
     StaleRecord,
     create_customer,
+    deleted_customers,
     get_customer,
+    restore_customer,
     soft_delete_customer,
     update_customer,
     update_many,
 )
 from db.models import AuditEvent, Customer
+from db.orders import record_order
+from db.search import search_customers
+from db.types import utcnow
 from db.validation import InvalidFields
 
 MANAGER = Actor("morgan", "manager")
@@ -159,3 +168,99 @@ def test_grid_saves_tags_in_the_same_transaction(engine: Engine, john: Customer)
         update_many(MARKETING, [(john.id, 2, {"city": "Leeds"})], engine=engine)
     refused = update_many(MARKETING, [(john.id, 2, {"tags": ["x" * 60]})], engine=engine)
     assert refused.saved == [] and refused.refused[john.id].startswith("tags: At most")
+
+
+def test_a_deleted_customer_says_when_and_by_whom(engine: Engine, john: Customer) -> None:
+    soft_delete_customer(ADMIN, john.id, engine=engine)
+    with pytest.raises(CustomerDeleted) as seen_by_manager:
+        get_customer(MANAGER, john.id, engine=engine)
+    gone = seen_by_manager.value.gone
+    (event,) = _events(engine, "customer.delete")
+    assert (gone.id, gone.deleted_by, gone.name) == (john.id, "alex", None)
+    assert abs((gone.deleted_at - event.at).total_seconds()) < 5
+    assert str(seen_by_manager.value) == (
+        f"Customer {john.id} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC by alex.")
+    with pytest.raises(CustomerDeleted) as seen_by_admin:
+        get_customer(ADMIN, john.id, engine=engine)
+    assert seen_by_admin.value.gone.name == "John Smith"
+    with pytest.raises(CustomerNotFound) as unknown:
+        get_customer(MANAGER, 999_999, engine=engine)
+    assert not isinstance(unknown.value, CustomerDeleted)
+
+
+def test_only_admins_list_and_restore_deleted_customers(engine: Engine, john: Customer) -> None:
+    mary = create_customer(MANAGER, {"first_name": "Mary", "last_name": "Jones",
+                                     "country": "DE"}, engine=engine)
+    soft_delete_customer(ADMIN, john.id, engine=engine)
+    soft_delete_customer(Actor("ann", "admin"), mary.id, engine=engine)
+    for actor in (MANAGER, MARKETING):
+        with pytest.raises(PermissionDenied):
+            deleted_customers(actor, engine=engine)
+        with pytest.raises(PermissionDenied):
+            restore_customer(actor, john.id, engine=engine)
+    listed = deleted_customers(ADMIN, engine=engine)
+    assert [(d.id, d.name, d.deleted_by) for d in listed] == [
+        (mary.id, "Mary Jones", "ann"), (john.id, "John Smith", "alex")]  # newest first
+    restored = restore_customer(ADMIN, john.id, engine=engine)
+    assert restored.deleted_at is None
+    assert get_customer(MANAGER, john.id, engine=engine).email == "john.smith@example.com"
+    assert [d.id for d in deleted_customers(ADMIN, engine=engine)] == [mary.id]
+    (event,) = _events(engine, "customer.restore")
+    assert event.actor == "alex"
+    old, new = json.loads(event.changes)["deleted_at"]
+    assert old is not None and new is None
+    with pytest.raises(CustomerNotFound):
+        restore_customer(ADMIN, john.id, engine=engine)  # not deleted (any more)
+
+
+def test_delete_then_restore_leaves_derived_tables_as_a_rebuild_makes_them(
+    engine: Engine, john: Customer
+) -> None:
+    """Orders, contacts and consent of a deleted and restored customer count again in the
+    summary and the KPI tables exactly as a rebuild counts them, and lookup finds them."""
+    mary = create_customer(MANAGER, {"first_name": "Mary", "last_name": "Jones",
+                                     "country": "DE"}, engine=engine)
+    # Two orders of John's on one day: a daily rebuild of data without such a repeat
+    # purchase fails in db.daily_customers.cells_from (an empty kind; a separate fix).
+    for customer_id, amount, days in ((john.id, "40.00", 3), (john.id, "7.00", 3),
+                                      (john.id, "-5.00", 2), (mary.id, "12.50", 3)):
+        record_order(ADMIN, customer_id, amount=amount, category="books", channel="web",
+                     product="Novel", ordered_at=utcnow() - timedelta(days=days),
+                     engine=engine)
+    profile.log_interaction(ADMIN, john.id, kind="call", subject="Welcome", engine=engine)
+    profile.record_consent(ADMIN, john.id, purpose="email_marketing", granted=True,
+                           source="web form", notice_version="v1", engine=engine)
+    before = _derived(engine)
+    soft_delete_customer(ADMIN, john.id, engine=engine)
+    assert _derived(engine) != before
+    assert _found(engine, "john smith") == []
+    restore_customer(ADMIN, john.id, engine=engine)
+    restored = _derived(engine)
+    assert restored == before
+    with engine.begin() as connection:
+        summary.rebuild(connection)
+        daily.rebuild(connection)
+        search_index.rebuild(connection)
+    assert _derived(engine) == restored
+    assert _found(engine, "john smith") == [john.id]
+    assert _found(engine, "jonh smiht") == [john.id]  # the typo-tolerant index has it too
+
+
+def _found(engine: Engine, term: str) -> list[int]:
+    return [hit.customer.id for hit in search_customers(MANAGER, term, engine=engine)]
+
+
+def _derived(engine: Engine) -> dict:
+    """The summary, every KPI table and the search index, as stored."""
+    index = text("SELECT rowid, body FROM customer_search ORDER BY 1"
+                 if engine.dialect.name == "sqlite"
+                 else "SELECT customer_id, body FROM customer_search ORDER BY 1")
+    with engine.connect() as connection:
+        tables = {table.table.name: table.stored(connection) for table in daily.SUMMED}
+        tables["daily_customers"] = daily_customers.stored(connection)
+        tables["monthly_customers"] = daily_customers.stored(connection,
+                                                             daily_customers.MONTHLY)
+        tables["summary"] = connection.execute(select(summary.SUMMARY).order_by(
+            summary.SUMMARY.c.customer_id)).all()
+        tables["search"] = connection.execute(index).all()
+    return tables

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,12 +11,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from db import profile
+from db import daily, profile, summary
 from db.access import Actor, PermissionDenied
 from db.customers import CustomerNotFound, create_customer, soft_delete_customer
 from db.engine import write_session
-from db.models import AuditEvent, Feedback, Order, PaymentMethod
+from db.models import INTERACTION_KINDS, AuditEvent, Feedback, Interaction, Order, PaymentMethod
 from db.types import utcnow
+from db.users import create_user
 from db.validation import InvalidFields
 
 MANAGER = Actor("morgan", "manager")
@@ -123,3 +125,167 @@ def test_deleted_customers_take_no_new_records(engine: Engine, customer_id: int)
         profile.figures(MANAGER, customer_id, engine=engine)
     with pytest.raises(CustomerNotFound):
         profile.log_interaction(MANAGER, customer_id, kind="note", subject="x", engine=engine)
+
+
+@pytest.fixture
+def staff(engine: Engine) -> dict[str, tuple[Actor, int]]:
+    """Accounts that log interactions: two managers and an admin, as (actor, user id)."""
+    setup = Actor("setup", "admin")
+    accounts = {}
+    for username, role in (("morgan", "manager"), ("mel", "manager"), ("alex", "admin")):
+        user = create_user(setup, username=username, display_name=username.title(), role=role,
+                           password="a-long-enough-password", engine=engine)
+        accounts[username] = (user.actor, user.id)
+    return accounts
+
+
+def _logged(engine: Engine, customer_id: int, actor: Actor, subject: str = "Delivery",
+            **fields: str) -> Interaction:
+    return profile.log_interaction(actor, customer_id, kind=fields.pop("kind", "call"),
+                                   subject=subject, engine=engine, **fields)
+
+
+def _age(engine: Engine, interaction_id: int, hours: float) -> None:
+    """Pretend the interaction was logged ``hours`` ago."""
+    with write_session(engine) as session:
+        interaction = session.get(Interaction, interaction_id)
+        assert interaction is not None
+        interaction.logged_at = utcnow() - timedelta(hours=hours)
+        session.add(interaction)
+
+
+def test_the_same_contact_submitted_twice_is_logged_once(engine: Engine, customer_id: int,
+                                                         staff: dict) -> None:
+    morgan, morgan_id = staff["morgan"]
+    first = _logged(engine, customer_id, morgan, summary="Parcel late")
+    with pytest.raises(profile.AlreadyLogged) as caught:
+        _logged(engine, customer_id, morgan, summary="Parcel late")
+    assert caught.value.existing.id == first.id
+    assert first.staff_user_id == morgan_id  # the author is the actor's own account
+    # Anything different is a second contact: another subject, another author, later on.
+    _logged(engine, customer_id, morgan, summary="Parcel found")
+    _logged(engine, customer_id, staff["mel"][0], summary="Parcel late")
+    _age(engine, first.id, hours=1)
+    _logged(engine, customer_id, morgan, summary="Parcel late")
+    assert len(profile.interactions(MANAGER, customer_id, engine=engine)) == 4
+    assert len(_events(engine, "interaction.log")) == 4
+
+
+def test_author_or_admin_may_change_an_interaction_for_a_day(engine: Engine, customer_id: int,
+                                                             staff: dict) -> None:
+    morgan, mel, alex = (staff[name][0] for name in ("morgan", "mel", "alex"))
+    logged = _logged(engine, customer_id, morgan)
+
+    def may(actor: Actor) -> bool:
+        (current,) = [i for i in profile.interactions(actor, customer_id, engine=engine)
+                      if i.id == logged.id]
+        return profile.may_change_interaction(actor, current, engine=engine)
+
+    assert (may(morgan), may(alex), may(mel), may(MARKETING)) == (True, True, False, False)
+    _age(engine, logged.id, hours=23.9)
+    assert (may(morgan), may(alex)) == (True, True)
+    _age(engine, logged.id, hours=24.1)
+    assert (may(morgan), may(alex)) == (False, False)
+    with pytest.raises(PermissionDenied):
+        profile.delete_interaction(alex, logged.id, engine=engine)
+    with pytest.raises(PermissionDenied):
+        profile.update_interaction(morgan, logged.id, kind="note", direction="internal",
+                                   subject="Too late", engine=engine)
+
+
+def test_others_are_refused_by_the_service(engine: Engine, customer_id: int,
+                                           staff: dict) -> None:
+    logged = _logged(engine, customer_id, staff["morgan"][0])
+    for actor in (staff["mel"][0], MARKETING):
+        with pytest.raises(PermissionDenied):
+            profile.update_interaction(actor, logged.id, kind="note", direction="internal",
+                                       subject="Mine now", engine=engine)
+        with pytest.raises(PermissionDenied):
+            profile.delete_interaction(actor, logged.id, engine=engine)
+    assert profile.interactions(MANAGER, customer_id, engine=engine)[0].subject == "Delivery"
+
+
+def test_a_correction_is_audited_old_to_new(engine: Engine, customer_id: int,
+                                            staff: dict) -> None:
+    morgan = staff["morgan"][0]
+    logged = _logged(engine, customer_id, morgan, summary="Parcel late")
+    with pytest.raises(InvalidFields) as caught:
+        profile.update_interaction(morgan, logged.id, kind="fax", direction="outbound",
+                                   subject=" ", engine=engine)
+    assert set(caught.value.errors) == {"kind", "subject"}
+    profile.update_interaction(morgan, logged.id, kind="email", direction="outbound",
+                               subject="Delivery ", summary="Parcel lost", outcome="refund",
+                               engine=engine)
+    (event,) = _events(engine, "interaction.update")
+    assert (event.actor, event.entity_id) == ("morgan", str(customer_id))
+    assert json.loads(event.changes) == {"interaction_id": logged.id,
+                                         "kind": ["call", "email"],
+                                         "summary": ["Parcel late", "Parcel lost"],
+                                         "outcome": [None, "refund"]}
+    (current,) = profile.interactions(MANAGER, customer_id, engine=engine)
+    assert (current.kind, current.summary, current.at) == ("email", "Parcel lost", logged.at)
+    profile.update_interaction(staff["alex"][0], logged.id, kind="email", direction="outbound",
+                               subject="Delivery", summary="Parcel lost", outcome="refund",
+                               engine=engine)
+    assert len(_events(engine, "interaction.update")) == 1  # nothing changed: nothing written
+
+
+def test_a_deletion_is_audited_with_what_was_deleted(engine: Engine, customer_id: int,
+                                                     staff: dict) -> None:
+    morgan, morgan_id = staff["morgan"]
+    logged = _logged(engine, customer_id, morgan, summary="Parcel late", outcome="resent")
+    profile.delete_interaction(staff["alex"][0], logged.id, engine=engine)
+    assert profile.interactions(MANAGER, customer_id, engine=engine) == []
+    (event,) = _events(engine, "interaction.delete")
+    assert event.actor == "alex"
+    changes = json.loads(event.changes)
+    assert changes.pop("interaction_id") == logged.id
+    assert all(new is None for _, new in changes.values())
+    assert {name: old for name, (old, _) in changes.items()} == {
+        "at": logged.at.isoformat(), "kind": "call", "direction": "outbound",
+        "subject": "Delivery", "summary": "Parcel late", "outcome": "resent",
+        "staff_user_id": morgan_id, "logged_at": logged.logged_at.isoformat()}
+    with pytest.raises(profile.InteractionNotFound):
+        profile.delete_interaction(morgan, logged.id, engine=engine)
+
+
+def test_corrections_and_deletions_keep_the_derived_tables_current(
+    engine: Engine, staff: dict
+) -> None:
+    """Contacts logged, re-kinded and deleted at random: the contact counts per day and
+    kind and each customer's last contact equal what a rebuild computes."""
+    rng = random.Random(13)
+    morgan, alex = staff["morgan"][0], staff["alex"][0]
+    ids = [create_customer(MANAGER, {"first_name": f"P{n}", "last_name": "Test",
+                                     "country": rng.choice(["DE", "FR"])}, engine=engine,
+                           confirm=True).id for n in range(4)]
+    logged: list[Interaction] = []
+    for step in range(40):
+        draw = rng.random()
+        if draw < 0.5 or not logged:
+            at = utcnow() - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+            logged.append(_logged(engine, rng.choice(ids), rng.choice([morgan, alex]),
+                                  subject=f"contact {step}", at=at,
+                                  kind=rng.choice(INTERACTION_KINDS)))
+        elif draw < 0.8:
+            chosen = rng.choice(logged)
+            profile.update_interaction(alex, chosen.id, kind=rng.choice(INTERACTION_KINDS),
+                                       direction="inbound", subject=f"fixed {step}",
+                                       engine=engine)
+        else:
+            chosen = logged.pop(rng.randrange(len(logged)))
+            profile.delete_interaction(alex, chosen.id, engine=engine)
+    assert _events(engine, "interaction.update") and _events(engine, "interaction.delete")
+    with engine.connect() as connection:
+        kept_summary = connection.execute(select(summary.SUMMARY).order_by(
+            summary.SUMMARY.c.customer_id)).all()
+        kept_daily = {table.table.name: table.stored(connection) for table in daily.SUMMED}
+    assert kept_daily["daily_interactions"]
+    with engine.begin() as connection:
+        summary.rebuild(connection)
+        daily.rebuild(connection)
+    with engine.connect() as connection:
+        assert connection.execute(select(summary.SUMMARY).order_by(
+            summary.SUMMARY.c.customer_id)).all() == kept_summary
+        assert {table.table.name: table.stored(connection)
+                for table in daily.SUMMED} == kept_daily

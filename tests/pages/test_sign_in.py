@@ -52,7 +52,8 @@ def test_lockout_after_five_failures_persists_across_sessions(app_db: Engine) ->
 
 
 @pytest.mark.parametrize(("role", "titles"), [
-    ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users"]),
+    ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users",
+               "Deleted customers"]),
     ("manager", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])
