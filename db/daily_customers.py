@@ -220,6 +220,8 @@ def cells_from(customer_id: np.ndarray, day: np.ndarray, country: np.ndarray,
     for kind, member in (("buyers", orders >= 1), ("repeaters", orders >= 2),
                          ("newcomers", first == 1)):
         keys, ids = key[member], customer_id[member].astype(np.uint32)
+        if not len(keys):  # e.g. nobody ordered twice on one day: no cells of this kind
+            continue
         order = np.argsort(keys, kind="stable")
         keys, ids = keys[order], ids[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])

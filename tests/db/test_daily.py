@@ -163,3 +163,14 @@ def test_record_order_refuses_bad_input_and_writes_nothing(engine: Engine) -> No
         orders.record_order(ADMIN, customer_id, amount="1", category="books", channel="web",
                             product="p", engine=engine)
     assert _stored(engine) == []
+
+
+def test_a_rebuild_with_no_repeat_buyer_equals_the_write_path(engine: Engine) -> None:
+    """A kind no order falls into (nobody ordered twice on a day) makes no cells: the
+    rebuild once read the first key of an empty run and failed."""
+    customer_id = _customer(engine, "Once")
+    orders.record_order(ADMIN, customer_id, amount="12.50", category="books", channel="web",
+                        product="p", ordered_at=datetime(2026, 5, 4, 10, tzinfo=UTC),
+                        engine=engine)
+    incremental = _everything(engine)
+    assert _rebuilt(engine) == incremental
