@@ -105,13 +105,33 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
                      hide_index=True)
 
 
+SEARCH = "lookup_q"  # the search box's own state
+LINKED = "lookup_q_linked"  # the ?q= this session last wrote or read
+
+
+def _search_box() -> str:
+    """The search box, kept in step with ``?q=`` both ways.
+
+    The box keeps its own state (a key, no ``value``): created from the query parameter on
+    every run, it became a new widget each time the parameter changed and every second
+    search snapped back to the one before. The link fills the box only when it differs
+    from what this session last wrote — a shared link, or the back button.
+    """
+    linked = st.query_params.get("q", "")
+    if SEARCH not in st.session_state or linked != st.session_state.get(LINKED):
+        st.session_state[SEARCH] = linked
+    term = st.text_input("Search", key=SEARCH, max_chars=200,
+                         placeholder="Name, e-mail, phone number, reference or id")
+    if term != linked:
+        st.query_params["q"] = term
+    st.session_state[LINKED] = term
+    return term
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "Lookup")
     st.title("Customer lookup")
-    term = st.text_input("Search", value=st.query_params.get("q", ""), max_chars=200,
-                         placeholder="Name, e-mail, phone number, reference or id")
-    if term != st.query_params.get("q", ""):
-        st.query_params["q"] = term
+    term = _search_box()
     filters = _filters(user)
     hits = search_customers(user.actor, term, filters)
     if not hits:

@@ -56,6 +56,36 @@ def test_search_with_a_typo_lists_the_customer_and_why(signed_in: Callable[[str]
     assert at.query_params["q"] == "jonh smiht"
 
 
+def test_every_search_in_a_row_sticks_and_follows_in_the_link(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    surnames = ["Steckel", "Hamann", "Zorn", "Quast", "Ebert"]
+    for surname in surnames:
+        create_customer(MANAGER, {"first_name": "Eva", "last_name": surname, "country": "DE"},
+                        engine=app_db)
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    for surname in surnames:
+        at.text_input[0].input(surname).run()
+        assert at.text_input[0].value == surname
+        assert at.query_params["q"] == surname
+        assert at.dataframe[0].value["Name"].tolist() == [f"Eva {surname}"]
+
+
+def test_a_link_with_a_search_fills_the_box_and_a_changed_link_replaces_it(
+    signed_in: Callable[[str], AppTest], john: int
+) -> None:
+    at = signed_in("manager")
+    at.query_params["q"] = "smith"
+    at.switch_page(LOOKUP).run()
+    assert at.text_input[0].value == "smith"
+    assert at.dataframe[0].value["Name"].tolist() == ["John Smith"]
+    at.query_params["q"] = "jones"  # the back button or another shared link
+    at.run()
+    assert at.text_input[0].value == "jones"
+    assert at.dataframe[0].value["Name"].tolist() == ["Mary Jones"]
+
+
 def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> None:
     at = signed_in("manager")
     at.switch_page(LOOKUP).run()
