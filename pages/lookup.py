@@ -17,10 +17,18 @@ from db.customers import update_many
 from db.engine import database_url
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.profile import all_tags, tags_for
-from db.search import SearchFilters, SearchHit, known_countries, search_customers
+from db.search import (
+    PAGE_SIZE,
+    SearchFilters,
+    SearchHit,
+    SearchResults,
+    known_countries,
+    search_customers,
+)
 from db.users import UserView
 
 ANY = "(any)"
+PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -75,8 +83,11 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
         "Tags": ", ".join(tags[h.customer.id])} for h in hits])  # type: ignore[index]
     versions = {h.customer.id: h.customer.version for h in hits}
     locked = ["Id", "Name"] + ([] if can_edit else ["Status", "City"])
+    # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
+    # data changes, so another page or search would otherwise inherit them.
+    key = "lookup_grid:" + ",".join(str(h.customer.id) for h in hits)
     edited = st.data_editor(base, hide_index=True, num_rows="fixed", disabled=locked,
-                            key="lookup_grid", column_config={
+                            key=key, column_config={
         "Status": st.column_config.SelectboxColumn(options=list(CUSTOMER_STATUSES),
                                                    required=True),
         "Preferred channel": st.column_config.SelectboxColumn(options=["", *CONTACT_CHANNELS]),
@@ -128,20 +139,53 @@ def _search_box() -> str:
     return term
 
 
+def _offset(term: str, filters: SearchFilters) -> int:
+    """Where the list starts: the page turned to, or the first for a new term or filter."""
+    shown = st.session_state.get(PAGE)
+    return shown[2] if shown is not None and shown[:2] == (term, filters) else 0
+
+
+def _turn(term: str, filters: SearchFilters, offset: int) -> None:
+    st.session_state[PAGE] = (term, filters, offset)
+
+
+def _pager(term: str, filters: SearchFilters, results: SearchResults) -> None:
+    """"Showing 1–50 of 1,091" between buttons to the previous and next page."""
+    total = f"more than {results.total:,}" if results.more else f"{results.total:,}"
+    shown = (f"{results.offset + 1:,}–{results.offset + len(results.hits):,}"
+             if len(results.hits) > 1 else f"{results.offset + 1:,}")
+    previous, count, following = st.columns([1, 4, 1], vertical_alignment="center")
+    previous.button("Previous", icon=":material/chevron_left:", key="lookup_previous",
+                    disabled=results.offset == 0, on_click=_turn,
+                    args=(term, filters, max(results.offset - PAGE_SIZE, 0)))
+    count.text(f"Showing {shown} of {total}")
+    following.button("Next", icon=":material/chevron_right:", key="lookup_next",
+                     disabled=results.offset + PAGE_SIZE >= results.listable, on_click=_turn,
+                     args=(term, filters, results.offset + PAGE_SIZE))
+    if results.listable < results.total:
+        st.caption(f"Only the first {results.listable:,} can be listed: add a filter or more "
+                   "of the name to narrow the search.")
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "Lookup")
     st.title("Customer lookup")
     term = _search_box()
     filters = _filters(user)
-    hits = search_customers(user.actor, term, filters)
-    if not hits:
+    results = search_customers(user.actor, term, filters, limit=PAGE_SIZE,
+                               offset=_offset(term, filters))
+    if not results.hits and results.offset:  # the list shrank under the page shown
+        results = search_customers(user.actor, term, filters, limit=PAGE_SIZE)
+    st.session_state[PAGE] = (term, filters, results.offset)
+    if not results.hits:
         st.info(f"No customer matches {plain(term)!s}." if term else
                 "No customer matches these filters.")
         return
-    _results(hits)
+    _pager(term, filters, results)
+    _results(results.hits)
     if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
         with st.expander("Edit these customers"):
-            _grid(user, hits)
+            _grid(user, results.hits)
 
 
 main()

@@ -102,3 +102,21 @@ def test_every_search_in_a_row_shows_its_own_results_and_link(page: Page, app_ur
     wait_for_app(page)
     expect(page.get_by_role("textbox", name="Search")).to_have_value(surnames[0])
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text(surnames[0])
+    expect(page.get_by_text("Showing 1 of 1", exact=True)).to_be_visible()
+
+
+def test_lookup_counts_every_customer_and_pages(page: Page, app_url: str,
+                                               app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        (live,) = connection.execute(
+            "SELECT count(*) FROM customer WHERE deleted_at IS NULL").fetchone()
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/lookup")
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 1–50 of {live}", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Next").click()
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 51–100 of {live}", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Previous").click()
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 1–50 of {live}", exact=True)).to_be_visible()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db import search
 from db.access import Actor
 from db.customers import create_customer, get_customer, update_customer
 from tests.pages.conftest import ROOT
@@ -84,6 +85,40 @@ def test_a_link_with_a_search_fills_the_box_and_a_changed_link_replaces_it(
     at.run()
     assert at.text_input[0].value == "jones"
     assert at.dataframe[0].value["Name"].tolist() == ["Mary Jones"]
+
+
+def _shown(at: AppTest) -> tuple[str, list[str]]:
+    """The "Showing … of …" line and the names listed."""
+    count = next(t.value for t in at.text if t.value.startswith("Showing"))
+    return count, at.dataframe[0].value["Name"].tolist()
+
+
+def test_lookup_says_how_many_match_and_pages_through_them(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    for first, country in [("Ada", "DE"), ("Ben", "DE"), ("Cem", "DE"), ("Dora", "AT"),
+                           ("Emil", "AT")]:
+        create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                  "country": country}, engine=app_db)
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert _shown(at) == ("Showing 1–2 of 5", ["Ada Pager", "Ben Pager"])
+    assert at.button(key="lookup_previous").disabled
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3–4 of 5", ["Cem Pager", "Dora Pager"])
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 5 of 5", ["Emil Pager"])
+    assert at.button(key="lookup_next").disabled
+    at.button(key="lookup_previous").click().run()
+    assert _shown(at)[0] == "Showing 3–4 of 5"
+    at.selectbox[0].select("DE").run()  # a new filter starts again at page 1
+    assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3 of 3", ["Cem Pager"])
+    at.text_input[0].input("page").run()  # and so does a new term
+    assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
 
 
 def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> None:
@@ -194,7 +229,9 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     grid = {"edited_rows": {0: {"City": "Hamburg", "Tags": "vip, berlin"},
                             1: {"City": "Leeds", "Preferred channel": "pigeon"}},
             "added_rows": [], "deleted_rows": []}
-    at.session_state["lookup_grid"] = grid
+    # The editor is keyed by the customers it lists, so edits never move to other rows.
+    grid_key = "lookup_grid:" + ",".join(str(i) for i in at.dataframe[0].value["Id"])
+    at.session_state[grid_key] = grid
     at.run()
     next(b for b in at.button if b.label == "Save edited rows").click().run()
     assert not at.exception
@@ -202,7 +239,7 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     refused = at.dataframe[-1].value
     assert refused["Id"].tolist() == [john]
     assert refused["Reason"].iloc[0].startswith("preferred_channel: Choose one of")
-    assert at.session_state["lookup_grid"]["edited_rows"][1]["City"] == "Leeds"  # kept
+    assert at.session_state[grid_key]["edited_rows"][1]["City"] == "Leeds"  # kept
     assert get_customer(MANAGER, john, engine=app_db).city == "London"
     mary = at.dataframe[0].value.iloc[0]["Id"]
     assert get_customer(MANAGER, int(mary), engine=app_db).city == "Hamburg"
