@@ -14,7 +14,6 @@ scored in Python): beyond those the page asks for a narrower search.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -28,7 +27,7 @@ from db import search_index
 from db.access import Actor, Capability, require
 from db.engine import get_engine, read_session
 from db.models import Customer, CustomerTag, Tag
-from db.search_index import fold, phone_digit_forms
+from db.search_index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
 from db.validation import InvalidValue, normalise_email
 
 CANDIDATES = 120
@@ -38,7 +37,6 @@ RANKED = 1_000  # text matches ranked, hence listable, per search
 COUNTED = 2_000  # matches counted at most; more reads "more than 2,000"
 SIMILAR_BELOW = 50  # similar names are looked for only when fewer records hold the text
 SIMILARITY_CUTOFF = 60.0
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 
 
 class Match(IntEnum):
@@ -108,19 +106,37 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
             email = term.strip().lower()
         hits += [SearchHit(c, Match.EXACT, "e-mail") for c in
                  session.exec(base.where(Customer.email == email))]
-    digits = "".join(ch for ch in term if ch.isdigit())
     if term.isdigit() and len(term) <= 9:
         hits += [SearchHit(c, Match.EXACT, "customer id") for c in
                  session.exec(base.where(Customer.id == int(term)))]
     reference = term.strip()
     hits += [SearchHit(c, Match.EXACT, "external reference") for c in session.exec(
         base.where(col(Customer.external_ref).in_({reference, reference.upper()})))]
-    if _PHONE_LIKE.match(term) and len(digits) >= 6:
-        holding = _rank_rows(session, _phrase_ids(session, digits, CANDIDATES), filters)
-        ids = [row.id for row in holding if row.phone and digits in phone_digit_forms(row.phone)]
+    phone = typed_phone(term)
+    if phone and len(phone.digits) >= 6:
+        holding = _rank_rows(session, _phrase_ids(session, phone.digits, CANDIDATES), filters)
+        ids = [row.id for row in holding
+               if row.phone and phone.digits in phone_digit_forms(row.phone)]
         hits += [SearchHit(c, Match.EXACT, "phone number") for c in
                  session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
+    if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
+        ending = _rank_rows(session, _ending_ids(session, phone.digits), filters)
+        ids = [row.id for row in ending if row.phone and any(
+            form.endswith(phone.digits) for form in phone_digit_forms(row.phone))]
+        hits += [SearchHit(c, Match.CONTAINS, "phone number ends with the search") for c in
+                 session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
     return hits
+
+
+def _ending_ids(session: Session, digits: str) -> list[int]:
+    """Up to RANKED customers with a part of their index text ending in ``digits``."""
+    ending = digits + search_index.PART_END
+    if session.get_bind().dialect.name == "sqlite":
+        return [row.id for row in session.execute(_FTS_ANY, {"q": _quoted(ending),
+                                                             "n": RANKED})]
+    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
+                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
+                   {"q": _escape_like(ending), "n": RANKED})
 
 
 def _quoted(value: str) -> str:
@@ -324,11 +340,11 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFil
             return _sql_page(session, _filtered(select(Customer), filters)
                              .order_by(col(Customer.id).desc()),
                              Match.CONTAINS, "matches the filters", limit, offset)
-        exact: dict[int, SearchHit] = {}
+        identified: dict[int, SearchHit] = {}
         for hit in _exact(session, term, filters):
-            exact.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
-        if exact:  # an e-mail, phone, id or reference: the person typed an identifier
-            ordered = sorted(exact.values(), key=lambda h: (
+            identified.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+        if identified:  # an e-mail, phone, id or reference: the person typed an identifier
+            ordered = sorted(identified.values(), key=lambda h: (
                 h.match, -h.score, h.customer.last_name, h.customer.id or 0))
             return SearchResults(hits=ordered[offset:offset + limit], offset=offset,
                                  total=len(ordered), more=False, listable=len(ordered))

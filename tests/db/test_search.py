@@ -43,6 +43,32 @@ def test_any_phone_format_finds_the_customer_exactly(engine: Engine, people: dic
     assert _find(engine, typed)[0] == ("Smith", Match.EXACT, "phone number")
 
 
+@pytest.fixture
+def callers(engine: Engine) -> dict[str, int]:
+    """A German mobile with nothing after it in the index (no city, no reference), and a
+    number that holds the same eight digits in its middle."""
+    return {last: create_customer(MANAGER, {"first_name": "Eva", "last_name": last,
+                                            "phone": phone, "country": "DE"},
+                                  engine=engine).id
+            for last, phone in [("Steckel", "+49 157 41015619"),
+                                ("Hamann", "+49 4101 561900")]}
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("0049 15741015619", "phone number"),
+    ("+49 (0)157 41015619", "phone number"),
+    ("0049 (0)157 4101-5619", "phone number"),
+    ("41015619", "phone number ends with the search"),
+    ("4101 5619", "phone number ends with the search"),
+    ("015619", "phone number ends with the search"),
+])
+def test_international_prefixes_trunks_and_last_digits_find_the_phone(
+    engine: Engine, callers: dict, typed: str, reason: str
+) -> None:
+    assert _find(engine, typed) == [("Steckel", Match.EXACT if reason == "phone number"
+                                     else Match.CONTAINS, reason)]
+
+
 def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
     assert _find(engine, "JOHN.SMITH@example.com")[0][:2] == ("Smith", Match.EXACT)
     assert _find(engine, str(people["Müller"]))[0] == ("Müller", Match.EXACT, "customer id")
