@@ -12,9 +12,11 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.access import Capability
+from db.access import Capability, PermissionDenied
 from db.customers import update_many
 from db.engine import database_url
+from db.exports import ExportError
+from db.lookup_export import LookupExport, export_results
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.profile import all_tags, tags_for
 from db.search import (
@@ -29,6 +31,7 @@ from db.users import UserView
 
 ANY = "(any)"
 PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown
+EXPORT = "lookup_export"  # ((term, filters, format, everyone?), LookupExport) prepared
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -167,6 +170,56 @@ def _pager(term: str, filters: SearchFilters, results: SearchResults) -> None:
                    "of the name to narrow the search.")
 
 
+def _export_note(made: LookupExport) -> str:
+    """What the prepared file holds and why some results are not in it."""
+    total = f"more than {made.total:,}" if made.more else f"{made.total:,}"
+    if made.without_consent:
+        note = (f"All {made.results:,} results are in the file, with or without e-mail "
+                "marketing consent (recorded in the audit trail).")
+    else:
+        note = (f"{made.file.rows:,} of {made.results:,} results have e-mail marketing "
+                "consent; only they are in the file.")
+    if made.results < made.total or made.more:
+        note += (f" Only the first {made.results:,} of {total} results can be exported: "
+                 "narrow the search for the rest.")
+    return note
+
+
+def _export(user: UserView, term: str, filters: SearchFilters) -> None:
+    """Every page of these results as a file, through the export policy of the service."""
+    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
+    fmt = columns[0].radio("Format", ["csv", "xlsx"], horizontal=True,
+                           format_func={"csv": "CSV", "xlsx": "Excel"}.__getitem__,
+                           key="lookup_export_format")
+    everyone = False
+    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
+        everyone = columns[1].checkbox(
+            "Include customers without e-mail marketing consent", key="lookup_export_everyone",
+            help="Recorded in the audit trail. Only for purposes that need no consent.")
+    else:
+        columns[1].caption("Only customers who granted e-mail marketing consent are exported.")
+    # A prepared file belongs to one search, filter, format and consent choice.
+    choice = (term, filters, fmt, everyone)
+    prepared = st.session_state.get(EXPORT)
+    if prepared is not None and prepared[0] != choice:
+        st.session_state.pop(EXPORT)
+    if columns[2].button("Prepare export", icon=":material/download:",
+                         key="lookup_export_prepare"):
+        try:
+            made = export_results(user.actor, term, filters, fmt=fmt,
+                                  include_without_consent=everyone)
+        except (ExportError, PermissionDenied) as error:
+            st.error(plain(error))
+            return
+        st.session_state[EXPORT] = (choice, made)
+    if EXPORT in st.session_state:
+        made = st.session_state[EXPORT][1]
+        st.text(_export_note(made))
+        st.download_button(f"Download {made.file.filename} ({made.file.rows:,} customers)",
+                           made.file.data, file_name=made.file.filename, mime=made.file.mime,
+                           icon=":material/file_download:", on_click="ignore")
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "Lookup")
     st.title("Customer lookup")
@@ -183,6 +236,9 @@ def main() -> None:
         return
     _pager(term, filters, results)
     _results(results.hits)
+    if user.actor.can(Capability.SEGMENTS):
+        with st.expander("Export these results"):
+            _export(user, term, filters)
     if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
         with st.expander("Edit these customers"):
             _grid(user, results.hits)

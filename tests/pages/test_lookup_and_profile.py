@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db import search
+from db import profile, search
 from db.access import Actor
 from db.customers import create_customer, get_customer, update_customer
 from tests.pages.conftest import ROOT
@@ -119,6 +119,43 @@ def test_lookup_says_how_many_match_and_pages_through_them(
     assert _shown(at) == ("Showing 3 of 3", ["Cem Pager"])
     at.text_input[0].input("page").run()  # and so does a new term
     assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
+
+
+def _prepare_export(at: AppTest) -> tuple[str, str]:
+    """Click "Prepare export": the note on what the file holds and the download's label."""
+    at.button(key="lookup_export_prepare").click().run()
+    assert not at.exception and not at.error
+    note = next(t.value for t in at.text if "in the file" in t.value)
+    return note, at.get("download_button")[0].proto.label
+
+
+def test_lookup_exports_consented_results_and_says_who_was_left_out(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    admin = Actor("admin", "admin")
+    for first in ("Ada", "Ben", "Cem"):
+        made = create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                         "country": "DE", "email": f"{first}@example.com"},
+                               engine=app_db)
+        if first != "Cem":
+            profile.record_consent(admin, made.id, purpose="email_marketing", granted=True,
+                                   source="test", notice_version="v1", engine=app_db)
+    at = signed_in("marketing")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert not [c for c in at.checkbox if c.key == "lookup_export_everyone"]
+    note, label = _prepare_export(at)
+    assert note == "2 of 3 results have e-mail marketing consent; only they are in the file."
+    assert label.startswith("Download lookup-") and label.endswith(".csv (2 customers)")
+
+    at = signed_in("admin")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    at.radio(key="lookup_export_format").set_value("xlsx")
+    at.checkbox(key="lookup_export_everyone").check().run()
+    note, label = _prepare_export(at)
+    assert note.startswith("All 3 results are in the file")
+    assert label.endswith(".xlsx (3 customers)")
 
 
 def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> None:
