@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -120,3 +121,20 @@ def test_lookup_counts_every_customer_and_pages(page: Page, app_url: str,
     page.get_by_role("button", name="Previous").click()
     wait_for_app(page)
     expect(page.get_by_text(f"Showing 1–50 of {live}", exact=True)).to_be_visible()
+
+
+def test_marketing_downloads_only_consented_results(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, "marketing")
+    page.goto(f"{app_url}/lookup?q=example.org")
+    wait_for_app(page)
+    page.get_by_text("Export these results").click()
+    page.get_by_role("button", name="Prepare export").click()
+    wait_for_app(page)
+    note = page.get_by_text("results have e-mail marketing consent; only they are in the file.")
+    expect(note).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as exported:
+        rows = list(csv.DictReader(exported))
+    assert rows and {row["email_consent"] for row in rows} == {"True"}
+    assert note.inner_text().startswith(f"{len(rows)} of ")
