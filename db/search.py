@@ -311,9 +311,10 @@ def _sql_page(session: Session, query: Select, match: Match, reason: str, limit:
               offset: int) -> SearchResults:
     """A page of an ordered ``query`` of customers, all matching alike, with their count."""
     total = _count_upto(session, query.order_by(None))
-    hits = [SearchHit(c, match, reason) for c in session.exec(query.offset(offset).limit(limit))]
-    return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
-                         more=total > COUNTED, listable=min(total, COUNTED))
+    listable = min(total, COUNTED)
+    shown = session.exec(query.offset(offset).limit(max(min(limit, listable - offset), 0)))
+    return SearchResults(hits=[SearchHit(c, match, reason) for c in shown], offset=offset,
+                         total=listable, more=total > COUNTED, listable=listable)
 
 
 def known_countries(url: str | None = None) -> list[str]:
@@ -366,7 +367,8 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     scored = [(rank, row.last_name, row.id) for row in rows
               if (rank := _rank_text(folded, row, holds=row.id in holding))]
     best = sorted(scored, key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
-    page = best[offset:offset + limit]
+    listable = min(len(best), COUNTED)
+    page = best[offset:min(offset + limit, listable)]
     records = {c.id: c for c in session.exec(
         select(Customer).where(col(Customer.id).in_([cid for *_, cid in page])))}
     hits = [SearchHit(records[cid], match, reason, score)
@@ -375,4 +377,4 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     if len(phrase_ids) >= RANKED:  # more records may hold the text than were ranked
         total = max(total, _phrase_count(session, folded, filters))
     return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
-                         more=total > COUNTED, listable=len(best))
+                         more=total > COUNTED, listable=listable)

@@ -165,7 +165,7 @@ def _pager(term: str, filters: SearchFilters, results: SearchResults) -> None:
     following.button("Next", icon=":material/chevron_right:", key="lookup_next",
                      disabled=results.offset + PAGE_SIZE >= results.listable, on_click=_turn,
                      args=(term, filters, results.offset + PAGE_SIZE))
-    if results.listable < results.total:
+    if results.listable < results.total or results.more:
         st.caption(f"Only the first {results.listable:,} can be listed: add a filter or more "
                    "of the name to narrow the search.")
 

@@ -212,4 +212,5 @@ def test_past_the_ranked_window_the_total_still_counts_every_match(
     monkeypatch.setattr(search, "COUNTED", 6)
     page = search_customers(MANAGER, "pager", limit=3, engine=engine)
     assert (page.total, page.more) == (6, True)
-    assert search_customers(MANAGER, "", limit=3, engine=engine).more
+    everyone = search_customers(MANAGER, "", limit=4, offset=4, engine=engine)
+    assert (everyone.total, everyone.more, len(everyone.hits)) == (6, True, 2)

@@ -121,6 +121,24 @@ def test_lookup_says_how_many_match_and_pages_through_them(
     assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
 
 
+def test_a_count_that_stops_says_more_than_and_asks_to_narrow(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "COUNTED", 3)
+    for first in ("Ada", "Ben", "Cem", "Dora", "Emil"):
+        create_customer(MANAGER, {"first_name": first, "last_name": "Pager", "country": "DE"},
+                        engine=app_db)
+    at = signed_in("marketing")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert _shown(at)[0] == "Showing 1–2 of more than 3"
+    assert at.caption[0].value.startswith("Only the first 3 can be listed")
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3 of more than 3", ["Cem Pager"])
+    assert at.button(key="lookup_next").disabled
+
+
 def _prepare_export(at: AppTest) -> tuple[str, str]:
     """Click "Prepare export": the note on what the file holds and the download's label."""
     at.button(key="lookup_export_prepare").click().run()
