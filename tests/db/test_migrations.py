@@ -29,7 +29,7 @@ def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_
         assert MigrationContext.configure(connection).get_current_revision() == head
 
 
-def test_0017_ends_every_indexed_part_so_phone_endings_can_be_found(
+def test_0018_ends_every_indexed_part_so_phone_endings_can_be_found(
     engine: Engine, database_url: str
 ) -> None:
     customer = create_customer(Actor("ops", "admin"), {
@@ -41,7 +41,7 @@ def test_0017_ends_every_indexed_part_so_phone_endings_can_be_found(
     with engine.connect() as connection:
         current = connection.execute(read, {"id": customer.id}).scalar_one()
     assert current == search_text(customer) and current.endswith("015741015619 |")
-    command.downgrade(alembic_config(database_url), "0016")
+    command.downgrade(alembic_config(database_url), "-1")
     with engine.connect() as connection:
         assert connection.execute(read, {"id": customer.id}).scalar_one() == current[:-2]
     upgrade(database_url)

@@ -5,7 +5,7 @@ lookup can pin where a part ends: a phone number's last digits, "…41015619 |",
 the number is the last part. Frozen SQL (no application imports): the old text gains the
 mark at its end; a text that already has it (built by a newer loader) is left alone.
 
-Revision ID: 0017
+Revision ID: 0018
 Revises: 0016
 Create Date: 2026-12-01 06:00:00
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0017'
+revision: str = '0018'
 down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
