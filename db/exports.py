@@ -85,6 +85,12 @@ def neutralise(value: object) -> object:
     return value
 
 
+def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV that a spreadsheet opens safely: every text cell passed through
+    :func:`neutralise`, UTF-8 with a BOM (which tells Excel the encoding)."""
+    return frame.map(neutralise).to_csv(index=False).encode("utf-8-sig")
+
+
 def _excel(frame: pd.DataFrame, sheet_name: str) -> bytes:
     """An .xlsx file whose text cells are all typed as text, so none runs as a formula
     (openpyxl would otherwise store ``=...`` as one)."""
@@ -117,8 +123,7 @@ def write(frame: pd.DataFrame, *, fmt: str, name: str, fallback: str, rows_are: 
                           f"({EXCEL_MAX_ROWS:,} at most); export CSV instead.")
     stem = "-".join("".join(ch if ch.isalnum() else " " for ch in name).split())
     if fmt == "csv":
-        # The BOM tells Excel the file is UTF-8.
-        data = frame.map(neutralise).to_csv(index=False).encode("utf-8-sig")
+        data = spreadsheet_csv(frame)
         mime = "text/csv"
     else:
         data = _excel(frame, rows_are.capitalize())
