@@ -63,7 +63,7 @@ from sqlalchemy import (
     select,
 )
 
-from db import kpi_scope, segments, top_search
+from db import exports, kpi_scope, top_search
 from db.access import Actor, Capability, require
 from db.customer_months import MONTHS
 from db.customer_recency import RECENCY_CELLS
@@ -714,7 +714,7 @@ def _euros(cents: float) -> Decimal | None:
 
 
 def csv_download(frame: pd.DataFrame, what: str, days: Period) -> Download:
-    """``frame`` as a spreadsheet-safe CSV (:func:`db.segments.spreadsheet_csv`, so a name
+    """``frame`` as a spreadsheet-safe CSV (:func:`db.exports.spreadsheet_csv`, so a name
     such as ``=HYPERLINK(...)`` cannot run), money in euros: each ``*_cents`` column becomes
     ``*_eur`` with two decimals. Named by what it holds and its days, e.g.
     ``revenue-by-week_2026-09-02_2026-11-30.csv`` (one date for a single day)."""
@@ -724,7 +724,7 @@ def csv_download(frame: pd.DataFrame, what: str, days: Period) -> Download:
                          ).rename(columns=money)
     dates = (f"{days.first:%Y-%m-%d}" if days.days == 1
              else f"{days.first:%Y-%m-%d}_{days.last:%Y-%m-%d}")
-    return Download(segments.spreadsheet_csv(shown), f"{what}_{dates}.csv")
+    return Download(exports.spreadsheet_csv(shown), f"{what}_{dates}.csv")
 
 
 def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:

@@ -5,29 +5,38 @@ with the query, then records that contain it, then similar names (a typo or swap
 Each hit says why it matched. Text queries read the trigram index of
 :mod:`db.search_index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
 queries under three characters, which trigrams cannot serve, fall back to name prefixes.
+
+Results come a page at a time with the number of matches, so nobody mistakes the first
+page for all of them. Counting stops at :data:`COUNTED` (a count over a million records
+would cost more than the search), and ranked text matches at :data:`RANKED` (every one is
+scored in Python): beyond those the page asks for a narrower search.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, Row, Select, case, literal, or_, text
+from sqlalchemy import Engine, Row, Select, String, case, func, literal, or_, text
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col, select
 
 from db import search_index
 from db.access import Actor, Capability, require
 from db.engine import get_engine, read_session
 from db.models import Customer, CustomerTag, Tag
-from db.search_index import fold, phone_digit_forms
+from db.search_index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
 from db.validation import InvalidValue, normalise_email
 
 CANDIDATES = 120
 ANCHORED_CANDIDATES = 500
+PAGE_SIZE = 50
+RANKED = 1_000  # text matches ranked, hence listable, per search
+COUNTED = 2_000  # matches counted at most; more reads "more than 2,000"
+SIMILAR_BELOW = 50  # similar names are looked for only when fewer records hold the text
 SIMILARITY_CUTOFF = 60.0
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 
 
 class Match(IntEnum):
@@ -54,10 +63,31 @@ class SearchHit:
     score: float = 100.0
 
 
-def _filtered(query: Select, filters: SearchFilters) -> Select:
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of a search and how many customers match in all."""
+
+    hits: list[SearchHit]  # this page, best first
+    offset: int  # how many better matches come before this page
+    total: int  # customers matching, counted up to COUNTED
+    more: bool  # the count stopped at COUNTED: more than ``total`` match
+    listable: int  # how many of the matches can be paged through (the rest need narrowing)
+
+
+def _filtered(query: Select, filters: SearchFilters, *, few_on: str | None = None) -> Select:
+    """``query`` narrowed to live customers passing ``filters``.
+
+    ``few_on`` names the dialect when ``query`` already picks few customers (an id list, or
+    the search index). SQLite has no statistics here (nothing runs ANALYZE), so it would
+    walk every customer of the country through the (country, status) index and test each
+    against the list or the index — seconds on a large table; a unary plus on the column
+    keeps the country test off that index.
+    """
     query = query.where(col(Customer.deleted_at).is_(None))
     if filters.country:
-        query = query.where(Customer.country == filters.country)
+        country = (UnaryExpression(Customer.country, operator=custom_op("+"),  # type: ignore[arg-type]
+                                   type_=String()) if few_on == "sqlite" else Customer.country)
+        query = query.where(country == filters.country)
     if filters.status:
         query = query.where(Customer.status == filters.status)
     if filters.tag:
@@ -76,19 +106,37 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
             email = term.strip().lower()
         hits += [SearchHit(c, Match.EXACT, "e-mail") for c in
                  session.exec(base.where(Customer.email == email))]
-    digits = "".join(ch for ch in term if ch.isdigit())
     if term.isdigit() and len(term) <= 9:
         hits += [SearchHit(c, Match.EXACT, "customer id") for c in
                  session.exec(base.where(Customer.id == int(term)))]
     reference = term.strip()
     hits += [SearchHit(c, Match.EXACT, "external reference") for c in session.exec(
         base.where(col(Customer.external_ref).in_({reference, reference.upper()})))]
-    if _PHONE_LIKE.match(term) and len(digits) >= 6:
-        ids = [row.id for row in _index_candidates(session, digits, filters, phrase=True)
-               if row.phone and digits in phone_digit_forms(row.phone)]
+    phone = typed_phone(term)
+    if phone and len(phone.digits) >= 6:
+        holding = _rank_rows(session, _phrase_ids(session, phone.digits, CANDIDATES), filters)
+        ids = [row.id for row in holding
+               if row.phone and phone.digits in phone_digit_forms(row.phone)]
         hits += [SearchHit(c, Match.EXACT, "phone number") for c in
                  session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
+    if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
+        ending = _rank_rows(session, _ending_ids(session, phone.digits), filters)
+        ids = [row.id for row in ending if row.phone and any(
+            form.endswith(phone.digits) for form in phone_digit_forms(row.phone))]
+        hits += [SearchHit(c, Match.CONTAINS, "phone number ends with the search") for c in
+                 session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
     return hits
+
+
+def _ending_ids(session: Session, digits: str) -> list[int]:
+    """Up to RANKED customers with a part of their index text ending in ``digits``."""
+    ending = digits + search_index.PART_END
+    if session.get_bind().dialect.name == "sqlite":
+        return [row.id for row in session.execute(_FTS_ANY, {"q": _quoted(ending),
+                                                             "n": RANKED})]
+    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
+                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
+                   {"q": _escape_like(ending), "n": RANKED})
 
 
 def _quoted(value: str) -> str:
@@ -117,36 +165,66 @@ def _fts_query(words: list[str], *, phrase: bool) -> str:
     return " AND ".join(any_trigram(word) for word in required)
 
 
-def _index_candidates(session: Session, folded: str, filters: SearchFilters, *,
-                      phrase: bool) -> list[Row]:
-    """Customers whose index text contains ``folded`` (phrase) or shares trigrams with it."""
+def _phrase_ids(session: Session, folded: str, limit: int) -> list[int]:
+    """Up to ``limit`` customers whose index text contains ``folded`` (unranked, unfiltered)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _fts_ids(session, [folded], phrase=True, limit=limit)
+    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
+                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
+                   {"q": _escape_like(folded), "n": limit})
+
+
+def _similar_ids(session: Session, folded: str) -> list[int]:
+    """Customers whose index text shares the most trigrams with the words of ``folded``."""
     # Similarity is for names: words of letters only, since the trigrams of e-mail domains
     # and phone digits are shared by most records and would rank the whole table.
-    words = [folded] if phrase else [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
+    words = [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
     if not words:
         return []
     if session.get_bind().dialect.name == "sqlite":
-        id_list = _fts_ids(session, words, phrase=phrase)
-    elif phrase:
-        id_list = _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
-                                        "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
-                          {"q": _escape_like(folded), "n": CANDIDATES})
-    else:
-        # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
-        # operators miss "jonh" for "john"; like FTS5, take the records sharing the most
-        # trigrams with the query (each LIKE is served by the GIN index).
-        body = search_index.bulk_table("postgresql").c.body
-        grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
-        likes = [body.like("%" + _escape_like(gram) + "%", escape="\\") for gram in grams]
-        shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
-        id_list = _pg_ids(session, select(search_index.bulk_table("postgresql").c.customer_id
-                                          .label("id")).where(or_(*likes))
-                          .order_by(shared.desc()).limit(CANDIDATES), {})
-    if not id_list:
+        return _fts_ids(session, words, phrase=False, limit=CANDIDATES)
+    # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
+    # operators miss "jonh" for "john"; like FTS5, take the records sharing the most
+    # trigrams with the query (each LIKE is served by the GIN index).
+    body = search_index.bulk_table("postgresql").c.body
+    grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
+    likes = [body.like("%" + _escape_like(gram) + "%", escape="\\") for gram in grams]
+    shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
+    return _pg_ids(session, select(search_index.bulk_table("postgresql").c.customer_id
+                                   .label("id")).where(or_(*likes))
+                   .order_by(shared.desc()).limit(CANDIDATES), {})
+
+
+def _rank_rows(session: Session, ids: list[int], filters: SearchFilters) -> list[Row]:
+    """What ranking reads of the customers ``ids`` that pass ``filters``; full records are
+    loaded for the few hits that are shown."""
+    if not ids:
         return []
-    # Only what ranking reads; full records are loaded for the few hits that are shown.
-    return list(session.exec(_filtered(select(*_RANK_COLUMNS), filters)
-                             .where(col(Customer.id).in_(id_list))))
+    return list(session.exec(_filtered(select(*_RANK_COLUMNS), filters,
+                                       few_on=session.get_bind().dialect.name)
+                             .where(col(Customer.id).in_(ids))))
+
+
+def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
+    """How many customers passing ``filters`` hold ``folded`` in their index text, counted
+    up to COUNTED + 1 (the index drives the join, so the count stops there)."""
+    dialect = session.get_bind().dialect.name
+    table = search_index.bulk_table(dialect)
+    if dialect == "sqlite":
+        key = table.c.rowid
+        holds = table.c.body.op("MATCH")(_fts_query([folded], phrase=True))
+    else:
+        key = table.c.customer_id
+        holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
+    return _count_upto(session, _filtered(
+        select(Customer.id).join_from(table, Customer, Customer.id == key).where(holds),
+        filters, few_on=dialect))
+
+
+def _count_upto(session: Session, query: Select) -> int:
+    """``query``'s rows counted up to COUNTED + 1."""
+    return session.execute(select(func.count()).select_from(
+        query.limit(COUNTED + 1).subquery())).scalar_one()
 
 
 _RANK_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.email,
@@ -157,7 +235,7 @@ _FTS_RANKED = text("SELECT rowid AS id FROM customer_search WHERE customer_searc
                    "ORDER BY rank LIMIT :n")
 
 
-def _fts_ids(session: Session, words: list[str], *, phrase: bool) -> list[int]:
+def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) -> list[int]:
     """Candidate ids from FTS5.
 
     Every phrase match contains the query, so any of them will do (unranked: the first
@@ -171,9 +249,9 @@ def _fts_ids(session: Session, words: list[str], *, phrase: bool) -> list[int]:
                      ANCHORED_CANDIDATES)
                     for word in words if len(words) > 1
                     for rest in [[w for w in words if w != word]]]
-        stages = [anchored, [(_FTS_RANKED, _fts_query(words, phrase=False), CANDIDATES)]]
+        stages = [anchored, [(_FTS_RANKED, _fts_query(words, phrase=False), limit)]]
     else:
-        stages = [[(_FTS_ANY, _fts_query(words, phrase=True), CANDIDATES)]]
+        stages = [[(_FTS_ANY, _fts_query(words, phrase=True), limit)]]
     for stage in stages:
         ids: list[int] = []
         for statement, query, count in stage:
@@ -196,7 +274,10 @@ def _name(customer: Customer | Row) -> str:
     return fold(f"{customer.first_name} {customer.last_name}")
 
 
-def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float] | None:
+def _rank_text(folded: str, customer: Customer | Row, *,
+               holds: bool) -> tuple[Match, str, float] | None:
+    """How ``customer`` matches ``folded``; ``holds``: its index text contains it (so it
+    matches even where only a phone number or reference holds the text)."""
     name = _name(customer)
     if name.startswith(folded) or fold(customer.last_name).startswith(folded) or any(
             word.startswith(folded) for word in name.split()):
@@ -205,7 +286,7 @@ def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float
     score = max(fuzz.token_sort_ratio(folded, name),
                 max(fuzz.ratio(folded, word) for word in name.split() or [""]))
     surname_first = fold(f"{customer.last_name} {customer.first_name}")
-    if folded in name or folded in surname_first or (
+    if holds or folded in name or folded in surname_first or (
             customer.email and folded in customer.email) or (
             customer.city and folded in fold(customer.city)):
         return Match.CONTAINS, "contains the search", score
@@ -214,16 +295,26 @@ def _rank_text(folded: str, customer: Customer | Row) -> tuple[Match, str, float
     return None
 
 
-def _short_prefix(session: Session, folded: str, filters: SearchFilters,
-                  limit: int) -> list[SearchHit]:
+def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: int,
+                  offset: int) -> SearchResults:
     """Under three characters: surnames starting with the query, read as a range on the
     (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
     start = folded[:1].upper() + folded[1:]
     query = _filtered(select(Customer), filters).where(
-        Customer.last_name >= start, Customer.last_name < start + "\uffff",
-    ).order_by(Customer.last_name, Customer.first_name).limit(limit)
-    return [SearchHit(c, Match.PREFIX, "name starts with the search")
-            for c in session.exec(query)]
+        Customer.last_name >= start, Customer.last_name < start + "\uffff")
+    return _sql_page(session, query.order_by(Customer.last_name, Customer.first_name,
+                                             Customer.id),
+                     Match.PREFIX, "name starts with the search", limit, offset)
+
+
+def _sql_page(session: Session, query: Select, match: Match, reason: str, limit: int,
+              offset: int) -> SearchResults:
+    """A page of an ordered ``query`` of customers, all matching alike, with their count."""
+    total = _count_upto(session, query.order_by(None))
+    listable = min(total, COUNTED)
+    shown = session.exec(query.offset(offset).limit(max(min(limit, listable - offset), 0)))
+    return SearchResults(hits=[SearchHit(c, match, reason) for c in shown], offset=offset,
+                         total=listable, more=total > COUNTED, listable=listable)
 
 
 def known_countries(url: str | None = None) -> list[str]:
@@ -233,39 +324,57 @@ def known_countries(url: str | None = None) -> list[str]:
 
 
 def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFilters(), *,
-                     limit: int = 50, engine: Engine | None = None) -> list[SearchHit]:
-    """The best ``limit`` customers for ``term`` within ``filters``, best first.
+                     limit: int = PAGE_SIZE, offset: int = 0,
+                     engine: Engine | None = None) -> SearchResults:
+    """Customers ``offset`` to ``offset + limit`` for ``term`` within ``filters``, best
+    first, and how many match in all.
 
     An empty term lists the newest customers that pass the filters.
     """
     require(actor, Capability.LOOKUP)
+    offset = max(offset, 0)
     # Printable characters only: PostgreSQL refuses NUL in text, and no name holds controls.
     term = "".join(ch for ch in term if ch.isprintable()).strip()[:200]
     folded = fold(term)
     with read_session(engine) as session:
         if not term:
-            query = _filtered(select(Customer), filters).order_by(col(Customer.id).desc())
-            return [SearchHit(c, Match.CONTAINS, "matches the filters")
-                    for c in session.exec(query.limit(limit))]
-        hits: dict[int, SearchHit] = {}
+            return _sql_page(session, _filtered(select(Customer), filters)
+                             .order_by(col(Customer.id).desc()),
+                             Match.CONTAINS, "matches the filters", limit, offset)
+        identified: dict[int, SearchHit] = {}
         for hit in _exact(session, term, filters):
-            hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
-        if hits:
-            pass  # an exact e-mail, phone, id or reference: the person typed an identifier
-        elif len(folded) < 3:
-            for hit in _short_prefix(session, folded, filters, limit):
-                hits.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
-        else:
-            rows = _index_candidates(session, folded, filters, phrase=True)
-            if len(rows) < limit:
-                rows += _index_candidates(session, folded, filters, phrase=False)
-            ranked = {row.id: (_rank_text(folded, row), row.last_name) for row in rows}
-            best = sorted(((r, last, cid) for cid, (r, last) in ranked.items() if r),
-                          key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))[:limit]
-            records = {c.id: c for c in session.exec(
-                select(Customer).where(col(Customer.id).in_([cid for *_, cid in best])))}
-            for (match, reason, score), _, customer_id in best:
-                hits[customer_id] = SearchHit(records[customer_id], match, reason, score)
-    ordered = sorted(hits.values(), key=lambda h: (h.match, -h.score, h.customer.last_name,
-                                                   h.customer.id or 0))
-    return ordered[:limit]
+            identified.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+        if identified:  # an e-mail, phone, id or reference: the person typed an identifier
+            ordered = sorted(identified.values(), key=lambda h: (
+                h.match, -h.score, h.customer.last_name, h.customer.id or 0))
+            return SearchResults(hits=ordered[offset:offset + limit], offset=offset,
+                                 total=len(ordered), more=False, listable=len(ordered))
+        if len(folded) < 3:
+            return _short_prefix(session, folded, filters, limit, offset)
+        return _text_page(session, folded, filters, limit, offset)
+
+
+def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int,
+               offset: int) -> SearchResults:
+    """Records holding the text (up to RANKED of them), then — when few do — similar
+    names, ranked in Python; a page of them with the number of matches."""
+    phrase_ids = _phrase_ids(session, folded, RANKED)
+    rows = _rank_rows(session, phrase_ids, filters)
+    holding = {row.id for row in rows}
+    if len(rows) < SIMILAR_BELOW:
+        rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
+                 if row.id not in holding]
+    scored = [(rank, row.last_name, row.id) for row in rows
+              if (rank := _rank_text(folded, row, holds=row.id in holding))]
+    best = sorted(scored, key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
+    listable = min(len(best), COUNTED)
+    page = best[offset:min(offset + limit, listable)]
+    records = {c.id: c for c in session.exec(
+        select(Customer).where(col(Customer.id).in_([cid for *_, cid in page])))}
+    hits = [SearchHit(records[cid], match, reason, score)
+            for (match, reason, score), _, cid in page]
+    total = len(best)
+    if len(phrase_ids) >= RANKED:  # more records may hold the text than were ranked
+        total = max(total, _phrase_count(session, folded, filters))
+    return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
+                         more=total > COUNTED, listable=listable)

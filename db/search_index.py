@@ -5,7 +5,9 @@ PostgreSQL in a plain table with a pg_trgm GIN index. Both hold the same text, b
 :func:`search_text`: name and city folded to lower-case ASCII, the e-mail, the external
 reference, and the phone number as digits in its international and trunk forms (which
 contain the national one), so "+44 20 7946 0958", "020 7946 0958" and "442079460958" all
-find it. Each trigram stored costs load time, so nothing is stored twice.
+find it. Every part ends with " |", so a search can pin where a part ends: the last digits
+of a phone number ("…0958 |"). Each trigram stored costs load time, so nothing is stored
+twice. :func:`typed_phone` reads a typed number into the same digits.
 
 The write path calls :func:`index_customers` in the same transaction as the change;
 :func:`rebuild` refills the index after bulk loads (demo data, imports).
@@ -13,10 +15,11 @@ The write path calls :func:`index_customers` in the same transaction as the chan
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import phonenumbers
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
@@ -25,6 +28,10 @@ from sqlmodel import Session, col, select
 from db.models import Customer
 
 TABLE = "customer_search"
+PART_END = " |"  # follows every part of the index text
+SUFFIX_DIGITS = 6  # a number typed without its start matches phones ending in it from here
+_TYPED_PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
+_TRUNK_IN_BRACKETS = re.compile(r"\(\s*0\s*\)")  # "+49 (0)157 …": the 0 dialled at home
 
 
 class Searchable(Protocol):
@@ -79,6 +86,30 @@ def phone_digit_forms(e164: str) -> list[str]:
     return list(dict.fromkeys([digits, prefix + national, national]))
 
 
+class TypedPhone(NamedTuple):
+    """A typed phone number as the index holds its digits."""
+
+    digits: str
+    international: bool  # typed with its country code ("+49 …", "0049 …")
+
+
+def typed_phone(term: str) -> TypedPhone | None:
+    """``term`` read as a phone number, or None if it is not one.
+
+    "00" before the country code is read as "+", and a bracketed trunk "(0)" after it is
+    dropped, so "0049 (0)157 41015619" and "+49 157 41015619" give the same digits,
+    "4915741015619" — the international form :func:`phone_digit_forms` indexes.
+    """
+    text = term.strip()
+    if not _TYPED_PHONE.match(text):
+        return None
+    text = _TRUNK_IN_BRACKETS.sub("", text)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("00"):
+        return TypedPhone(digits[2:], True)
+    return TypedPhone(digits, text.startswith("+"))
+
+
 def search_text(customer: Searchable) -> str:
     """What the index holds for ``customer``: every searchable form, space-separated."""
     return compose(customer.first_name, customer.last_name, customer.email, customer.phone,
@@ -100,7 +131,7 @@ def compose(first_name: str, last_name: str, email: str | None, phone: str | Non
         parts.append(external_ref.lower())
     if city:
         parts.append(fold_name(city))
-    return " | ".join(parts)
+    return " ".join(part + PART_END for part in parts)
 
 
 @cache

@@ -9,16 +9,12 @@ the team); editing and deleting are for the segment's owner and admins.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import combinations
 
-import openpyxl
 import pandas as pd
-from openpyxl.cell import WriteOnlyCell
 from pydantic import ValidationError
 from sqlalchemy import (
     ColumnElement,
@@ -39,9 +35,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from db import audit
+from db import audit, exports
 from db.access import Actor, Capability, PermissionDenied, require
 from db.engine import get_engine, read_session, write_session
+from db.exports import ExportFile
 from db.models import (
     SEGMENT_KINDS,
     Customer,
@@ -614,61 +611,6 @@ def overlap(actor: Actor, segment_ids: list[int], *, engine: Engine | None = Non
 
 # -- export -----------------------------------------------------------------------------
 
-EXPORT_FORMATS = ("csv", "xlsx")
-EXCEL_MAX_ROWS = 1_048_575  # one header row + this many fit on a worksheet
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PHONE_NUMBER = re.compile(r"\+[0-9]+")
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    """A ready download: its bytes, a file name, the MIME type and how many members it holds."""
-
-    data: bytes
-    filename: str
-    mime: str
-    rows: int
-
-
-def neutralise(value: object) -> object:
-    """CSV text a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
-    advice). A phone number such as ``+4930123456`` is left as it is: digits after a plus
-    sign cannot call anything."""
-    if (isinstance(value, str) and value.startswith(_FORMULA_STARTS)
-            and not _PHONE_NUMBER.fullmatch(value)):
-        return "'" + value
-    return value
-
-
-def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
-    """``frame`` as CSV that a spreadsheet opens safely: every text cell passed through
-    :func:`neutralise`, UTF-8 with a BOM (which tells Excel the encoding). Every CSV
-    download goes through here."""
-    return frame.map(neutralise).to_csv(index=False).encode("utf-8-sig")
-
-
-def _excel(frame: pd.DataFrame) -> bytes:
-    """An .xlsx file whose text cells are all typed as text, so none runs as a formula
-    (openpyxl would otherwise store ``=...`` as one)."""
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("Members")
-    sheet.append(list(frame.columns))
-
-    def cell(value: object) -> object:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return None
-        if isinstance(value, str):
-            text = WriteOnlyCell(sheet, value=value)
-            text.data_type = "s"
-            return text
-        return value.item() if hasattr(value, "item") else value
-
-    for row in frame.itertuples(index=False):
-        sheet.append([cell(value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
 
 def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
                    include_without_consent: bool = False,
@@ -676,43 +618,30 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
     """The segment's members as CSV or Excel, audited with who, which segment, how many.
 
     Only members who granted email-marketing consent are exported, unless an admin asks
-    for everyone (``include_without_consent``, recorded in the audit trail).
+    for everyone (``include_without_consent``, recorded in the audit trail): the policy of
+    :mod:`db.exports`, which every customer export shares.
     """
-    require(actor, Capability.SEGMENTS)
-    if include_without_consent:
-        require(actor, Capability.EXPORT_WITHOUT_CONSENT)
-    if fmt not in EXPORT_FORMATS:
-        raise SegmentError("Choose CSV or Excel.")
+    try:
+        exports.check(actor, fmt=fmt, include_without_consent=include_without_consent)
+    except exports.ExportError as error:
+        raise SegmentError(str(error)) from error
     engine = engine or get_engine()
     segment = get_segment(actor, segment_id, engine=engine)
     with engine.connect() as connection:
         where = member_condition(segment, connection, utcnow())
-        if not include_without_consent:
-            where = and_(where, S.consent_email_marketing.is_(True))
-        frame = pd.DataFrame(connection.execute(
-            select(C.id, C.first_name, C.last_name, C.email, C.phone, C.street, C.postcode,
-                   C.city, C.country, S.consent_email_marketing.is_(True))
-            .select_from(customer_rows()).where(where).order_by(C.id)).all(),
-            columns=["customer_id", "first_name", "last_name", "email", "phone", "street",
-                     "postcode", "city", "country", "email_consent"])
-    if fmt == "xlsx" and len(frame) > EXCEL_MAX_ROWS:
-        raise SegmentError(f"{len(frame):,} members do not fit on an Excel sheet "
-                           f"({EXCEL_MAX_ROWS:,} at most); export CSV instead.")
-    stem = "-".join("".join(ch if ch.isalnum() else " " for ch in segment.name).split())
-    if fmt == "csv":
-        data = spreadsheet_csv(frame)
-        mime = "text/csv"
-    else:
-        data = _excel(frame)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        frame = exports.customer_frame(connection, exports.exportable(
+            where, include_without_consent=include_without_consent))
+    try:
+        exported = exports.write(frame, fmt=fmt, name=segment.name, fallback="segment",
+                                 rows_are="members")
+    except exports.ExportError as error:
+        raise SegmentError(str(error)) from error
     with write_session(engine) as session:
         audit.record(session, actor=actor.username, action="segment.export", entity="segment",
                      entity_id=segment_id,
                      changes={"name": segment.name, "rows": len(frame), "format": fmt,
                               "without_consent": include_without_consent}, source="form")
-    return ExportFile(data=data, filename=f"{stem[:60] or 'segment'}-{utcnow():%Y-%m-%d}.{fmt}",
-                      mime=mime,
-                      rows=len(frame))
+    return exported
 
 
 def field_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, list[str]]:

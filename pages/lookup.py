@@ -12,15 +12,26 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.access import Capability
+from db.access import Capability, PermissionDenied
 from db.customers import update_many
 from db.engine import database_url
+from db.exports import ExportError
+from db.lookup_export import LookupExport, export_results
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.profile import all_tags, tags_for
-from db.search import SearchFilters, SearchHit, known_countries, search_customers
+from db.search import (
+    PAGE_SIZE,
+    SearchFilters,
+    SearchHit,
+    SearchResults,
+    known_countries,
+    search_customers,
+)
 from db.users import UserView
 
 ANY = "(any)"
+PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown
+EXPORT = "lookup_export"  # ((term, filters, format, everyone?), LookupExport) prepared
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -75,8 +86,11 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
         "Tags": ", ".join(tags[h.customer.id])} for h in hits])  # type: ignore[index]
     versions = {h.customer.id: h.customer.version for h in hits}
     locked = ["Id", "Name"] + ([] if can_edit else ["Status", "City"])
+    # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
+    # data changes, so another page or search would otherwise inherit them.
+    key = "lookup_grid:" + ",".join(str(h.customer.id) for h in hits)
     edited = st.data_editor(base, hide_index=True, num_rows="fixed", disabled=locked,
-                            key="lookup_grid", column_config={
+                            key=key, column_config={
         "Status": st.column_config.SelectboxColumn(options=list(CUSTOMER_STATUSES),
                                                    required=True),
         "Preferred channel": st.column_config.SelectboxColumn(options=["", *CONTACT_CHANNELS]),
@@ -105,23 +119,129 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
                      hide_index=True)
 
 
+SEARCH = "lookup_q"  # the search box's own state
+LINKED = "lookup_q_linked"  # the ?q= this session last wrote or read
+
+
+def _search_box() -> str:
+    """The search box, kept in step with ``?q=`` both ways.
+
+    The box keeps its own state (a key, no ``value``): created from the query parameter on
+    every run, it became a new widget each time the parameter changed and every second
+    search snapped back to the one before. The link fills the box only when it differs
+    from what this session last wrote — a shared link, or the back button.
+    """
+    linked = st.query_params.get("q", "")
+    if SEARCH not in st.session_state or linked != st.session_state.get(LINKED):
+        st.session_state[SEARCH] = linked
+    term = st.text_input("Search", key=SEARCH, max_chars=200,
+                         placeholder="Name, e-mail, phone number, reference or id")
+    if term != linked:
+        st.query_params["q"] = term
+    st.session_state[LINKED] = term
+    return term
+
+
+def _offset(term: str, filters: SearchFilters) -> int:
+    """Where the list starts: the page turned to, or the first for a new term or filter."""
+    shown = st.session_state.get(PAGE)
+    return shown[2] if shown is not None and shown[:2] == (term, filters) else 0
+
+
+def _turn(term: str, filters: SearchFilters, offset: int) -> None:
+    st.session_state[PAGE] = (term, filters, offset)
+
+
+def _pager(term: str, filters: SearchFilters, results: SearchResults) -> None:
+    """"Showing 1–50 of 1,091" between buttons to the previous and next page."""
+    total = f"more than {results.total:,}" if results.more else f"{results.total:,}"
+    shown = (f"{results.offset + 1:,}–{results.offset + len(results.hits):,}"
+             if len(results.hits) > 1 else f"{results.offset + 1:,}")
+    previous, count, following = st.columns([1, 4, 1], vertical_alignment="center")
+    previous.button("Previous", icon=":material/chevron_left:", key="lookup_previous",
+                    disabled=results.offset == 0, on_click=_turn,
+                    args=(term, filters, max(results.offset - PAGE_SIZE, 0)))
+    count.text(f"Showing {shown} of {total}")
+    following.button("Next", icon=":material/chevron_right:", key="lookup_next",
+                     disabled=results.offset + PAGE_SIZE >= results.listable, on_click=_turn,
+                     args=(term, filters, results.offset + PAGE_SIZE))
+    if results.listable < results.total or results.more:
+        st.caption(f"Only the first {results.listable:,} can be listed: add a filter or more "
+                   "of the name to narrow the search.")
+
+
+def _export_note(made: LookupExport) -> str:
+    """What the prepared file holds and why some results are not in it."""
+    total = f"more than {made.total:,}" if made.more else f"{made.total:,}"
+    if made.without_consent:
+        note = (f"All {made.results:,} results are in the file, with or without e-mail "
+                "marketing consent (recorded in the audit trail).")
+    else:
+        note = (f"{made.file.rows:,} of {made.results:,} results have e-mail marketing "
+                "consent; only they are in the file.")
+    if made.results < made.total or made.more:
+        note += (f" Only the first {made.results:,} of {total} results can be exported: "
+                 "narrow the search for the rest.")
+    return note
+
+
+def _export(user: UserView, term: str, filters: SearchFilters) -> None:
+    """Every page of these results as a file, through the export policy of the service."""
+    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
+    fmt = columns[0].radio("Format", ["csv", "xlsx"], horizontal=True,
+                           format_func={"csv": "CSV", "xlsx": "Excel"}.__getitem__,
+                           key="lookup_export_format")
+    everyone = False
+    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
+        everyone = columns[1].checkbox(
+            "Include customers without e-mail marketing consent", key="lookup_export_everyone",
+            help="Recorded in the audit trail. Only for purposes that need no consent.")
+    else:
+        columns[1].caption("Only customers who granted e-mail marketing consent are exported.")
+    # A prepared file belongs to one search, filter, format and consent choice.
+    choice = (term, filters, fmt, everyone)
+    prepared = st.session_state.get(EXPORT)
+    if prepared is not None and prepared[0] != choice:
+        st.session_state.pop(EXPORT)
+    if columns[2].button("Prepare export", icon=":material/download:",
+                         key="lookup_export_prepare"):
+        try:
+            made = export_results(user.actor, term, filters, fmt=fmt,
+                                  include_without_consent=everyone)
+        except (ExportError, PermissionDenied) as error:
+            st.error(plain(error))
+            return
+        st.session_state[EXPORT] = (choice, made)
+    if EXPORT in st.session_state:
+        made = st.session_state[EXPORT][1]
+        st.text(_export_note(made))
+        st.download_button(f"Download {made.file.filename} ({made.file.rows:,} customers)",
+                           made.file.data, file_name=made.file.filename, mime=made.file.mime,
+                           icon=":material/file_download:", on_click="ignore")
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "Lookup")
     st.title("Customer lookup")
-    term = st.text_input("Search", value=st.query_params.get("q", ""), max_chars=200,
-                         placeholder="Name, e-mail, phone number, reference or id")
-    if term != st.query_params.get("q", ""):
-        st.query_params["q"] = term
+    term = _search_box()
     filters = _filters(user)
-    hits = search_customers(user.actor, term, filters)
-    if not hits:
+    results = search_customers(user.actor, term, filters, limit=PAGE_SIZE,
+                               offset=_offset(term, filters))
+    if not results.hits and results.offset:  # the list shrank under the page shown
+        results = search_customers(user.actor, term, filters, limit=PAGE_SIZE)
+    st.session_state[PAGE] = (term, filters, results.offset)
+    if not results.hits:
         st.info(f"No customer matches {plain(term)!s}." if term else
                 "No customer matches these filters.")
         return
-    _results(hits)
+    _pager(term, filters, results)
+    _results(results.hits)
+    if user.actor.can(Capability.SEGMENTS):
+        with st.expander("Export these results"):
+            _export(user, term, filters)
     if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
         with st.expander("Edit these customers"):
-            _grid(user, hits)
+            _grid(user, results.hits)
 
 
 main()

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from db import search
 from db.access import Actor, PermissionDenied
 from db.customers import create_customer, soft_delete_customer, update_customer
 from db.search import Match, SearchFilters, search_customers
@@ -32,7 +33,7 @@ def people(engine: Engine) -> dict[str, int]:
 
 
 def _find(engine: Engine, term: str, **filters: str) -> list[tuple[str, Match, str]]:
-    hits = search_customers(MANAGER, term, SearchFilters(**filters), engine=engine)
+    hits = search_customers(MANAGER, term, SearchFilters(**filters), engine=engine).hits
     return [(h.customer.last_name, h.match, h.reason) for h in hits]
 
 
@@ -40,6 +41,32 @@ def _find(engine: Engine, term: str, **filters: str) -> list[tuple[str, Match, s
 def test_any_phone_format_finds_the_customer_exactly(engine: Engine, people: dict,
                                                     typed: str) -> None:
     assert _find(engine, typed)[0] == ("Smith", Match.EXACT, "phone number")
+
+
+@pytest.fixture
+def callers(engine: Engine) -> dict[str, int]:
+    """A German mobile with nothing after it in the index (no city, no reference), and a
+    number that holds the same eight digits in its middle."""
+    return {last: create_customer(MANAGER, {"first_name": "Eva", "last_name": last,
+                                            "phone": phone, "country": "DE"},
+                                  engine=engine).id
+            for last, phone in [("Steckel", "+49 157 41015619"),
+                                ("Hamann", "+49 4101 561900")]}
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("0049 15741015619", "phone number"),
+    ("+49 (0)157 41015619", "phone number"),
+    ("0049 (0)157 4101-5619", "phone number"),
+    ("41015619", "phone number ends with the search"),
+    ("4101 5619", "phone number ends with the search"),
+    ("015619", "phone number ends with the search"),
+])
+def test_international_prefixes_trunks_and_last_digits_find_the_phone(
+    engine: Engine, callers: dict, typed: str, reason: str
+) -> None:
+    assert _find(engine, typed) == [("Steckel", Match.EXACT if reason == "phone number"
+                                     else Match.CONTAINS, reason)]
 
 
 def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
@@ -129,3 +156,61 @@ def test_names_fold_apart_as_they_fold_together(first: str, last: str) -> None:
     """The index folds first and last name apart (remembered per name): it must give what
     folding the whole name gives, for any text."""
     assert fold_name(first) + " " + fold_name(last) == fold(first + " " + last)
+
+
+@pytest.fixture
+def pagers(engine: Engine) -> list[int]:
+    """Seven customers called Pager (four in DE), then Pagel (DE) and Olsen (DE)."""
+    made = [create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                      "country": "DE" if i < 4 else "AT"}, engine=engine).id
+            for i, first in enumerate(["Ada", "Ben", "Cem", "Dora", "Emil", "Fay", "Gus"])]
+    made.append(create_customer(MANAGER, {"first_name": "Hal", "last_name": "Pagel",
+                                          "country": "DE"}, engine=engine).id)
+    create_customer(MANAGER, {"first_name": "Ida", "last_name": "Olsen", "country": "DE"},
+                    engine=engine)
+    return made
+
+
+def _walk(engine: Engine, term: str, size: int, **filters: str) -> tuple[list[int], set[int]]:
+    """Every page of a search of ``size`` results: ids in order and the totals reported."""
+    ids: list[int] = []
+    totals = set()
+    while True:
+        page = search_customers(MANAGER, term, SearchFilters(**filters), limit=size,
+                                offset=len(ids), engine=engine)
+        assert page.offset == len(ids) and not page.more
+        totals.add(page.total)
+        ids += [hit.customer.id for hit in page.hits]
+        if len(page.hits) < size:
+            return ids, totals
+
+
+def test_text_search_counts_every_match_and_pages_through_them(engine: Engine,
+                                                                pagers: list[int]) -> None:
+    ids, totals = _walk(engine, "pager", 3)  # the Pagers, then the similar Pagel
+    assert totals == {8} and sorted(ids[:7]) == pagers[:7] and ids[7] == pagers[7]
+    ids, totals = _walk(engine, "pager", 3, country="DE")
+    assert totals == {5} and sorted(ids[:4]) == pagers[:4] and ids[4] == pagers[7]
+
+
+def test_short_and_empty_searches_count_and_page_too(engine: Engine, pagers: list[int]) -> None:
+    ids, totals = _walk(engine, "pa", 2)
+    assert totals == {8} and len(set(ids)) == 8
+    ids, totals = _walk(engine, "", 4, country="DE")
+    assert totals == {6} and ids == sorted(ids, reverse=True) and len(set(ids)) == 6
+
+
+def test_past_the_ranked_window_the_total_still_counts_every_match(
+    engine: Engine, pagers: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "RANKED", 5)
+    monkeypatch.setattr(search, "SIMILAR_BELOW", 0)
+    page = search_customers(MANAGER, "pager", limit=3, engine=engine)
+    assert (page.total, page.more, page.listable) == (7, False, 5)
+    in_de = search_customers(MANAGER, "pager", SearchFilters(country="DE"), engine=engine)
+    assert in_de.total == 4
+    monkeypatch.setattr(search, "COUNTED", 6)
+    page = search_customers(MANAGER, "pager", limit=3, engine=engine)
+    assert (page.total, page.more) == (6, True)
+    everyone = search_customers(MANAGER, "", limit=4, offset=4, engine=engine)
+    assert (everyone.total, everyone.more, len(everyone.hits)) == (6, True, 2)

@@ -1,9 +1,11 @@
-"""Sign in, search with a typo, open the profile, change the city, see it in History."""
+"""Sign in, search (again and again), open the profile, change the city, see it in History."""
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
@@ -68,3 +70,71 @@ def test_markup_in_a_name_is_shown_as_text(page: Page, app_url: str,
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text("<img src=x")
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
+
+
+def _distinct_surnames(app_database: Path, count: int) -> list[str]:
+    with sqlite3.connect(app_database) as connection:
+        return [row[0] for row in connection.execute(
+            "SELECT last_name FROM customer WHERE length(last_name) >= 5 AND last_name "
+            "NOT LIKE '% %' GROUP BY last_name HAVING count(*) = 1 ORDER BY min(id) LIMIT ?",
+            (count,))]
+
+
+def test_every_search_in_a_row_shows_its_own_results_and_link(page: Page, app_url: str,
+                                                              app_database: Path) -> None:
+    surnames = _distinct_surnames(app_database, 5)
+    sign_in(page, app_url, "marketing")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    box = page.get_by_role("textbox", name="Search")
+    for surname in surnames:
+        box.fill(surname)
+        box.press("Enter")
+        wait_for_app(page)
+        expect(box).to_have_value(surname)
+        expect(page.get_by_test_id("stDataFrame").first).to_contain_text(surname)
+        assert parse_qs(urlparse(page.url).query)["q"] == [surname]
+    page.go_back()  # the back button returns to the search before
+    wait_for_app(page)
+    expect(box).to_have_value(surnames[-2])
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text(surnames[-2])
+    # A shared link fills the box.
+    page.goto(f"{app_url}/lookup?q={surnames[0]}")
+    wait_for_app(page)
+    expect(page.get_by_role("textbox", name="Search")).to_have_value(surnames[0])
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text(surnames[0])
+    expect(page.get_by_text("Showing 1 of 1", exact=True)).to_be_visible()
+
+
+def test_lookup_counts_every_customer_and_pages(page: Page, app_url: str,
+                                               app_database: Path) -> None:
+    with sqlite3.connect(app_database) as connection:
+        (live,) = connection.execute(
+            "SELECT count(*) FROM customer WHERE deleted_at IS NULL").fetchone()
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/lookup")
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 1–50 of {live}", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Next").click()
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 51–100 of {live}", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Previous").click()
+    wait_for_app(page)
+    expect(page.get_by_text(f"Showing 1–50 of {live}", exact=True)).to_be_visible()
+
+
+def test_marketing_downloads_only_consented_results(page: Page, app_url: str) -> None:
+    sign_in(page, app_url, "marketing")
+    page.goto(f"{app_url}/lookup?q=example.org")
+    wait_for_app(page)
+    page.get_by_text("Export these results").click()
+    page.get_by_role("button", name="Prepare export").click()
+    wait_for_app(page)
+    note = page.get_by_text("results have e-mail marketing consent; only they are in the file.")
+    expect(note).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as exported:
+        rows = list(csv.DictReader(exported))
+    assert rows and {row["email_consent"] for row in rows} == {"True"}
+    assert note.inner_text().startswith(f"{len(rows)} of ")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db import profile, search
 from db.access import Actor
 from db.customers import create_customer, get_customer, update_customer
 from db.profile import record_consent
@@ -55,6 +56,125 @@ def test_search_with_a_typo_lists_the_customer_and_why(signed_in: Callable[[str]
     assert results.iloc[0]["Name"] == "John Smith"
     assert results.iloc[0]["Why"].startswith("similar name")
     assert at.query_params["q"] == "jonh smiht"
+
+
+def test_every_search_in_a_row_sticks_and_follows_in_the_link(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    surnames = ["Steckel", "Hamann", "Zorn", "Quast", "Ebert"]
+    for surname in surnames:
+        create_customer(MANAGER, {"first_name": "Eva", "last_name": surname, "country": "DE"},
+                        engine=app_db)
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    for surname in surnames:
+        at.text_input[0].input(surname).run()
+        assert at.text_input[0].value == surname
+        assert at.query_params["q"] == surname
+        assert at.dataframe[0].value["Name"].tolist() == [f"Eva {surname}"]
+
+
+def test_a_link_with_a_search_fills_the_box_and_a_changed_link_replaces_it(
+    signed_in: Callable[[str], AppTest], john: int
+) -> None:
+    at = signed_in("manager")
+    at.query_params["q"] = "smith"
+    at.switch_page(LOOKUP).run()
+    assert at.text_input[0].value == "smith"
+    assert at.dataframe[0].value["Name"].tolist() == ["John Smith"]
+    at.query_params["q"] = "jones"  # the back button or another shared link
+    at.run()
+    assert at.text_input[0].value == "jones"
+    assert at.dataframe[0].value["Name"].tolist() == ["Mary Jones"]
+
+
+def _shown(at: AppTest) -> tuple[str, list[str]]:
+    """The "Showing … of …" line and the names listed."""
+    count = next(t.value for t in at.text if t.value.startswith("Showing"))
+    return count, at.dataframe[0].value["Name"].tolist()
+
+
+def test_lookup_says_how_many_match_and_pages_through_them(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    for first, country in [("Ada", "DE"), ("Ben", "DE"), ("Cem", "DE"), ("Dora", "AT"),
+                           ("Emil", "AT")]:
+        create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                  "country": country}, engine=app_db)
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert _shown(at) == ("Showing 1–2 of 5", ["Ada Pager", "Ben Pager"])
+    assert at.button(key="lookup_previous").disabled
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3–4 of 5", ["Cem Pager", "Dora Pager"])
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 5 of 5", ["Emil Pager"])
+    assert at.button(key="lookup_next").disabled
+    at.button(key="lookup_previous").click().run()
+    assert _shown(at)[0] == "Showing 3–4 of 5"
+    at.selectbox[0].select("DE").run()  # a new filter starts again at page 1
+    assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3 of 3", ["Cem Pager"])
+    at.text_input[0].input("page").run()  # and so does a new term
+    assert _shown(at) == ("Showing 1–2 of 3", ["Ada Pager", "Ben Pager"])
+
+
+def test_a_count_that_stops_says_more_than_and_asks_to_narrow(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "COUNTED", 3)
+    for first in ("Ada", "Ben", "Cem", "Dora", "Emil"):
+        create_customer(MANAGER, {"first_name": first, "last_name": "Pager", "country": "DE"},
+                        engine=app_db)
+    at = signed_in("marketing")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert _shown(at)[0] == "Showing 1–2 of more than 3"
+    assert at.caption[0].value.startswith("Only the first 3 can be listed")
+    at.button(key="lookup_next").click().run()
+    assert _shown(at) == ("Showing 3 of more than 3", ["Cem Pager"])
+    assert at.button(key="lookup_next").disabled
+
+
+def _prepare_export(at: AppTest) -> tuple[str, str]:
+    """Click "Prepare export": the note on what the file holds and the download's label."""
+    at.button(key="lookup_export_prepare").click().run()
+    assert not at.exception and not at.error
+    note = next(t.value for t in at.text if "in the file" in t.value)
+    return note, at.get("download_button")[0].proto.label
+
+
+def test_lookup_exports_consented_results_and_says_who_was_left_out(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    admin = Actor("admin", "admin")
+    for first in ("Ada", "Ben", "Cem"):
+        made = create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                         "country": "DE", "email": f"{first}@example.com"},
+                               engine=app_db)
+        if first != "Cem":
+            profile.record_consent(admin, made.id, purpose="email_marketing", granted=True,
+                                   source="test", notice_version="v1", engine=app_db)
+    at = signed_in("marketing")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    assert not [c for c in at.checkbox if c.key == "lookup_export_everyone"]
+    note, label = _prepare_export(at)
+    assert note == "2 of 3 results have e-mail marketing consent; only they are in the file."
+    assert label.startswith("Download lookup-") and label.endswith(".csv (2 customers)")
+
+    at = signed_in("admin")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("pager").run()
+    at.radio(key="lookup_export_format").set_value("xlsx")
+    at.checkbox(key="lookup_export_everyone").check().run()
+    note, label = _prepare_export(at)
+    assert note.startswith("All 3 results are in the file")
+    assert label.endswith(".xlsx (3 customers)")
 
 
 def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> None:
@@ -166,7 +286,9 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     grid = {"edited_rows": {0: {"City": "Hamburg", "Tags": "vip, berlin"},
                             1: {"City": "Leeds", "Preferred channel": "pigeon"}},
             "added_rows": [], "deleted_rows": []}
-    at.session_state["lookup_grid"] = grid
+    # The editor is keyed by the customers it lists, so edits never move to other rows.
+    grid_key = "lookup_grid:" + ",".join(str(i) for i in at.dataframe[0].value["Id"])
+    at.session_state[grid_key] = grid
     at.run()
     next(b for b in at.button if b.label == "Save edited rows").click().run()
     assert not at.exception
@@ -174,7 +296,7 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     refused = at.dataframe[-1].value
     assert refused["Id"].tolist() == [john]
     assert refused["Reason"].iloc[0].startswith("preferred_channel: Choose one of")
-    assert at.session_state["lookup_grid"]["edited_rows"][1]["City"] == "Leeds"  # kept
+    assert at.session_state[grid_key]["edited_rows"][1]["City"] == "Leeds"  # kept
     assert get_customer(MANAGER, john, engine=app_db).city == "London"
     mary = at.dataframe[0].value.iloc[0]["Id"]
     assert get_customer(MANAGER, int(mary), engine=app_db).city == "Hamburg"
