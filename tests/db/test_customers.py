@@ -245,7 +245,7 @@ def test_delete_then_restore_leaves_derived_tables_as_a_rebuild_makes_them(
 
 
 def _found(engine: Engine, term: str) -> list[int]:
-    return [hit.customer.id for hit in search_customers(MANAGER, term, engine=engine)]
+    return [hit.customer.id for hit in search_customers(MANAGER, term, engine=engine).hits]
 
 
 def _derived(engine: Engine) -> dict:

@@ -181,4 +181,4 @@ def test_admins_restore_from_the_deleted_customers_page(signed_in: Callable[[str
     assert at.success[0].value.replace("\\", "").startswith(f"Restored Ada Byron (#{ada})")
     assert at.info[0].value == "No deleted customers."
     assert [hit.customer.id for hit in search_customers(MANAGER, "ada byron",
-                                                        engine=app_db)] == [ada]
+                                                        engine=app_db).hits] == [ada]
