@@ -129,8 +129,15 @@ def _fill_form(customer: Customer, values: dict[str, object] | None = None) -> N
 def _edit_form(user: UserView, customer: Customer) -> None:
     """Edit the record; the version seen when the form opened guards against overwriting."""
     state = st.session_state
-    if f"edit_{customer.id}_{EDITABLE[0]}" not in state or state.get(f"edit_refill_{customer.id}"):
-        _fill_form(customer)  # first drawn (or left and come back to), or just saved
+    saved: dict[str, object] | None = state.get(f"edit_refill_{customer.id}")
+    if f"edit_{customer.id}_{EDITABLE[0]}" not in state:
+        _fill_form(customer)  # first drawn, or left and come back to
+    elif saved is not None:
+        # Just saved: show the stored, normalised values — except where the user typed
+        # again before this run (a fast second save arrives with this very run).
+        typed = {name: state[f"edit_{customer.id}_{name}"] for name in EDITABLE
+                 if state[f"edit_{customer.id}_{name}"] != saved[name]}
+        _fill_form(customer, _form_values(customer) | typed)
     version, seen = state[f"edit_base_{customer.id}"]
     errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
     editable = editable_fields(user.actor, EDITABLE)
@@ -174,7 +181,7 @@ def _edit_form(user: UserView, customer: Customer) -> None:
              for event in conflict.changes for change in field_changes(event)],
             seen, changes)
         st.rerun()
-    state[f"edit_refill_{customer.id}"] = True  # show the stored, normalised values
+    state[f"edit_refill_{customer.id}"] = values  # the next run shows the stored values
     st.toast("Saved.")
     st.rerun()
 
