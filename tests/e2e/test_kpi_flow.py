@@ -88,15 +88,18 @@ def test_downloads_are_in_euros_named_by_period_and_formula_safe(
     page.get_by_test_id("stSidebar").get_by_role("link", name="KPIs").click()
     wait_for_app(page)
     dates = f"{period.first:%Y-%m-%d}_{period.last:%Y-%m-%d}"
-    buttons = page.get_by_test_id("stDownloadButton")
-    expect(buttons.last).to_be_visible()
+    # Every button says "Download the data (CSV)"; each is found by its key, not its place,
+    # which can change while the page is still drawing.
+    revenue_button = page.locator(".st-key-csv_revenue-by-week")
+    top_button = page.locator(".st-key-csv_top-customers")
+    expect(top_button).to_be_visible()
 
-    name, rows = _download(page, buttons.first)
+    name, rows = _download(page, revenue_button)
     assert name == f"revenue-by-week_{dates}.csv"
     assert sum(Decimal(row["revenue_eur"]) for row in rows) == Decimal(revenue).scaleb(-2)
     assert all(len(row["revenue_eur"].split(".")[1]) == 2 for row in rows)
 
-    name, rows = _download(page, buttons.last)
+    name, rows = _download(page, top_button)
     assert name == f"top-customers_{dates}.csv"
     assert rows[0]["first_name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert rows[0]["revenue_eur"] == f"{top['revenue_cents'] / 100:.2f}"
