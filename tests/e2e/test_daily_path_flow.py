@@ -21,19 +21,41 @@ def _open_tab(browser: Browser, app_url: str, customer_id: int) -> Page:
     return page
 
 
+def _open_from_lookup(browser: Browser, app_url: str, term: str) -> Page:
+    """Sign in, search for ``term`` on Lookup and open the first result's profile."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, app_url, "manager")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Search").fill(term)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_contain_text(term)
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    expect(page.get_by_role("button", name="Save changes")).to_be_visible()
+    wait_for_app(page)
+    return page
+
+
 def _save(page: Page) -> None:
     page.get_by_role("button", name="Save changes").click()
     wait_for_app(page)
 
 
-def test_reload_after_a_conflict_stores_both_users_changes(browser: Browser, app_url: str,
-                                                           app_database: Path) -> None:
+def test_lookup_profile_conflict_reload_save_stores_both_users_changes(
+        browser: Browser, app_url: str, app_database: Path) -> None:
     with sqlite3.connect(app_database) as connection:
-        customer_id, city = connection.execute(
-            "SELECT id, city FROM customer WHERE deleted_at IS NULL AND occupation IS NOT NULL "
-            "AND occupation <> 'Pilot' ORDER BY id LIMIT 1").fetchone()
+        customer_id, city, email = connection.execute(
+            "SELECT id, city, email FROM customer WHERE deleted_at IS NULL "
+            "AND occupation IS NOT NULL AND occupation <> 'Pilot' AND email IS NOT NULL "
+            "ORDER BY id LIMIT 1").fetchone()
     tab_a = _open_tab(browser, app_url, customer_id)
-    tab_b = _open_tab(browser, app_url, customer_id)
+    tab_b = _open_from_lookup(browser, app_url, email)
 
     tab_a.get_by_role("textbox", name="Occupation").fill("Pilot")
     _save(tab_a)
