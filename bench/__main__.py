@@ -20,8 +20,8 @@ def demo_generation(sizes: list[int], repeat: int, rebuild: bool) -> list[str]:
     """Time the demo loader per size; compare bulk and ORM inserts of the same rows."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     lines = ["## Demo data generation (SQLite)", "",
-             "Build = `db.demo` into a new file, indexes and the search index included; each "
-             "run in a fresh process.",
+             "Build = `db.demo.loader` into a new file, indexes and the search index included; "
+             "each run in a fresh process.",
              "", "| customers | rows | runs | median s | p95 s | rows/s | peak MiB | target |",
              "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for size in sizes:
@@ -57,7 +57,7 @@ def demo_generation(sizes: list[int], repeat: int, rebuild: bool) -> list[str]:
     lines += ["", f"Baseline, same {compare['rows']:,} order rows re-inserted into the "
               f"{min(sizes):,}-customer database (rolled back): ORM one object per row "
               f"{compare['orm_rows_per_s']:,.0f} rows/s; pandas `to_sql` "
-              f"{compare['pandas_rows_per_s']:,.0f} rows/s; `db.bulk.insert_rows` "
+              f"{compare['pandas_rows_per_s']:,.0f} rows/s; `db.core.bulk.insert_rows` "
               f"{compare['bulk_rows_per_s']:,.0f} rows/s "
               f"({compare['bulk_rows_per_s'] / compare['orm_rows_per_s']:.1f}× the ORM, "
               f"{compare['bulk_rows_per_s'] / compare['pandas_rows_per_s']:.1f}× pandas)."]
@@ -162,7 +162,7 @@ def kpi_page(size: int) -> list[str]:
     report, peak = run_child("bench.kpis", ["--path", str(path)])
     lines = [f"## KPI page over {report['customers']:,} customers (SQLite)", "",
              f"{report['orders']:,} orders; periods end on the data's last day "
-             f"({report['today']}), by week. One call of `db.metrics.dashboard` computes "
+             f"({report['today']}), by week. One call of `db.kpi.metrics.dashboard` computes "
              "every figure of the page: cold is the first call in a fresh process, "
              "recomputed the median of the next three, cached what a rerun costs while the "
              "page's cache holds the figures (the data-version query and the lookup). DuckDB "
@@ -186,7 +186,7 @@ def kpi_page(size: int) -> list[str]:
               f"{narrowed['members']:,} members), the last 30 days take "
               f"{narrowed['first_ms']:,.0f} ms the first time and "
               f"{narrowed['recomputed_ms']:,.0f} ms recomputed: the members and their rows of "
-              "each summed table are computed once per page (`db.kpi_scope`), most of it "
+              "each summed table are computed once per page (`db.kpi.scope`), most of it "
               "reading the members' orders of all time. Not under the 1 s target."]
     print("\n".join(lines), flush=True)
     return lines

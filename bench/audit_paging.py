@@ -1,7 +1,7 @@
 """Scenario: the Audit page over millions of events, keyset pages against OFFSET pages.
 
 ``python -m bench.audit_paging build --events N --path FILE`` writes N chained events (the
-same hash chain :mod:`db.audit` writes, loaded in bulk); ``... measure --path FILE`` times the
+same hash chain :mod:`db.audit.trail` writes, loaded in bulk); ``... measure --path FILE`` times the
 page queries the Audit page runs and prints one JSON line.
 """
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import text
 
-from db.access import Actor
-from db.audit import GENESIS_HASH, event_hash
-from db.audit_search import PAGE_SIZE, AuditFilter, search_events
-from db.bulk import indexes_deferred, insert_rows
-from db.engine import make_engine
+from db.audit.search import PAGE_SIZE, AuditFilter, search_events
+from db.audit.trail import GENESIS_HASH, event_hash
+from db.core.access import Actor
+from db.core.bulk import indexes_deferred, insert_rows
+from db.core.engine import make_engine
 from db.migrate import upgrade
 from db.models import AuditEvent
 

@@ -1,10 +1,10 @@
 """Scenario: loading demo data, and the ORM one-object-per-row path it replaces.
 
 ``python -m bench.demo_generation build --customers N --path FILE`` loads N customers (with
-about ten orders each) into a new SQLite file through :mod:`db.demo`.
+about ten orders each) into a new SQLite file through :mod:`db.demo.loader`.
 ``python -m bench.demo_generation compare --path FILE --rows K`` re-inserts K orders of that
 file inside transactions that are rolled back: as ORM objects (``session.add`` per row), with
-pandas ``DataFrame.to_sql`` and through :func:`db.bulk.insert_rows` — the same rows into the
+pandas ``DataFrame.to_sql`` and through :func:`db.core.bulk.insert_rows` — the same rows into the
 same database.
 Each prints one JSON line.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session, select
 
-from db.bulk import insert_rows
-from db.demo import load_demo_data
-from db.engine import make_engine
+from db.core.bulk import insert_rows
+from db.core.engine import make_engine
+from db.demo.loader import load_demo_data
 from db.migrate import upgrade
 from db.models import Order
 

@@ -1,7 +1,7 @@
 """Scenario: every figure of the KPI page on a large database, beside DuckDB.
 
 ``python -m bench.kpis --path FILE`` migrates the file, then for two periods (the last 30 and
-the last 365 days, by week) times :func:`db.metrics.dashboard` (what the page computes, every
+the last 365 days, by week) times :func:`db.kpi.metrics.dashboard` (what the page computes, every
 query together): cold (the first call in this process) and recomputed (median of the next
 calls), and what a rerun costs when the page's cache holds the figures (the data-version
 query and the lookup). It then loads the raw tables into an in-memory DuckDB and times
@@ -24,11 +24,12 @@ from sqlalchemy import Engine
 
 from bench.duckdb_copy import copy_into_duckdb
 from bench.segments import DEFINITIONS
-from db import metrics, segments
-from db.access import Actor
-from db.engine import make_engine
-from db.metrics import Filters, Period
+from db.core.access import Actor
+from db.core.engine import make_engine
+from db.kpi import metrics
+from db.kpi.metrics import Filters, Period
 from db.migrate import upgrade
+from db.segments import service as segments
 
 MANAGER = Actor("bench", "manager")
 ADMIN = Actor("bench", "admin")

@@ -17,11 +17,11 @@ import pandas as pd
 import phonenumbers
 from sqlalchemy import text
 
-from db.access import Actor
-from db.engine import make_engine
+from db.core.access import Actor
+from db.core.engine import make_engine
 from db.migrate import upgrade
-from db.search import search_customers
-from db.search_index import fold
+from db.search.index import fold
+from db.search.ranking import search_customers
 
 READER = Actor("bench", "manager")
 SAMPLES = 20

@@ -1,6 +1,6 @@
 """Scenario: counting five realistic segments on a large database, beside DuckDB.
 
-``python -m bench.segments --path FILE`` migrates the file, times ``db.segments.count`` for
+``python -m bench.segments --path FILE`` migrates the file, times ``db.segments.service.count`` for
 each definition below and the builder's full preview for one of them (with the all-customers
 side computed beforehand, as the page caches it), then loads the raw
 tables into an in-memory DuckDB and times hand-written SQL for the same definitions (no
@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.duckdb_copy import copy_into_duckdb
-from db import segments
-from db.access import Actor
-from db.engine import make_engine
+from db.core.access import Actor
+from db.core.engine import make_engine
 from db.migrate import upgrade
-from db.segment_definition import Condition, Group, Window
-from db.segment_query import years_before
+from db.segments import service as segments
+from db.segments.compiler import years_before
+from db.segments.definition import Condition, Group, Window
 
 MARKETING = Actor("bench", "marketing")
 RUNS = 5

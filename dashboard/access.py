@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from db.access import Capability
-from db.users import UserView
+from db.core.access import Capability
+from db.users.service import UserView
 
 USER_KEY = "user"
 HOME_PAGE = Path(__file__).resolve().parent.parent / "pages" / "home.py"

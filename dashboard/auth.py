@@ -2,7 +2,7 @@
 
 The library keeps failed-attempt counts only in the credentials dict it is given (lost on
 every rerun) and skips the bcrypt work for unknown usernames. So the password check is
-delegated to :func:`db.users.authenticate`, which counts failures in the database, locks
+delegated to :func:`db.users.service.authenticate`, which counts failures in the database, locks
 after five and spends the same work on unknown names; the library still draws the form,
 keeps the session state and sets the re-authentication cookie.
 
@@ -19,8 +19,8 @@ import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from dashboard import browser_cookie, settings
-from db import users
-from db.users import UserView
+from db.users import service as users
+from db.users.service import UserView
 
 COOKIE_NAME = "custdb_session"
 COOKIE_DAYS = 1.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.metrics import Customers, Dashboard, Engagement, Sales
+from db.kpi.metrics import Customers, Dashboard, Engagement, Sales
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class Tile:
     value: str
     delta: str | None  # against the previous period, for st.metric
     year: str  # against a year earlier, as a caption
-    help: str  # the definition, from db.metrics
+    help: str  # the definition, from db.kpi.metrics
     lower_is_better: bool = False
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from db.metrics import GRANULARITIES, PRESETS, Filters, Period, preset
+from db.kpi.metrics import GRANULARITIES, PRESETS, Filters, Period, preset
 
 CUSTOM = "custom"
 PERIOD_CHOICES = {**PRESETS, CUSTOM: "Custom dates"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from db.access import Actor, Capability
+from db.core.access import Actor, Capability
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -1,10 +1,10 @@
 """The segment builder's definition editor: nested ALL/ANY groups of conditions as widgets.
 
 The draft lives in ``st.session_state`` as plain dicts shaped like
-:class:`db.segment_definition.Group`, plus a ``uid`` per node so that every widget keeps a
+:class:`db.segments.definition.Group`, plus a ``uid`` per node so that every widget keeps a
 stable key while nodes are added, removed and nested. Widgets write their values back into
 the draft on each run; :func:`to_definition` strips the uids for the service layer.
-Problems found by :func:`db.segment_definition.problems` are shown beside their condition.
+Problems found by :func:`db.segments.definition.problems` are shown beside their condition.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from db.models import INTERACTION_KINDS
-from db.segment_definition import (
+from db.segments.definition import (
     FIELDS,
     MAX_DEPTH,
     NO_VALUE_OPS,

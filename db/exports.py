@@ -20,10 +20,10 @@ import pandas as pd
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import ColumnElement, Connection, and_, select
 
-from db.access import Actor, Capability, require
+from db.core.access import Actor, Capability, require
+from db.core.types import utcnow
 from db.models import Customer, CustomerSummary
-from db.segment_query import customer_rows
-from db.types import utcnow
+from db.segments.compiler import customer_rows
 
 C = Customer.__table__.c  # type: ignore[attr-defined]
 S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
@@ -60,7 +60,7 @@ def check(actor: Actor, *, fmt: str, include_without_consent: bool) -> None:
 
 def exportable(where: ColumnElement[bool], *, include_without_consent: bool
                ) -> ColumnElement[bool]:
-    """``where`` (over :func:`~db.segment_query.customer_rows`) narrowed to the customers who
+    """``where`` (over :func:`~db.segments.compiler.customer_rows`) narrowed to the customers who
     granted email-marketing consent, unless everyone was asked for."""
     if include_without_consent:
         return where

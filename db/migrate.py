@@ -13,8 +13,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from db.engine import database_url, normalise_url
-from db.search_index import TABLE as SEARCH_TABLE
+from db.core.engine import database_url, normalise_url
+from db.search.index import TABLE as SEARCH_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -1,6 +1,6 @@
 """Every table of custdb, declared once with SQLModel.
 
-Conventions: timestamps are :class:`~db.types.UTCDateTime` (timezone-aware UTC), money is
+Conventions: timestamps are :class:`~db.core.types.UTCDateTime` (timezone-aware UTC), money is
 ``Decimal`` in a ``NUMERIC(12, 2)`` column, and closed vocabularies are plain strings guarded by
 CHECK constraints (portable across engines, unlike native enums, and easy to extend in a
 migration). The tuples below are the single source of those vocabularies for forms,
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from db.types import UTCDateTime, utcnow
+from db.core.types import UTCDateTime, utcnow
 
 # Names every constraint and index so that migrations (and SQLite batch mode) can refer to them.
 SQLModel.metadata.naming_convention = {
@@ -250,7 +250,7 @@ class PaymentMethod(SQLModel, table=True):
 class CustomerSummary(SQLModel, table=True):
     """Per-customer figures that segments and KPIs read instead of scanning every order.
 
-    One row per customer, derived only from the other tables: :mod:`db.summary` recomputes a
+    One row per customer, derived only from the other tables: :mod:`db.derived.summary` recomputes a
     customer's row in the same transaction as any write that changes it, and rebuilds the
     whole table on demand. Money is in whole cents so that sums compare exactly on SQLite
     (which keeps NUMERIC as floating point) and PostgreSQL alike.
@@ -299,7 +299,7 @@ class DailySales(SQLModel, table=True):
 
     A year of a million customers' orders is about four million rows; the same year here is
     a few tens of thousands, so the page's sums take milliseconds. Derived only from
-    ``orders`` and ``customer``: :mod:`db.daily_sales` moves a customer's share in the same
+    ``orders`` and ``customer``: :mod:`db.kpi.sales_cells` moves a customer's share in the same
     transaction as any write that changes it, and rebuilds the table on demand. A cell exists
     only while it holds an order or a refund.
     """
@@ -363,7 +363,7 @@ class DailyCustomers(SQLModel, table=True):
 
     Counting distinct customers over a period cannot add up daily counts (a customer who buys
     on two days is one customer), and counting them from a year of a million customers' orders
-    took 6.4 s. Unions of these sets (roaring bitmaps, :mod:`db.daily_customers`) take
+    took 6.4 s. Unions of these sets (roaring bitmaps, :mod:`db.kpi.buyer_cells`) take
     milliseconds and stay exact. Kept by the write path like ``daily_sales``.
     """
 
@@ -379,7 +379,7 @@ class DailyCustomers(SQLModel, table=True):
 class MonthlyCustomers(SQLModel, table=True):
     """``daily_customers`` folded per UTC calendar month: who ordered in the month, who
     ordered twice or more in it, and whose first order of all fell in it. A year's customer
-    counts then fold twelve sets per country instead of 365 (see :mod:`db.daily_customers`).
+    counts then fold twelve sets per country instead of 365 (see :mod:`db.kpi.buyer_cells`).
     """
 
     __tablename__ = "monthly_customers"
@@ -395,7 +395,7 @@ class WeeklyCustomers(SQLModel, table=True):
     """How many customers ordered in each week (Monday to Sunday, UTC) per customer country,
     and how many of them for the first time: the KPI page's weekly new-against-returning
     chart reads these counts instead of a year of daily sets (11 MB at a million customers).
-    Folded from ``daily_customers`` by the same writes (see :mod:`db.daily_customers`)."""
+    Folded from ``daily_customers`` by the same writes (see :mod:`db.kpi.buyer_cells`)."""
 
     __tablename__ = "weekly_customers"
 
@@ -406,7 +406,8 @@ class WeeklyCustomers(SQLModel, table=True):
 
 
 class DailyInteractions(SQLModel, table=True):
-    """Contacts counted per UTC day × customer country × kind (see :mod:`db.daily_engagement`)."""
+    """Contacts counted per UTC day × customer country × kind
+    (see :mod:`db.kpi.engagement_cells`)."""
 
     __tablename__ = "daily_interactions"
 
@@ -432,7 +433,7 @@ class CustomerRecency(SQLModel, table=True):
     """Live customers with orders, counted per day of their last order × orders ever (10
     standing for 10 or more) × country, with their spend: the RFM grid and the lifetime value
     read these few hundred thousand rows instead of a million customers
-    (see :mod:`db.customer_recency`)."""
+    (see :mod:`db.kpi.recency_cells`)."""
 
     __tablename__ = "customer_recency"
 
@@ -447,7 +448,7 @@ class CustomerMonth(SQLModel, table=True):
     """Each customer's spend before refunds per UTC calendar month (months with none have
     no row): a period's revenue cannot exceed the spend of the months it touches, which lets
     the KPI page find a month's top customers by reading a few hundred of them in this
-    order instead of summing everyone's orders (see :mod:`db.customer_months`)."""
+    order instead of summing everyone's orders (see :mod:`db.kpi.month_cells`)."""
 
     __tablename__ = "customer_months"
     __table_args__ = (
@@ -463,7 +464,7 @@ class CustomerMonth(SQLModel, table=True):
 
 
 class Segment(SQLModel, table=True):
-    """A saved target group: a definition (JSON, see db.segment_definition) and its kind.
+    """A saved target group: a definition (JSON, see db.segments.definition) and its kind.
 
     A dynamic segment is evaluated whenever it is used; a static one keeps the members it
     had when it was saved (``snapshot_at``) in ``segment_member``.
@@ -534,7 +535,7 @@ class AuditEvent(SQLModel, table=True):
 
     ``changes`` holds JSON text (``{"field": [old, new]}`` for updates) so that the row is
     the same bytes on both engines. ``prev_hash`` and ``hash`` chain every event to the one
-    before it (see :mod:`db.audit`), and database triggers refuse UPDATE and DELETE, so the
+    before it (see :mod:`db.audit.trail`), and database triggers refuse UPDATE and DELETE, so the
     table is append-only and any edit made around the triggers shows up in ``verify``.
     """
 

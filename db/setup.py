@@ -12,12 +12,12 @@ import sys
 
 from sqlmodel import func, select
 
-from db.access import Actor
-from db.demo import load_demo_data
-from db.engine import database_url, get_engine, read_session
+from db.core.access import Actor
+from db.core.engine import database_url, get_engine, read_session
+from db.demo.loader import load_demo_data
 from db.migrate import upgrade
 from db.models import Customer, User
-from db.users import create_user
+from db.users.service import create_user
 
 DEMO_USERS = (
     # username, display name, role, password

@@ -7,9 +7,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import format_when
-from db.access import Capability
-from db.audit import verify
-from db.audit_search import (
+from db.audit.search import (
     AuditFilter,
     AuditPage,
     export_csv,
@@ -17,7 +15,9 @@ from db.audit_search import (
     filter_options,
     search_events,
 )
-from db.users import UserView
+from db.audit.trail import verify
+from db.core.access import Capability
+from db.users.service import UserView
 
 ANY = "(any)"
 CURSORS = "audit_cursors"  # before_id of each page shown so far; the last is the current page

@@ -14,10 +14,12 @@ from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import format_when, plain
-from db import customers, profile
-from db.access import Capability, PermissionDenied
-from db.audit_search import AuditFilter, field_changes, search_events
-from db.customers import (
+from db.audit.search import AuditFilter, field_changes, search_events
+from db.core.access import Capability, PermissionDenied
+from db.core.types import utcnow
+from db.customers import profile
+from db.customers import service as customers
+from db.customers.service import (
     CustomerNotFound,
     DuplicateEmail,
     Rebased,
@@ -28,6 +30,7 @@ from db.customers import (
     soft_delete_customer,
     update_customer,
 )
+from db.customers.validation import InvalidFields
 from db.models import (
     CONSENT_PURPOSES,
     CONTACT_CHANNELS,
@@ -39,9 +42,7 @@ from db.models import (
     Customer,
     Interaction,
 )
-from db.types import utcnow
-from db.users import UserView
-from db.validation import InvalidFields
+from db.users.service import UserView
 
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
 DELETED_PAGE = PAGES_DIR / "deleted_customers.py"

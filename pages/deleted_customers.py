@@ -8,9 +8,14 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.access import Capability
-from db.customers import CustomerNotFound, DeletedCustomer, deleted_customers, restore_customer
-from db.users import UserView
+from db.core.access import Capability
+from db.customers.service import (
+    CustomerNotFound,
+    DeletedCustomer,
+    deleted_customers,
+    restore_customer,
+)
+from db.users.service import UserView
 
 SHOWN = 500
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import format_when
-from db.engine import database_url, get_engine
-from db.overview import Overview, database_overview
+from db.core.engine import database_url, get_engine
+from db.customers.overview import Overview, database_overview
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -1,7 +1,7 @@
 """KPIs (admin, manager): how the customer base and revenue are doing, for a period and
 filters that live in the link, so a view can be shared.
 
-Every figure comes from one call (:func:`db.metrics.dashboard`), cached by the choices and
+Every figure comes from one call (:func:`db.kpi.metrics.dashboard`), cached by the choices and
 the data version that every write raises: an edit shows on the next run, and reruns that
 change nothing cost one small query.
 """
@@ -27,9 +27,10 @@ from dashboard.charts import (
 )
 from dashboard.kpi_tiles import tiles
 from dashboard.text import plain
-from db import metrics, segments
-from db.access import Actor, Capability
-from db.types import utcnow
+from db.core.access import Actor, Capability
+from db.core.types import utcnow
+from db.kpi import metrics
+from db.segments import service as segments
 
 ANY_SEGMENT = "All customers"
 KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",

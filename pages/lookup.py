@@ -12,14 +12,14 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.access import Capability, PermissionDenied
-from db.customers import update_many
-from db.engine import database_url
+from db.core.access import Capability, PermissionDenied
+from db.core.engine import database_url
+from db.customers.profile import all_tags, tags_for
+from db.customers.service import update_many
 from db.exports import ExportError
-from db.lookup_export import LookupExport, export_results
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
-from db.profile import all_tags, tags_for
-from db.search import (
+from db.search.export import LookupExport, export_results
+from db.search.ranking import (
     PAGE_SIZE,
     SearchFilters,
     SearchHit,
@@ -27,7 +27,7 @@ from db.search import (
     known_countries,
     search_customers,
 )
-from db.users import UserView
+from db.users.service import UserView
 
 ANY = "(any)"
 PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown

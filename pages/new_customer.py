@@ -14,11 +14,11 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.access import Capability
-from db.customers import DuplicateEmail, PossibleDuplicate, create_customer
+from db.core.access import Capability
+from db.customers.service import DuplicateEmail, PossibleDuplicate, create_customer
+from db.customers.validation import InvalidFields
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES, GENDERS, INCOME_BANDS, SOURCE_CHANNELS
-from db.users import UserView
-from db.validation import InvalidFields
+from db.users.service import UserView
 
 PROFILE = PAGES_DIR / "customer.py"
 TEXT_FIELDS = (("first_name", "First name *"), ("last_name", "Last name *"),

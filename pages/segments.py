@@ -18,10 +18,10 @@ from dashboard.charts import (
     build_size_history_chart,
 )
 from dashboard.text import format_when, plain
-from db import segments
-from db.access import Actor, Capability, PermissionDenied
-from db.segment_definition import Group, InvalidDefinition, only_unfilled, problems
-from db.users import UserView
+from db.core.access import Actor, Capability, PermissionDenied
+from db.segments import service as segments
+from db.segments.definition import Group, InvalidDefinition, only_unfilled, problems
+from db.users.service import UserView
 
 VIEWS = ("Builder", "Saved segments", "Overlap")
 VIEW = "segments_view"

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
-from db.access import Capability
+from db.core.access import Capability
 from db.models import ROLES
-from db.users import UserError, UserView, create_user, list_users, update_user
+from db.users.service import UserError, UserView, create_user, list_users, update_user
 
 ADD_FIELDS = ("new_username", "new_display_name", "new_email", "new_role", "new_password",
               "new_password_repeat")

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, make_url
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables)
-from db.engine import make_engine, normalise_url
+from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")

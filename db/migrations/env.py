@@ -4,7 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from db.engine import database_url, make_engine
+from db.core.engine import database_url, make_engine
 from db.migrate import include_object
 
 config = context.config

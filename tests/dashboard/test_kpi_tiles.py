@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 
 from dashboard.kpi_tiles import compact_count, compact_money, tiles
-from db.metrics import (
+from db.kpi.metrics import (
     CustomerReport,
     Customers,
     Dashboard,

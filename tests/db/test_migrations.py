@@ -9,10 +9,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
-from db.access import Actor
-from db.customers import create_customer
+from db.core.access import Actor
+from db.customers.service import create_customer
 from db.migrate import alembic_config, include_object, upgrade
-from db.search_index import search_text
+from db.search.index import search_text
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

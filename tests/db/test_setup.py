@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from db.models import Customer, User
 from db.setup import DEMO_USERS, setup
-from db.users import authenticate
+from db.users.service import authenticate
 
 
 def test_setup_fills_an_empty_database_once(engine: Engine, database_url: str,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from db import metrics
-from db.access import Actor
-from db.customers import get_customer, update_customer
-from db.engine import make_engine
-from db.metrics import preset
-from db.orders import record_order
+from db.core.access import Actor
+from db.core.engine import make_engine
+from db.customers.orders import record_order
+from db.customers.service import get_customer, update_customer
+from db.kpi import metrics
+from db.kpi.metrics import preset
 from tests.e2e.conftest import cut_off_figures, sign_in, wait_for_app
 
 ADMIN = Actor("admin", "admin")

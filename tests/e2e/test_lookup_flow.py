@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
-from db.access import Actor
-from db.customers import create_customer
-from db.engine import make_engine
+from db.core.access import Actor
+from db.core.engine import make_engine
+from db.customers.service import create_customer
 from tests.e2e.conftest import sign_in, wait_for_app
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db import audit
-from db.engine import write_session
+from db.audit import trail
+from db.core.engine import write_session
 from tests.pages.conftest import ROOT
 
 AUDIT_PAGE = str(ROOT / "pages" / "audit.py")
@@ -28,7 +28,7 @@ def _select(at: AppTest, label: str, value: object) -> None:
 def _record_city_changes(engine: Engine, count: int) -> None:
     with write_session(engine) as session:
         for n in range(count):
-            audit.record(session, actor="admin", action="customer.update", entity="customer",
+            trail.record(session, actor="admin", action="customer.update", entity="customer",
                          entity_id=n, changes={"city": [f"Old {n}", f"New {n}"]},
                          source="form")
 

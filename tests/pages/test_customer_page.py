@@ -10,13 +10,18 @@ import pytest
 from sqlalchemy import Engine, update
 from streamlit.testing.v1 import AppTest
 
-from db import profile
-from db.access import Actor
-from db.customers import CustomerDeleted, create_customer, get_customer, soft_delete_customer
-from db.engine import write_session
+from db.core.access import Actor
+from db.core.engine import write_session
+from db.core.types import utcnow
+from db.customers import profile
+from db.customers.service import (
+    CustomerDeleted,
+    create_customer,
+    get_customer,
+    soft_delete_customer,
+)
 from db.models import Interaction
-from db.search import search_customers
-from db.types import utcnow
+from db.search.ranking import search_customers
 from tests.pages.conftest import ROOT
 
 PROFILE = str(ROOT / "pages" / "customer.py")

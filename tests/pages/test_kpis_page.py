@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db import orders, segments
-from db.access import Actor
-from db.demo import load_demo_data
-from db.metrics import PRESETS, preset
-from db.segment_definition import Condition, Group
-from db.types import utcnow
+from db.core.access import Actor
+from db.core.types import utcnow
+from db.customers import orders
+from db.demo.loader import load_demo_data
+from db.kpi.metrics import PRESETS, preset
+from db.segments import service as segments
+from db.segments.definition import Condition, Group
 from tests.pages.conftest import ROOT
 
 KPI_PAGE = str(ROOT / "pages" / "kpis.py")

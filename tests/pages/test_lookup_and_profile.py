@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db import profile, search
-from db.access import Actor
-from db.customers import create_customer, get_customer, update_customer
-from db.profile import record_consent
+from db.core.access import Actor
+from db.customers import profile
+from db.customers.profile import record_consent
+from db.customers.service import create_customer, get_customer, update_customer
+from db.search import ranking
 from tests.pages.conftest import ROOT
 
 LOOKUP = str(ROOT / "pages" / "lookup.py")
@@ -97,7 +98,7 @@ def _shown(at: AppTest) -> tuple[str, list[str]]:
 def test_lookup_says_how_many_match_and_pages_through_them(
     signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(ranking, "PAGE_SIZE", 2)
     for first, country in [("Ada", "DE"), ("Ben", "DE"), ("Cem", "DE"), ("Dora", "AT"),
                            ("Emil", "AT")]:
         create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
@@ -125,8 +126,8 @@ def test_lookup_says_how_many_match_and_pages_through_them(
 def test_a_count_that_stops_says_more_than_and_asks_to_narrow(
     signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "PAGE_SIZE", 2)
-    monkeypatch.setattr(search, "COUNTED", 3)
+    monkeypatch.setattr(ranking, "PAGE_SIZE", 2)
+    monkeypatch.setattr(ranking, "COUNTED", 3)
     for first in ("Ada", "Ben", "Cem", "Dora", "Emil"):
         create_customer(MANAGER, {"first_name": first, "last_name": "Pager", "country": "DE"},
                         engine=app_db)

@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from db.access import Actor
-from db.customers import create_customer
+from db.core.access import Actor
+from db.customers.service import create_customer
 from db.models import Customer
 from tests.pages.conftest import ROOT
 

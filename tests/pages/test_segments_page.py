@@ -7,10 +7,11 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db import profile, segments
-from db.access import Actor
-from db.customers import create_customer
-from db.segment_definition import Condition, Group
+from db.core.access import Actor
+from db.customers import profile
+from db.customers.service import create_customer
+from db.segments import service as segments
+from db.segments.definition import Condition, Group
 from tests.pages.conftest import ROOT
 
 SEGMENTS_PAGE = str(ROOT / "pages" / "segments.py")

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import visible_titles
-from db.access import Actor
+from db.core.access import Actor
 from tests.pages.conftest import APP, PASSWORDS, ROOT, sign_in
 
 

@@ -1,7 +1,7 @@
 """An independent evaluator of segment definitions, in pandas, for testing the SQL compiler.
 
 It reads the raw tables (never ``customer_summary``) and follows the semantics written in
-:mod:`db.segment_definition`, using no code from the compiler: each node becomes a boolean
+:mod:`db.segments.definition`, using no code from the compiler: each node becomes a boolean
 Series indexed by customer id.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from db.models import ConsentEvent, Customer, CustomerTag, Feedback, Interaction, Order, Tag
-from db.segment_definition import Condition, Group, Window
+from db.segments.definition import Condition, Group, Window
 
 NPS = {"promoter": range(9, 11), "passive": range(7, 9), "detractor": range(0, 7)}
 

@@ -22,8 +22,8 @@ from db.models import (
     ORDER_CHANNELS,
     SOURCE_CHANNELS,
 )
-from db.segment_definition import NPS_GROUPS, Condition, Group, Window
-from db.segment_query import years_before
+from db.segments.compiler import years_before
+from db.segments.definition import NPS_GROUPS, Condition, Group, Window
 
 AS_OF_CHOICES = [datetime(2026, 6, 15, 12, 0, tzinfo=UTC),
                  datetime(2028, 2, 29, 8, 30, tzinfo=UTC),  # a leap day

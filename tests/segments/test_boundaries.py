@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from db.segment_definition import Condition, Group, Window
-from db.segment_query import members
+from db.segments.compiler import members
+from db.segments.definition import Condition, Group, Window
 from tests.segments.strategies import Dataset
 from tests.segments.test_compiler_matches_reference import _store
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 from sqlmodel import SQLModel
 
-from db import summary
+from db.derived import summary
 from db.models import (
     ConsentEvent,
     Customer,
@@ -20,8 +20,8 @@ from db.models import (
     Order,
     Tag,
 )
-from db.segment_definition import Condition, Group, InvalidDefinition, condition_problem
-from db.segment_query import SegmentCycle, members
+from db.segments.compiler import SegmentCycle, members
+from db.segments.definition import Condition, Group, InvalidDefinition, condition_problem
 from tests.segments.reference import Reference, load
 from tests.segments.strategies import Dataset, datasets, definitions
 

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db import profile, segments
-from db.access import Actor, PermissionDenied
-from db.customers import create_customer
+from db.core.access import Actor, PermissionDenied
+from db.customers import profile
+from db.customers.service import create_customer
 from db.models import AuditEvent, Segment, SegmentSize
-from db.segment_definition import Condition, Group, InvalidDefinition
+from db.segments import service as segments
+from db.segments.definition import Condition, Group, InvalidDefinition
 
 ADMIN = Actor("ada", "admin")
 MARKETING = Actor("mia", "marketing")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import db.types
+import db.core.types
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -29,16 +29,16 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_login_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role IN ('admin', 'manager', 'marketing')", name=op.f('ck_app_user_role')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
     sa.UniqueConstraint('username', name='uq_app_user_username')
     )
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('entity', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -71,11 +71,11 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('external_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('deleted_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('erased_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('erased_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("gender IN ('female', 'male', 'diverse', 'undisclosed')", name=op.f('ck_customer_gender')),
     sa.CheckConstraint("income_band IN ('<25k', '25-50k', '50-75k', '75-100k', '100-150k', '>150k')", name=op.f('ck_customer_income_band')),
     sa.CheckConstraint("preferred_channel IN ('email', 'phone', 'sms', 'post')", name=op.f('ck_customer_preferred_channel')),
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
     sa.Column('granted', sa.Boolean(), nullable=False),
-    sa.Column('at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('notice_version', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('recorded_by_user_id', sa.Integer(), nullable=True),
@@ -127,7 +127,7 @@ def upgrade() -> None:
     op.create_table('feedback',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('nps_score', sa.Integer(), nullable=False),
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
     sa.CheckConstraint('nps_score BETWEEN 0 AND 10', name=op.f('ck_feedback_nps_range')),
@@ -141,7 +141,7 @@ def upgrade() -> None:
     op.create_table('interaction',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('direction', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -161,7 +161,7 @@ def upgrade() -> None:
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('ordered_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ordered_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
@@ -185,7 +185,7 @@ def upgrade() -> None:
     sa.Column('exp_month', sa.Integer(), nullable=False),
     sa.Column('exp_year', sa.Integer(), nullable=False),
     sa.Column('processor_token', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('exp_month BETWEEN 1 AND 12', name=op.f('ck_payment_method_exp_month_range')),
     sa.CheckConstraint('length(last4) = 4', name=op.f('ck_payment_method_last4_length')),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_payment_method_customer_id_customer'), ondelete='CASCADE'),

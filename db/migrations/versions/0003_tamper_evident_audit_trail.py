@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import db.types
-from db.audit import GENESIS_HASH, append_only_ddl, event_hash
+import db.core.types
+from db.audit.trail import GENESIS_HASH, append_only_ddl, event_hash
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -43,7 +43,7 @@ def upgrade() -> None:
 
 def _backfill_chain() -> None:
     bind = op.get_bind()
-    events = sa.table('audit_event', sa.column('id', sa.Integer), sa.column('at', db.types.UTCDateTime()),
+    events = sa.table('audit_event', sa.column('id', sa.Integer), sa.column('at', db.core.types.UTCDateTime()),
                       sa.column('actor', sa.String), sa.column('action', sa.String),
                       sa.column('entity', sa.String), sa.column('entity_id', sa.String),
                       sa.column('changes', sa.String), sa.column('source', sa.String),

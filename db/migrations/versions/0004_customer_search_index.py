@@ -2,7 +2,7 @@
 
 An FTS5 trigram table on SQLite, a pg_trgm-indexed table on PostgreSQL, filled from the
 customers already stored. It lives outside the SQLModel metadata because its shape differs
-per engine (see db.search_index).
+per engine (see db.search.index).
 
 Revision ID: 0004
 Revises: 0003
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from db.search_index import create_ddl, rebuild
+from db.search.index import create_ddl, rebuild
 
 revision: str = '0004'
 down_revision: str | None = '0003'

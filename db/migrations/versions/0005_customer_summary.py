@@ -1,7 +1,7 @@
 """per-customer summary for segments and KPIs
 
 One row per customer with order count, spend, first/last order, last contact, latest NPS
-and current consent (see db.summary); 0013 fills it from the data already stored.
+and current consent (see db.derived.summary); 0013 fills it from the data already stored.
 
 Revision ID: 0005
 Revises: 0004
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import db.types
+import db.core.types
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -26,9 +26,9 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('order_count', sa.Integer(), nullable=False),
     sa.Column('spend_cents', sa.BigInteger(), nullable=False),
-    sa.Column('first_order_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_order_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_interaction_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_order_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_order_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_interaction_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('latest_nps', sa.Integer(), nullable=True),
     sa.Column('consent_email_marketing', sa.Boolean(), nullable=False),
     sa.Column('consent_sms', sa.Boolean(), nullable=False),

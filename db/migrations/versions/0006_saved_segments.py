@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import db.types
+import db.core.types
 
 revision: str = '0006'
 down_revision: str | None = '0005'
@@ -29,9 +29,9 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('definition', sa.Text(), nullable=False),
     sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('snapshot_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('snapshot_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('dynamic', 'static')", name=op.f('ck_segment_kind')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_segment')),

@@ -1,7 +1,7 @@
 """daily sales for the KPI page
 
 Orders summed per UTC day, customer country, channel and category, filled from the orders
-already stored (see db.daily_sales).
+already stored (see db.kpi.sales_cells).
 
 Revision ID: 0009
 Revises: 0008
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.daily_sales import SALES_CELLS
+from db.kpi.sales_cells import SALES_CELLS
 
 revision: str = '0009'
 down_revision: str | None = '0008'

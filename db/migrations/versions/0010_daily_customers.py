@@ -1,7 +1,7 @@
 """who ordered each day
 
 Sets of the customers who ordered, ordered twice, or ordered first on each UTC day per
-country (see db.daily_customers); 0015 fills it from the orders already stored.
+country (see db.kpi.buyer_cells); 0015 fills it from the orders already stored.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,7 +1,7 @@
 """contacts, answers and recency for the KPIs
 
 Daily contacts per kind, daily NPS answers per group, and live customers per last order
-day and orders ever, filled from the data already stored (see db.daily).
+day and orders ever, filled from the data already stored (see db.kpi.tables).
 
 Revision ID: 0011
 Revises: 0010
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.customer_recency import RECENCY_CELLS
-from db.daily_engagement import INTERACTION_CELLS, NPS_CELLS
+from db.kpi.recency_cells import RECENCY_CELLS
+from db.kpi.engagement_cells import INTERACTION_CELLS, NPS_CELLS
 
 
 revision: str = '0011'

@@ -1,7 +1,7 @@
 """sales roll-ups
 
 daily_sales summed per day and country, and by category or by channel, filled from
-daily_sales (see db.daily_sales).
+daily_sales (see db.kpi.sales_cells).
 
 Revision ID: 0012
 Revises: 0011
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.daily_sales import ROLLUPS
+from db.kpi.sales_cells import ROLLUPS
 
 
 revision: str = '0012'

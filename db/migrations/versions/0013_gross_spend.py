@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from db.customer_recency import RECENCY_CELLS
+from db.kpi.recency_cells import RECENCY_CELLS
 
 revision: str = '0013'
 down_revision: str | None = '0012'

@@ -1,7 +1,7 @@
 """customer months
 
 Each customer's spend before refunds per UTC month, for the KPI page's top customers
-(see db.customer_months), filled from the orders already stored before it is indexed.
+(see db.kpi.month_cells), filled from the orders already stored before it is indexed.
 
 Revision ID: 0014
 Revises: 0013
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from db.customer_months import MONTH_CELLS
+from db.kpi.month_cells import MONTH_CELLS
 
 revision: str = '0014'
 down_revision: str | None = '0013'

@@ -1,7 +1,7 @@
 """monthly and weekly customers
 
 Who ordered per UTC month and customer country, and how many per week, folded from
-daily_customers (see db.daily_customers), so a year's customer counts read twelve sets per
+daily_customers (see db.kpi.buyer_cells), so a year's customer counts read twelve sets per
 country. All three tables are filled here from the orders already stored (0010 only
 created daily_customers, as its fill now writes all three).
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from db.daily_customers import rebuild
+from db.kpi.buyer_cells import rebuild
 
 revision: str = '0015'
 down_revision: str | None = '0014'

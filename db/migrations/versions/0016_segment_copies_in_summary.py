@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import db.types
-from db.summary import rebuild
+import db.core.types
+from db.derived.summary import rebuild
 
 revision: str = '0016'
 down_revision: str | None = '0015'
@@ -43,15 +43,15 @@ def upgrade() -> None:
     sa.Column('latest_nps', sa.Integer(), nullable=True),
     sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('last_order_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_interaction_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_order_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_interaction_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('birth_date', sa.Date(), nullable=True),
-    sa.Column('first_order_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_order_at', db.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('gender', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('income_band', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('has_phone', sa.Boolean(), nullable=False),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', db.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('consent_sms', sa.Boolean(), nullable=False),
     sa.Column('consent_profiling', sa.Boolean(), nullable=False),
     sa.Column('consent_third_party_sharing', sa.Boolean(), nullable=False),

@@ -1,0 +1,35 @@
+"""The home page's short overview of what the database holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import func, select
+
+from db.core.engine import read_session
+from db.models import Customer, Interaction, Order
+
+
+@dataclass(frozen=True)
+class Overview:
+    customers: int
+    orders: int
+    interactions: int
+    last_order_at: datetime | None
+    last_customer_change_at: datetime | None
+
+
+def database_overview(*, engine: Engine | None = None) -> Overview:
+    """Counts (soft-deleted customers excluded) and the latest activity; every signed-in
+    role may see these, as they reveal no personal data."""
+    with read_session(engine) as session:
+        live = Customer.deleted_at.is_(None)  # type: ignore[union-attr]
+        return Overview(
+            customers=session.exec(select(func.count()).select_from(Customer).where(live)).one(),
+            orders=session.exec(select(func.count()).select_from(Order)).one(),
+            interactions=session.exec(select(func.count()).select_from(Interaction)).one(),
+            last_order_at=session.exec(select(func.max(Order.ordered_at))).one(),
+            last_customer_change_at=session.exec(select(func.max(Customer.updated_at))).one(),
+        )

@@ -1,0 +1,411 @@
+"""Customer records: create, edit (one or many), soft delete and restore — validated,
+checked, audited.
+
+Every function here is one transaction: the change, its audit events and the search index
+move together. Edits name the version the editor saw; a record saved by someone else
+since then is not overwritten (:class:`StaleRecord` says who changed what).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, or_
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from db.audit import trail
+from db.core.access import Actor, Capability, PermissionDenied, require
+from db.core.engine import read_session, write_session
+from db.core.types import utcnow
+from db.customers.tags import clean_tags, replace_tags
+from db.customers.validation import InvalidFields, clean_customer_fields
+from db.derived import summary
+from db.kpi import tables as kpi_tables
+from db.models import AuditEvent, Customer
+from db.search import index as search_index
+
+# What the marketing role may change on a record (tags and consent have their own services).
+MARKETING_FIELDS = frozenset({"preferred_channel"})
+
+
+class CustomerNotFound(LookupError):
+    """No such customer, or one that was deleted."""
+
+
+class CustomerDeleted(CustomerNotFound):
+    """The customer was soft-deleted: when, by whom (from the audit trail) and, for admins,
+    who it was, so a profile link that still circulates can say so."""
+
+    def __init__(self, gone: DeletedCustomer) -> None:
+        who = f"Customer {gone.id}" + (f" ({gone.name})" if gone.name else "")
+        super().__init__(f"{who} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC "
+                         f"by {gone.deleted_by or 'an unknown user'}.")
+        self.gone = gone
+
+
+@dataclass(frozen=True)
+class DeletedCustomer:
+    """A soft-deleted customer as admins list it; ``name`` is None for other roles."""
+
+    id: int
+    name: str | None
+    country: str
+    deleted_at: datetime
+    deleted_by: str | None  # None: no audit event names who (e.g. deleted by a script)
+
+
+class DuplicateEmail(ValueError):
+    """Another customer already has this e-mail address."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"Customer {existing_id} already has this e-mail address.")
+        self.existing_id = existing_id
+
+
+class PossibleDuplicate(ValueError):
+    """Records that look like the same person; save again with ``confirm=True`` to proceed."""
+
+    def __init__(self, candidates: list[Customer]) -> None:
+        names = ", ".join(f"{c.first_name} {c.last_name} (#{c.id})" for c in candidates)
+        super().__init__(f"This looks like an existing customer: {names}.")
+        self.candidates = candidates
+
+
+class StaleRecord(RuntimeError):
+    """The record changed since the editor loaded it; nothing was saved."""
+
+    def __init__(self, current: Customer, changes: list[AuditEvent]) -> None:
+        who = ", ".join(sorted({event.actor for event in changes})) or "someone"
+        super().__init__(f"{who} saved this customer after you opened it. "
+                         "Reload to see their changes; yours were not saved.")
+        self.current = current
+        self.changes = changes
+
+
+@dataclass
+class GridResult:
+    """What a many-row save did: rows saved, and the reason for each refused row."""
+
+    saved: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
+    """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted."""
+    require(actor, Capability.LOOKUP)
+    with read_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise CustomerNotFound(f"There is no customer {customer_id}.")
+        if customer.deleted_at is not None:
+            (gone,) = _as_deleted(session, actor, [customer])
+            raise CustomerDeleted(gone)
+        return customer
+
+
+def editable_fields(actor: Actor, fields: Iterable[str]) -> frozenset[str]:
+    """Which of ``fields`` this actor may change on a customer record (what the edit form
+    leaves enabled); :func:`update_customer` refuses the rest."""
+    if actor.can(Capability.EDIT_CUSTOMER):
+        return frozenset(fields)
+    if actor.can(Capability.EDIT_MARKETING_FIELDS):
+        return frozenset(fields) & MARKETING_FIELDS
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Rebased:
+    """An unsaved edit moved onto the newest stored record (see :func:`rebase_edit`)."""
+
+    values: dict[str, Any]  # what the form shows now: stored values plus re-applied edits
+    reapplied: list[str]  # the editor's changes carried over, for fields nobody else touched
+    colliding: dict[str, Any]  # the editor's values for fields someone else changed too
+
+
+def rebase_edit(seen: Mapping[str, Any], mine: Mapping[str, Any],
+                stored: Mapping[str, Any]) -> Rebased:
+    """Carry an editor's unsaved changes ``mine`` from the record as they opened it
+    (``seen``) onto the record as it is stored now.
+
+    A field the other save left alone gets the editor's value again; a field both changed
+    shows the stored value and the editor's value is returned apart, so nobody's change is
+    overwritten without the editor seeing it. Fields the editor did not change always show
+    the stored value, so saving again never writes them back.
+    """
+    values = dict(stored)
+    reapplied: list[str] = []
+    colliding: dict[str, Any] = {}
+    for name, value in mine.items():
+        if stored[name] == value:
+            continue
+        if stored[name] == seen[name]:
+            values[name] = value
+            reapplied.append(name)
+        else:
+            colliding[name] = value
+    return Rebased(values, reapplied, colliding)
+
+
+def _require_fields(actor: Actor, names: set[str]) -> None:
+    refused = names - editable_fields(actor, names)
+    if refused or not (names or actor.can(Capability.EDIT_MARKETING_FIELDS)):
+        raise PermissionDenied(f"The {actor.role} role cannot change "
+                               f"{', '.join(sorted(refused)) or 'customers'}.")
+
+
+def _email_owner(session: Session, email: str, other_than: int | None) -> int | None:
+    query = select(Customer.id).where(Customer.email == email)
+    if other_than is not None:
+        query = query.where(Customer.id != other_than)
+    return session.exec(query).first()
+
+
+def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Customer]:
+    """Same phone, or the same name (any case) with the same postcode or birth date."""
+    conditions = []
+    if fields.get("phone"):
+        conditions.append(Customer.phone == fields["phone"])
+    same_name = (func.lower(Customer.first_name) == fields["first_name"].lower()) & (
+        func.lower(Customer.last_name) == fields["last_name"].lower())
+    if fields.get("postcode"):
+        conditions.append(same_name & (Customer.postcode == fields["postcode"]))
+    if fields.get("birth_date"):
+        conditions.append(same_name & (Customer.birth_date == fields["birth_date"]))
+    if not conditions:
+        return []
+    query = select(Customer).where(or_(*conditions), col(Customer.deleted_at).is_(None))
+    return _detached(session, list(session.exec(query.limit(5))))
+
+
+def _detached(session: Session, objects: list) -> list:
+    """Take loaded rows out of the session so they survive the rollback of the exception
+    that carries them to the page (a rollback expires every row still in the session)."""
+    for item in objects:
+        session.expunge(item)
+    return objects
+
+
+def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = False,
+                    source: str = "form", engine: Engine | None = None) -> Customer:
+    """Create a customer from typed fields (first and last name and country required).
+
+    Refuses an e-mail that another customer has (:class:`DuplicateEmail`); asks for
+    confirmation when the record looks like an existing person (:class:`PossibleDuplicate`).
+    """
+    require(actor, Capability.EDIT_CUSTOMER)
+    errors = {name: "This field is required." for name in ("first_name", "last_name", "country")
+              if not str(fields.get(name) or "").strip()}
+    try:
+        cleaned = clean_customer_fields(fields, country_of_record=None, today=utcnow().date())
+    except InvalidFields as invalid:
+        errors = invalid.errors | errors
+    if errors:  # every problem at once, not the first one
+        raise InvalidFields(errors)
+    with write_session(engine) as session:
+        if cleaned.get("email") and (owner := _email_owner(session, cleaned["email"], None)):
+            raise DuplicateEmail(owner)
+        if not confirm and (candidates := _likely_duplicates(session, cleaned)):
+            raise PossibleDuplicate(candidates)
+        now = utcnow()
+        customer = Customer(**cleaned, created_at=now, updated_at=now)
+        session.add(customer)
+        session.flush()
+        session.refresh(customer)  # callers get every column, version included
+        search_index.index_customers(session, [customer])
+        summary.refresh(session, [customer.id])
+        trail.record(session, actor=actor.username, action="customer.create",
+                     entity="customer", entity_id=customer.id,
+                     changes={name: [None, value] for name, value in cleaned.items()
+                              if value is not None},
+                     source=source)
+        return customer
+
+
+def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str, Any],
+           source: str) -> bool:
+    """Write the fields that differ, with one audit event; False when nothing differed."""
+    diff = {name: [getattr(customer, name), value] for name, value in cleaned.items()
+            if getattr(customer, name) != value}
+    if not diff:
+        return False
+    if "email" in diff and cleaned["email"] and (
+            owner := _email_owner(session, cleaned["email"], customer.id)):
+        raise DuplicateEmail(owner)
+    # The daily tables file orders under the customer's country: a move takes them along.
+    moved = [customer.id] if "country" in diff else []
+    with kpi_tables.kept_current(session, moved):
+        for name, (_, value) in diff.items():
+            setattr(customer, name, value)
+        customer.updated_at = utcnow()
+        session.add(customer)
+        session.flush()  # the version check happens here (SQLAlchemy version_id_col)
+        summary.refresh(session, [customer.id])  # it copies the fields segments test
+    session.refresh(customer)
+    search_index.index_customers(session, [customer])
+    trail.record(session, actor=actor.username, action="customer.update", entity="customer",
+                 entity_id=customer.id, changes=diff, source=source)
+    return True
+
+
+def _changes_since(session: Session, customer: Customer, version: int) -> list[AuditEvent]:
+    """The saves that took the record from ``version`` to its current one, newest first
+    (each save is one ``customer.update`` event and one version step)."""
+    steps = max(1, min(10, customer.version - version))
+    return list(session.exec(
+        select(AuditEvent).where(AuditEvent.entity == "customer",
+                                 AuditEvent.entity_id == str(customer.id),
+                                 AuditEvent.action == "customer.update")
+        .order_by(col(AuditEvent.id).desc()).limit(steps)))
+
+
+def _load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.deleted_at is not None:
+        raise CustomerNotFound(f"There is no customer {customer_id}.")
+    if customer.version != expected_version:
+        changes = _detached(session, _changes_since(session, customer, expected_version))
+        raise StaleRecord(*_detached(session, [customer]), changes)
+    return customer
+
+
+def update_customer(actor: Actor, customer_id: int, expected_version: int,
+                    changes: dict[str, Any], *, source: str = "form",
+                    engine: Engine | None = None) -> Customer:
+    """Save ``changes`` to a customer the editor loaded at ``expected_version``.
+
+    Validates every field first (:class:`InvalidFields`), refuses a stale copy
+    (:class:`StaleRecord`), and writes nothing — not even an audit event — when no value
+    actually changes.
+    """
+    _require_fields(actor, set(changes))
+    try:
+        with write_session(engine) as session:
+            customer = _load_for_edit(session, customer_id, expected_version)
+            cleaned = clean_customer_fields(changes, country_of_record=customer.country,
+                                            today=utcnow().date())
+            _apply(session, actor, customer, cleaned, source)
+            return customer
+    except StaleDataError:
+        # Another transaction saved between our read and our write (PostgreSQL; on SQLite
+        # the write lock taken at BEGIN rules this out).
+        with read_session(engine) as session:
+            current = session.get(Customer, customer_id)
+            assert current is not None
+            raise StaleRecord(current, _changes_since(session, current, expected_version)
+                              ) from None
+
+
+def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
+                source: str = "grid", engine: Engine | None = None) -> GridResult:
+    """Save many edited rows, each ``(customer id, version seen, changes)``; ``changes`` may
+    hold ``"tags"`` (a list of names) beside customer fields.
+
+    Every row is validated; the valid ones are saved together in one transaction and the
+    others are returned with their reason, so the page can keep them as typed.
+    """
+    fields = {name for _, _, changes in rows for name in changes} - {"tags"}
+    _require_fields(actor, fields)
+    if any("tags" in changes for _, _, changes in rows):
+        require(actor, Capability.EDIT_MARKETING_FIELDS)
+    result = GridResult()
+    with write_session(engine) as session:
+        for customer_id, version, changes in rows:
+            changes = dict(changes)
+            tag_names = changes.pop("tags", None)
+            try:
+                with session.begin_nested():
+                    customer = _load_for_edit(session, customer_id, version)
+                    cleaned = clean_customer_fields(changes, country_of_record=customer.country,
+                                                    today=utcnow().date())
+                    wanted = None if tag_names is None else clean_tags(tag_names)
+                    changed = _apply(session, actor, customer, cleaned, source)
+                    if wanted is not None:
+                        changed |= replace_tags(session, actor=actor.username,
+                                                customer_id=customer_id, wanted=wanted,
+                                                source=source)
+                    if changed:
+                        result.saved.append(customer_id)
+            except InvalidFields as error:
+                result.refused[customer_id] = "; ".join(
+                    f"{name}: {message}" for name, message in error.errors.items())
+            except (StaleRecord, CustomerNotFound, DuplicateEmail) as error:
+                result.refused[customer_id] = str(error)
+            except StaleDataError:
+                result.refused[customer_id] = "Someone else saved this customer meanwhile."
+    return result
+
+
+def soft_delete_customer(actor: Actor, customer_id: int, *,
+                         engine: Engine | None = None) -> None:
+    """Hide a customer from lookup and segments (admins only); the record stays for audit."""
+    require(actor, Capability.ADMINISTER)
+    with write_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            raise CustomerNotFound(f"There is no customer {customer_id}.")
+        with kpi_tables.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+            customer.deleted_at = utcnow()
+            session.add(customer)
+            summary.refresh(session, [customer_id])  # segments leave it out from now on
+        search_index.index_customers(session, [customer])  # leaves the index
+        trail.record(session, actor=actor.username, action="customer.delete",
+                     entity="customer", entity_id=customer_id,
+                     changes={"deleted_at": [None, customer.deleted_at]}, source="form")
+
+
+
+def restore_customer(actor: Actor, customer_id: int, *,
+                     engine: Engine | None = None) -> Customer:
+    """Undo a soft delete (admins only): the customer is back in lookup, segments and the
+    KPIs, as :func:`soft_delete_customer` took them out, and the restore is audited."""
+    require(actor, Capability.ADMINISTER)
+    with write_session(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is None:
+            raise CustomerNotFound(f"There is no deleted customer {customer_id}.")
+        deleted_at = customer.deleted_at
+        with kpi_tables.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+            customer.deleted_at = None
+            session.add(customer)
+            session.flush()
+            summary.refresh(session, [customer_id])  # segments count it again
+        session.refresh(customer)
+        search_index.index_customers(session, [customer])  # lookup finds it again
+        trail.record(session, actor=actor.username, action="customer.restore",
+                     entity="customer", entity_id=customer_id,
+                     changes={"deleted_at": [deleted_at, None]}, source="form")
+        return customer
+
+
+def _as_deleted(session: Session, actor: Actor,
+                customers: list[Customer]) -> list[DeletedCustomer]:
+    """The customers with who deleted each: the actor of their newest ``customer.delete``
+    event (the audit trail is the record of who did what)."""
+    deleters: dict[str, str] = {}
+    if customers:
+        events = session.exec(
+            select(AuditEvent.entity_id, AuditEvent.actor)
+            .where(AuditEvent.entity == "customer", AuditEvent.action == "customer.delete",
+                   col(AuditEvent.entity_id).in_([str(c.id) for c in customers]))
+            .order_by(col(AuditEvent.id)))
+        deleters = {str(entity_id): who for entity_id, who in events}  # the newest wins
+    named = actor.can(Capability.ADMINISTER)
+    return [DeletedCustomer(id=c.id, name=f"{c.first_name} {c.last_name}" if named else None,
+                            country=c.country, deleted_at=c.deleted_at,
+                            deleted_by=deleters.get(str(c.id)))
+            for c in customers if c.id is not None and c.deleted_at is not None]
+
+
+def deleted_customers(actor: Actor, *, limit: int = 500,
+                      engine: Engine | None = None) -> list[DeletedCustomer]:
+    """Soft-deleted customers, the most recently deleted first (admins only)."""
+    require(actor, Capability.ADMINISTER)
+    with read_session(engine) as session:
+        customers = list(session.exec(
+            select(Customer).where(col(Customer.deleted_at).is_not(None))
+            .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc()).limit(limit)))
+        return _as_deleted(session, actor, customers)

@@ -1,0 +1,159 @@
+"""Keeps ``customer_summary`` current: refresh some customers inside a write, or rebuild all.
+
+Segments and KPIs ask "how many orders, how much spend, when last" for a million customers at
+once; reading that from ten million orders takes seconds, from one row per customer a few
+milliseconds. The rows are derived data, so the same query fills them in both cases: a write
+service calls :func:`refresh` with the customers it touched (in its own transaction), and
+``python -m db.derived rebuild`` recomputes the table from scratch. A test checks that the
+two agree after a random workload. The row also copies the customer's profile fields that
+segments test, so a customer edit refreshes it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+)
+from sqlmodel import Session
+
+from db.models import (
+    CHANNEL_BITS,
+    CONSENT_PURPOSES,
+    ConsentEvent,
+    Customer,
+    CustomerSummary,
+    Feedback,
+    Interaction,
+    Order,
+)
+
+SUMMARY = CustomerSummary.__table__  # type: ignore[attr-defined]
+# Above this many customers, a refresh recomputes everyone rather than an IN list.
+_LIST_LIMIT = 5_000
+
+
+def cents(amount: ColumnElement) -> ColumnElement[int]:
+    """An amount column as whole cents, exact on both engines (SQLite keeps NUMERIC as REAL)."""
+    return cast(func.round(amount * 100), BigInteger)
+
+
+def _latest(column: ColumnElement, *where: ColumnElement) -> ColumnElement:
+    """The newest value of ``column`` for the outer customer (ties: the later row)."""
+    table = column.table
+    return (select(column).where(table.c.customer_id == Customer.id, *where)
+            .order_by(table.c.at.desc(), table.c.id.desc()).limit(1).scalar_subquery())
+
+
+def summary_rows(customer_ids: list[int] | None = None) -> Select:
+    """The summary rows, in ``customer_summary`` column order, of some or all customers."""
+    orders = select(
+        Order.customer_id, func.count().label("order_count"),
+        cast(func.sum(cents(Order.amount)), BigInteger).label("spend_cents"),
+        func.min(Order.ordered_at).label("first_at"), func.max(Order.ordered_at).label("last_at"),
+        cast(func.sum(case((Order.amount > 0, cents(Order.amount)), else_=0)),
+             BigInteger).label("gross_cents"),
+        cast(func.sum(case(*((Order.channel == channel, bit)
+                             for channel, bit in CHANNEL_BITS.items()), else_=0).distinct()),
+             Integer).label("channels"),
+    ).group_by(Order.customer_id)
+    contacts = select(Interaction.customer_id, func.max(Interaction.at).label("last_at")
+                      ).group_by(Interaction.customer_id)
+    if customer_ids is not None:
+        orders = orders.where(Order.customer_id.in_(customer_ids))
+        contacts = contacts.where(Interaction.customer_id.in_(customer_ids))
+    order_totals = orders.subquery()
+    last_contact = contacts.subquery()
+    values: dict[str, ColumnElement] = {
+        "customer_id": Customer.id,
+        "order_count": func.coalesce(order_totals.c.order_count, 0),
+        "spend_cents": func.coalesce(order_totals.c.spend_cents, cast(0, BigInteger)),
+        "first_order_at": order_totals.c.first_at, "last_order_at": order_totals.c.last_at,
+        "last_interaction_at": last_contact.c.last_at,
+        "latest_nps": cast(_latest(Feedback.__table__.c.nps_score), Integer),
+        "gross_cents": func.coalesce(order_totals.c.gross_cents, cast(0, BigInteger)),
+        "channels": func.coalesce(order_totals.c.channels, 0),
+        **{"consent_" + purpose: func.coalesce(_latest(
+            ConsentEvent.__table__.c.granted, ConsentEvent.__table__.c.purpose == purpose),
+            false()) for purpose in CONSENT_PURPOSES},
+        **profile_copies(),
+    }
+    rows = (
+        select(*(values[name].label(name) for name in _columns()))
+        .outerjoin(order_totals, order_totals.c.customer_id == Customer.id)
+        .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
+    )
+    if customer_ids is not None:
+        rows = rows.where(Customer.id.in_(customer_ids))
+    return rows
+
+
+def profile_copies() -> dict[str, ColumnElement]:
+    """The customer's own fields the summary copies, by summary column."""
+    return {"live": and_(Customer.deleted_at.is_(None), Customer.erased_at.is_(None)),
+            **{name: Customer.__table__.c[name]  # type: ignore[attr-defined]
+               for name in ("country", "status", "gender", "birth_date", "income_band",
+                            "source", "created_at")},
+            "has_email": filled(Customer.email), "has_phone": filled(Customer.phone)}
+
+
+def filled(column: ColumnElement) -> ColumnElement[bool]:
+    """A text field with something in it: neither NULL nor empty (segments' "is known")."""
+    return and_(column.is_not(None), column != "")
+
+
+def _columns() -> list[str]:
+    return [column.name for column in SUMMARY.c]
+
+
+def refresh(executor: Session | Connection, customer_ids: Iterable[int]) -> None:
+    """Recompute the summary rows of ``customer_ids`` inside the caller's transaction."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    if isinstance(executor, Session):
+        executor.flush()  # the rows below are computed from what this session wrote
+    if len(ids) > _LIST_LIMIT:
+        rebuild(executor)
+        return
+    # Two writes for one customer at once would both delete and re-insert its row; on
+    # PostgreSQL the second waits here for the first to commit (SQLite writes one at a time).
+    executor.execute(select(Customer.id).where(Customer.id.in_(ids)).with_for_update())
+    executor.execute(delete(SUMMARY).where(SUMMARY.c.customer_id.in_(ids)))
+    executor.execute(insert(SUMMARY).from_select(_columns(), summary_rows(ids)))
+
+
+def rebuild(executor: Session | Connection) -> int:
+    """Recompute every summary row; returns how many there are."""
+    if isinstance(executor, Session):
+        executor.flush()
+    executor.execute(delete(SUMMARY))
+    executor.execute(insert(SUMMARY).from_select(_columns(), summary_rows()))
+    return executor.execute(select(func.count()).select_from(SUMMARY)).scalar_one()
+
+
+def differences(connection: Connection) -> int:
+    """How many stored summary rows differ from a fresh computation (0: all current)."""
+    fresh = summary_rows().subquery()
+    stored = SUMMARY.alias("stored")
+    fresh_columns = list(fresh.c)
+    matches = and_(*(stored.c[name].is_not_distinct_from(fresh_columns[index])
+                     for index, name in enumerate(_columns())))
+    missing = select(func.count()).select_from(fresh).where(
+        ~select(stored.c.customer_id).where(matches).exists())
+    extra = select(func.count()).select_from(SUMMARY).where(
+        ~SUMMARY.c.customer_id.in_(select(Customer.id)))
+    return connection.execute(missing).scalar_one() + connection.execute(extra).scalar_one()

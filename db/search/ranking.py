@@ -1,0 +1,380 @@
+"""Customer lookup: one box that finds a customer by name, e-mail, phone, reference or id.
+
+Ranking: exact matches (e-mail, phone, id, external reference) first, then names that start
+with the query, then records that contain it, then similar names (a typo or swapped letters).
+Each hit says why it matched. Text queries read the trigram index of
+:mod:`db.search.index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
+queries under three characters, which trigrams cannot serve, fall back to name prefixes.
+
+Results come a page at a time with the number of matches, so nobody mistakes the first
+page for all of them. Counting stops at :data:`COUNTED` (a count over a million records
+would cost more than the search), and ranked text matches at :data:`RANKED` (every one is
+scored in Python): beyond those the page asks for a narrower search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from rapidfuzz import fuzz
+from sqlalchemy import Engine, Row, Select, String, case, func, literal, or_, text
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+from sqlmodel import Session, col, select
+
+from db.core.access import Actor, Capability, require
+from db.core.engine import get_engine, read_session
+from db.customers.validation import InvalidValue, normalise_email
+from db.models import Customer, CustomerTag, Tag
+from db.search import index as search_index
+from db.search.index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
+
+CANDIDATES = 120
+ANCHORED_CANDIDATES = 500
+PAGE_SIZE = 50
+RANKED = 1_000  # text matches ranked, hence listable, per search
+COUNTED = 2_000  # matches counted at most; more reads "more than 2,000"
+SIMILAR_BELOW = 50  # similar names are looked for only when fewer records hold the text
+SIMILARITY_CUTOFF = 60.0
+
+
+class Match(IntEnum):
+    """Why a customer matched; lower sorts first."""
+
+    EXACT = 0
+    PREFIX = 1
+    CONTAINS = 2
+    SIMILAR = 3
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    country: str | None = None
+    status: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    match: Match
+    reason: str
+    score: float = 100.0
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of a search and how many customers match in all."""
+
+    hits: list[SearchHit]  # this page, best first
+    offset: int  # how many better matches come before this page
+    total: int  # customers matching, counted up to COUNTED
+    more: bool  # the count stopped at COUNTED: more than ``total`` match
+    listable: int  # how many of the matches can be paged through (the rest need narrowing)
+
+
+def _filtered(query: Select, filters: SearchFilters, *, few_on: str | None = None) -> Select:
+    """``query`` narrowed to live customers passing ``filters``.
+
+    ``few_on`` names the dialect when ``query`` already picks few customers (an id list, or
+    the search index). SQLite has no statistics here (nothing runs ANALYZE), so it would
+    walk every customer of the country through the (country, status) index and test each
+    against the list or the index — seconds on a large table; a unary plus on the column
+    keeps the country test off that index.
+    """
+    query = query.where(col(Customer.deleted_at).is_(None))
+    if filters.country:
+        country = (UnaryExpression(Customer.country, operator=custom_op("+"),  # type: ignore[arg-type]
+                                   type_=String()) if few_on == "sqlite" else Customer.country)
+        query = query.where(country == filters.country)
+    if filters.status:
+        query = query.where(Customer.status == filters.status)
+    if filters.tag:
+        query = query.where(col(Customer.id).in_(
+            select(CustomerTag.customer_id).join(Tag).where(Tag.name == filters.tag)))
+    return query
+
+
+def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHit]:
+    hits: list[SearchHit] = []
+    base = _filtered(select(Customer), filters)
+    if "@" in term:
+        try:
+            email = normalise_email(term)
+        except InvalidValue:
+            email = term.strip().lower()
+        hits += [SearchHit(c, Match.EXACT, "e-mail") for c in
+                 session.exec(base.where(Customer.email == email))]
+    if term.isdigit() and len(term) <= 9:
+        hits += [SearchHit(c, Match.EXACT, "customer id") for c in
+                 session.exec(base.where(Customer.id == int(term)))]
+    reference = term.strip()
+    hits += [SearchHit(c, Match.EXACT, "external reference") for c in session.exec(
+        base.where(col(Customer.external_ref).in_({reference, reference.upper()})))]
+    phone = typed_phone(term)
+    if phone and len(phone.digits) >= 6:
+        holding = _rank_rows(session, _phrase_ids(session, phone.digits, CANDIDATES), filters)
+        ids = [row.id for row in holding
+               if row.phone and phone.digits in phone_digit_forms(row.phone)]
+        hits += [SearchHit(c, Match.EXACT, "phone number") for c in
+                 session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
+    if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
+        ending = _rank_rows(session, _ending_ids(session, phone.digits), filters)
+        ids = [row.id for row in ending if row.phone and any(
+            form.endswith(phone.digits) for form in phone_digit_forms(row.phone))]
+        hits += [SearchHit(c, Match.CONTAINS, "phone number ends with the search") for c in
+                 session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
+    return hits
+
+
+def _ending_ids(session: Session, digits: str) -> list[int]:
+    """Up to RANKED customers with a part of their index text ending in ``digits``."""
+    ending = digits + search_index.PART_END
+    if session.get_bind().dialect.name == "sqlite":
+        return [row.id for row in session.execute(_FTS_ANY, {"q": _quoted(ending),
+                                                             "n": RANKED})]
+    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
+                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
+                   {"q": _escape_like(ending), "n": RANKED})
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _fts_query(words: list[str], *, phrase: bool) -> str:
+    """An FTS5 query: the whole text as one quoted phrase, or — for similar names — every
+    longer word sharing at least one trigram ("jonh smiht": (smi OR mih OR iht)), which keeps
+    the candidates to people who resemble the query; rapidfuzz then ranks them."""
+    if phrase:
+        phrase_text = " ".join(words)
+        parts = phrase_text.split()
+        if len(parts) == 2:  # names are stored "first last"; people also type "last first"
+            return _quoted(phrase_text) + " OR " + _quoted(f"{parts[1]} {parts[0]}")
+        return _quoted(phrase_text)
+    # A swap in a four-letter word can change all of its trigrams ("jonh" shares none with
+    # "john"), so only words of five letters or more are required to match.
+    def any_trigram(*group: str) -> str:
+        grams = sorted({w[i:i + 3] for w in group for i in range(len(w) - 2)})
+        return "(" + " OR ".join(_quoted(gram) for gram in grams) + ")"
+
+    required = [word for word in words if len(word) >= 5]
+    if not required:
+        return any_trigram(*words)
+    return " AND ".join(any_trigram(word) for word in required)
+
+
+def _phrase_ids(session: Session, folded: str, limit: int) -> list[int]:
+    """Up to ``limit`` customers whose index text contains ``folded`` (unranked, unfiltered)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _fts_ids(session, [folded], phrase=True, limit=limit)
+    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
+                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
+                   {"q": _escape_like(folded), "n": limit})
+
+
+def _similar_ids(session: Session, folded: str) -> list[int]:
+    """Customers whose index text shares the most trigrams with the words of ``folded``."""
+    # Similarity is for names: words of letters only, since the trigrams of e-mail domains
+    # and phone digits are shared by most records and would rank the whole table.
+    words = [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        return _fts_ids(session, words, phrase=False, limit=CANDIDATES)
+    # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
+    # operators miss "jonh" for "john"; like FTS5, take the records sharing the most
+    # trigrams with the query (each LIKE is served by the GIN index).
+    body = search_index.bulk_table("postgresql").c.body
+    grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
+    likes = [body.like("%" + _escape_like(gram) + "%", escape="\\") for gram in grams]
+    shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
+    return _pg_ids(session, select(search_index.bulk_table("postgresql").c.customer_id
+                                   .label("id")).where(or_(*likes))
+                   .order_by(shared.desc()).limit(CANDIDATES), {})
+
+
+def _rank_rows(session: Session, ids: list[int], filters: SearchFilters) -> list[Row]:
+    """What ranking reads of the customers ``ids`` that pass ``filters``; full records are
+    loaded for the few hits that are shown."""
+    if not ids:
+        return []
+    return list(session.exec(_filtered(select(*_RANK_COLUMNS), filters,
+                                       few_on=session.get_bind().dialect.name)
+                             .where(col(Customer.id).in_(ids))))
+
+
+def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
+    """How many customers passing ``filters`` hold ``folded`` in their index text, counted
+    up to COUNTED + 1 (the index drives the join, so the count stops there)."""
+    dialect = session.get_bind().dialect.name
+    table = search_index.bulk_table(dialect)
+    if dialect == "sqlite":
+        key = table.c.rowid
+        holds = table.c.body.op("MATCH")(_fts_query([folded], phrase=True))
+    else:
+        key = table.c.customer_id
+        holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
+    return _count_upto(session, _filtered(
+        select(Customer.id).join_from(table, Customer, Customer.id == key).where(holds),
+        filters, few_on=dialect))
+
+
+def _count_upto(session: Session, query: Select) -> int:
+    """``query``'s rows counted up to COUNTED + 1."""
+    return session.execute(select(func.count()).select_from(
+        query.limit(COUNTED + 1).subquery())).scalar_one()
+
+
+_RANK_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.email,
+                 Customer.phone, Customer.city)
+_FTS_ANY = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
+                "LIMIT :n")
+_FTS_RANKED = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
+                   "ORDER BY rank LIMIT :n")
+
+
+def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) -> list[int]:
+    """Candidate ids from FTS5.
+
+    Every phrase match contains the query, so any of them will do (unranked: the first
+    rows found end the scan). Similar names try anchored queries first — one word exactly,
+    the others by a shared trigram, unranked: a typo usually spoils one word, and pinning
+    the other leaves few records for rapidfuzz to rank. Only if none match are all the
+    trigrams ranked by bm25, which on a million records costs tens of milliseconds.
+    """
+    if not phrase:
+        anchored = [(_FTS_ANY, _quoted(word) + " AND " + _fts_query(rest, phrase=False),
+                     ANCHORED_CANDIDATES)
+                    for word in words if len(words) > 1
+                    for rest in [[w for w in words if w != word]]]
+        stages = [anchored, [(_FTS_RANKED, _fts_query(words, phrase=False), limit)]]
+    else:
+        stages = [[(_FTS_ANY, _fts_query(words, phrase=True), limit)]]
+    for stage in stages:
+        ids: list[int] = []
+        for statement, query, count in stage:
+            ids += [row.id for row in session.execute(statement, {"q": query, "n": count})]
+        if ids:
+            return list(dict.fromkeys(ids))
+    return []
+
+
+def _pg_ids(session: Session, statement, params: dict) -> list[int]:  # type: ignore[no-untyped-def]
+    return [row.id for row in session.execute(statement, params)]
+
+
+def _escape_like(value: str) -> str:
+    """``value`` matched literally inside a LIKE pattern (escape character: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name(customer: Customer | Row) -> str:
+    return fold(f"{customer.first_name} {customer.last_name}")
+
+
+def _rank_text(folded: str, customer: Customer | Row, *,
+               holds: bool) -> tuple[Match, str, float] | None:
+    """How ``customer`` matches ``folded``; ``holds``: its index text contains it (so it
+    matches even where only a phone number or reference holds the text)."""
+    name = _name(customer)
+    if name.startswith(folded) or fold(customer.last_name).startswith(folded) or any(
+            word.startswith(folded) for word in name.split()):
+        return Match.PREFIX, "name starts with the search", 100.0
+    # The whole name for "jonh smiht", its best word for a lone "smiht".
+    score = max(fuzz.token_sort_ratio(folded, name),
+                max(fuzz.ratio(folded, word) for word in name.split() or [""]))
+    surname_first = fold(f"{customer.last_name} {customer.first_name}")
+    if holds or folded in name or folded in surname_first or (
+            customer.email and folded in customer.email) or (
+            customer.city and folded in fold(customer.city)):
+        return Match.CONTAINS, "contains the search", score
+    if score >= SIMILARITY_CUTOFF:
+        return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
+    return None
+
+
+def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: int,
+                  offset: int) -> SearchResults:
+    """Under three characters: surnames starting with the query, read as a range on the
+    (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
+    start = folded[:1].upper() + folded[1:]
+    query = _filtered(select(Customer), filters).where(
+        Customer.last_name >= start, Customer.last_name < start + "\uffff")
+    return _sql_page(session, query.order_by(Customer.last_name, Customer.first_name,
+                                             Customer.id),
+                     Match.PREFIX, "name starts with the search", limit, offset)
+
+
+def _sql_page(session: Session, query: Select, match: Match, reason: str, limit: int,
+              offset: int) -> SearchResults:
+    """A page of an ordered ``query`` of customers, all matching alike, with their count."""
+    total = _count_upto(session, query.order_by(None))
+    listable = min(total, COUNTED)
+    shown = session.exec(query.offset(offset).limit(max(min(limit, listable - offset), 0)))
+    return SearchResults(hits=[SearchHit(c, match, reason) for c in shown], offset=offset,
+                         total=listable, more=total > COUNTED, listable=listable)
+
+
+def known_countries(url: str | None = None) -> list[str]:
+    """The countries customers live in, for the lookup's filter (no personal data)."""
+    with read_session(get_engine(url)) as session:
+        return list(session.exec(select(Customer.country).distinct().order_by(Customer.country)))
+
+
+def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFilters(), *,
+                     limit: int = PAGE_SIZE, offset: int = 0,
+                     engine: Engine | None = None) -> SearchResults:
+    """Customers ``offset`` to ``offset + limit`` for ``term`` within ``filters``, best
+    first, and how many match in all.
+
+    An empty term lists the newest customers that pass the filters.
+    """
+    require(actor, Capability.LOOKUP)
+    offset = max(offset, 0)
+    # Printable characters only: PostgreSQL refuses NUL in text, and no name holds controls.
+    term = "".join(ch for ch in term if ch.isprintable()).strip()[:200]
+    folded = fold(term)
+    with read_session(engine) as session:
+        if not term:
+            return _sql_page(session, _filtered(select(Customer), filters)
+                             .order_by(col(Customer.id).desc()),
+                             Match.CONTAINS, "matches the filters", limit, offset)
+        identified: dict[int, SearchHit] = {}
+        for hit in _exact(session, term, filters):
+            identified.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+        if identified:  # an e-mail, phone, id or reference: the person typed an identifier
+            ordered = sorted(identified.values(), key=lambda h: (
+                h.match, -h.score, h.customer.last_name, h.customer.id or 0))
+            return SearchResults(hits=ordered[offset:offset + limit], offset=offset,
+                                 total=len(ordered), more=False, listable=len(ordered))
+        if len(folded) < 3:
+            return _short_prefix(session, folded, filters, limit, offset)
+        return _text_page(session, folded, filters, limit, offset)
+
+
+def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int,
+               offset: int) -> SearchResults:
+    """Records holding the text (up to RANKED of them), then — when few do — similar
+    names, ranked in Python; a page of them with the number of matches."""
+    phrase_ids = _phrase_ids(session, folded, RANKED)
+    rows = _rank_rows(session, phrase_ids, filters)
+    holding = {row.id for row in rows}
+    if len(rows) < SIMILAR_BELOW:
+        rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
+                 if row.id not in holding]
+    scored = [(rank, row.last_name, row.id) for row in rows
+              if (rank := _rank_text(folded, row, holds=row.id in holding))]
+    best = sorted(scored, key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
+    listable = min(len(best), COUNTED)
+    page = best[offset:min(offset + limit, listable)]
+    records = {c.id: c for c in session.exec(
+        select(Customer).where(col(Customer.id).in_([cid for *_, cid in page])))}
+    hits = [SearchHit(records[cid], match, reason, score)
+            for (match, reason, score), _, cid in page]
+    total = len(best)
+    if len(phrase_ids) >= RANKED:  # more records may hold the text than were ranked
+        total = max(total, _phrase_count(session, folded, filters))
+    return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
+                         more=total > COUNTED, listable=listable)

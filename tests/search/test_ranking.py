@@ -1,0 +1,216 @@
+"""Lookup: exact, prefix, contains and typo matches, each explained, on the trigram index."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, text
+
+from db.core.access import Actor, PermissionDenied
+from db.customers.service import create_customer, soft_delete_customer, update_customer
+from db.search import ranking
+from db.search.index import fold, fold_name, rebuild
+from db.search.ranking import Match, SearchFilters, search_customers
+
+MANAGER = Actor("morgan", "manager")
+PEOPLE = [
+    {"first_name": "John", "last_name": "Smith", "email": "john.smith@example.com",
+     "phone": "020 7946 0958", "country": "GB", "city": "London", "external_ref": "CRM-77"},
+    {"first_name": "José", "last_name": "García", "email": "jose@example.es", "country": "ES",
+     "city": "Málaga", "status": "active"},
+    {"first_name": "Joan", "last_name": "Smithers", "country": "GB", "city": "Leeds",
+     "status": "active"},
+    {"first_name": "Anna", "last_name": "Müller", "email": "anna.mueller@example.de",
+     "phone": "+49 30 901820", "country": "DE", "city": "Berlin"},
+]
+
+
+@pytest.fixture
+def people(engine: Engine) -> dict[str, int]:
+    return {p["last_name"]: create_customer(MANAGER, p, confirm=True, engine=engine).id
+            for p in PEOPLE}
+
+
+def _find(engine: Engine, term: str, **filters: str) -> list[tuple[str, Match, str]]:
+    hits = search_customers(MANAGER, term, SearchFilters(**filters), engine=engine).hits
+    return [(h.customer.last_name, h.match, h.reason) for h in hits]
+
+
+@pytest.mark.parametrize("typed", ["+44 20 7946 0958", "020 7946 0958", "442079460958"])
+def test_any_phone_format_finds_the_customer_exactly(engine: Engine, people: dict,
+                                                    typed: str) -> None:
+    assert _find(engine, typed)[0] == ("Smith", Match.EXACT, "phone number")
+
+
+@pytest.fixture
+def callers(engine: Engine) -> dict[str, int]:
+    """A German mobile with nothing after it in the index (no city, no reference), and a
+    number that holds the same eight digits in its middle."""
+    return {last: create_customer(MANAGER, {"first_name": "Eva", "last_name": last,
+                                            "phone": phone, "country": "DE"},
+                                  engine=engine).id
+            for last, phone in [("Steckel", "+49 157 41015619"),
+                                ("Hamann", "+49 4101 561900")]}
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("0049 15741015619", "phone number"),
+    ("+49 (0)157 41015619", "phone number"),
+    ("0049 (0)157 4101-5619", "phone number"),
+    ("41015619", "phone number ends with the search"),
+    ("4101 5619", "phone number ends with the search"),
+    ("015619", "phone number ends with the search"),
+])
+def test_international_prefixes_trunks_and_last_digits_find_the_phone(
+    engine: Engine, callers: dict, typed: str, reason: str
+) -> None:
+    assert _find(engine, typed) == [("Steckel", Match.EXACT if reason == "phone number"
+                                     else Match.CONTAINS, reason)]
+
+
+def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
+    assert _find(engine, "JOHN.SMITH@example.com")[0][:2] == ("Smith", Match.EXACT)
+    assert _find(engine, str(people["Müller"]))[0] == ("Müller", Match.EXACT, "customer id")
+    assert _find(engine, "crm-77")[0] == ("Smith", Match.EXACT, "external reference")
+
+
+def test_typos_and_swapped_letters_still_find_the_name(engine: Engine, people: dict) -> None:
+    found = _find(engine, "jonh smiht")
+    assert found[0][0] == "Smith" and found[0][1] == Match.SIMILAR
+    assert found[0][2].startswith("similar name")
+
+
+def test_accents_are_ignored(engine: Engine, people: dict) -> None:
+    assert _find(engine, "jose")[0][0] == "García"
+    assert _find(engine, "muller")[0][0] == "Müller"
+    assert _find(engine, "malaga")[0][:2] == ("García", Match.CONTAINS)
+
+
+def test_prefixes_rank_before_other_matches(engine: Engine, people: dict) -> None:
+    found = _find(engine, "smith")
+    assert [name for name, _, _ in found[:2]] == ["Smith", "Smithers"]
+    assert all(match == Match.PREFIX for _, match, _ in found[:2])
+
+
+def test_short_terms_fall_back_to_name_prefixes(engine: Engine, people: dict) -> None:
+    assert {name for name, _, _ in _find(engine, "sm")} == {"Smith", "Smithers"}
+    assert _find(engine, "g")[0][0] == "García"
+
+
+def test_filters_narrow_the_results(engine: Engine, people: dict) -> None:
+    assert [n for n, _, _ in _find(engine, "smith", status="active")] == ["Smithers"]
+    assert [n for n, _, _ in _find(engine, "", country="DE")] == ["Müller"]
+
+
+def test_edits_and_deletes_keep_the_index_in_step(engine: Engine, people: dict) -> None:
+    update_customer(MANAGER, people["Smith"], 1, {"city": "Edinburgh"}, engine=engine)
+    assert _find(engine, "edinburgh")[0][0] == "Smith"
+    assert _find(engine, "london") == []
+    soft_delete_customer(Actor("alex", "admin"), people["Smith"], engine=engine)
+    assert all(name != "Smith" for name, _, _ in _find(engine, "john smith"))
+
+
+@pytest.mark.parametrize("hostile", ['"', "'; DROP TABLE customer; --", "%", "_", "a\\b",
+                                     'NEAR(smith "x")', "smith AND OR NOT", "*", "ü" * 300,
+                                     "99999999999999999999", "\x00", "🙂🙂🙂"])
+def test_hostile_input_never_raises_and_matches_literally(engine: Engine, people: dict,
+                                                          hostile: str) -> None:
+    found = _find(engine, hostile)
+    assert all(name in {"Smith", "García", "Smithers", "Müller"} for name, _, _ in found)
+    if hostile in {"%", "_", "*"}:
+        assert found == []
+
+
+def test_rebuilt_index_equals_the_incremental_one(engine: Engine, people: dict) -> None:
+    update_customer(MANAGER, people["García"], 1, {"phone": "+34 612 345 678"}, engine=engine)
+    soft_delete_customer(Actor("alex", "admin"), people["Smithers"], engine=engine)
+    dump = text("SELECT rowid, body FROM customer_search ORDER BY 1"
+                if engine.dialect.name == "sqlite"
+                else "SELECT customer_id, body FROM customer_search ORDER BY 1")
+    with engine.connect() as connection:
+        incremental = connection.execute(dump).all()
+    with engine.begin() as connection:
+        rebuild(connection)
+    with engine.connect() as connection:
+        assert connection.execute(dump).all() == incremental
+
+
+def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
+    with pytest.raises(PermissionDenied):
+        search_customers(Actor("x", "nobody"), "smith", engine=engine)
+
+
+def test_surname_first_finds_the_name_too(engine: Engine, people: dict) -> None:
+    assert _find(engine, "smith john")[0][:2] == ("Smith", Match.CONTAINS)
+
+
+def test_a_single_misspelt_word_finds_the_name(engine: Engine, people: dict) -> None:
+    found = _find(engine, "smiht")
+    assert found[0][0] == "Smith" and found[0][1] == Match.SIMILAR
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(), st.text())
+def test_names_fold_apart_as_they_fold_together(first: str, last: str) -> None:
+    """The index folds first and last name apart (remembered per name): it must give what
+    folding the whole name gives, for any text."""
+    assert fold_name(first) + " " + fold_name(last) == fold(first + " " + last)
+
+
+@pytest.fixture
+def pagers(engine: Engine) -> list[int]:
+    """Seven customers called Pager (four in DE), then Pagel (DE) and Olsen (DE)."""
+    made = [create_customer(MANAGER, {"first_name": first, "last_name": "Pager",
+                                      "country": "DE" if i < 4 else "AT"}, engine=engine).id
+            for i, first in enumerate(["Ada", "Ben", "Cem", "Dora", "Emil", "Fay", "Gus"])]
+    made.append(create_customer(MANAGER, {"first_name": "Hal", "last_name": "Pagel",
+                                          "country": "DE"}, engine=engine).id)
+    create_customer(MANAGER, {"first_name": "Ida", "last_name": "Olsen", "country": "DE"},
+                    engine=engine)
+    return made
+
+
+def _walk(engine: Engine, term: str, size: int, **filters: str) -> tuple[list[int], set[int]]:
+    """Every page of a search of ``size`` results: ids in order and the totals reported."""
+    ids: list[int] = []
+    totals = set()
+    while True:
+        page = search_customers(MANAGER, term, SearchFilters(**filters), limit=size,
+                                offset=len(ids), engine=engine)
+        assert page.offset == len(ids) and not page.more
+        totals.add(page.total)
+        ids += [hit.customer.id for hit in page.hits]
+        if len(page.hits) < size:
+            return ids, totals
+
+
+def test_text_search_counts_every_match_and_pages_through_them(engine: Engine,
+                                                                pagers: list[int]) -> None:
+    ids, totals = _walk(engine, "pager", 3)  # the Pagers, then the similar Pagel
+    assert totals == {8} and sorted(ids[:7]) == pagers[:7] and ids[7] == pagers[7]
+    ids, totals = _walk(engine, "pager", 3, country="DE")
+    assert totals == {5} and sorted(ids[:4]) == pagers[:4] and ids[4] == pagers[7]
+
+
+def test_short_and_empty_searches_count_and_page_too(engine: Engine, pagers: list[int]) -> None:
+    ids, totals = _walk(engine, "pa", 2)
+    assert totals == {8} and len(set(ids)) == 8
+    ids, totals = _walk(engine, "", 4, country="DE")
+    assert totals == {6} and ids == sorted(ids, reverse=True) and len(set(ids)) == 6
+
+
+def test_past_the_ranked_window_the_total_still_counts_every_match(
+    engine: Engine, pagers: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ranking, "RANKED", 5)
+    monkeypatch.setattr(ranking, "SIMILAR_BELOW", 0)
+    page = search_customers(MANAGER, "pager", limit=3, engine=engine)
+    assert (page.total, page.more, page.listable) == (7, False, 5)
+    in_de = search_customers(MANAGER, "pager", SearchFilters(country="DE"), engine=engine)
+    assert in_de.total == 4
+    monkeypatch.setattr(ranking, "COUNTED", 6)
+    page = search_customers(MANAGER, "pager", limit=3, engine=engine)
+    assert (page.total, page.more) == (6, True)
+    everyone = search_customers(MANAGER, "", limit=4, offset=4, engine=engine)
+    assert (everyone.total, everyone.more, len(everyone.hits)) == (6, True, 2)
