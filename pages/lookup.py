@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
@@ -31,7 +32,7 @@ from db.users.service import UserView
 
 ANY = "(any)"
 PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown
-EXPORT = "lookup_export"  # ((term, filters, format, everyone?), LookupExport) prepared
+EXPORT = "lookup_export"  # the export panel's key
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -187,37 +188,13 @@ def _export_note(made: LookupExport) -> str:
 
 def _export(user: UserView, term: str, filters: SearchFilters) -> None:
     """Every page of these results as a file, through the export policy of the service."""
-    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
-    fmt = columns[0].radio("Format", ["csv", "xlsx"], horizontal=True,
-                           format_func={"csv": "CSV", "xlsx": "Excel"}.__getitem__,
-                           key="lookup_export_format")
-    everyone = False
-    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
-        everyone = columns[1].checkbox(
-            "Include customers without e-mail marketing consent", key="lookup_export_everyone",
-            help="Recorded in the audit trail. Only for purposes that need no consent.")
-    else:
-        columns[1].caption("Only customers who granted e-mail marketing consent are exported.")
-    # A prepared file belongs to one search, filter, format and consent choice.
-    choice = (term, filters, fmt, everyone)
-    prepared = st.session_state.get(EXPORT)
-    if prepared is not None and prepared[0] != choice:
-        st.session_state.pop(EXPORT)
-    if columns[2].button("Prepare export", icon=":material/download:",
-                         key="lookup_export_prepare"):
-        try:
-            made = export_results(user.actor, term, filters, fmt=fmt,
-                                  include_without_consent=everyone)
-        except (ExportError, PermissionDenied) as error:
-            st.error(plain(error))
-            return
-        st.session_state[EXPORT] = (choice, made)
-    if EXPORT in st.session_state:
-        made = st.session_state[EXPORT][1]
+    made = export_panel(
+        user, key=EXPORT, scope=(term, filters), rows_are="customers",
+        make=lambda fmt, everyone: export_results(user.actor, term, filters, fmt=fmt,
+                                                  include_without_consent=everyone),
+        file_of=lambda made: made.file, refusals=(ExportError, PermissionDenied))
+    if made is not None:
         st.text(_export_note(made))
-        st.download_button(f"Download {made.file.filename} ({made.file.rows:,} customers)",
-                           made.file.data, file_name=made.file.filename, mime=made.file.mime,
-                           icon=":material/file_download:", on_click="ignore")
 
 
 def main() -> None:

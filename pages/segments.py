@@ -17,6 +17,7 @@ from dashboard.charts import (
     build_overlap_heatmap,
     build_size_history_chart,
 )
+from dashboard.export_panel import export_panel
 from dashboard.text import format_when, plain
 from db.core.access import Actor, Capability, PermissionDenied
 from db.segments import service as segments
@@ -28,7 +29,7 @@ VIEW = "segments_view"
 EDITING = "segment_editing"  # {"id", "version", "name", "description", "kind"} of an opened one
 NOTICE = "segment_notice"
 PROBLEM = "segment_problem"
-EXPORT = "segment_export"  # ((segment id, format, everyone?), ExportFile)
+EXPORT = "segment_export"  # the export panel's key
 CHOSEN = "segments_chosen"  # the saved segment selected in the list
 KIND_LABELS = {"dynamic": "Dynamic: members are re-evaluated whenever it is used",
                "static": "Static: a snapshot of today's members"}
@@ -246,35 +247,10 @@ def _saved(user: UserView) -> None:
 
 def _export(user: UserView, segment_id: int) -> None:
     st.markdown("**Export members**")
-    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
-    fmt = columns[0].radio("Format", ["csv", "xlsx"], horizontal=True,
-                           format_func={"csv": "CSV", "xlsx": "Excel"}.__getitem__,
-                           key="segment_export_format")
-    everyone = False
-    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
-        everyone = columns[1].checkbox(
-            "Include members without email-marketing consent",
-            help="Recorded in the audit trail. Only for purposes that need no consent.")
-    else:
-        columns[1].caption("Only members who granted email-marketing consent are exported.")
-    # A prepared file belongs to one segment, format and consent choice; any change drops it.
-    choice = (segment_id, fmt, everyone)
-    prepared = st.session_state.get(EXPORT)
-    if prepared is not None and prepared[0] != choice:
-        st.session_state.pop(EXPORT)
-    if columns[2].button("Prepare export", icon=":material/download:"):
-        try:
-            exported = segments.export_members(user.actor, segment_id, fmt=fmt,
-                                               include_without_consent=everyone)
-        except SEGMENT_ERRORS as error:
-            st.error(plain(error))
-            return
-        st.session_state[EXPORT] = (choice, exported)
-    if EXPORT in st.session_state:
-        exported = st.session_state[EXPORT][1]
-        st.download_button(f"Download {exported.filename} ({exported.rows:,} members)",
-                           exported.data, file_name=exported.filename, mime=exported.mime,
-                           icon=":material/file_download:", on_click="ignore")
+    export_panel(user, key=EXPORT, scope=segment_id, rows_are="members",
+                 make=lambda fmt, everyone: segments.export_members(
+                     user.actor, segment_id, fmt=fmt, include_without_consent=everyone),
+                 file_of=lambda exported: exported, refusals=SEGMENT_ERRORS)
 
 
 # -- overlap --------------------------------------------------------------------------

@@ -48,3 +48,15 @@ def signed_in(app_db: Engine) -> Callable[[str], AppTest]:
         assert at.session_state["authentication_status"] is True, [e.value for e in at.error]
         return at
     return _sign_in
+
+
+PROFILE = str(ROOT / "pages" / "customer.py")
+
+
+def open_profile(signed_in: Callable[[str], AppTest], role: str, customer_id: int) -> AppTest:
+    """A new session of ``role`` on the profile of ``customer_id`` (``?customer=ID``)."""
+    at = signed_in(role)
+    at.query_params["customer"] = str(customer_id)
+    at.switch_page(PROFILE).run()
+    assert not at.exception, at.exception
+    return at

@@ -22,9 +22,8 @@ from db.customers.service import (
 )
 from db.models import Interaction
 from db.search.ranking import search_customers
-from tests.pages.conftest import ROOT
+from tests.pages.conftest import ROOT, open_profile
 
-PROFILE = str(ROOT / "pages" / "customer.py")
 DELETED = str(ROOT / "pages" / "deleted_customers.py")
 ADMIN, MANAGER = Actor("admin", "admin"), Actor("manager", "manager")
 
@@ -35,14 +34,6 @@ def ada(app_db: Engine) -> int:
                                          "country": "GB", "city": "London"}, engine=app_db)
     assert customer.id is not None
     return customer.id
-
-
-def _profile(signed_in: Callable[[str], AppTest], role: str, customer_id: int) -> AppTest:
-    at = signed_in(role)
-    at.query_params["customer"] = str(customer_id)
-    at.switch_page(PROFILE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _type_contact(at: AppTest, customer_id: int, subject: str, summary: str) -> None:
@@ -59,7 +50,7 @@ def _logged(engine: Engine, customer_id: int) -> list[Interaction]:
 def test_logging_empties_the_form_and_a_second_submit_logs_nothing(
     signed_in: Callable[[str], AppTest], ada: int, app_db: Engine
 ) -> None:
-    at = _profile(signed_in, "manager", ada)
+    at = open_profile(signed_in, "manager", ada)
     at.selectbox(key=f"log_{ada}_kind").select("meeting")
     _type_contact(at, ada, "Delivery", "Parcel late")
     assert [(i.kind, i.subject, i.summary) for i in _logged(app_db, ada)] == [
@@ -77,7 +68,7 @@ def test_logging_empties_the_form_and_a_second_submit_logs_nothing(
 
 def test_a_refused_contact_keeps_what_was_typed(signed_in: Callable[[str], AppTest], ada: int,
                                                 app_db: Engine) -> None:
-    at = _profile(signed_in, "manager", ada)
+    at = open_profile(signed_in, "manager", ada)
     _type_contact(at, ada, "   ", "Parcel late")
     assert [e.value.replace("\\", "") for e in at.error] == [
         "A subject is required (at most 200 characters)."]
@@ -90,7 +81,7 @@ def test_a_refused_contact_keeps_what_was_typed(signed_in: Callable[[str], AppTe
 def test_the_author_corrects_then_deletes_after_confirming(
     signed_in: Callable[[str], AppTest], ada: int, app_db: Engine
 ) -> None:
-    at = _profile(signed_in, "manager", ada)
+    at = open_profile(signed_in, "manager", ada)
     _type_contact(at, ada, "Delivery", "Parcel late")
     (logged,) = _logged(app_db, ada)
     at.selectbox(key=f"change_interaction_{ada}").select(logged.id).run()
@@ -121,22 +112,22 @@ def test_only_the_author_or_an_admin_may_change_it_for_a_day(
 ) -> None:
     by_admin = profile.log_interaction(ADMIN, ada, kind="note", subject="VIP",
                                        engine=app_db)
-    manager = _profile(signed_in, "manager", ada)
+    manager = open_profile(signed_in, "manager", ada)
     assert not [s for s in manager.selectbox if s.key == f"change_interaction_{ada}"]
     by_manager = profile.log_interaction(MANAGER, ada, kind="call", subject="Callback",
                                          engine=app_db)
-    admin = _profile(signed_in, "admin", ada)
+    admin = open_profile(signed_in, "admin", ada)
     assert set(admin.selectbox(key=f"change_interaction_{ada}").options) == {
         f"{i.at:%Y-%m-%d %H:%M} UTC · {i.kind} · {i.subject}" for i in (by_admin, by_manager)}
     with write_session(app_db) as session:
         session.execute(update(Interaction).values(logged_at=utcnow() - timedelta(hours=25)))
-    admin = _profile(signed_in, "admin", ada)
+    admin = open_profile(signed_in, "admin", ada)
     assert not [s for s in admin.selectbox if s.key == f"change_interaction_{ada}"]
 
 
 def test_deleting_asks_first_and_names_the_customer(signed_in: Callable[[str], AppTest],
                                                    ada: int, app_db: Engine) -> None:
-    at = _profile(signed_in, "admin", ada)
+    at = open_profile(signed_in, "admin", ada)
     at.button(key=f"delete_{ada}").click().run()
     assert at.warning[0].value.replace("\\", "").startswith(f"Delete Ada Byron (#{ada})?")
     assert get_customer(MANAGER, ada, engine=app_db).deleted_at is None  # not yet
@@ -158,7 +149,7 @@ def test_deleting_asks_first_and_names_the_customer(signed_in: Callable[[str], A
 def test_a_deleted_customer_by_link_says_when_and_by_whom(signed_in: Callable[[str], AppTest],
                                                           ada: int, app_db: Engine) -> None:
     soft_delete_customer(ADMIN, ada, engine=app_db)
-    at = _profile(signed_in, "manager", ada)
+    at = open_profile(signed_in, "manager", ada)
     assert at.title[0].value == "Deleted customer"
     message = at.warning[0].value.replace("\\", "")
     assert message.startswith(f"Customer {ada} was deleted on ") and message.endswith(

@@ -13,10 +13,9 @@ from db.customers import profile
 from db.customers.profile import record_consent
 from db.customers.service import create_customer, get_customer, update_customer
 from db.search import ranking
-from tests.pages.conftest import ROOT
+from tests.pages.conftest import PROFILE, ROOT, open_profile
 
 LOOKUP = str(ROOT / "pages" / "lookup.py")
-PROFILE = str(ROOT / "pages" / "customer.py")
 MANAGER = Actor("manager", "manager")
 
 
@@ -29,14 +28,6 @@ def john(app_db: Engine) -> int:
                               "city": "Berlin"}, engine=app_db)
     assert customer.id is not None
     return customer.id
-
-
-def _profile(signed_in: Callable[[str], AppTest], role: str, customer_id: int) -> AppTest:
-    at = signed_in(role)
-    at.query_params["customer"] = str(customer_id)
-    at.switch_page(PROFILE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _field(at: AppTest, customer_id: int, name: str):  # type: ignore[no-untyped-def]
@@ -186,7 +177,7 @@ def test_no_match_says_so(signed_in: Callable[[str], AppTest], john: int) -> Non
 
 
 def test_profile_shows_the_customer(signed_in: Callable[[str], AppTest], john: int) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     assert at.title[0].value == "John Smith"
     assert "E-mail: john@example.com" in at.text[1].value
     assert [m.label for m in at.metric][:2] == ["Lifetime value", "Orders"]
@@ -196,7 +187,7 @@ def test_profile_shows_the_customer(signed_in: Callable[[str], AppTest], john: i
 
 def test_edit_then_history_shows_old_and_new(signed_in: Callable[[str], AppTest],
                                              john: int) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     _field(at, john, "city").input("Leeds")
     _save(at, john)
     assert not at.exception
@@ -208,20 +199,20 @@ def test_edit_then_history_shows_old_and_new(signed_in: Callable[[str], AppTest]
 
 def test_invalid_input_is_shown_beside_the_field_and_kept(signed_in: Callable[[str], AppTest],
                                                           john: int) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     _field(at, john, "email").input("not-an-email")
     _field(at, john, "city").input("Leeds")
     _save(at, john)
     assert any("not a valid email" in e.value.replace("\\", "") for e in at.error)
     assert _field(at, john, "email").value == "not-an-email"
     assert _field(at, john, "city").value == "Leeds"
-    fresh = _profile(signed_in, "admin", john)
+    fresh = open_profile(signed_in, "admin", john)
     assert _field(fresh, john, "city").value == "London"  # nothing was saved
 
 
 def test_a_stale_save_shows_who_changed_what(signed_in: Callable[[str], AppTest],
                                              john: int, app_db: Engine) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
     _field(at, john, "city").input("Leeds")
     _save(at, john)
@@ -236,7 +227,7 @@ def test_a_stale_save_shows_who_changed_what(signed_in: Callable[[str], AppTest]
 def test_marketing_sees_no_cards_or_history_and_edits_preferences_only(
     signed_in: Callable[[str], AppTest], john: int
 ) -> None:
-    at = _profile(signed_in, "marketing", john)
+    at = open_profile(signed_in, "marketing", john)
     assert [t.label for t in at.tabs] == ["Details", "Orders", "Interactions", "Feedback",
                                           "Consent"]
     assert _field(at, john, "city").disabled
@@ -253,22 +244,22 @@ def test_html_in_a_name_is_shown_as_text(signed_in: Callable[[str], AppTest],
     hostile = create_customer(MANAGER, {"first_name": "<img src=x onerror=alert(1)>",
                                         "last_name": "**Bold**", "country": "GB"},
                               engine=app_db)
-    at = _profile(signed_in, "manager", hostile.id)
+    at = open_profile(signed_in, "manager", hostile.id)
     assert at.title[0].value == r"\<img src\=x onerror\=alert\(1\)\> \*\*Bold\*\*"
     assert _field(at, hostile.id, "first_name").value == "<img src=x onerror=alert(1)>"
 
 
 def test_unknown_customer_points_back_to_lookup(signed_in: Callable[[str], AppTest],
                                                 app_db: Engine) -> None:
-    at = _profile(signed_in, "manager", 999)
+    at = open_profile(signed_in, "manager", 999)
     assert at.warning[0].value == "There is no customer 999."
 
 
 def test_admins_soft_delete_and_the_customer_leaves_lookup(signed_in: Callable[[str], AppTest],
                                                           john: int) -> None:
-    manager = _profile(signed_in, "manager", john)
+    manager = open_profile(signed_in, "manager", john)
     assert all(not b.label.startswith("Delete customer") for b in manager.button)
-    at = _profile(signed_in, "admin", john)
+    at = open_profile(signed_in, "admin", john)
     at.button(key=f"delete_{john}").click().run()
     at.button(key=f"delete_yes_{john}").click().run()
     assert not at.exception
@@ -308,8 +299,8 @@ def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], A
     """Two tabs on one record: A saves occupation, B's city save conflicts; after Reload,
     B sees A's occupation, keeps its own city, and saving stores both."""
     update_customer(MANAGER, john, 1, {"occupation": "Nurse"}, engine=app_db)
-    tab_a = _profile(signed_in, "manager", john)
-    tab_b = _profile(signed_in, "manager", john)
+    tab_a = open_profile(signed_in, "manager", john)
+    tab_b = open_profile(signed_in, "manager", john)
     _field(tab_a, john, "occupation").input("Pilot")
     _save(tab_a, john)
     assert not tab_a.error
@@ -329,7 +320,7 @@ def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], A
 
 def test_reload_keeps_a_colliding_edit_separate(signed_in: Callable[[str], AppTest],
                                                 john: int, app_db: Engine) -> None:
-    tab_b = _profile(signed_in, "manager", john)
+    tab_b = open_profile(signed_in, "manager", john)
     update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
     _field(tab_b, john, "city").input("Leeds")
     _save(tab_b, john)
@@ -345,7 +336,7 @@ def test_reload_keeps_a_colliding_edit_separate(signed_in: Callable[[str], AppTe
 
 def test_a_save_writes_only_the_fields_the_user_changed(signed_in: Callable[[str], AppTest],
                                                         john: int, app_db: Engine) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     _field(at, john, "city").input("Leeds")
     _save(at, john)
     _field(at, john, "postcode").input("LS1 1AA")
@@ -357,7 +348,7 @@ def test_a_save_writes_only_the_fields_the_user_changed(signed_in: Callable[[str
 
 def test_after_a_save_the_form_shows_the_stored_values(signed_in: Callable[[str], AppTest],
                                                        john: int, app_db: Engine) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     _field(at, john, "phone").input("020 7946 0959")
     _field(at, john, "country").input("gb")
     _save(at, john)
@@ -377,7 +368,7 @@ def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: 
     for purpose, granted in (("email_marketing", True), ("sms", True), ("sms", False)):
         record_consent(MANAGER, john, purpose=purpose, granted=granted, source="phone call",
                        notice_version="2026-02", engine=app_db)
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     line = next(t.value for t in at.text if t.value.startswith("Tags:"))
     assert "email marketing: granted" in line
     assert "sms: withdrawn" in line
@@ -388,7 +379,7 @@ def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: 
 def test_a_profile_opened_again_starts_from_the_stored_record(
     signed_in: Callable[[str], AppTest], john: int, app_db: Engine
 ) -> None:
-    at = _profile(signed_in, "manager", john)
+    at = open_profile(signed_in, "manager", john)
     at.switch_page(LOOKUP).run()
     update_customer(Actor("admin", "admin"), john, 1, {"city": "York"}, engine=app_db)
     at.query_params["customer"] = str(john)
