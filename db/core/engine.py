@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # db/core/engine.py -> the project
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "custdb.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IMMEDIATE = "custdb_immediate"
