@@ -212,8 +212,8 @@ def _conflict(customer: Customer) -> None:
             st.rerun()
         return
     rebased: Rebased | None = st.session_state.get(f"edit_rebased_{customer.id}")
-    if rebased is None:
-        return
+    if rebased is None or f"edit_refill_{customer.id}" in st.session_state:
+        return  # nothing re-applied, or just saved (the form is about to be refilled)
     if rebased.reapplied:
         st.info("Loaded the latest version. Your unsaved changes to "
                 + ", ".join(LABELS[name] for name in rebased.reapplied)

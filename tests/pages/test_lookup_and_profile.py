@@ -314,6 +314,7 @@ def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], A
     assert any("City" in i.value for i in tab_b.info)  # ... and said so
     _save(tab_b, john)
     assert not tab_b.error, [e.value for e in tab_b.error]
+    assert not any("Loaded the latest version" in i.value for i in tab_b.info)  # saved now
     stored = get_customer(MANAGER, john, engine=app_db)
     assert (stored.occupation, stored.city) == ("Pilot", "Leeds")
 
