@@ -162,7 +162,8 @@ def _pager(term: str, filters: SearchFilters, results: SearchResults) -> None:
     previous.button("Previous", icon=":material/chevron_left:", key="lookup_previous",
                     disabled=results.offset == 0, on_click=_turn,
                     args=(term, filters, max(results.offset - PAGE_SIZE, 0)))
-    count.text(f"Showing {shown} of {total}")
+    showing = f"Showing {shown} of {total}"
+    count.text(showing)
     following.button("Next", icon=":material/chevron_right:", key="lookup_next",
                      disabled=results.offset + PAGE_SIZE >= results.listable, on_click=_turn,
                      args=(term, filters, results.offset + PAGE_SIZE))
