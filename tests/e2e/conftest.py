@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -164,3 +164,20 @@ def cut_off_figures(page: Page) -> list[str]:
         "[data-testid='stMetricValue']",
         "nodes => nodes.filter(n => [n, ...n.querySelectorAll('*')].some("
         "e => e.scrollWidth > e.clientWidth + 1)).map(n => n.innerText)")
+
+
+def search_lookup(page: Page, term: str) -> Locator:
+    """Go to Lookup through the menu, search for ``term``; the results grid."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Search").fill(term)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    return page.get_by_test_id("stDataFrame").first
+
+
+def open_first_row(page: Page, grid: Locator) -> None:
+    """Click the selection cell of the grid's first row (which opens that profile)."""
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import cut_off_figures, sign_in, wait_for_app
+from tests.e2e.conftest import (
+    cut_off_figures,
+    open_first_row,
+    search_lookup,
+    sign_in,
+    wait_for_app,
+)
 
 
 def _open_tab(browser: Browser, app_url: str, customer_id: int) -> Page:
@@ -27,16 +33,9 @@ def _open_from_lookup(browser: Browser, app_url: str, term: str) -> Page:
     page = context.new_page()
     page.set_default_timeout(20_000)
     sign_in(page, app_url, "manager")
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
-    wait_for_app(page)
-    page.get_by_role("textbox", name="Search").fill(term)
-    page.keyboard.press("Enter")
-    wait_for_app(page)
-    grid = page.get_by_test_id("stDataFrame").first
+    grid = search_lookup(page, term)
     expect(grid).to_contain_text(term)
-    box = grid.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    open_first_row(page, grid)
     expect(page.get_by_role("button", name="Save changes")).to_be_visible()
     wait_for_app(page)
     return page

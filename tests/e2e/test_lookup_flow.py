@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from db.core.access import Actor
 from db.core.engine import make_engine
 from db.customers.service import create_customer
-from tests.e2e.conftest import sign_in, wait_for_app
+from tests.e2e.conftest import open_first_row, search_lookup, sign_in, wait_for_app
 
 
 def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
@@ -23,16 +23,9 @@ def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
             "AND first_name NOT LIKE '% %' ORDER BY id LIMIT 1").fetchone()
     typo = f"{first} {last[0]}{last[2]}{last[1]}{last[3:]}"  # two letters swapped
     sign_in(page, app_url, "manager")
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
-    wait_for_app(page)
-    page.get_by_role("textbox", name="Search").fill(typo)
-    page.keyboard.press("Enter")
-    wait_for_app(page)
-    grid = page.get_by_test_id("stDataFrame").first
+    grid = search_lookup(page, typo)
     expect(grid).to_be_visible()
-    box = grid.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    open_first_row(page, grid)
     expect(page.get_by_role("heading", name=f"{first} {last}")).to_be_visible()
     wait_for_app(page)
 
