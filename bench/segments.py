@@ -21,9 +21,9 @@ from pathlib import Path
 from bench.duckdb_copy import copy_into_duckdb
 from db.core.access import Actor
 from db.core.engine import make_engine
+from db.core.sql import years_before
 from db.migrate import upgrade
 from db.segments import service as segments
-from db.segments.compiler import years_before
 from db.segments.definition import Condition, Group, Window
 
 MARKETING = Actor("bench", "marketing")

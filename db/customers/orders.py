@@ -17,6 +17,7 @@ from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
 from db.core.types import utcnow
+from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields
 from db.derived import summary as customer_summary
@@ -70,7 +71,7 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
         raise InvalidFields(errors)
     with write_session(engine) as session:
         customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is not None:
+        if customer is None or not is_live(customer):
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         order = Order(customer_id=customer_id, ordered_at=when, amount=value,
                       category=category, channel=channel, product=product, quantity=quantity)

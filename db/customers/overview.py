@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import func, select
 
 from db.core.engine import read_session
+from db.customers.predicates import live
 from db.models import Customer, Interaction, Order
 
 
@@ -22,12 +23,11 @@ class Overview:
 
 
 def database_overview(*, engine: Engine | None = None) -> Overview:
-    """Counts (soft-deleted customers excluded) and the latest activity; every signed-in
+    """Counts (only live customers) and the latest activity; every signed-in
     role may see these, as they reveal no personal data."""
     with read_session(engine) as session:
-        live = Customer.deleted_at.is_(None)  # type: ignore[union-attr]
         return Overview(
-            customers=session.exec(select(func.count()).select_from(Customer).where(live)).one(),
+            customers=session.exec(select(func.count()).select_from(Customer).where(live())).one(),
             orders=session.exec(select(func.count()).select_from(Order)).one(),
             interactions=session.exec(select(func.count()).select_from(Interaction)).one(),
             last_order_at=session.exec(select(func.max(Order.ordered_at))).one(),

@@ -25,6 +25,7 @@ from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
+from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
 from db.customers.validation import InvalidFields
@@ -90,7 +91,7 @@ class MaskedCard:
 
 def _live_customer(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
+    if customer is None or not is_live(customer):
         raise CustomerNotFound(f"There is no customer {customer_id}.")
     return customer
 

@@ -30,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from db.core.sql import cents, filled
+from db.customers.predicates import live
 from db.models import (
     CHANNEL_BITS,
     CONSENT_PURPOSES,
@@ -44,11 +46,6 @@ from db.models import (
 SUMMARY = CustomerSummary.__table__  # type: ignore[attr-defined]
 # Above this many customers, a refresh recomputes everyone rather than an IN list.
 _LIST_LIMIT = 5_000
-
-
-def cents(amount: ColumnElement) -> ColumnElement[int]:
-    """An amount column as whole cents, exact on both engines (SQLite keeps NUMERIC as REAL)."""
-    return cast(func.round(amount * 100), BigInteger)
 
 
 def _latest(column: ColumnElement, *where: ColumnElement) -> ColumnElement:
@@ -103,16 +100,11 @@ def summary_rows(customer_ids: list[int] | None = None) -> Select:
 
 def profile_copies() -> dict[str, ColumnElement]:
     """The customer's own fields the summary copies, by summary column."""
-    return {"live": and_(Customer.deleted_at.is_(None), Customer.erased_at.is_(None)),
+    return {"live": live(),
             **{name: Customer.__table__.c[name]  # type: ignore[attr-defined]
                for name in ("country", "status", "gender", "birth_date", "income_band",
                             "source", "created_at")},
             "has_email": filled(Customer.email), "has_phone": filled(Customer.phone)}
-
-
-def filled(column: ColumnElement) -> ColumnElement[bool]:
-    """A text field with something in it: neither NULL nor empty (segments' "is known")."""
-    return and_(column.is_not(None), column != "")
 
 
 def _columns() -> list[str]:

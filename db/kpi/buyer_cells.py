@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from db.kpi.sales_cells import UtcDay
+from db.core.sql import UtcDay
 from db.models import Customer, DailyCustomers, MonthlyCustomers, Order, WeeklyCustomers
 
 TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]

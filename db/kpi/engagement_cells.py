@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select
 
-from db.kpi.sales_cells import UtcDay
+from db.core.sql import UtcDay
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import Customer, DailyInteractions, DailyNps, Feedback, Interaction
 

@@ -66,8 +66,9 @@ from sqlalchemy import (
 from db import exports
 from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine
+from db.core.sql import cents, years_before
 from db.core.types import utcnow
-from db.derived.summary import cents
+from db.customers.predicates import live
 from db.kpi import scope as kpi_scope
 from db.kpi import top as top_search
 from db.kpi.buyer_cells import WEEKLY
@@ -79,7 +80,6 @@ from db.kpi.sales_cells import SALES_CELLS, sales_table
 from db.kpi.summed_cells import SummedCells
 from db.kpi.top import BoundList
 from db.models import AuditEvent, Customer, CustomerSummary, Order
-from db.segments.compiler import live, years_before
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 SALES_MEASURES = ("revenue_cents", "orders", "refunds", "new_customers")

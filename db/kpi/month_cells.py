@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Select, cast, func, select
 
-from db.derived.summary import cents
-from db.kpi.sales_cells import UtcMonth
+from db.core.sql import UtcMonth, cents
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import CustomerMonth, Order
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
 
-from db.kpi.sales_cells import UtcDay
+from db.core.sql import UtcDay
+from db.customers.predicates import live
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import Customer, CustomerRecency, CustomerSummary
-from db.segments.compiler import live
 
 RECENCY = CustomerRecency.__table__  # type: ignore[attr-defined]
 CAP = 10  # "10 orders" stands for 10 or more: the top frequency score starts there

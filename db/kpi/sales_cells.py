@@ -23,11 +23,8 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import GenericFunction
-from sqlalchemy.types import Date
 
-from db.derived.summary import cents
+from db.core.sql import UtcDay, cents
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import (
     Customer,
@@ -41,46 +38,6 @@ from db.models import (
 SALES = DailySales.__table__  # type: ignore[attr-defined]
 KEY = ("day", "country", "channel", "category")
 MEASURES = ("orders", "refunds", "revenue_cents", "new_customers")
-
-
-class UtcDay(GenericFunction):
-    """The UTC calendar day of a timestamp."""
-
-    name = "utc_day"
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(UtcDay, "postgresql")
-def _utc_day_postgresql(element: UtcDay, compiler: object, **kw: object) -> str:
-    # timestamptz::date would take the session's time zone.
-    argument = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
-    return "CAST((" + argument + " AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(UtcDay)
-def _utc_day_default(element: UtcDay, compiler: object, **kw: object) -> str:
-    # SQLite keeps UTC timestamps as ISO text; date() takes their first ten characters.
-    return "date(" + compiler.process(element.clauses, **kw) + ")"  # type: ignore[attr-defined]
-
-
-class UtcMonth(GenericFunction):
-    """The first day of a timestamp's UTC calendar month."""
-
-    name = "utc_month"
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(UtcMonth, "postgresql")
-def _utc_month_postgresql(element: UtcMonth, compiler: object, **kw: object) -> str:
-    argument = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
-    return "CAST(date_trunc('month', " + argument + " AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(UtcMonth)
-def _utc_month_default(element: UtcMonth, compiler: object, **kw: object) -> str:
-    return "date(" + compiler.process(element.clauses, **kw) + ", 'start of month')"  # type: ignore[attr-defined]
 
 
 def _count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
@@ -98,7 +55,7 @@ def cells(customer_ids: Customers = None) -> Select:
     if customer_ids is not None:
         ranked = ranked.where(Order.customer_id.in_(customer_ids))
     orders = ranked.subquery()
-    day = func.utc_day(orders.c.ordered_at)
+    day = UtcDay(orders.c.ordered_at)
     key = [day, Customer.country, orders.c.channel, orders.c.category]
     return (
         select(day.label("day"), Customer.country, orders.c.channel, orders.c.category,

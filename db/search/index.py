@@ -23,8 +23,9 @@ from typing import NamedTuple, Protocol
 
 import phonenumbers
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from db.customers.predicates import is_live, live
 from db.models import Customer
 
 TABLE = "customer_search"
@@ -162,13 +163,13 @@ def _insert(connection: Connection, rows: list[tuple[int, str]]) -> None:
 def index_customers(session: Session, customers: Iterable[Customer]) -> None:
     """Bring the index in step with ``customers`` inside the caller's transaction.
 
-    Soft-deleted customers leave the index, so lookup cannot find them.
+    Customers no longer live (soft-deleted, erased) leave the index, so lookup cannot find them.
     """
     customers = list(customers)
     connection = session.connection()
     _delete(connection, [c.id for c in customers if c.id is not None])
     _insert(connection, [(c.id, search_text(c)) for c in customers
-                         if c.id is not None and c.deleted_at is None])
+                         if c.id is not None and is_live(c)])
 
 
 def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
@@ -179,7 +180,7 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
     columns = [getattr(Customer, name) for name in Searchable.__annotations__]
     while True:
         rows = connection.execute(
-            select(*columns).where(Customer.id > last_id, col(Customer.deleted_at).is_(None))
+            select(*columns).where(Customer.id > last_id, live())
             .order_by(Customer.id).limit(batch)).all()
         if not rows:
             return indexed

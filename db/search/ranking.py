@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine, read_session
+from db.customers.predicates import live
 from db.customers.validation import InvalidValue, normalise_email
 from db.models import Customer, CustomerTag, Tag
 from db.search import index as search_index
@@ -83,7 +84,7 @@ def _filtered(query: Select, filters: SearchFilters, *, few_on: str | None = Non
     against the list or the index — seconds on a large table; a unary plus on the column
     keeps the country test off that index.
     """
-    query = query.where(col(Customer.deleted_at).is_(None))
+    query = query.where(live())
     if filters.country:
         country = (UnaryExpression(Customer.country, operator=custom_op("+"),  # type: ignore[arg-type]
                                    type_=String()) if few_on == "sqlite" else Customer.country)

@@ -34,13 +34,11 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.sql.util import find_tables
-from sqlalchemy.types import String
 
-from db.derived.summary import cents as amount_cents
-from db.derived.summary import filled
+from db.core.sql import AsciiLower, filled, fold_ascii, years_before
+from db.core.sql import cents as amount_cents
+from db.customers.predicates import listed
 from db.models import (
     CHANNEL_BITS,
     Customer,
@@ -84,42 +82,6 @@ class SegmentCycle(ValueError):
 
 class UnknownSegment(ValueError):
     """A definition refers to a saved segment that no longer exists."""
-
-
-class AsciiLower(GenericFunction):
-    """Lower-cases A-Z only, the same on every engine (SQLite's lower() does just that)."""
-
-    name = "ascii_lower"
-    type = String()
-    inherit_cache = True
-
-
-@compiles(AsciiLower, "postgresql")
-def _ascii_lower_postgresql(element: AsciiLower, compiler: object, **kw: object) -> str:
-    argument = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
-    return ("translate(" + argument + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-            "'abcdefghijklmnopqrstuvwxyz')")
-
-
-@compiles(AsciiLower)
-def _ascii_lower_default(element: AsciiLower, compiler: object, **kw: object) -> str:
-    return "lower(" + compiler.process(element.clauses, **kw) + ")"  # type: ignore[attr-defined]
-
-
-def fold_ascii(text: str) -> str:
-    """Python's twin of :class:`AsciiLower`."""
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def years_before(day: date, years: int) -> date:
-    """The same month and day ``years`` earlier (29 February becomes the 28th)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass
@@ -524,16 +486,6 @@ def _text(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
         values = [value] if op == "eq" else list(value)  # type: ignore[call-overload]
         test = folded.in_([fold_ascii(str(item)) for item in values])
     return and_(column.is_not(None), test)
-
-
-def live() -> ColumnElement[bool]:
-    """Customers segments may hold: neither soft-deleted nor erased (over ``customer``)."""
-    return and_(C.deleted_at.is_(None), C.erased_at.is_(None))
-
-
-def listed() -> ColumnElement[bool]:
-    """:func:`live` read from the summary's copy, for queries over ``customer_summary``."""
-    return S.live.is_(True)
 
 
 def customer_rows() -> Join:

@@ -39,7 +39,9 @@ from db import exports
 from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import get_engine, read_session, write_session
+from db.core.sql import years_before
 from db.core.types import utcnow
+from db.customers.predicates import listed
 from db.exports import ExportFile
 from db.models import (
     SEGMENT_KINDS,
@@ -57,9 +59,7 @@ from db.segments.compiler import (
     UnknownSegment,
     condition_of,
     customer_rows,
-    listed,
     rows_for,
-    years_before,
 )
 from db.segments.definition import Group, InvalidDefinition, parse, problems
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from db.core.sql import years_before
 from db.models import (
     CONSENT_PURPOSES,
     CUSTOMER_STATUSES,
@@ -22,7 +23,6 @@ from db.models import (
     ORDER_CHANNELS,
     SOURCE_CHANNELS,
 )
-from db.segments.compiler import years_before
 from db.segments.definition import NPS_GROUPS, Condition, Group, Window
 
 AS_OF_CHOICES = [datetime(2026, 6, 15, 12, 0, tzinfo=UTC),
