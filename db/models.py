@@ -46,6 +46,9 @@ ORDER_CHANNELS = ("web", "store", "app", "phone", "marketplace")
 CHANNEL_BITS = {channel: 1 << index for index, channel in enumerate(ORDER_CHANNELS)}
 INTERACTION_KINDS = ("email", "call", "meeting", "ticket", "note")
 DIRECTIONS = ("inbound", "outbound", "internal")
+# NPS bands of a 0-10 survey answer (Reichheld): the KPI page scores them, segments filter
+# on them and the demo writes comments to match; all three read this one definition.
+NPS_BANDS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing")
 ROLES = ("admin", "manager", "marketing")
 SEGMENT_KINDS = ("dynamic", "static")

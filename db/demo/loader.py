@@ -45,6 +45,7 @@ from db.models import (
     CHANNEL_BITS,
     CONSENT_PURPOSES,
     INTERACTION_KINDS,
+    NPS_BANDS,
     ConsentEvent,
     Customer,
     CustomerMonth,
@@ -802,7 +803,7 @@ class DemoGenerator:
         at = np.minimum(
             orders["at"][asked] + rng.integers(2, 11, len(asked)).astype("timedelta64[D]"),
             np.datetime64(self.as_of, "s") - np.timedelta64(1, "s"))
-        group = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
+        group = np.select([score >= low for low, _ in NPS_BANDS.values()], list(NPS_BANDS), "")
         comment: list[str | None] = []
         choices = rng.integers(0, 4, len(asked))
         for index, name in enumerate(group):

@@ -14,11 +14,11 @@ from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select
 
 from db.core.sql import UtcDay
 from db.kpi.summed_cells import Customers, SummedCells
-from db.models import Customer, DailyInteractions, DailyNps, Feedback, Interaction
+from db.models import NPS_BANDS, Customer, DailyInteractions, DailyNps, Feedback, Interaction
 
 INTERACTIONS = DailyInteractions.__table__  # type: ignore[attr-defined]
 NPS = DailyNps.__table__  # type: ignore[attr-defined]
-NPS_GROUPS = ("promoters", "passives", "detractors")
+NPS_GROUPS = tuple(band + "s" for band in NPS_BANDS)  # promoters, passives, detractors
 
 
 def interaction_cells(customer_ids: Customers = None) -> Select:
@@ -42,9 +42,8 @@ def nps_cells(customer_ids: Customers = None) -> Select:
     day = UtcDay(Feedback.at)
     score = Feedback.nps_score
     query = (select(day.label("day"), Customer.country,
-                    _count_if(score >= 9).label("promoters"),
-                    _count_if(score.between(7, 8)).label("passives"),
-                    _count_if(score <= 6).label("detractors"))
+                    *(_count_if(score.between(*NPS_BANDS[band])).label(group)
+                      for band, group in zip(NPS_BANDS, NPS_GROUPS, strict=True)))
              .join(Customer, Customer.id == Feedback.customer_id)
              .group_by(day, Customer.country))
     if customer_ids is not None:

@@ -41,6 +41,7 @@ from db.core.sql import cents as amount_cents
 from db.customers.predicates import listed
 from db.models import (
     CHANNEL_BITS,
+    NPS_BANDS,
     Customer,
     CustomerSummary,
     CustomerTag,
@@ -69,7 +70,6 @@ _KEY = S.customer_id
 # Positive twin of each negative operator: "not in" is NOT "in", and so on.
 _POSITIVE = {"ne": "eq", "not_in": "in", "has_none": "has_any", "not_granted": "granted",
              "not_in_segment": "in_segment", "is_unknown": "is_known", "is_false": "is_true"}
-_NPS_RANGES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 
 # What a saved segment stands for when another definition refers to it: its definition
 # (dynamic), a query of its member ids (static), or None when it no longer exists.
@@ -258,7 +258,7 @@ class _Compiler:
             return score.is_not(None)
         groups = [condition.value] if op == "eq" else list(condition.value)
         return and_(score.is_not(None),
-                    or_(*(score.between(*_NPS_RANGES[name]) for name in groups)))
+                    or_(*(score.between(*NPS_BANDS[name]) for name in groups)))
 
     # -- membership ------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from db.models import (
     GENDERS,
     INCOME_BANDS,
     INTERACTION_KINDS,
+    NPS_BANDS,
     ORDER_CHANNELS,
     SOURCE_CHANNELS,
 )
@@ -49,7 +50,7 @@ MAX_COUNT = 1_000_000_000
 MAX_TEXT = 200
 MAX_LIST = 500
 MAX_DEPTH = 6
-NPS_GROUPS = ("promoter", "passive", "detractor")
+NPS_GROUPS = tuple(NPS_BANDS)
 
 NUMBER_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "between", "is_known", "is_unknown")
 TEXT_OPS = ("eq", "ne", "in", "not_in", "contains", "starts_with", "is_known", "is_unknown")
