@@ -13,8 +13,8 @@ from dashboard.access import require_page
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
-from db.core.access import Capability, PermissionDenied
-from db.core.engine import database_url
+from db.core.access import Actor, Capability, PermissionDenied
+from db.core.engine import database_url, get_engine
 from db.customers.profile import all_tags, tags_for
 from db.customers.service import update_many
 from db.exports import ExportError
@@ -36,13 +36,13 @@ EXPORT = "lookup_export"  # the export panel's key
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _countries(url: str) -> list[str]:
-    return known_countries(url)
+def _countries(actor: Actor, url: str) -> list[str]:
+    return known_countries(actor, engine=get_engine(url))
 
 
 def _filters(user: UserView) -> SearchFilters:
     left, middle, right = st.columns(3)
-    country = left.selectbox("Country", [ANY, *_countries(database_url())])
+    country = left.selectbox("Country", [ANY, *_countries(user.actor, database_url())])
     status = middle.selectbox("Status", [ANY, *CUSTOMER_STATUSES])
     tag = right.selectbox("Tag", [ANY, *all_tags(user.actor)])
     return SearchFilters(country=None if country == ANY else country,

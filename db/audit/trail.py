@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from db.core.access import Actor, Capability, operator, require
 from db.core.engine import get_engine
 from db.core.types import utcnow
 from db.models import AuditEvent
@@ -120,8 +121,19 @@ def _events_in_order(engine: Engine) -> Iterator[AuditEvent]:
             session.expunge(event)
 
 
-def verify(*, engine: Engine | None = None) -> ChainReport:
+# Walking the chain reads every event ever written: an admin's check. Managers read and
+# export the trail (``Capability.VIEW_AUDIT``) but do not run it.
+_VERIFIER = Capability.ADMINISTER
+
+
+def may_verify(actor: Actor) -> bool:
+    """Whether ``actor`` may run :func:`verify` (the Audit page asks before offering it)."""
+    return actor.can(_VERIFIER)
+
+
+def verify(actor: Actor, *, engine: Engine | None = None) -> ChainReport:
     """Walk the whole chain in id order and report the first event that does not fit."""
+    require(actor, _VERIFIER)
     expected_prev = GENESIS_HASH
     checked = 0
     for event in _events_in_order(engine or get_engine()):
@@ -168,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check the audit trail's hash chain.")
     parser.add_argument("command", choices=["verify"])
     parser.parse_args(argv)
-    report = verify()
+    report = verify(operator())
     if report.ok:
         print(f"Audit chain intact: {report.checked:,} events verified.")
         return 0

@@ -6,6 +6,7 @@ a script or a future API gets the same answer.
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,3 +56,10 @@ def require(actor: Actor, capability: Capability) -> None:
         raise PermissionDenied(
             f"The {actor.role} role cannot {capability.value.replace('_', ' ')}."
         )
+
+
+def operator() -> Actor:
+    """The person running a command-line tool (``python -m db.users``, ``python -m db.audit``)
+    on the server. Whoever can run them already holds the database, so they act as an admin;
+    their events name the operating-system account (``cli:jane``)."""
+    return Actor(f"cli:{getpass.getuser()}", "admin")

@@ -24,7 +24,7 @@ from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col, select
 
 from db.core.access import Actor, Capability, require
-from db.core.engine import get_engine, read_session
+from db.core.engine import read_session
 from db.customers.predicates import live
 from db.customers.validation import InvalidValue, normalise_email
 from db.models import Customer, CustomerTag, Tag
@@ -318,9 +318,10 @@ def _sql_page(session: Session, query: Select, match: Match, reason: str, limit:
                          total=listable, more=total > COUNTED, listable=listable)
 
 
-def known_countries(url: str | None = None) -> list[str]:
+def known_countries(actor: Actor, *, engine: Engine | None = None) -> list[str]:
     """The countries customers live in, for the lookup's filter (no personal data)."""
-    with read_session(get_engine(url)) as session:
+    require(actor, Capability.LOOKUP)
+    with read_session(engine) as session:
         return list(session.exec(select(Customer.country).distinct().order_by(Customer.country)))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.audit import trail
-from db.core.access import Actor, Capability, require
+from db.core.access import Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
 from db.customers.validation import InvalidValue, normalise_email
@@ -283,16 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--email")
     sub.add_parser("list", help="list the users")
     args = parser.parse_args(argv)
-    operator = Actor(f"cli:{getpass.getuser()}", "admin")
     try:
         if args.command == "add":
             check_username(args.username)  # before asking for a password
-            view = create_user(operator, username=args.username,
+            view = create_user(operator(), username=args.username,
                                display_name=args.name or args.username, role=args.role,
                                password=_prompt_password(), email=args.email, source="cli")
             print(f"Created {view.username} ({view.role}).")
         else:
-            for user in list_users(operator):
+            for user in list_users(operator()):
                 state = "active" if user.active else "inactive"
                 print(f"{user.username:20} {user.role:10} {state:8} {user.display_name}")
     except UserError as error:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, select
 
 from db.audit import trail
-from db.core.access import Actor
+from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
 from db.models import AuditEvent
 from db.users.service import authenticate, create_user, record_logout, update_user
@@ -68,7 +68,7 @@ def test_chain_verifies_after_a_mixed_workload(engine: Engine) -> None:
     events = _events(engine)
     assert len(events) >= 7
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
-    report = trail.verify(engine=engine)
+    report = trail.verify(ADMIN, engine=engine)
     assert report.ok and report.checked == len(events)
 
 
@@ -90,7 +90,7 @@ def test_concurrent_writers_keep_one_chain(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    report = trail.verify(engine=engine)
+    report = trail.verify(ADMIN, engine=engine)
     assert report.ok and report.checked == 45
 
 
@@ -124,7 +124,7 @@ def test_verify_names_the_edited_event(engine: Engine) -> None:
     _mixed_workload(engine)
     target = _events(engine)[3]
     _tamper(engine, "UPDATE audit_event SET changes = '{}' WHERE id = :id", id=target.id)
-    report = trail.verify(engine=engine)
+    report = trail.verify(ADMIN, engine=engine)
     assert not report.ok
     assert report.broken_id == target.id and report.checked == 3
     assert "altered" in (report.reason or "")
@@ -134,9 +134,19 @@ def test_verify_names_the_event_after_a_removed_one(engine: Engine) -> None:
     _mixed_workload(engine)
     events = _events(engine)
     _tamper(engine, "DELETE FROM audit_event WHERE id = :id", id=events[2].id)
-    report = trail.verify(engine=engine)
+    report = trail.verify(ADMIN, engine=engine)
     assert report.broken_id == events[3].id
     assert "removed" in (report.reason or "")
+
+
+def test_only_admins_verify_the_chain(engine: Engine) -> None:
+    _mixed_workload(engine)
+    for role in ("manager", "marketing"):
+        actor = Actor("morgan", role)
+        assert not trail.may_verify(actor)
+        with pytest.raises(PermissionDenied):
+            trail.verify(actor, engine=engine)
+    assert trail.may_verify(ADMIN)
 
 
 def test_command_line_verify(engine: Engine, database_url: str,

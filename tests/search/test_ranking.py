@@ -139,6 +139,13 @@ def test_rebuilt_index_equals_the_incremental_one(engine: Engine, people: dict) 
 def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
     with pytest.raises(PermissionDenied):
         search_customers(Actor("x", "nobody"), "smith", engine=engine)
+    with pytest.raises(PermissionDenied):
+        ranking.known_countries(Actor("x", "nobody"), engine=engine)
+
+
+def test_known_countries_lists_each_country_once(engine: Engine, people: dict) -> None:
+    assert ranking.known_countries(Actor("maya", "marketing"), engine=engine) == [
+        "DE", "ES", "GB"]
 
 
 def test_surname_first_finds_the_name_too(engine: Engine, people: dict) -> None:
