@@ -7,18 +7,18 @@ what page 1 costs; each filter has an index that leads with it and ends with ``i
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import pandas as pd
 from sqlalchemy import Engine, Select, false
 from sqlmodel import Session, col, select
 
 from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session, write_session
+from db.exports import spreadsheet_csv
 from db.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -131,36 +131,31 @@ def field_changes(event: AuditEvent) -> list[FieldChange]:
     return rows
 
 
+EXPORT_COLUMNS = ["id", "at_utc", "actor", "action", "entity", "entity_id", "source", "changes",
+                  "hash"]
+
+
 def export_csv(actor: Actor, filters: AuditFilter, *,
-               engine: Engine | None = None) -> tuple[str, int, bool]:
-    """The matching events as CSV text (newest first), the row count and whether the export
-    stopped at :data:`EXPORT_LIMIT`. The export is itself audited."""
+               engine: Engine | None = None) -> tuple[bytes, int, bool]:
+    """The matching events as CSV (newest first), the row count and whether the export
+    stopped at :data:`EXPORT_LIMIT`. The file is written by :func:`db.exports.spreadsheet_csv`,
+    so formulas are neutralised as in every other download. The export is itself audited."""
     require(actor, Capability.VIEW_AUDIT)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "at_utc", "actor", "action", "entity", "entity_id", "source",
-                     "changes", "hash"])
-    count = 0
+    rows: list[tuple[object, ...]] = []
     truncated = False
     with read_session(engine) as session:
         query = _filtered(select(AuditEvent), filters, session).order_by(
             col(AuditEvent.id).desc()).limit(EXPORT_LIMIT + 1)
         for event in session.exec(query.execution_options(yield_per=5_000)):
-            if count == EXPORT_LIMIT:
+            if len(rows) == EXPORT_LIMIT:
                 truncated = True
                 break
-            writer.writerow([event.id, event.at.isoformat(), _neutralise(event.actor),
-                             event.action, event.entity, _neutralise(event.entity_id or ""),
-                             event.source, _neutralise(event.changes), event.hash])
-            count += 1
+            rows.append((event.id, event.at.isoformat(), event.actor, event.action,
+                         event.entity, event.entity_id, event.source, event.changes,
+                         event.hash))
     with write_session(engine) as session:
         trail.record(session, actor=actor.username, action="audit.export", entity="audit_event",
-                     changes={"rows": count, "filters": json.dumps(filters.__dict__,
-                                                                   default=str)},
+                     changes={"rows": len(rows), "filters": json.dumps(filters.__dict__,
+                                                                       default=str)},
                      source="form")
-    return buffer.getvalue(), count, truncated
-
-
-def _neutralise(cell: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return spreadsheet_csv(pd.DataFrame(rows, columns=EXPORT_COLUMNS)), len(rows), truncated

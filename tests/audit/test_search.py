@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine
 
+from db import exports
 from db.audit import trail
 from db.audit.search import AuditFilter, export_csv, field_changes, search_events
 from db.core.access import Actor, PermissionDenied
@@ -72,8 +73,8 @@ def test_field_changes_split_old_and_new(events: Engine) -> None:
 
 
 def test_export_neutralises_formulas_and_is_audited(events: Engine) -> None:
-    text, count, truncated = export_csv(MANAGER, AuditFilter(), engine=events)
-    rows = list(csv.DictReader(io.StringIO(text)))
+    data, count, truncated = export_csv(MANAGER, AuditFilter(), engine=events)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert (count, truncated, len(rows)) == (131, False, 131)
     assert rows[0]["actor"] == "'=cmd|' /C calc'!A0"
     exports = search_events(MANAGER, AuditFilter(action="audit.export"), engine=events).events
@@ -86,3 +87,17 @@ def test_marketing_cannot_read_the_audit_trail(events: Engine) -> None:
         search_events(Actor("maya", "marketing"), AuditFilter(), engine=events)
     with pytest.raises(PermissionDenied):
         export_csv(Actor("maya", "marketing"), AuditFilter(), engine=events)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_export_neutralises_like_every_other_download(engine: Engine, start: str) -> None:
+    with write_session(engine) as session:
+        trail.record(session, actor=start + "SUM(A1)", action="customer.update",
+                     entity="customer", entity_id=start + "cmd",
+                     changes={"note": [start + "old", start + "HYPERLINK(x)"]}, source="form")
+    data, _, _ = export_csv(MANAGER, AuditFilter(), engine=engine)
+    row = next(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    for column, stored in (("actor", start + "SUM(A1)"), ("entity_id", start + "cmd")):
+        assert row[column] == exports.neutralise(stored) == "'" + stored
+    # The changes cell is JSON text: it starts with "{", so no spreadsheet runs it.
+    assert json.loads(row["changes"])["note"] == [start + "old", start + "HYPERLINK(x)"]
