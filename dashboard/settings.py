@@ -1,5 +1,8 @@
 """Secrets the app needs at start, generated locally on first run and never committed.
 
+The environment's key (``CUSTDB_COOKIE_KEY``) comes through :mod:`db.core.settings`, the one
+reader of the environment.
+
 The sign-in cookie is a JWT signed with ``cookie_key``; whoever knows the key can mint a
 cookie for any user, so the app refuses to start with a short or well-known key.
 """
@@ -11,9 +14,9 @@ import secrets
 import tomllib
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from db.core.settings import COOKIE_KEY_ENV, PROJECT_ROOT, read_settings
+
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
-COOKIE_KEY_ENV = "CUSTDB_COOKIE_KEY"
 MIN_KEY_LENGTH = 43  # 32 random bytes in URL-safe base64
 KNOWN_WEAK_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "changeme", "secret",
                              "random_signature_key"})
@@ -51,5 +54,5 @@ def ensure_secrets_file(path: Path = SECRETS_FILE) -> str:
 
 def cookie_key(secrets_from_streamlit: dict | None = None) -> str:
     """The validated cookie key: environment first, then Streamlit secrets, then the file."""
-    key = os.environ.get(COOKIE_KEY_ENV) or (secrets_from_streamlit or {}).get("cookie_key")
+    key = read_settings().cookie_key or (secrets_from_streamlit or {}).get("cookie_key")
     return check_cookie_key(key or ensure_secrets_file())

@@ -8,7 +8,6 @@ instead of one failing half way with "database is locked".
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,15 +18,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # db/core/engine.py -> the project
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "custdb.sqlite"
+from db.core.settings import read_settings
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IMMEDIATE = "custdb_immediate"
 
 
 def database_url() -> str:
     """The configured database URL: ``DATABASE_URL`` or the SQLite file under ``data/``."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    return read_settings().database_url
 
 
 def normalise_url(url: str) -> str:
@@ -36,10 +35,6 @@ def normalise_url(url: str) -> str:
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def make_engine(url: str) -> Engine:

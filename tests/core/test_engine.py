@@ -15,7 +15,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import select
 
 from db.core.engine import (
-    DEFAULT_SQLITE_PATH,
     make_engine,
     normalise_url,
     read_session,
@@ -144,10 +143,3 @@ def test_stale_save_is_rejected_by_the_version_column(engine: Engine) -> None:
         assert stored is not None
         assert (stored.city, stored.version) == ("Leeds", 2)
 
-
-def test_the_default_database_lives_in_the_project_data_folder() -> None:
-    """``make run`` keeps the embedded database in ``data/`` beside ``pyproject.toml`` (the
-    folder .gitignore leaves out), wherever the engine module sits in the package tree."""
-    assert DEFAULT_SQLITE_PATH.name == "custdb.sqlite"
-    assert DEFAULT_SQLITE_PATH.parent.name == "data"
-    assert (DEFAULT_SQLITE_PATH.parent.parent / "pyproject.toml").is_file()
