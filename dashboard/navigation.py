@@ -45,14 +45,15 @@ def visible_titles(actor: Actor) -> list[str]:
             if p.in_menu and (p.capability is None or actor.can(p.capability))]
 
 
-def build_navigation(actor: Actor) -> st.navigation:  # type: ignore[valid-type]
+def build_navigation(actor: Actor) -> st.Page:
     """Every page is registered, so a URL always resolves; those the role cannot use are
     hidden from the menu and refuse on their own (see :mod:`dashboard.access`)."""
+    shown = set(visible_titles(actor))
     sections: dict[str, list] = {}
     for spec in PAGES:
-        allowed = spec.in_menu and (spec.capability is None or actor.can(spec.capability))
         sections.setdefault(spec.section, []).append(st.Page(
             PAGES_DIR / spec.file, title=spec.title, icon=spec.icon,
-            default=spec.file == "home.py", visibility="visible" if allowed else "hidden",
+            default=spec.file == "home.py",
+            visibility="visible" if spec.title in shown else "hidden",
         ))
     return st.navigation(sections)
