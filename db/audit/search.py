@@ -23,6 +23,8 @@ from db.models import AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = ["id", "at_utc", "actor", "action", "entity", "entity_id", "source", "changes",
+                  "hash"]
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,6 @@ def field_changes(event: AuditEvent) -> list[FieldChange]:
         else:
             rows.append(FieldChange(field, None, value))
     return rows
-
-
-EXPORT_COLUMNS = ["id", "at_utc", "actor", "action", "entity", "entity_id", "source", "changes",
-                  "hash"]
 
 
 def export_csv(actor: Actor, filters: AuditFilter, *,

@@ -51,6 +51,8 @@ class Match(IntEnum):
 
 @dataclass(frozen=True)
 class SearchFilters:
+    """What a search is narrowed to besides its text; None lets any value through."""
+
     country: str | None = None
     status: str | None = None
     tag: str | None = None
@@ -58,6 +60,8 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One customer found, with why (``reason`` is what the page shows)."""
+
     customer: Customer
     match: Match
     reason: str

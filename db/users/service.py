@@ -29,18 +29,6 @@ LOCKOUT = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,49}$")
 
 
-class UserError(ValueError):
-    """A user-management request that cannot be carried out; the message says why."""
-
-
-class AccountLocked(Exception):
-    """Too many failed sign-ins: the account refuses sign-in until ``until``."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"Too many failed sign-ins. Try again after {until:%H:%M} UTC.")
-        self.until = until
-
-
 @dataclass(frozen=True)
 class UserView:
     """What the app may know about an account: everything but the password hash."""
@@ -64,6 +52,18 @@ class UserView:
     @property
     def actor(self) -> Actor:
         return Actor(self.username, self.role)
+
+
+class UserError(ValueError):
+    """A user-management request that cannot be carried out; the message says why."""
+
+
+class AccountLocked(Exception):
+    """Too many failed sign-ins: the account refuses sign-in until ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"Too many failed sign-ins. Try again after {until:%H:%M} UTC.")
+        self.until = until
 
 
 def _by_username(session: Session, username: str) -> User | None:
