@@ -1,8 +1,9 @@
 """Fast bulk loading of rows that have already been validated (demo data, later imports).
 
-The ORM costs about one object per row (measured: ~6,500 rows/s); this module sends plain
-tuples through the driver instead: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on
-PostgreSQL. Column lists come from the table metadata, never from input.
+The ORM builds one object per row, which is slow for millions of rows; this module sends
+plain tuples through the driver instead: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on
+PostgreSQL. Column lists come from the table metadata, never from input. The figures behind
+these choices are in ``bench/RESULTS.md`` ("Bulk loading and search index").
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ def checks_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator
     """On SQLite, check the CHECK constraints of ``tables`` once after a bulk load, not per row.
 
     SQLite evaluates ``column IN (...)`` checks by building a lookup table for every row of
-    an ``executemany`` (measured: 4.6 µs per row per check; orders went from 1.3 s to 4.2 s
-    per 500,000 rows with their two checks). One query per constraint over the loaded table
-    finds the same violations; raising :class:`CheckViolated` rolls the load back.
+    an ``executemany``, which tripled the time of loading orders with their two checks. One
+    query per constraint over the loaded table finds the same violations; raising
+    :class:`CheckViolated` rolls the load back.
     PostgreSQL's ``COPY`` checks cheaply, so nothing changes there.
     """
     if connection.dialect.name != "sqlite":
@@ -126,20 +127,19 @@ def rollback_journal(connection: Connection) -> Iterator[None]:
 def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
     """Drop the non-unique indexes of ``tables`` for a bulk load and rebuild them after.
 
-    Building an index once over sorted data is several times faster than updating it row by
-    row (measured on SQLite: 52,000 order rows/s with indexes, 122,000 without).
+    Building an index once over sorted data costs much less than updating it row by row
+    during the load.
     """
     indexes = [index for table in tables for index in table.indexes if not index.unique]
     if connection.dialect.name == "sqlite":
         # A larger page cache (256 MiB, this connection only) keeps the unique-constraint
-        # checks and the index rebuilds in memory (1 GiB with in-memory sorting was slower:
-        # 373 s against 311 s for a million customers).
+        # checks and the index rebuilds in memory (1 GiB with in-memory sorting was slower).
         connection.exec_driver_sql("PRAGMA cache_size=-262144")
     for index in indexes:
         index.drop(connection)
     yield
     if connection.dialect.name == "sqlite":
-        # Sort with helper threads (the orders-by-time index of 10 M rows: 14 s against 18-23 s).
+        # Sort with helper threads: the large indexes (orders by time) build sooner.
         connection.exec_driver_sql("PRAGMA threads=" + str(min(os.cpu_count() or 1, 4)))
     for index in indexes:
         index.create(connection)

@@ -56,8 +56,8 @@ def fold(value: str) -> str:
 
 @lru_cache(maxsize=100_000)
 def fold_name(value: str) -> str:
-    """:func:`fold` of one name or city, remembered: names repeat, and folding them took 3 s
-    of every 100,000 demo customers. Folding two names apart and joining them with a space
+    """:func:`fold` of one name or city, remembered: names repeat, and folding each anew was a
+    visible share of a demo load. Folding two names apart and joining them with a space
     gives what folding the joined text gives (a space ends every context folding depends on;
     a property test checks it)."""
     return fold(value)
@@ -73,8 +73,8 @@ def _trunk_prefix(calling_code: int) -> str:
 
 def phone_digit_forms(e164: str) -> list[str]:
     """The digit strings people type for an E.164 number: international, with the trunk
-    prefix, national. Worked out from the calling code (no full parse: ~1 µs, not ~50 µs,
-    which matters when a million customers are indexed)."""
+    prefix, national. Worked out from the calling code, with no full parse, which costs
+    fifty times more and matters when a million customers are indexed."""
     digits = "".join(ch for ch in e164 if ch.isdigit())
     for size in (1, 2, 3):
         calling_code = int(digits[:size] or 0)
@@ -194,7 +194,7 @@ def create_ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [
             "CREATE VIRTUAL TABLE customer_search USING fts5(body, tokenize='trigram')",
-            # Merge index segments less often (default 4): ~10% faster bulk loads, measured.
+            # Merge index segments less often (default 4): bulk loads run faster.
             "INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 16)",
         ]
     return [

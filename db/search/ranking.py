@@ -247,7 +247,7 @@ def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) ->
     rows found end the scan). Similar names try anchored queries first — one word exactly,
     the others by a shared trigram, unranked: a typo usually spoils one word, and pinning
     the other leaves few records for rapidfuzz to rank. Only if none match are all the
-    trigrams ranked by bm25, which on a million records costs tens of milliseconds.
+    trigrams ranked by bm25, which must score every record sharing one of them.
     """
     if not phrase:
         anchored = [(_FTS_ANY, _quoted(word) + " AND " + _fts_query(rest, phrase=False),
