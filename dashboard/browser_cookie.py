@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import types
 
-from extra_streamlit_components.CookieManager import _component_func
+# The package ships neither type hints nor a py.typed marker; this is its one import here.
+from extra_streamlit_components.CookieManager import _component_func  # type: ignore[import-untyped]
 from streamlit_authenticator.models import cookie_model
 
 

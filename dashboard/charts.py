@@ -143,12 +143,13 @@ def _line_over_buckets(data: pd.DataFrame) -> alt.LayerChart:
     only (first, so the legend shows it), a faint line through every bucket, and a hollow
     faint point on partial ones. ``data`` needs ``partial``; the caller encodes x, y and
     the rest on the result."""
-    return alt.layer(
+    # The class itself, not alt.layer(): that may return a FacetChart (when the layers share
+    # a facet encoding, which these never have), and the callers encode on a LayerChart.
+    return alt.LayerChart(data=data, layer=[
         alt.Chart().transform_filter("!datum.partial").mark_line(point=True),
         alt.Chart().mark_line(opacity=PARTIAL_OPACITY),
         alt.Chart().transform_filter("datum.partial").mark_point(
-            filled=False, opacity=PARTIAL_OPACITY + 0.2, size=70),
-        data=data)
+            filled=False, opacity=PARTIAL_OPACITY + 0.2, size=70)])
 
 
 def build_trend_chart(current: pd.DataFrame, previous: pd.DataFrame, *, measure: str,

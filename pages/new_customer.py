@@ -81,7 +81,7 @@ def _create(user: UserView, values: dict, *, confirm: bool) -> None:
         st.rerun()
     for key in [*KEYS, "new_errors", "new_existing", "new_candidates", "new_pending"]:
         st.session_state.pop(key, None)
-    st.switch_page(str(PROFILE), query_params={"customer": customer.id})
+    st.switch_page(str(PROFILE), query_params={"customer": str(customer.id)})
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, Select, false
+from sqlalchemy import Engine, false
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from db.audit import trail
 from db.core.access import Actor, Capability, require
@@ -75,15 +76,16 @@ def _date_bounds_as_ids(session: Session, filters: AuditFilter) -> tuple[int | N
     return low, high
 
 
-def _filtered(query: Select, filters: AuditFilter, session: Session) -> Select:
+def _filtered(query: SelectOfScalar[AuditEvent], filters: AuditFilter,
+              session: Session) -> SelectOfScalar[AuditEvent]:
     if filters.actor:
-        query = query.where(AuditEvent.actor == filters.actor)
+        query = query.where(col(AuditEvent.actor) == filters.actor)
     if filters.action:
-        query = query.where(AuditEvent.action == filters.action)
+        query = query.where(col(AuditEvent.action) == filters.action)
     if filters.entity:
-        query = query.where(AuditEvent.entity == filters.entity)
+        query = query.where(col(AuditEvent.entity) == filters.entity)
     if filters.entity_id:
-        query = query.where(AuditEvent.entity_id == filters.entity_id)
+        query = query.where(col(AuditEvent.entity_id) == filters.entity_id)
     if filters.since or filters.until:
         low, high = _date_bounds_as_ids(session, filters)
         if (filters.since and low is None) or (filters.until and high is None):
@@ -116,7 +118,7 @@ def filter_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, l
     require(actor, Capability.VIEW_AUDIT)
     with read_session(engine) as session:
         return {
-            name: sorted(session.exec(select(column).distinct()))  # type: ignore[call-overload]
+            name: sorted(session.exec(select(column).distinct()))
             for name, column in (("actor", AuditEvent.actor), ("action", AuditEvent.action),
                                  ("entity", AuditEvent.entity))
         }

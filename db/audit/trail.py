@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.core.access import Actor, Capability, operator, require
 from db.core.engine import get_engine
@@ -68,7 +68,7 @@ def _last_hash(session: Session) -> str:
         session.execute(select(func.pg_advisory_xact_lock(_CHAIN_LOCK_ID)))
     session.flush()  # events added earlier in this transaction come first in the chain
     last = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
     ).scalar_one_or_none()
     return last or GENESIS_HASH
 
@@ -114,7 +114,7 @@ class ChainReport:
 
 def _events_in_order(engine: Engine) -> Iterator[AuditEvent]:
     with Session(engine) as session:
-        statement = select(AuditEvent).order_by(AuditEvent.id).execution_options(  # type: ignore[arg-type]
+        statement = select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(
             yield_per=5_000)
         for event in session.execute(statement).scalars():
             yield event

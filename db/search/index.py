@@ -23,7 +23,7 @@ from typing import NamedTuple, Protocol
 
 import phonenumbers
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.customers.predicates import is_live, live
 from db.models import Customer
@@ -180,7 +180,7 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
     columns = [getattr(Customer, name) for name in Searchable.__annotations__]
     while True:
         rows = connection.execute(
-            select(*columns).where(Customer.id > last_id, live())
+            select(*columns).where(col(Customer.id) > last_id, live())
             .order_by(Customer.id).limit(batch)).all()
         if not rows:
             return indexed

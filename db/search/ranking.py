@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 from sqlalchemy import Engine, Row, Select, String, case, func, literal, or_, text
@@ -79,7 +80,11 @@ class SearchResults:
     listable: int  # how many of the matches can be paged through (the rest need narrowing)
 
 
-def _filtered(query: Select, filters: SearchFilters, *, few_on: str | None = None) -> Select:
+# Any select over the customer table: of whole records, of chosen columns, or of ids.
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
+def _filtered(query: _Query, filters: SearchFilters, *, few_on: str | None = None) -> _Query:
     """``query`` narrowed to live customers passing ``filters``.
 
     ``few_on`` names the dialect when ``query`` already picks few customers (an id list, or
@@ -90,14 +95,15 @@ def _filtered(query: Select, filters: SearchFilters, *, few_on: str | None = Non
     """
     query = query.where(live())
     if filters.country:
-        country = (UnaryExpression(Customer.country, operator=custom_op("+"),  # type: ignore[arg-type]
-                                   type_=String()) if few_on == "sqlite" else Customer.country)
+        country = (UnaryExpression(col(Customer.country), operator=custom_op("+"),
+                                   type_=String()) if few_on == "sqlite"
+                   else col(Customer.country))
         query = query.where(country == filters.country)
     if filters.status:
-        query = query.where(Customer.status == filters.status)
+        query = query.where(col(Customer.status) == filters.status)
     if filters.tag:
         query = query.where(col(Customer.id).in_(
-            select(CustomerTag.customer_id).join(Tag).where(Tag.name == filters.tag)))
+            select(col(CustomerTag.customer_id)).join(Tag).where(col(Tag.name) == filters.tag)))
     return query
 
 
