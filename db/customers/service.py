@@ -26,8 +26,9 @@ from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer
 
-# What the marketing role may change on a record (tags and consent have their own services).
-MARKETING_FIELDS = frozenset({"preferred_channel"})
+# What the marketing role may change on a record: tags, and the preferred channel (consent
+# has its own service).
+MARKETING_FIELDS = frozenset({"preferred_channel", "tags"})
 
 
 class CustomerNotFound(LookupError):
@@ -106,13 +107,14 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
 
 
 def editable_fields(actor: Actor, fields: Iterable[str]) -> frozenset[str]:
-    """Which of ``fields`` this actor may change on a customer record (what the edit form
-    leaves enabled); :func:`update_customer` refuses the rest."""
+    """Which of ``fields`` (customer fields, or ``"tags"``) this actor may change on a
+    customer record: what the edit form and the lookup grid leave enabled;
+    :func:`update_customer` and :func:`update_many` refuse the rest."""
+    wanted = frozenset(fields)
+    allowed = wanted & MARKETING_FIELDS if actor.can(Capability.EDIT_MARKETING_FIELDS) else set()
     if actor.can(Capability.EDIT_CUSTOMER):
-        return frozenset(fields)
-    if actor.can(Capability.EDIT_MARKETING_FIELDS):
-        return frozenset(fields) & MARKETING_FIELDS
-    return frozenset()
+        allowed |= wanted - {"tags"}
+    return frozenset(allowed)
 
 
 @dataclass(frozen=True)
@@ -303,10 +305,7 @@ def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
     Every row is validated; the valid ones are saved together in one transaction and the
     others are returned with their reason, so the page can keep them as typed.
     """
-    fields = {name for _, _, changes in rows for name in changes} - {"tags"}
-    _require_fields(actor, fields)
-    if any("tags" in changes for _, _, changes in rows):
-        require(actor, Capability.EDIT_MARKETING_FIELDS)
+    _require_fields(actor, {name for _, _, changes in rows for name in changes})
     result = GridResult()
     with write_session(engine) as session:
         for customer_id, version, changes in rows:
