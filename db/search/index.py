@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple, Protocol
 
@@ -172,40 +172,40 @@ def index_customers(session: Session, customers: Iterable[Customer]) -> None:
                          if c.id is not None and is_live(c)])
 
 
+def _live_texts(connection: Connection, batch: int) -> Iterator[list[tuple[int, str]]]:
+    """What the index should hold, as (customer id, text) for every live customer, in id
+    order and ``batch`` customers at a time (a million never sit in memory at once)."""
+    columns = [getattr(Customer, name) for name in Searchable.__annotations__]
+    last_id = 0
+    while True:
+        rows = connection.execute(
+            select(*columns).where(col(Customer.id) > last_id, live())
+            .order_by(col(Customer.id)).limit(batch)).all()
+        if not rows:
+            return
+        yield [(row.id, search_text(row)) for row in rows]
+        last_id = rows[-1].id
+
+
 def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
     """Refill the whole index from the customer table; returns how many were indexed."""
     connection.execute(bulk_table(connection.dialect.name).delete())
     indexed = 0
-    last_id = 0
-    columns = [getattr(Customer, name) for name in Searchable.__annotations__]
-    while True:
-        rows = connection.execute(
-            select(*columns).where(col(Customer.id) > last_id, live())
-            .order_by(Customer.id).limit(batch)).all()
-        if not rows:
-            return indexed
-        _insert(connection, [(row.id, search_text(row)) for row in rows])
-        indexed += len(rows)
-        last_id = rows[-1].id
+    for texts in _live_texts(connection, batch):
+        _insert(connection, texts)
+        indexed += len(texts)
+    return indexed
 
 
 def differences(connection: Connection, *, batch: int = 20_000) -> int:
     """How many customers' index rows differ from :func:`search_text` of their record: a
     live customer missing or with other text, or a row for a customer no longer live."""
     table = bulk_table(connection.dialect.name)
-    key = _key(table)
-    stored = {row[0]: row[1] for row in connection.execute(select(key, table.c.body))}
+    stored = {row[0]: row[1] for row in connection.execute(select(_key(table), table.c.body))}
     differing = 0
-    last_id = 0
-    columns = [getattr(Customer, name) for name in Searchable.__annotations__]
-    while True:
-        rows = connection.execute(
-            select(*columns).where(Customer.id > last_id, live())
-            .order_by(Customer.id).limit(batch)).all()
-        if not rows:
-            return differing + len(stored)  # what is left belongs to no live customer
-        differing += sum(stored.pop(row.id, None) != search_text(row) for row in rows)
-        last_id = rows[-1].id
+    for texts in _live_texts(connection, batch):
+        differing += sum(stored.pop(customer_id, None) != text for customer_id, text in texts)
+    return differing + len(stored)  # what is left belongs to no live customer
 
 
 def create_ddl(dialect: str) -> list[str]:
