@@ -21,12 +21,13 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import ColumnElement, Connection, and_, select
 
 from db.core.access import Actor, Capability, require
+from db.core.sql import table_of
 from db.core.types import utcnow
 from db.models import Customer, CustomerSummary
 from db.segments.compiler import customer_rows
 
-C = Customer.__table__.c  # type: ignore[attr-defined]
-S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
+C = table_of(Customer).c
+S = table_of(CustomerSummary).c
 EXPORT_FORMATS = ("csv", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # one header row + this many fit on a worksheet
 COLUMNS = ["customer_id", "first_name", "last_name", "email", "phone", "street", "postcode",

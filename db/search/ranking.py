@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, Row, Select, String, case, func, literal, or_, text
+from sqlalchemy import Engine, Executable, Row, Select, String, case, func, literal, or_, text
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session
+from db.core.sql import table_of
 from db.customers.predicates import live
 from db.customers.validation import InvalidValue, normalise_email
 from db.models import Customer, CustomerTag, Tag
@@ -95,7 +98,7 @@ def _filtered(query: _Query, filters: SearchFilters, *, few_on: str | None = Non
     """
     query = query.where(live())
     if filters.country:
-        country = (UnaryExpression(col(Customer.country), operator=custom_op("+"),
+        country = (UnaryExpression(table_of(Customer).c.country, operator=custom_op("+"),
                                    type_=String()) if few_on == "sqlite"
                    else col(Customer.country))
         query = query.where(country == filters.country)
@@ -211,9 +214,9 @@ def _rank_rows(session: Session, ids: list[int], filters: SearchFilters) -> list
     loaded for the few hits that are shown."""
     if not ids:
         return []
-    return list(session.exec(_filtered(select(*_RANK_COLUMNS), filters,
-                                       few_on=session.get_bind().dialect.name)
-                             .where(col(Customer.id).in_(ids))))
+    return list(session.execute(_filtered(sa.select(*_RANK_COLUMNS), filters,
+                                          few_on=session.get_bind().dialect.name)
+                                .where(col(Customer.id).in_(ids))).all())
 
 
 def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
@@ -228,7 +231,7 @@ def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
         key = table.c.customer_id
         holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
     return _count_upto(session, _filtered(
-        select(Customer.id).join_from(table, Customer, Customer.id == key).where(holds),
+        select(Customer.id).join_from(table, Customer, col(Customer.id) == key).where(holds),
         filters, few_on=dialect))
 
 
@@ -238,8 +241,8 @@ def _count_upto(session: Session, query: Select) -> int:
         query.limit(COUNTED + 1).subquery())).scalar_one()
 
 
-_RANK_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.email,
-                 Customer.phone, Customer.city)
+_RANK_COLUMNS = tuple(table_of(Customer).c[name] for name in (
+    "id", "first_name", "last_name", "email", "phone", "city"))
 _FTS_ANY = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
                 "LIMIT :n")
 _FTS_RANKED = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
@@ -272,7 +275,7 @@ def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) ->
     return []
 
 
-def _pg_ids(session: Session, statement, params: dict) -> list[int]:  # type: ignore[no-untyped-def]
+def _pg_ids(session: Session, statement: Executable, params: dict[str, object]) -> list[int]:
     return [row.id for row in session.execute(statement, params)]
 
 
@@ -312,14 +315,14 @@ def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: 
     (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
     start = folded[:1].upper() + folded[1:]
     query = _filtered(select(Customer), filters).where(
-        Customer.last_name >= start, Customer.last_name < start + "\uffff")
-    return _sql_page(session, query.order_by(Customer.last_name, Customer.first_name,
-                                             Customer.id),
+        col(Customer.last_name) >= start, col(Customer.last_name) < start + "\uffff")
+    return _sql_page(session, query.order_by(col(Customer.last_name),
+                                             col(Customer.first_name), col(Customer.id)),
                      Match.PREFIX, "name starts with the search", limit, offset)
 
 
-def _sql_page(session: Session, query: Select, match: Match, reason: str, limit: int,
-              offset: int) -> SearchResults:
+def _sql_page(session: Session, query: SelectOfScalar[Customer], match: Match, reason: str,
+              limit: int, offset: int) -> SearchResults:
     """A page of an ordered ``query`` of customers, all matching alike, with their count."""
     total = _count_upto(session, query.order_by(None))
     listable = min(total, COUNTED)
@@ -355,7 +358,8 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFil
                              Match.CONTAINS, "matches the filters", limit, offset)
         identified: dict[int, SearchHit] = {}
         for hit in _exact(session, term, filters):
-            identified.setdefault(hit.customer.id, hit)  # type: ignore[arg-type]
+            if hit.customer.id is not None:  # always: the hits were read from the table
+                identified.setdefault(hit.customer.id, hit)
         if identified:  # an e-mail, phone, id or reference: the person typed an identifier
             ordered = sorted(identified.values(), key=lambda h: (
                 h.match, -h.score, h.customer.last_name, h.customer.id or 0))
