@@ -9,13 +9,15 @@ compiler and the customer summary agree on one definition each.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, func
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, String
+from sqlmodel import SQLModel
 
 
 class UtcDay(GenericFunction):
@@ -91,7 +93,7 @@ def fold_ascii(text: str) -> str:
 
 def cents(amount: ColumnElement) -> ColumnElement[int]:
     """An amount column as whole cents, exact on both engines (SQLite keeps NUMERIC as REAL)."""
-    return cast(func.round(amount * 100), BigInteger)
+    return sql_cast(func.round(amount * 100), BigInteger)
 
 
 def filled(column: ColumnElement) -> ColumnElement[bool]:
@@ -105,3 +107,8 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:
         return day.replace(year=day.year - years, day=28)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, typed (SQLModel declares ``__table__`` untyped)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
