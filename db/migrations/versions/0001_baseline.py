@@ -1,14 +1,13 @@
 """baseline: the whole schema, frozen
 
-The eighteen migrations written before the first release (0001–0018), squashed into one.
-It creates the schema their head built — the same tables, columns in the same order, keys,
-checks, indexes, the audit trail's append-only triggers and the customer search index —
-on an empty database. Frozen DDL only: plain SQLAlchemy types and literal SQL, never an
-import from the application, so later changes to the code cannot change what it builds.
-
-Derived tables (customer_summary, the KPI tables, customer_search) start empty: a new
-database holds no data; the demo loader fills them and the write services keep them current.
-A database stamped by the old chain is refused by ``db.migrate.upgrade`` (see db.setup).
+The 18 migrations written before the first release (0001–0018), squashed into one: on an
+empty database it creates the schema their head built (tables, columns in the same order,
+keys, checks, indexes, the audit trail's append-only triggers, the customer search index).
+Frozen DDL only: plain SQLAlchemy types and literal SQL, never an import from the
+application, so later changes to the code cannot change what it builds. Derived tables
+(customer_summary, the KPI tables, customer_search) start empty; the demo loader fills them
+and the write services keep them current. ``db.migrate.upgrade`` refuses a database stamped
+by the old chain (see db.setup).
 
 Revision ID: 0001_baseline
 Revises:
@@ -24,8 +23,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Every name is given in full and wrapped in op.f(), so the models' naming convention
-# (which Alembic applies to tables it creates) cannot rename anything.
+# Names are final (op.f): the models' naming convention must not rename anything.
 _f = op.f
 
 
@@ -33,6 +31,12 @@ def _when(column: str, values: Sequence[str], name: str) -> sa.CheckConstraint:
     """CHECK (column IN ('a', 'b', ...)), named ``name``."""
     listed = ', '.join("'" + value + "'" for value in values)
     return sa.CheckConstraint(column + ' IN (' + listed + ')', name=_f(name))
+
+
+def _fk(table: str, column: str, parent: str, ondelete: str) -> sa.ForeignKeyConstraint:
+    """``column`` refers to ``parent.id``; named fk_<table>_<column>_<parent>."""
+    return sa.ForeignKeyConstraint([column], [parent + '.id'], ondelete=ondelete,
+                                   name=_f('fk_' + table + '_' + column + '_' + parent))
 
 
 def _timestamp() -> sa.DateTime:
@@ -151,10 +155,8 @@ def _operational_tables() -> None:
         sa.Column('recorded_by_user_id', sa.Integer(), nullable=True),
         _when('purpose', ('email_marketing', 'sms', 'profiling', 'third_party_sharing'),
               'ck_consent_event_purpose'),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_consent_event_customer_id_customer')),
-        sa.ForeignKeyConstraint(['recorded_by_user_id'], ['app_user.id'], ondelete='SET NULL',
-                                name=_f('fk_consent_event_recorded_by_user_id_app_user')),
+        _fk('consent_event', 'customer_id', 'customer', 'CASCADE'),
+        _fk('consent_event', 'recorded_by_user_id', 'app_user', 'SET NULL'),
         sa.PrimaryKeyConstraint('id', name=_f('pk_consent_event')),
     )
     op.create_index(_f('ix_consent_event_customer_purpose_at'), 'consent_event',
@@ -164,10 +166,8 @@ def _operational_tables() -> None:
         'customer_tag',
         sa.Column('customer_id', sa.Integer(), nullable=False),
         sa.Column('tag_id', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_customer_tag_customer_id_customer')),
-        sa.ForeignKeyConstraint(['tag_id'], ['tag.id'], ondelete='CASCADE',
-                                name=_f('fk_customer_tag_tag_id_tag')),
+        _fk('customer_tag', 'customer_id', 'customer', 'CASCADE'),
+        _fk('customer_tag', 'tag_id', 'tag', 'CASCADE'),
         sa.PrimaryKeyConstraint('customer_id', 'tag_id', name=_f('pk_customer_tag')),
     )
     op.create_index(_f('ix_customer_tag_tag_customer'), 'customer_tag', ['tag_id', 'customer_id'])
@@ -180,8 +180,7 @@ def _operational_tables() -> None:
         sa.Column('nps_score', sa.Integer(), nullable=False),
         sa.Column('comment', sa.String(length=4000), nullable=True),
         sa.CheckConstraint('nps_score BETWEEN 0 AND 10', name=_f('ck_feedback_nps_range')),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_feedback_customer_id_customer')),
+        _fk('feedback', 'customer_id', 'customer', 'CASCADE'),
         sa.PrimaryKeyConstraint('id', name=_f('pk_feedback')),
     )
     op.create_index(_f('ix_feedback_at'), 'feedback', ['at'])
@@ -201,10 +200,8 @@ def _operational_tables() -> None:
         sa.Column('logged_at', _timestamp(), nullable=True),
         _when('direction', ('inbound', 'outbound', 'internal'), 'ck_interaction_direction'),
         _when('kind', ('email', 'call', 'meeting', 'ticket', 'note'), 'ck_interaction_kind'),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_interaction_customer_id_customer')),
-        sa.ForeignKeyConstraint(['staff_user_id'], ['app_user.id'], ondelete='SET NULL',
-                                name=_f('fk_interaction_staff_user_id_app_user')),
+        _fk('interaction', 'customer_id', 'customer', 'CASCADE'),
+        _fk('interaction', 'staff_user_id', 'app_user', 'SET NULL'),
         sa.PrimaryKeyConstraint('id', name=_f('pk_interaction')),
     )
     op.create_index(_f('ix_interaction_customer_at'), 'interaction', ['customer_id', 'at'])
@@ -224,8 +221,7 @@ def _operational_tables() -> None:
         sa.Column('quantity', sa.Integer(), nullable=False),
         _when('channel', ('web', 'store', 'app', 'phone', 'marketplace'), 'ck_orders_channel'),
         sa.CheckConstraint('quantity > 0', name=_f('ck_orders_quantity_positive')),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_orders_customer_id_customer')),
+        _fk('orders', 'customer_id', 'customer', 'CASCADE'),
         sa.PrimaryKeyConstraint('id', name=_f('pk_orders')),
     )
     # Covering indexes, per customer and time first: segment conditions such as "bought
@@ -248,8 +244,7 @@ def _operational_tables() -> None:
         sa.CheckConstraint('exp_month BETWEEN 1 AND 12',
                            name=_f('ck_payment_method_exp_month_range')),
         sa.CheckConstraint('length(last4) = 4', name=_f('ck_payment_method_last4_length')),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_payment_method_customer_id_customer')),
+        _fk('payment_method', 'customer_id', 'customer', 'CASCADE'),
         sa.PrimaryKeyConstraint('id', name=_f('pk_payment_method')),
         sa.UniqueConstraint('processor_token', name=_f('uq_payment_method_processor_token')),
     )
@@ -277,10 +272,8 @@ def _segment_tables() -> None:
         'segment_member',
         sa.Column('segment_id', sa.Integer(), nullable=False),
         sa.Column('customer_id', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_segment_member_customer_id_customer')),
-        sa.ForeignKeyConstraint(['segment_id'], ['segment.id'], ondelete='CASCADE',
-                                name=_f('fk_segment_member_segment_id_segment')),
+        _fk('segment_member', 'customer_id', 'customer', 'CASCADE'),
+        _fk('segment_member', 'segment_id', 'segment', 'CASCADE'),
         sa.PrimaryKeyConstraint('segment_id', 'customer_id', name=_f('pk_segment_member')),
     )
     op.create_table(
@@ -288,8 +281,7 @@ def _segment_tables() -> None:
         sa.Column('segment_id', sa.Integer(), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('size', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['segment_id'], ['segment.id'], ondelete='CASCADE',
-                                name=_f('fk_segment_size_segment_id_segment')),
+        _fk('segment_size', 'segment_id', 'segment', 'CASCADE'),
         sa.PrimaryKeyConstraint('segment_id', 'day', name=_f('pk_segment_size')),
     )
 
@@ -321,12 +313,10 @@ def _derived_tables() -> None:
         sa.Column('consent_profiling', sa.Boolean(), nullable=False),
         sa.Column('consent_third_party_sharing', sa.Boolean(), nullable=False),
         sa.Column('gross_cents', sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE',
-                                name=_f('fk_customer_summary_customer_id_customer')),
+        _fk('customer_summary', 'customer_id', 'customer', 'CASCADE'),
         sa.PrimaryKeyConstraint('customer_id', name=_f('pk_customer_summary')),
     )
     op.create_index(_f('ix_customer_summary_gross_cents'), 'customer_summary', ['gross_cents'])
-
     op.create_table(
         'customer_months',
         sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -337,7 +327,6 @@ def _derived_tables() -> None:
     )
     op.create_index(_f('ix_customer_months_month_gross'), 'customer_months',
                     ['month', 'gross_cents', 'customer_id'])
-
     op.create_table(
         'customer_recency',
         sa.Column('last_order_day', sa.Date(), nullable=False),
@@ -348,63 +337,39 @@ def _derived_tables() -> None:
         sa.PrimaryKeyConstraint('last_order_day', 'orders', 'country',
                                 name=_f('pk_customer_recency')),
     )
-    op.create_table(
-        'daily_sales',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
-        sa.Column('channel', sa.String(length=20), nullable=False),
-        sa.Column('category', sa.String(length=50), nullable=False),
-        *_sales_measures(),
-        sa.PrimaryKeyConstraint('day', 'country', 'channel', 'category',
-                                name=_f('pk_daily_sales')),
-    )
-    op.create_table(
-        'daily_categories',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
-        sa.Column('category', sa.String(length=50), nullable=False),
-        *_sales_measures(),
-        sa.PrimaryKeyConstraint('day', 'country', 'category', name=_f('pk_daily_categories')),
-    )
-    op.create_table(
-        'daily_channels',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
-        sa.Column('channel', sa.String(length=20), nullable=False),
-        *_sales_measures(),
-        sa.PrimaryKeyConstraint('day', 'country', 'channel', name=_f('pk_daily_channels')),
-    )
-    op.create_table(
-        'daily_totals',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
-        *_sales_measures(),
-        sa.PrimaryKeyConstraint('day', 'country', name=_f('pk_daily_totals')),
-    )
+    # Orders summed per UTC day and country: per channel and category, and rolled up.
+    for table, keys in (('daily_sales', (('channel', 20), ('category', 50))),
+                        ('daily_categories', (('category', 50),)),
+                        ('daily_channels', (('channel', 20),)),
+                        ('daily_totals', ())):
+        op.create_table(
+            table,
+            *_period_and_country('day'),
+            *(sa.Column(key, sa.String(length=length), nullable=False) for key, length in keys),
+            *_sales_measures(),
+            sa.PrimaryKeyConstraint('day', 'country', *(key for key, _ in keys),
+                                    name=_f('pk_' + table)),
+        )
     op.create_table(
         'daily_interactions',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
+        *_period_and_country('day'),
         sa.Column('kind', sa.String(length=20), nullable=False),
         sa.Column('interactions', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('day', 'country', 'kind', name=_f('pk_daily_interactions')),
     )
     op.create_table(
         'daily_nps',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
+        *_period_and_country('day'),
         sa.Column('promoters', sa.Integer(), nullable=False),
         sa.Column('passives', sa.Integer(), nullable=False),
         sa.Column('detractors', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('day', 'country', name=_f('pk_daily_nps')),
     )
-    # Who ordered (roaring bitmaps of customer ids) per day and per month, and how many
-    # per week.
+    # Who ordered (roaring bitmaps of customer ids) per day and month; how many per week.
     for table, period in (('daily_customers', 'day'), ('monthly_customers', 'month')):
         op.create_table(
             table,
-            sa.Column(period, sa.Date(), nullable=False),
-            sa.Column('country', sa.String(length=2), nullable=False),
+            *_period_and_country(period),
             sa.Column('buyers', sa.LargeBinary(), nullable=False),
             sa.Column('repeaters', sa.LargeBinary(), nullable=False),
             sa.Column('newcomers', sa.LargeBinary(), nullable=False),
@@ -412,12 +377,17 @@ def _derived_tables() -> None:
         )
     op.create_table(
         'weekly_customers',
-        sa.Column('week', sa.Date(), nullable=False),
-        sa.Column('country', sa.String(length=2), nullable=False),
+        *_period_and_country('week'),
         sa.Column('active', sa.Integer(), nullable=False),
         sa.Column('new', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('week', 'country', name=_f('pk_weekly_customers')),
     )
+
+
+def _period_and_country(period: str) -> list[sa.Column[object]]:
+    """The key every KPI table starts with: a UTC day (or month, week) and a country."""
+    return [sa.Column(period, sa.Date(), nullable=False),
+            sa.Column('country', sa.String(length=2), nullable=False)]
 
 
 def _sales_measures() -> list[sa.Column[int]]:
@@ -444,9 +414,8 @@ _POSTGRESQL_SEARCH = (
     "CREATE INDEX ix_customer_search_body ON customer_search USING gin (body gin_trgm_ops)",
 )
 
-# audit_event is append-only: UPDATE and DELETE (and TRUNCATE on PostgreSQL) are refused.
-# A later SQLite migration that rebuilds audit_event in batch mode drops these triggers and
-# must create them again.
+# audit_event is append-only: UPDATE and DELETE (and TRUNCATE on PostgreSQL) are refused. A
+# SQLite migration that rebuilds audit_event in batch mode drops them: create them again.
 _SQLITE_APPEND_ONLY = (
     "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
     "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
@@ -463,12 +432,12 @@ _POSTGRESQL_APPEND_ONLY = (
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
 )
 
-_TABLES = (
-    'weekly_customers', 'monthly_customers', 'daily_customers', 'daily_nps',
-    'daily_interactions', 'daily_totals', 'daily_channels', 'daily_categories', 'daily_sales',
-    'customer_recency', 'customer_months', 'customer_summary', 'segment_size',
-    'segment_member', 'segment', 'payment_method', 'orders', 'interaction', 'feedback',
-    'customer_tag', 'consent_event', 'tag', 'customer', 'audit_event', 'app_user',
+_TABLES = (  # in the order they are dropped
+    'weekly_customers', 'monthly_customers', 'daily_customers', 'daily_nps', 'daily_interactions',
+    'daily_totals', 'daily_channels', 'daily_categories', 'daily_sales', 'customer_recency',
+    'customer_months', 'customer_summary', 'segment_size', 'segment_member', 'segment',
+    'payment_method', 'orders', 'interaction', 'feedback', 'customer_tag', 'consent_event', 'tag',
+    'customer', 'audit_event', 'app_user',
 )
 
 
