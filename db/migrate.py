@@ -32,14 +32,19 @@ from db.core.engine import database_url, make_engine, normalise_url
 from db.search.index import TABLE as SEARCH_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The head of the migrations squashed into the baseline: a database stamped with it has
+# exactly the baseline's schema (compared on both engines when the chain was squashed), so it
+# is adopted, its data kept; one stamped with an older revision of that chain is refused.
+SQUASHED_HEAD = "0018"
+BASELINE = "0001_baseline"
 
 
 class UnknownRevisionError(RuntimeError):
     """The database is stamped with a revision ``db/migrations`` does not have.
 
     Before the first release the migrations were squashed into one baseline, so a database
-    made by the old chain ("0001" … "0018") cannot be upgraded. It may hold real data, so
-    nothing touches it; the message says what to do.
+    left part-way along the old chain ("0001" … "0017") cannot be upgraded. It may hold real
+    data, so nothing touches it; the message says what to do.
     """
 
     def __init__(self, url: str, revision: str) -> None:
@@ -99,8 +104,9 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(url: str | None = None) -> None:
     """Bring the database at ``url`` to the newest schema; a no-op when it is already there.
 
-    Raises :class:`UnknownRevisionError`, before changing anything, when the database was
-    made by migrations this version no longer has.
+    A database at the head of the squashed chain is re-stamped as the baseline (same
+    schema, data kept). Raises :class:`UnknownRevisionError`, before changing anything, when
+    the database was made by other migrations this version no longer has.
     """
     url = normalise_url(url or database_url())
     config = alembic_config(url)
@@ -108,10 +114,12 @@ def upgrade(url: str | None = None) -> None:
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
-        if revision is not None and revision not in known:
+        if revision is not None and revision not in known | {SQUASHED_HEAD}:
             raise UnknownRevisionError(url, revision)
         with engine.connect() as connection:
             config.attributes["connection"] = connection
+            if revision == SQUASHED_HEAD:
+                command.stamp(config, BASELINE, purge=True)
             command.upgrade(config, "head")
     finally:
         engine.dispose()

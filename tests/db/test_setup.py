@@ -1,5 +1,6 @@
 """First-run setup: demo users and data into an empty database, nothing on later runs, and
-a clear refusal for a database made by the migrations squashed into the baseline."""
+a database at the head of the migrations squashed into the baseline adopted with its data,
+and a clear refusal for one part-way along them."""
 
 from __future__ import annotations
 
@@ -36,19 +37,19 @@ def test_setup_leaves_a_database_of_the_old_migrations_alone_and_says_what_to_do
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A database stamped by the migrations squashed into the baseline (here the old head,
-    "0018") may hold real data: setup changes nothing, names the way out and fails."""
+    """A database part-way along the migrations squashed into the baseline (here "0017")
+    may hold real data: setup changes nothing, names the way out and fails."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CUSTDB_DEMO_CUSTOMERS", "20")
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0018'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0017'"))
     engine.dispose()
     path = make_url(database_url).database if engine.dialect.name == "sqlite" else None
     before = Path(path).read_bytes() if path else b""
     try:
         assert main() == 1
         message = capsys.readouterr().err
-        assert "'0018'" in message and "Nothing was changed" in message
+        assert "'0017'" in message and "Nothing was changed" in message
         if path:
             resolved = Path(path).resolve()
             assert f"mv {resolved} {resolved}.old" in message and "make run" in message
@@ -59,7 +60,22 @@ def test_setup_leaves_a_database_of_the_old_migrations_alone_and_says_what_to_do
             assert session.exec(select(func.count()).select_from(User)).one() == 0
             assert session.exec(select(func.count()).select_from(Customer)).one() == 0
             assert session.exec(text("SELECT version_num FROM alembic_version")).one() == (
-                "0018",)
+                "0017",)
     finally:  # PostgreSQL: the session's database is shared by the tests that follow
         with engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+
+
+def test_a_database_at_the_squashed_head_is_adopted_with_its_data(
+        engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old head "0018" has the baseline's schema: setup re-stamps it and keeps what it
+    holds (here the demo users and customers of an earlier run)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    setup(demo_customers=30)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0018'"))
+    assert main() == 0
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 30
+        assert session.exec(text("SELECT version_num FROM alembic_version")).all() == [
+            ("0001_baseline",)]
