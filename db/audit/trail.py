@@ -5,10 +5,11 @@ back with the change it describes: there is never an event for a write that did 
 nor a write without its event.
 
 Tamper evidence: each event stores the hash of the event before it and its own SHA-256 over
-a canonical serialisation (:func:`event_hash`). Triggers make the table append-only; an edit
-made around them (a dropped trigger, a raw file edit) breaks the chain, and :func:`verify`
-names the first event that no longer fits. The chain cannot show that events were removed
-from its end: keep the newest hash somewhere else (a ticket, an e-mail) to prove that.
+a canonical serialisation (:func:`event_hash`). Triggers, made by the migrations, make the
+table append-only; an edit made around them (a dropped trigger, a raw file edit) breaks the
+chain, and :func:`verify` names the first event that no longer fits. The chain cannot show
+that events were removed from its end: keep the newest hash somewhere else (a ticket, an
+e-mail) to prove that.
 
 ``python -m db.audit verify`` walks the chain from the command line.
 """
@@ -150,30 +151,6 @@ def verify(actor: Actor, *, engine: Engine | None = None) -> ChainReport:
         expected_prev = event.hash
         checked += 1
     return ChainReport(checked)
-
-
-def append_only_ddl(dialect: str) -> list[str]:
-    """Statements that make ``audit_event`` refuse UPDATE and DELETE (and TRUNCATE on PG).
-
-    Used by the migrations; a later SQLite batch migration that rebuilds the table must run
-    them again, since rebuilding drops a table's triggers.
-    """
-    if dialect == "sqlite":
-        return [
-            "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-            "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
-            "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
-            "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
-        ]
-    return [
-        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN "
-        "RAISE EXCEPTION 'audit_event is append-only'; END $$",
-        "CREATE TRIGGER audit_event_no_update_delete BEFORE UPDATE OR DELETE ON audit_event "
-        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
-        "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -206,19 +206,3 @@ def differences(connection: Connection, *, batch: int = 20_000) -> int:
     for texts in _live_texts(connection, batch):
         differing += sum(stored.pop(customer_id, None) != text for customer_id, text in texts)
     return differing + len(stored)  # what is left belongs to no live customer
-
-
-def create_ddl(dialect: str) -> list[str]:
-    """The statements that create the index (used by the migration)."""
-    if dialect == "sqlite":
-        return [
-            "CREATE VIRTUAL TABLE customer_search USING fts5(body, tokenize='trigram')",
-            # Merge index segments less often (default 4): bulk loads run faster.
-            "INSERT INTO customer_search (customer_search, rank) VALUES ('automerge', 16)",
-        ]
-    return [
-        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-        "CREATE TABLE customer_search (customer_id integer PRIMARY KEY "
-        "REFERENCES customer(id) ON DELETE CASCADE, body text NOT NULL)",
-        "CREATE INDEX ix_customer_search_body ON customer_search USING gin (body gin_trgm_ops)",
-    ]

@@ -107,17 +107,24 @@ def test_triggers_refuse_update_and_delete(engine: Engine, statement: str) -> No
 
 def _tamper(engine: Engine, statement: str, **params: object) -> None:
     """Run ``statement`` the way an attacker with database access would: with the guarding
-    triggers dropped (and put back afterwards, in the same transaction)."""
+    triggers dropped (and put back as the migration made them, in the same transaction)."""
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            connection.execute(text("DROP TRIGGER audit_event_no_update"))
-            connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+            triggers = connection.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'audit_event'")).all()
+            drop = "DROP TRIGGER {}"
         else:
-            connection.execute(text("DROP TRIGGER audit_event_no_update_delete ON audit_event"))
-            connection.execute(text("DROP TRIGGER audit_event_no_truncate ON audit_event"))
+            triggers = connection.execute(text(
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")).all()
+            drop = "DROP TRIGGER {} ON audit_event"
+        assert triggers
+        for name, _ in triggers:
+            connection.exec_driver_sql(drop.format(name))
         connection.execute(text(statement), params)
-        for ddl in trail.append_only_ddl(connection.dialect.name):
-            connection.exec_driver_sql(ddl)
+        for _, definition in triggers:
+            connection.exec_driver_sql(definition)
 
 
 def test_verify_names_the_edited_event(engine: Engine) -> None:
