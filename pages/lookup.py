@@ -16,7 +16,7 @@ from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
 from db.core.engine import database_url
 from db.customers.profile import all_tags, tags_for
-from db.customers.service import update_many
+from db.customers.service import editable_fields, update_many
 from db.exports import ExportError
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
@@ -78,7 +78,7 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
     Valid rows are saved together; refused rows stay as typed (the editor keeps its edits)
     with the reason listed, so nothing typed is lost.
     """
-    can_edit = user.actor.can(Capability.EDIT_CUSTOMER)
+    editable = editable_fields(user.actor, GRID_FIELDS.values())
     tags = tags_for(user.actor, [h.customer.id for h in hits])  # type: ignore[misc]
     base = pd.DataFrame([{
         "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
@@ -86,7 +86,8 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
         "Preferred channel": h.customer.preferred_channel or "",
         "Tags": ", ".join(tags[h.customer.id])} for h in hits])  # type: ignore[index]
     versions = {h.customer.id: h.customer.version for h in hits}
-    locked = ["Id", "Name"] + ([] if can_edit else ["Status", "City"])
+    locked = ["Id", "Name", *(column for column, name in GRID_FIELDS.items()
+                              if name not in editable)]
     # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
     # data changes, so another page or search would otherwise inherit them.
     key = "lookup_grid:" + ",".join(str(h.customer.id) for h in hits)

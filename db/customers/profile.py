@@ -29,8 +29,7 @@ from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
 from db.customers.validation import InvalidFields
-from db.derived import summary as customer_summary
-from db.kpi import tables as kpi_tables
+from db.derived.hook import customers_changed
 from db.models import (
     CONSENT_PURPOSES,
     DIRECTIONS,
@@ -280,10 +279,8 @@ def log_interaction(actor: Actor, customer_id: int, *, kind: str, subject: str,
             raise AlreadyLogged(existing)
         interaction = Interaction(customer_id=customer_id, at=when, logged_at=now,
                                   staff_user_id=author, **fields)
-        with kpi_tables.kept_current(session, [customer_id]):
+        with customers_changed(session, [customer_id]):
             session.add(interaction)
-            session.flush()
-            customer_summary.refresh(session, [customer_id])
         trail.record(session, actor=actor.username, action="interaction.log",
                      entity="customer", entity_id=customer_id,
                      changes={"kind": kind, "subject": interaction.subject,
@@ -340,12 +337,10 @@ def update_interaction(actor: Actor, interaction_id: int, *, kind: str, directio
         if not diff:
             return interaction
         # The kind files the contact under another daily_interactions cell.
-        with kpi_tables.kept_current(session, [interaction.customer_id]):
+        with customers_changed(session, [interaction.customer_id]):
             for name, (_, value) in diff.items():
                 setattr(interaction, name, value)
             session.add(interaction)
-            session.flush()
-            customer_summary.refresh(session, [interaction.customer_id])
         trail.record(session, actor=actor.username, action="interaction.update",
                      entity="customer", entity_id=interaction.customer_id,
                      changes={"interaction_id": interaction_id, **diff}, source="form")
@@ -362,10 +357,8 @@ def delete_interaction(actor: Actor, interaction_id: int, *,
         customer_id = interaction.customer_id
         deleted = {name: [getattr(interaction, name), None]
                    for name in ("at", *INTERACTION_FIELDS, "staff_user_id", "logged_at")}
-        with kpi_tables.kept_current(session, [customer_id]):
+        with customers_changed(session, [customer_id]):
             session.delete(interaction)
-            session.flush()
-            customer_summary.refresh(session, [customer_id])
         trail.record(session, actor=actor.username, action="interaction.delete",
                      entity="customer", entity_id=customer_id,
                      changes={"interaction_id": interaction_id, **deleted}, source="form")
@@ -391,8 +384,8 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
                              at=utcnow(), source=source.strip(),
                              notice_version=notice_version.strip(),
                              recorded_by_user_id=recorded_by_user_id)
-        session.add(event)
-        customer_summary.refresh(session, [customer_id])
+        with customers_changed(session, [customer_id]):
+            session.add(event)
         trail.record(session, actor=actor.username, action="consent.change", entity="customer",
                      entity_id=customer_id,
                      changes={"purpose": purpose, "granted": granted, "source": event.source,
