@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, or_
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,6 +26,7 @@ from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer
 
+Row = TypeVar("Row")
 # What the marketing role may change on a record: tags, and the preferred channel (consent
 # has its own service).
 MARKETING_FIELDS = frozenset({"preferred_channel", "tags"})
@@ -106,6 +107,14 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
         return customer
 
 
+def stored_id(customer: Customer) -> int:
+    """The id of a customer read from the database (the model types it optional, for rows
+    not yet written)."""
+    if customer.id is None:
+        raise CustomerNotFound("This customer has not been saved yet.")
+    return customer.id
+
+
 def editable_fields(actor: Actor, fields: Iterable[str]) -> frozenset[str]:
     """Which of ``fields`` (customer fields, or ``"tags"``) this actor may change on a
     customer record: what the edit form and the lookup grid leave enabled;
@@ -181,7 +190,7 @@ def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Custome
     return _detached(session, list(session.exec(query.limit(5))))
 
 
-def _detached(session: Session, objects: list) -> list:
+def _detached(session: Session, objects: list[Row]) -> list[Row]:
     """Take loaded rows out of the session so they survive the rollback of the exception
     that carries them to the page (a rollback expires every row still in the session)."""
     for item in objects:
@@ -266,7 +275,7 @@ def _load_for_edit(session: Session, customer_id: int, expected_version: int) ->
         raise CustomerNotFound(f"There is no customer {customer_id}.")
     if customer.version != expected_version:
         changes = _detached(session, _changes_since(session, customer, expected_version))
-        raise StaleRecord(*_detached(session, [customer]), changes)
+        raise StaleRecord(_detached(session, [customer])[0], changes)
     return customer
 
 
