@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import SQLModel, col
 
+from db import models
 from db.core.bulk import (
     checks_deferred,
     indexes_deferred,
@@ -29,33 +30,24 @@ from db.core.sql import table_of
 from db.demo import twins
 from db.demo import vocabulary as vocab
 from db.demo.generator import Chunk, DemoGenerator
+from db.derived.models import CustomerSummary
 from db.kpi.engagement_cells import NPS_CELLS
-from db.kpi.recency_cells import RECENCY_CELLS
-from db.models import (
-    ConsentEvent,
-    Customer,
+from db.kpi.models import (
     CustomerMonth,
-    CustomerSummary,
-    CustomerTag,
     DailyCategories,
     DailyChannels,
     DailyInteractions,
     DailySales,
     DailyTotals,
-    Feedback,
-    Interaction,
-    Order,
-    PaymentMethod,
-    Tag,
-    User,
 )
+from db.kpi.recency_cells import RECENCY_CELLS
 from db.search import index as search_index
 
 CHUNK_SIZE = 50_000
 # Tables the generator fills, parents first.
 _LOADED_MODELS: tuple[type[SQLModel], ...] = (
-    Tag, Customer, CustomerTag, Order, Interaction, Feedback, ConsentEvent, PaymentMethod,
-    CustomerSummary, CustomerMonth)
+    models.Tag, models.Customer, models.CustomerTag, models.Order, models.Interaction,
+    models.Feedback, models.ConsentEvent, models.PaymentMethod, CustomerSummary, CustomerMonth)
 _SALES_MODELS: tuple[type[SQLModel], ...] = (DailySales, DailyTotals, DailyCategories,
                                              DailyChannels)
 
@@ -118,8 +110,10 @@ def load_demo_data(engine: Engine, *, customers: int, seed: int, as_of: date | N
     if customers < 1:
         raise DemoDataError("--customers must be at least 1")
     with engine.connect() as connection:
-        existing = connection.execute(select(func.count()).select_from(Customer)).scalar_one()
-        staff = connection.execute(select(col(User.id)).order_by(col(User.id))).scalars().all()
+        existing = connection.execute(
+            select(func.count()).select_from(models.Customer)).scalar_one()
+        staff_id = col(models.User.id)
+        staff = connection.execute(select(staff_id).order_by(staff_id)).scalars().all()
     if existing:
         raise DemoDataError(f"the database already holds {existing:,} customers; demo data "
                             "is only loaded into an empty database")
@@ -144,7 +138,7 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
             connection.begin(), indexes_deferred(connection, tables), \
             checks_deferred(connection, tables):
         rows = [(index + 1, name) for index, name in enumerate(vocab.INTERESTS)]
-        insert_rows(connection, table_of(Tag), ("id", "name"), rows)
+        insert_rows(connection, table_of(models.Tag), ("id", "name"), rows)
         stamp = _Timestamps(connection.dialect.name)
         search_table = search_index.bulk_table(connection.dialect.name)
         kpis = []
@@ -222,10 +216,11 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
         customers["email"], customers["phone"], customers["external_ref"],
         customers["city"]), strict=True))
     tag_customers, tag_ids = chunk.tags
-    return [(Customer, customers),
-            (CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
-            (Order, order_rows), (Interaction, interactions), (Feedback, feedback),
-            (ConsentEvent, consent), (PaymentMethod, cards), (CustomerSummary, summary),
+    return [(models.Customer, customers),
+            (models.CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
+            (models.Order, order_rows), (models.Interaction, interactions),
+            (models.Feedback, feedback), (models.ConsentEvent, consent),
+            (models.PaymentMethod, cards), (CustomerSummary, summary),
             (CustomerMonth, twins.customer_months(orders))], search_rows, twins.ChunkKpis(
         sales=twins.daily_sales(orders, people["country"]), contacts=contacts,
         who=twins.memberships(orders, people["country"]))

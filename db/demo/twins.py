@@ -23,8 +23,9 @@ from sqlalchemy import Table
 
 from db.demo import vocabulary as vocab
 from db.demo.generator import CHANNELS, Arrays
+from db.derived.models import CHANNEL_BITS
 from db.kpi import buyer_cells, sales_cells
-from db.models import CHANNEL_BITS, CONSENT_PURPOSES, INTERACTION_KINDS
+from db.models import CONSENT_PURPOSES, INTERACTION_KINDS
 
 COUNTRIES = tuple(country.code for country in vocab.COUNTRIES)
 CATEGORIES = tuple(vocab.CATEGORIES)

@@ -3,7 +3,10 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers every table on SQLModel.metadata)
+# The three model modules register every table on SQLModel.metadata.
+import db.derived.models
+import db.kpi.models
+import db.models  # noqa: F401
 from db.core.engine import database_url, make_engine
 from db.migrate import include_object
 
