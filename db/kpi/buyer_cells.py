@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from db.core.sql import UtcDay, table_of
+from db.kpi.summed_cells import count_if
 from db.models import Customer, DailyCustomers, MonthlyCustomers, Order, WeeklyCustomers
 
 TABLE = table_of(DailyCustomers)
@@ -79,7 +80,7 @@ def memberships(customer_ids: list[int] | Select | None = None) -> Select:
     country = _CUSTOMERS.c.country
     return (
         select(rows.c.customer_id, cast(day, String).label("day"), country,
-               func.sum(case((rows.c.amount >= 0, 1), else_=0)).label("orders"),
+               count_if(rows.c.amount >= 0).label("orders"),
                func.max(case((day == UtcDay(firsts.c.first_at), 1), else_=0)).label("first"))
         .join(_CUSTOMERS, _CUSTOMERS.c.id == rows.c.customer_id)
         .join(firsts, firsts.c.customer_id == rows.c.customer_id)

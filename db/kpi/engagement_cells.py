@@ -40,7 +40,7 @@ def nps_cells(customer_ids: Customers = None) -> Select:
     day = UtcDay(col(Feedback.at))
     score, country = col(Feedback.nps_score), col(Customer.country)
     query = (select(day.label("day"), country,
-                    *(count_if(score.between(*NPS_BANDS[band])).label(group)
+                    *(cast(count_if(score.between(*NPS_BANDS[band])), Integer).label(group)
                       for band, group in zip(NPS_BANDS, NPS_GROUPS, strict=True)))
              .join(Customer, col(Customer.id) == col(Feedback.customer_id))
              .group_by(day, country))

@@ -13,7 +13,7 @@ Days are UTC calendar days; the stored timestamps are UTC on both engines.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Select, cast, func, select
+from sqlalchemy import BigInteger, Integer, Select, cast, func, select
 from sqlmodel import SQLModel
 
 from db.core.sql import UtcDay, cents, table_of
@@ -50,10 +50,10 @@ def cells(customer_ids: Customers = None) -> Select:
     country = _CUSTOMERS.c.country
     return (
         select(day.label("day"), country, orders.c.channel, orders.c.category,
-               count_if(orders.c.amount >= 0).label("orders"),
-               count_if(orders.c.amount < 0).label("refunds"),
+               cast(count_if(orders.c.amount >= 0), Integer).label("orders"),
+               cast(count_if(orders.c.amount < 0), Integer).label("refunds"),
                cast(func.sum(cents(orders.c.amount)), BigInteger).label("revenue_cents"),
-               count_if(orders.c.nth == 1).label("new_customers"))
+               cast(count_if(orders.c.nth == 1), Integer).label("new_customers"))
         .join(_CUSTOMERS, _CUSTOMERS.c.id == orders.c.customer_id)
         .group_by(day, country, orders.c.channel, orders.c.category)
     )

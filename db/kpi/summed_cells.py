@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     Select,
     Table,
     bindparam,
     case,
-    cast,
     delete,
     func,
     insert,
@@ -38,7 +36,7 @@ Customers = list[int] | Select | None
 
 def count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
     """How many of the grouped rows pass ``test`` (a measure of several summed tables)."""
-    return cast(func.sum(case((test, 1), else_=0)), Integer)
+    return func.sum(case((test, 1), else_=0))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, func, select, tuple_
 
 from db.core.access import Actor, Capability, require
 from db.core.sql import cents, table_of
@@ -26,6 +26,7 @@ from db.kpi import scope as kpi_scope
 from db.kpi.filters import NO_FILTERS, Filters
 from db.kpi.month_cells import MONTHS
 from db.kpi.periods import Period, months
+from db.kpi.summed_cells import count_if
 from db.models import Customer, CustomerSummary, Order
 
 FIRST_PAGE = 200  # rows per list in the first round; each round doubles it
@@ -105,7 +106,7 @@ def top_customers(actor: Actor, period: Period, filters: Filters = NO_FILTERS, *
     if filters.categories:
         in_period.append(ORDERS.category.in_(filters.categories))
     totals = (select(ORDERS.customer_id, revenue.label("revenue"),
-                     func.sum(case((ORDERS.amount >= 0, 1), else_=0)).label("orders"))
+                     count_if(ORDERS.amount >= 0).label("orders"))
               .where(*in_period).group_by(ORDERS.customer_id).having(revenue > 0))
     who = CUSTOMERS.c
     with kpi_scope.connect(engine) as connection:
