@@ -25,19 +25,20 @@ CAP = 10  # "10 orders" stands for 10 or more: the top frequency score starts th
 
 def recency_cells(customer_ids: Customers = None) -> Select:
     """(last order day, orders capped, country, customers, spend) of some or all customers."""
-    summary = table_of(CustomerSummary).c
-    day = UtcDay(summary.last_order_at)
-    count = summary.order_count
+    customer = col(CustomerSummary.customer_id)
+    day = UtcDay(col(CustomerSummary.last_order_at))
+    count = col(CustomerSummary.order_count)
     orders = case((count >= CAP, CAP), else_=count)  # LEAST() is not SQLite's
     country = col(Customer.country)
     query = (select(day.label("last_order_day"), orders.label("orders"), country,
                     cast(func.count(), Integer).label("customers"),
-                    cast(func.sum(summary.spend_cents), BigInteger).label("spend_cents"))
-             .join(Customer, col(Customer.id) == summary.customer_id)
+                    cast(func.sum(col(CustomerSummary.spend_cents)), BigInteger)
+                    .label("spend_cents"))
+             .join(Customer, col(Customer.id) == customer)
              .where(count > 0, live())
              .group_by(day, orders, country))
     if customer_ids is not None:
-        query = query.where(summary.customer_id.in_(customer_ids))
+        query = query.where(customer.in_(customer_ids))
     return query
 
 
