@@ -1,13 +1,16 @@
-"""First-run setup: demo users and data into an empty database, nothing on later runs."""
+"""First-run setup: demo users and data into an empty database, nothing on later runs, and
+a clear refusal for a database made by the migrations squashed into the baseline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session, func, select
 
 from db.models import Customer, User
-from db.setup import DEMO_USERS, setup
+from db.setup import DEMO_USERS, main, setup
 from db.users.service import authenticate
 
 
@@ -27,3 +30,36 @@ def test_setup_fills_an_empty_database_once(engine: Engine, database_url: str,
     assert setup(demo_customers=50) == []  # second run: nothing added
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Customer)).one() == 50
+
+
+def test_setup_leaves_a_database_of_the_old_migrations_alone_and_says_what_to_do(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A database stamped by the migrations squashed into the baseline (here the old head,
+    "0018") may hold real data: setup changes nothing, names the way out and fails."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CUSTDB_DEMO_CUSTOMERS", "20")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0018'"))
+    engine.dispose()
+    path = make_url(database_url).database if engine.dialect.name == "sqlite" else None
+    before = Path(path).read_bytes() if path else b""
+    try:
+        assert main() == 1
+        message = capsys.readouterr().err
+        assert "'0018'" in message and "Nothing was changed" in message
+        if path:
+            resolved = Path(path).resolve()
+            assert f"mv {resolved} {resolved}.old" in message and "make run" in message
+            assert Path(path).read_bytes() == before
+        else:
+            assert "DATABASE_URL" in message and "empty database" in message
+        with Session(engine) as session:
+            assert session.exec(select(func.count()).select_from(User)).one() == 0
+            assert session.exec(select(func.count()).select_from(Customer)).one() == 0
+            assert session.exec(text("SELECT version_num FROM alembic_version")).one() == (
+                "0018",)
+    finally:  # PostgreSQL: the session's database is shared by the tests that follow
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
