@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.kpi.metrics import Customers, Dashboard, Engagement, Sales
+from db.kpi.board import Dashboard
+from db.kpi.customers import Customers
+from db.kpi.engagement import Engagement
+from db.kpi.sales import Sales
 
 
 @dataclass(frozen=True)
