@@ -18,7 +18,7 @@ class Tile:
     value: str
     delta: str | None  # against the previous period, for st.metric
     year: str  # against a year earlier, as a caption
-    help: str  # the definition, from db.kpi.metrics
+    help: str  # the definition, from the docstrings of db.kpi (sales, customers, ...)
     lower_is_better: bool = False
 
 
