@@ -23,7 +23,8 @@ from sqlalchemy import ColumnElement, Connection, and_, select
 from db.core.access import Actor, Capability, require
 from db.core.sql import table_of
 from db.core.types import utcnow
-from db.models import Customer, CustomerSummary
+from db.derived.models import CustomerSummary
+from db.models import Customer
 from db.segments.compiler import customer_rows
 
 C = table_of(Customer).c

@@ -27,7 +27,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers every table on SQLModel.metadata)
+# The three model modules register every table on SQLModel.metadata.
+import db.derived.models
+import db.kpi.models
+import db.models  # noqa: F401
 from db.core.engine import database_url, make_engine, normalise_url
 from db.search.index import TABLE as SEARCH_TABLE
 

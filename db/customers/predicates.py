@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_
 
 from db.core.sql import table_of
-from db.models import Customer, CustomerSummary
+from db.derived.models import CustomerSummary
+from db.models import Customer
 
 _C = table_of(Customer).c
 _S = table_of(CustomerSummary).c

@@ -34,12 +34,11 @@ from sqlmodel import Session
 
 from db.core.sql import cents, filled, table_of
 from db.customers.predicates import live
+from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
-    CHANNEL_BITS,
     CONSENT_PURPOSES,
     ConsentEvent,
     Customer,
-    CustomerSummary,
     Feedback,
     Interaction,
     Order,

@@ -39,11 +39,10 @@ from sqlalchemy.sql.util import find_tables
 from db.core.sql import AsciiLower, filled, fold_ascii, years_before
 from db.core.sql import cents as amount_cents
 from db.customers.predicates import listed
+from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
-    CHANNEL_BITS,
     NPS_BANDS,
     Customer,
-    CustomerSummary,
     CustomerTag,
     Interaction,
     Order,

@@ -42,11 +42,11 @@ from db.core.engine import get_engine, read_session, write_session
 from db.core.sql import years_before
 from db.core.types import utcnow
 from db.customers.predicates import listed
+from db.derived.models import CustomerSummary
 from db.exports import ExportFile
 from db.models import (
     SEGMENT_KINDS,
     Customer,
-    CustomerSummary,
     Order,
     Segment,
     SegmentMember,

@@ -16,7 +16,8 @@ from db.core.types import utcnow
 from db.customers.orders import record_order
 from db.customers.service import CustomerNotFound, soft_delete_customer
 from db.customers.validation import InvalidFields
-from db.models import AuditEvent, CustomerSummary, Order
+from db.derived.models import CustomerSummary
+from db.models import AuditEvent, Order
 from tests import factories
 from tests.factories import ADMIN, MANAGER, MARKETING
 

@@ -11,7 +11,9 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from db.demo.loader import load_demo_data
 from db.derived.__main__ import main
-from db.models import Customer, CustomerSummary, DailySales
+from db.derived.models import CustomerSummary
+from db.kpi.models import DailySales
+from db.models import Customer
 from db.search import index as search_index
 
 SUMMARY_LINE = re.compile(r"^([\d,]+) summary rows differ", re.MULTILINE)
