@@ -12,13 +12,13 @@ that holds real data (demo logins can be kept and customers entered next to demo
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sqlmodel import func, select
 
 from db.core.access import Actor
 from db.core.engine import database_url, get_engine, read_session
+from db.core.settings import DEFAULT_DEMO_CUSTOMERS, read_settings
 from db.demo.loader import load_demo_data
 from db.migrate import UnknownRevisionError, upgrade
 from db.models import Customer, User
@@ -30,10 +30,9 @@ DEMO_USERS = (
     ("manager", "Morgan Manager", "manager", "manager-demo-2026"),
     ("marketing", "Maya Marketing", "marketing", "marketing-demo-2026"),
 )
-DEMO_CUSTOMERS = 5_000
 
 
-def setup(*, demo_customers: int = DEMO_CUSTOMERS, seed: int = 7) -> list[str]:
+def setup(*, demo_customers: int = DEFAULT_DEMO_CUSTOMERS, seed: int = 7) -> list[str]:
     """Migrate and, on an empty database, add the demo users and customers; report lines."""
     upgrade()
     engine = get_engine()
@@ -56,7 +55,7 @@ def setup(*, demo_customers: int = DEMO_CUSTOMERS, seed: int = 7) -> list[str]:
 
 
 def main() -> int:
-    demo_customers = int(os.environ.get("CUSTDB_DEMO_CUSTOMERS", DEMO_CUSTOMERS))
+    demo_customers = read_settings().demo_customers
     try:
         report = setup(demo_customers=demo_customers)
     except UnknownRevisionError as error:
