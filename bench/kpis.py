@@ -29,6 +29,7 @@ from db.core.engine import make_engine
 from db.kpi import metrics
 from db.kpi.metrics import Filters, Period
 from db.migrate import upgrade
+from db.segments import preview as segment_preview
 from db.segments import service as segments
 
 MANAGER = Actor("bench", "manager")
@@ -237,7 +238,7 @@ def _with_segment(engine: Engine, today: date) -> dict:
             board = metrics.dashboard(MANAGER, period, GRANULARITY, filters, today=today,
                                       engine=engine)
             times.append(_ms(started))
-        members = segments.count(ADMIN, DEFINITIONS[name], engine=engine)
+        members = segment_preview.count(ADMIN, DEFINITIONS[name], engine=engine)
     finally:
         segments.delete_segment(ADMIN, segment.id, engine=engine)
     return {"definition": name, "members": members, "first_ms": times[0],

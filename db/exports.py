@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, and_, select
 from db.core.access import Actor, Capability, require
 from db.core.types import utcnow
 from db.models import Customer, CustomerSummary
-from db.segments.compiler import customer_rows
+from db.segments.rows import customer_rows
 
 C = Customer.__table__.c  # type: ignore[attr-defined]
 S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
@@ -60,7 +60,7 @@ def check(actor: Actor, *, fmt: str, include_without_consent: bool) -> None:
 
 def exportable(where: ColumnElement[bool], *, include_without_consent: bool
                ) -> ColumnElement[bool]:
-    """``where`` (over :func:`~db.segments.compiler.customer_rows`) narrowed to the customers who
+    """``where`` (over :func:`~db.segments.rows.customer_rows`) narrowed to the customers who
     granted email-marketing consent, unless everyone was asked for."""
     if include_without_consent:
         return where

@@ -31,6 +31,7 @@ from db.core.access import Actor, Capability
 from db.core.types import utcnow
 from db.kpi import metrics
 from db.segments import service as segments
+from db.segments.membership import SegmentError, SegmentNotFound
 
 ANY_SEGMENT = "All customers"
 KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
@@ -270,7 +271,7 @@ def main() -> None:
     st.query_params.from_dict(kpi_view.to_params(view))
     try:
         board = _figures(user.role, user.username, view, today, version)
-    except (segments.SegmentError, segments.SegmentNotFound) as error:  # deleted, or broken
+    except (SegmentError, SegmentNotFound) as error:  # deleted, or broken
         st.error(plain(error))
         return
     period = board.period

@@ -8,14 +8,16 @@ compiler and the customer summary agree on one definition each.
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, cast, func, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Date, String
+from sqlmodel import SQLModel
 
 
 class UtcDay(GenericFunction):
@@ -105,3 +107,10 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:
         return day.replace(year=day.year - years, day=28)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table of a table model, typed: SQLModel does not declare ``__table__``, and
+    queries that name columns by string (``table.c[name]``) or build rows for a table need
+    the Table itself."""
+    return typing.cast(Table, inspect(model).local_table)
