@@ -200,3 +200,21 @@ def _blocks(node):
         if hasattr(child, "children"):
             yield child
             yield from _blocks(child)
+
+
+def _popover_disabled(at: AppTest, label: str) -> bool:
+    popover, = [block.proto.popover for block in _blocks(at.main)
+                if block.proto.DESCRIPTOR.name == "Block" and block.proto.HasField("popover")
+                and block.proto.popover.label == label]
+    return popover.disabled
+
+
+def test_delete_is_offered_to_whom_the_service_allows(signed_in: Callable[[str], AppTest],
+                                                      app_db: Engine) -> None:
+    service.save_segment(Actor("marketing", "marketing"), name="Mine", description=None,
+                         kind="dynamic", definition=Group(), engine=app_db)
+    for role, offered in (("marketing", True), ("manager", False), ("admin", True)):
+        at = _open(signed_in, role)
+        at.segmented_control(key="segments_view").set_value("Saved segments").run()
+        assert not at.exception, at.exception
+        assert _popover_disabled(at, "Delete") is not offered, role
