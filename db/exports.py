@@ -22,7 +22,8 @@ from sqlalchemy import ColumnElement, Connection, and_, select
 
 from db.core.access import Actor, Capability, require
 from db.core.types import utcnow
-from db.models import Customer, CustomerSummary
+from db.derived.models import CustomerSummary
+from db.models import Customer
 from db.segments.rows import customer_rows
 
 C = Customer.__table__.c  # type: ignore[attr-defined]

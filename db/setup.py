@@ -3,6 +3,11 @@
 Idempotent: on a database that already has users and customers it only migrates. The demo
 accounts exist so that a new team can look around at once; their passwords are printed here
 and in the README, so change or deactivate them before real customer data goes in.
+
+A database made by the migrations from before the squash into one baseline is left as it is:
+``main`` prints what to do and exits with status 1, so ``make run`` stops before the app
+starts. It is not recreated, because nothing tells a demo database reliably apart from one
+that holds real data (demo logins can be kept and customers entered next to demo ones).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from sqlmodel import func, select
 from db.core.access import Actor
 from db.core.engine import database_url, get_engine, read_session
 from db.demo.loader import load_demo_data
-from db.migrate import upgrade
+from db.migrate import UnknownRevisionError, upgrade
 from db.models import Customer, User
 from db.users.service import create_user
 
@@ -52,7 +57,12 @@ def setup(*, demo_customers: int = DEMO_CUSTOMERS, seed: int = 7) -> list[str]:
 
 def main() -> int:
     demo_customers = int(os.environ.get("CUSTDB_DEMO_CUSTOMERS", DEMO_CUSTOMERS))
-    for line in setup(demo_customers=demo_customers):
+    try:
+        report = setup(demo_customers=demo_customers)
+    except UnknownRevisionError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for line in report:
         print(line)
     print(f"Database: {database_url()}")
     return 0

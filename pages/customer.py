@@ -28,6 +28,7 @@ from db.customers.service import (
     get_customer,
     rebase_edit,
     soft_delete_customer,
+    stored_id,
     update_customer,
 )
 from db.customers.validation import InvalidFields
@@ -77,8 +78,8 @@ def _header(user: UserView, customer: Customer) -> None:
              f"Address: {address}"]
     for line in lines:
         st.text(line)
-    tags = profile.tags(user.actor, customer.id)
-    consent = profile.current_consent(profile.consent_history(user.actor, customer.id))
+    tags = profile.tags(user.actor, stored_id(customer))
+    consent = profile.current_consent(profile.consent_history(user.actor, stored_id(customer)))
     # Words, not emoji: without an emoji font every badge is the same empty box.
     badges = [f"{purpose.replace('_', ' ')}: "
               f"{'never asked' if event is None else 'granted' if event.granted else 'withdrawn'}"
@@ -143,7 +144,7 @@ def _edit_form(user: UserView, customer: Customer) -> None:
     errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
     editable = editable_fields(user.actor, EDITABLE)
     with st.form(f"edit_{customer.id}"):
-        values = {}
+        values: dict[str, object] = {}
         columns = st.columns(2)
         for index, name in enumerate(EDITABLE):
             column = columns[index % 2]
@@ -169,7 +170,7 @@ def _edit_form(user: UserView, customer: Customer) -> None:
         st.info("Nothing to save: no field differs from the stored record.")
         return
     try:
-        update_customer(user.actor, customer.id, version, changes)
+        update_customer(user.actor, stored_id(customer), version, changes)
     except InvalidFields as error:
         state[f"edit_errors_{customer.id}"] = error.errors
         st.rerun()
@@ -206,9 +207,9 @@ def _conflict(customer: Customer) -> None:
         st.dataframe(pd.DataFrame(conflict.theirs, columns=["By", "When", "Field", "Old", "New"]),
                      hide_index=True)
         if st.button("Reload the latest version"):
-            rebased = rebase_edit(conflict.seen, conflict.mine, _form_values(customer))
-            _fill_form(customer, rebased.values)
-            st.session_state[f"edit_rebased_{customer.id}"] = rebased
+            reloaded = rebase_edit(conflict.seen, conflict.mine, _form_values(customer))
+            _fill_form(customer, reloaded.values)
+            st.session_state[f"edit_rebased_{customer.id}"] = reloaded
             st.rerun()
         return
     rebased: Rebased | None = st.session_state.get(f"edit_rebased_{customer.id}")
@@ -246,7 +247,7 @@ def _delete(user: UserView, customer: Customer) -> None:
                       key=f"delete_yes_{customer.id}"):
             del st.session_state[asked]
             try:
-                soft_delete_customer(user.actor, customer.id)
+                soft_delete_customer(user.actor, stored_id(customer))
             except CustomerNotFound as gone:  # another admin deleted them meanwhile
                 st.error(str(gone))
                 return
@@ -507,8 +508,7 @@ def _history_tab(user: UserView, customer_id: int) -> None:
     rows = [{"When (UTC)": event.at, "By": event.actor, "Action": event.action,
              "Field": change.field, "Old": "—" if change.old is None else str(change.old),
              "New": "—" if change.new is None else str(change.new)}
-            for event in page.events for change in (field_changes(event) or [None])
-            if change is not None]
+            for event in page.events for change in field_changes(event)]
     if not rows:
         st.info("No recorded changes.")
         return
@@ -531,7 +531,7 @@ def main() -> None:
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
         return
     _header(user, customer)
-    _figures(user, customer.id)
+    _figures(user, customer_id)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
         names.append("Payment methods")
@@ -543,19 +543,19 @@ def main() -> None:
         _edit_form(user, customer)
         _delete(user, customer)
     with tabs["Orders"]:
-        _orders_tab(user, customer.id)
+        _orders_tab(user, customer_id)
     with tabs["Interactions"]:
-        _interactions_tab(user, customer.id)
+        _interactions_tab(user, customer_id)
     with tabs["Feedback"]:
-        _feedback_tab(user, customer.id)
+        _feedback_tab(user, customer_id)
     with tabs["Consent"]:
-        _consent_tab(user, customer.id)
+        _consent_tab(user, customer_id)
     if "Payment methods" in tabs:
         with tabs["Payment methods"]:
-            _payments_tab(user, customer.id)
+            _payments_tab(user, customer_id)
     if "History" in tabs:
         with tabs["History"]:
-            _history_tab(user, customer.id)
+            _history_tab(user, customer_id)
 
 
 main()

@@ -16,7 +16,7 @@ from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
 from db.core.engine import database_url
 from db.customers.profile import all_tags, tags_for
-from db.customers.service import update_many
+from db.customers.service import editable_fields, stored_id, update_many
 from db.exports import ExportError
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
@@ -65,7 +65,7 @@ def _results(hits: list[SearchHit]) -> None:
     st.caption("Select a row to open the customer's profile.")
     if selection.selection.rows:
         customer_id = int(frame.iloc[selection.selection.rows[0]]["Id"])
-        st.switch_page(str(PAGES_DIR / "customer.py"), query_params={"customer": customer_id})
+        st.switch_page(str(PAGES_DIR / "customer.py"), query_params={"customer": str(customer_id)})
 
 
 GRID_FIELDS = {"Status": "status", "City": "city", "Preferred channel": "preferred_channel",
@@ -78,15 +78,17 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
     Valid rows are saved together; refused rows stay as typed (the editor keeps its edits)
     with the reason listed, so nothing typed is lost.
     """
-    can_edit = user.actor.can(Capability.EDIT_CUSTOMER)
-    tags = tags_for(user.actor, [h.customer.id for h in hits])  # type: ignore[misc]
+    editable = editable_fields(user.actor, GRID_FIELDS.values())
+    ids = [stored_id(h.customer) for h in hits]
+    tags = tags_for(user.actor, ids)
     base = pd.DataFrame([{
         "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
         "Status": h.customer.status, "City": h.customer.city or "",
         "Preferred channel": h.customer.preferred_channel or "",
-        "Tags": ", ".join(tags[h.customer.id])} for h in hits])  # type: ignore[index]
+        "Tags": ", ".join(tags[customer_id])} for h, customer_id in zip(hits, ids, strict=True)])
     versions = {h.customer.id: h.customer.version for h in hits}
-    locked = ["Id", "Name"] + ([] if can_edit else ["Status", "City"])
+    locked = ["Id", "Name", *(column for column, name in GRID_FIELDS.items()
+                              if name not in editable)]
     # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
     # data changes, so another page or search would otherwise inherit them.
     key = "lookup_grid:" + ",".join(str(h.customer.id) for h in hits)

@@ -18,7 +18,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers the tables)
+# The three model modules register the tables.
+import db.derived.models
+import db.kpi.models
+import db.models  # noqa: F401
 from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade
 

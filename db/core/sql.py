@@ -8,11 +8,11 @@ compiler and the customer summary agree on one definition each.
 
 from __future__ import annotations
 
-import typing
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Table, and_, cast, func, inspect
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, func
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
@@ -93,7 +93,7 @@ def fold_ascii(text: str) -> str:
 
 def cents(amount: ColumnElement) -> ColumnElement[int]:
     """An amount column as whole cents, exact on both engines (SQLite keeps NUMERIC as REAL)."""
-    return cast(func.round(amount * 100), BigInteger)
+    return sql_cast(func.round(amount * 100), BigInteger)
 
 
 def filled(column: ColumnElement) -> ColumnElement[bool]:
@@ -110,7 +110,5 @@ def years_before(day: date, years: int) -> date:
 
 
 def table_of(model: type[SQLModel]) -> Table:
-    """The table of a table model, typed: SQLModel does not declare ``__table__``, and
-    queries that name columns by string (``table.c[name]``) or build rows for a table need
-    the Table itself."""
-    return typing.cast(Table, inspect(model).local_table)
+    """The Core table of a table model, typed (SQLModel declares ``__table__`` untyped)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]

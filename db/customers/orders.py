@@ -1,8 +1,8 @@
 """Recording an order or a refund for a customer: the write every sales figure follows.
 
 An order changes the customer's summary (count, spend, first and last order) and the KPI
-tables (:mod:`db.kpi.tables`), so all of them move in the same transaction as the order and its
-audit event.
+tables, so :func:`db.derived.hook.customers_changed` moves them in the same transaction as the
+order and its audit event.
 Refunds are orders with a negative amount, so sums stay honest.
 """
 
@@ -21,8 +21,7 @@ from db.core.types import utcnow
 from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields
-from db.derived import summary as customer_summary
-from db.kpi import tables as kpi_tables
+from db.derived.hook import customers_changed
 from db.models import ORDER_CHANNELS, Customer, Order
 
 # NUMERIC(12, 2): ten digits before the point.
@@ -75,9 +74,8 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         order = Order(customer_id=customer_id, ordered_at=when, amount=value,
                       category=category, channel=channel, product=product, quantity=quantity)
-        with kpi_tables.kept_current(session, [customer_id]):
+        with customers_changed(session, [customer_id]):
             session.add(order)
-            customer_summary.refresh(session, [customer_id])
         trail.record(session, actor=actor.username, action="order.record", entity="customer",
                      entity_id=customer_id,
                      changes={"order_id": order.id, "amount": value, "category": category,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_
 
-from db.models import Customer, CustomerSummary
+from db.core.sql import table_of
+from db.derived.models import CustomerSummary
+from db.models import Customer
 
-_C = Customer.__table__.c  # type: ignore[attr-defined]
-_S = CustomerSummary.__table__.c  # type: ignore[attr-defined]
+_C = table_of(Customer).c
+_S = table_of(CustomerSummary).c
 
 
 def live() -> ColumnElement[bool]:

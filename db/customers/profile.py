@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
@@ -24,13 +24,13 @@ from sqlmodel import Session, col, func, select
 from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
+from db.core.sql import table_of
 from db.core.types import utcnow
 from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
 from db.customers.validation import InvalidFields
-from db.derived import summary as customer_summary
-from db.kpi import tables as kpi_tables
+from db.derived.hook import customers_changed
 from db.models import (
     CONSENT_PURPOSES,
     DIRECTIONS,
@@ -45,6 +45,9 @@ from db.models import (
     Tag,
     User,
 )
+
+# The rows of a customer the profile lists in its tabs.
+Row = TypeVar("Row", Order, Interaction, Feedback, ConsentEvent)
 
 
 @dataclass(frozen=True)
@@ -114,39 +117,41 @@ def figures(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> 
         days_since_last_order=(utcnow() - last).days if last else None, latest_nps=nps)
 
 
+def _rows_of(actor: Actor, model: type[Row], customer_id: int, newest_first: tuple[str, ...],
+             limit: int | None, engine: Engine | None) -> list[Row]:
+    """A live customer's rows of ``model``, newest first by the ``newest_first`` columns: one
+    read for every tab of the profile, so each checks the role and refuses a deleted
+    customer the same way."""
+    require(actor, Capability.LOOKUP)
+    table = table_of(model)
+    with read_session(engine) as session:
+        _live_customer(session, customer_id)
+        return list(session.exec(
+            select(model).where(table.c.customer_id == customer_id)
+            .order_by(*(table.c[name].desc() for name in newest_first)).limit(limit)))
+
+
 def orders(actor: Actor, customer_id: int, *, limit: int = 1_000,
            engine: Engine | None = None) -> list[Order]:
     """The customer's orders, newest first (at most ``limit``)."""
-    require(actor, Capability.LOOKUP)
-    with read_session(engine) as session:
-        return list(session.exec(select(Order).where(Order.customer_id == customer_id)
-                                 .order_by(col(Order.ordered_at).desc()).limit(limit)))
+    return _rows_of(actor, Order, customer_id, ("ordered_at",), limit, engine)
 
 
 def interactions(actor: Actor, customer_id: int, *, limit: int = 500,
                  engine: Engine | None = None) -> list[Interaction]:
-    require(actor, Capability.LOOKUP)
-    with read_session(engine) as session:
-        return list(session.exec(select(Interaction).where(Interaction.customer_id == customer_id)
-                                 .order_by(col(Interaction.at).desc()).limit(limit)))
+    """The customer's contacts, newest first (at most ``limit``)."""
+    return _rows_of(actor, Interaction, customer_id, ("at",), limit, engine)
 
 
 def feedback(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> list[Feedback]:
-    require(actor, Capability.LOOKUP)
-    with read_session(engine) as session:
-        return list(session.exec(select(Feedback).where(Feedback.customer_id == customer_id)
-                                 .order_by(col(Feedback.at).desc())))
+    """The customer's survey answers, newest first."""
+    return _rows_of(actor, Feedback, customer_id, ("at",), None, engine)
 
 
 def consent_history(actor: Actor, customer_id: int, *,
                     engine: Engine | None = None) -> list[ConsentEvent]:
     """Every grant and withdrawal, newest first."""
-    require(actor, Capability.LOOKUP)
-    with read_session(engine) as session:
-        return list(session.exec(select(ConsentEvent)
-                                 .where(ConsentEvent.customer_id == customer_id)
-                                 .order_by(col(ConsentEvent.at).desc(),
-                                           col(ConsentEvent.id).desc())))
+    return _rows_of(actor, ConsentEvent, customer_id, ("at", "id"), None, engine)
 
 
 def current_consent(history: list[ConsentEvent]) -> dict[str, ConsentEvent | None]:
@@ -164,6 +169,7 @@ def payment_methods(actor: Actor, customer_id: int, *,
     require(actor, Capability.VIEW_PAYMENT_DETAILS)
     today = utcnow().date()
     with read_session(engine) as session:
+        _live_customer(session, customer_id)
         cards = session.exec(select(PaymentMethod)
                              .where(PaymentMethod.customer_id == customer_id)
                              .order_by(col(PaymentMethod.id)))
@@ -176,6 +182,7 @@ def payment_methods(actor: Actor, customer_id: int, *,
 def tags(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> list[str]:
     require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
+        _live_customer(session, customer_id)
         return list(session.exec(select(Tag.name).join(CustomerTag)
                                  .where(CustomerTag.customer_id == customer_id)
                                  .order_by(Tag.name)))
@@ -280,10 +287,8 @@ def log_interaction(actor: Actor, customer_id: int, *, kind: str, subject: str,
             raise AlreadyLogged(existing)
         interaction = Interaction(customer_id=customer_id, at=when, logged_at=now,
                                   staff_user_id=author, **fields)
-        with kpi_tables.kept_current(session, [customer_id]):
+        with customers_changed(session, [customer_id]):
             session.add(interaction)
-            session.flush()
-            customer_summary.refresh(session, [customer_id])
         trail.record(session, actor=actor.username, action="interaction.log",
                      entity="customer", entity_id=customer_id,
                      changes={"kind": kind, "subject": interaction.subject,
@@ -340,12 +345,10 @@ def update_interaction(actor: Actor, interaction_id: int, *, kind: str, directio
         if not diff:
             return interaction
         # The kind files the contact under another daily_interactions cell.
-        with kpi_tables.kept_current(session, [interaction.customer_id]):
+        with customers_changed(session, [interaction.customer_id]):
             for name, (_, value) in diff.items():
                 setattr(interaction, name, value)
             session.add(interaction)
-            session.flush()
-            customer_summary.refresh(session, [interaction.customer_id])
         trail.record(session, actor=actor.username, action="interaction.update",
                      entity="customer", entity_id=interaction.customer_id,
                      changes={"interaction_id": interaction_id, **diff}, source="form")
@@ -362,10 +365,8 @@ def delete_interaction(actor: Actor, interaction_id: int, *,
         customer_id = interaction.customer_id
         deleted = {name: [getattr(interaction, name), None]
                    for name in ("at", *INTERACTION_FIELDS, "staff_user_id", "logged_at")}
-        with kpi_tables.kept_current(session, [customer_id]):
+        with customers_changed(session, [customer_id]):
             session.delete(interaction)
-            session.flush()
-            customer_summary.refresh(session, [customer_id])
         trail.record(session, actor=actor.username, action="interaction.delete",
                      entity="customer", entity_id=customer_id,
                      changes={"interaction_id": interaction_id, **deleted}, source="form")
@@ -391,8 +392,8 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
                              at=utcnow(), source=source.strip(),
                              notice_version=notice_version.strip(),
                              recorded_by_user_id=recorded_by_user_id)
-        session.add(event)
-        customer_summary.refresh(session, [customer_id])
+        with customers_changed(session, [customer_id]):
+            session.add(event)
         trail.record(session, actor=actor.username, action="consent.change", entity="customer",
                      entity_id=customer_id,
                      changes={"purpose": purpose, "granted": granted, "source": event.source,

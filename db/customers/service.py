@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, or_
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,13 +23,13 @@ from db.core.engine import read_session, write_session
 from db.core.types import utcnow
 from db.customers.tags import clean_tags, replace_tags
 from db.customers.validation import InvalidFields, clean_customer_fields
-from db.derived import summary
-from db.kpi import tables as kpi_tables
+from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer
-from db.search import index as search_index
 
-# What the marketing role may change on a record (tags and consent have their own services).
-MARKETING_FIELDS = frozenset({"preferred_channel"})
+Row = TypeVar("Row")
+# What the marketing role may change on a record: tags, and the preferred channel (consent
+# has its own service).
+MARKETING_FIELDS = frozenset({"preferred_channel", "tags"})
 
 
 class CustomerNotFound(LookupError):
@@ -107,14 +107,23 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
         return customer
 
 
+def stored_id(customer: Customer) -> int:
+    """The id of a customer read from the database (the model types it optional, for rows
+    not yet written)."""
+    if customer.id is None:
+        raise CustomerNotFound("This customer has not been saved yet.")
+    return customer.id
+
+
 def editable_fields(actor: Actor, fields: Iterable[str]) -> frozenset[str]:
-    """Which of ``fields`` this actor may change on a customer record (what the edit form
-    leaves enabled); :func:`update_customer` refuses the rest."""
+    """Which of ``fields`` (customer fields, or ``"tags"``) this actor may change on a
+    customer record: what the edit form and the lookup grid leave enabled;
+    :func:`update_customer` and :func:`update_many` refuse the rest."""
+    wanted = frozenset(fields)
+    allowed = wanted & MARKETING_FIELDS if actor.can(Capability.EDIT_MARKETING_FIELDS) else set()
     if actor.can(Capability.EDIT_CUSTOMER):
-        return frozenset(fields)
-    if actor.can(Capability.EDIT_MARKETING_FIELDS):
-        return frozenset(fields) & MARKETING_FIELDS
-    return frozenset()
+        allowed |= wanted - {"tags"}
+    return frozenset(allowed)
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,7 @@ def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Custome
     return _detached(session, list(session.exec(query.limit(5))))
 
 
-def _detached(session: Session, objects: list) -> list:
+def _detached(session: Session, objects: list[Row]) -> list[Row]:
     """Take loaded rows out of the session so they survive the rollback of the exception
     that carries them to the page (a rollback expires every row still in the session)."""
     for item in objects:
@@ -214,9 +223,10 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
         customer = Customer(**cleaned, created_at=now, updated_at=now)
         session.add(customer)
         session.flush()
+        assert customer.id is not None  # flushed
+        with customers_changed(session, [customer.id]):
+            pass  # the new row is written: its summary row and search text follow
         session.refresh(customer)  # callers get every column, version included
-        search_index.index_customers(session, [customer])
-        summary.refresh(session, [customer.id])
         trail.record(session, actor=actor.username, action="customer.create",
                      entity="customer", entity_id=customer.id,
                      changes={name: [None, value] for name, value in cleaned.items()
@@ -235,17 +245,14 @@ def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str
     if "email" in diff and cleaned["email"] and (
             owner := _email_owner(session, cleaned["email"], customer.id)):
         raise DuplicateEmail(owner)
-    # The daily tables file orders under the customer's country: a move takes them along.
-    moved = [customer.id] if "country" in diff else []
-    with kpi_tables.kept_current(session, moved):
+    assert customer.id is not None
+    with customers_changed(session, [customer.id]):
         for name, (_, value) in diff.items():
             setattr(customer, name, value)
         customer.updated_at = utcnow()
         session.add(customer)
         session.flush()  # the version check happens here (SQLAlchemy version_id_col)
-        summary.refresh(session, [customer.id])  # it copies the fields segments test
     session.refresh(customer)
-    search_index.index_customers(session, [customer])
     trail.record(session, actor=actor.username, action="customer.update", entity="customer",
                  entity_id=customer.id, changes=diff, source=source)
     return True
@@ -268,7 +275,7 @@ def _load_for_edit(session: Session, customer_id: int, expected_version: int) ->
         raise CustomerNotFound(f"There is no customer {customer_id}.")
     if customer.version != expected_version:
         changes = _detached(session, _changes_since(session, customer, expected_version))
-        raise StaleRecord(*_detached(session, [customer]), changes)
+        raise StaleRecord(_detached(session, [customer])[0], changes)
     return customer
 
 
@@ -307,10 +314,7 @@ def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
     Every row is validated; the valid ones are saved together in one transaction and the
     others are returned with their reason, so the page can keep them as typed.
     """
-    fields = {name for _, _, changes in rows for name in changes} - {"tags"}
-    _require_fields(actor, fields)
-    if any("tags" in changes for _, _, changes in rows):
-        require(actor, Capability.EDIT_MARKETING_FIELDS)
+    _require_fields(actor, {name for _, _, changes in rows for name in changes})
     result = GridResult()
     with write_session(engine) as session:
         for customer_id, version, changes in rows:
@@ -347,11 +351,9 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
         customer = session.get(Customer, customer_id)
         if customer is None or customer.deleted_at is not None:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
-        with kpi_tables.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+        with customers_changed(session, [customer_id]):  # leaves lookup, segments, KPIs
             customer.deleted_at = utcnow()
             session.add(customer)
-            summary.refresh(session, [customer_id])  # segments leave it out from now on
-        search_index.index_customers(session, [customer])  # leaves the index
         trail.record(session, actor=actor.username, action="customer.delete",
                      entity="customer", entity_id=customer_id,
                      changes={"deleted_at": [None, customer.deleted_at]}, source="form")
@@ -368,13 +370,10 @@ def restore_customer(actor: Actor, customer_id: int, *,
         if customer is None or customer.deleted_at is None:
             raise CustomerNotFound(f"There is no deleted customer {customer_id}.")
         deleted_at = customer.deleted_at
-        with kpi_tables.kept_current(session, [customer_id]):  # the RFM grid counts live ones
+        with customers_changed(session, [customer_id]):  # back in lookup, segments, KPIs
             customer.deleted_at = None
             session.add(customer)
-            session.flush()
-            summary.refresh(session, [customer_id])  # segments count it again
         session.refresh(customer)
-        search_index.index_customers(session, [customer])  # lookup finds it again
         trail.record(session, actor=actor.username, action="customer.restore",
                      entity="customer", entity_id=customer_id,
                      changes={"deleted_at": [deleted_at, None]}, source="form")

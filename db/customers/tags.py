@@ -54,7 +54,9 @@ def replace_tags(session: Session, *, actor: str, customer_id: int, wanted: list
         session.delete(link)
     session.flush()
     for name in wanted:
-        session.add(CustomerTag(customer_id=customer_id, tag_id=known[name].id))
+        tag_id = known[name].id
+        assert tag_id is not None  # flushed above
+        session.add(CustomerTag(customer_id=customer_id, tag_id=tag_id))
     trail.record(session, actor=actor, action="customer.tags", entity="customer",
                  entity_id=customer_id,
                  changes={"tags": [", ".join(current), ", ".join(wanted)]}, source=source)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, NoReturn
 
 import phonenumbers
 import pycountry
@@ -145,7 +146,7 @@ def clean_customer_fields(fields: Mapping[str, Any], *, country_of_record: str |
 
     for name, rule in _TEXT_RULES.items():
         if name in fields:
-            attempt(name, lambda rule=rule, name=name: rule(fields[name]))
+            attempt(name, partial(rule, fields[name]))
     if "country" in fields:
         attempt("country", lambda: normalise_country(str(fields["country"] or ""))
                 if str(fields["country"] or "").strip() else _required())
@@ -166,7 +167,7 @@ def clean_customer_fields(fields: Mapping[str, Any], *, country_of_record: str |
     return cleaned
 
 
-def _required() -> None:
+def _required() -> NoReturn:
     raise InvalidValue("This field is required.")
 
 

@@ -12,6 +12,7 @@ segments test, so a customer edit refreshes it too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    Table,
     and_,
     case,
     cast,
@@ -30,81 +32,83 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from db.core.sql import cents, filled
+from db.core.sql import cents, filled, table_of
 from db.customers.predicates import live
+from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
-    CHANNEL_BITS,
     CONSENT_PURPOSES,
     ConsentEvent,
     Customer,
-    CustomerSummary,
     Feedback,
     Interaction,
     Order,
 )
 
-SUMMARY = CustomerSummary.__table__  # type: ignore[attr-defined]
+SUMMARY = table_of(CustomerSummary)
+CUSTOMER = table_of(Customer).c
+ORDER = table_of(Order).c
+CONTACT = table_of(Interaction).c
 # Above this many customers, a refresh recomputes everyone rather than an IN list.
 _LIST_LIMIT = 5_000
 
 
-def _latest(column: ColumnElement, *where: ColumnElement) -> ColumnElement:
-    """The newest value of ``column`` for the outer customer (ties: the later row)."""
-    table = column.table
-    return (select(column).where(table.c.customer_id == Customer.id, *where)
+def _latest(table: Table, column: str, *where: ColumnElement[bool]) -> ColumnElement[Any]:
+    """The newest value of ``column`` of ``table`` for the outer customer (ties: the later
+    row)."""
+    return (select(table.c[column]).where(table.c.customer_id == CUSTOMER.id, *where)
             .order_by(table.c.at.desc(), table.c.id.desc()).limit(1).scalar_subquery())
 
 
-def summary_rows(customer_ids: list[int] | None = None) -> Select:
+def summary_rows(customer_ids: list[int] | None = None) -> Select[Any]:
     """The summary rows, in ``customer_summary`` column order, of some or all customers."""
     orders = select(
-        Order.customer_id, func.count().label("order_count"),
-        cast(func.sum(cents(Order.amount)), BigInteger).label("spend_cents"),
-        func.min(Order.ordered_at).label("first_at"), func.max(Order.ordered_at).label("last_at"),
-        cast(func.sum(case((Order.amount > 0, cents(Order.amount)), else_=0)),
+        ORDER.customer_id, func.count().label("order_count"),
+        cast(func.sum(cents(ORDER.amount)), BigInteger).label("spend_cents"),
+        func.min(ORDER.ordered_at).label("first_at"), func.max(ORDER.ordered_at).label("last_at"),
+        cast(func.sum(case((ORDER.amount > 0, cents(ORDER.amount)), else_=0)),
              BigInteger).label("gross_cents"),
-        cast(func.sum(case(*((Order.channel == channel, bit)
+        cast(func.sum(case(*((ORDER.channel == channel, bit)
                              for channel, bit in CHANNEL_BITS.items()), else_=0).distinct()),
              Integer).label("channels"),
-    ).group_by(Order.customer_id)
-    contacts = select(Interaction.customer_id, func.max(Interaction.at).label("last_at")
-                      ).group_by(Interaction.customer_id)
+    ).group_by(ORDER.customer_id)
+    contacts = (select(CONTACT.customer_id, func.max(CONTACT.at).label("last_at"))
+                .group_by(CONTACT.customer_id))
     if customer_ids is not None:
-        orders = orders.where(Order.customer_id.in_(customer_ids))
-        contacts = contacts.where(Interaction.customer_id.in_(customer_ids))
+        orders = orders.where(ORDER.customer_id.in_(customer_ids))
+        contacts = contacts.where(CONTACT.customer_id.in_(customer_ids))
     order_totals = orders.subquery()
     last_contact = contacts.subquery()
-    values: dict[str, ColumnElement] = {
-        "customer_id": Customer.id,
+    consent = table_of(ConsentEvent)
+    values: dict[str, ColumnElement[Any]] = {
+        "customer_id": CUSTOMER.id,
         "order_count": func.coalesce(order_totals.c.order_count, 0),
         "spend_cents": func.coalesce(order_totals.c.spend_cents, cast(0, BigInteger)),
         "first_order_at": order_totals.c.first_at, "last_order_at": order_totals.c.last_at,
         "last_interaction_at": last_contact.c.last_at,
-        "latest_nps": cast(_latest(Feedback.__table__.c.nps_score), Integer),
+        "latest_nps": cast(_latest(table_of(Feedback), "nps_score"), Integer),
         "gross_cents": func.coalesce(order_totals.c.gross_cents, cast(0, BigInteger)),
         "channels": func.coalesce(order_totals.c.channels, 0),
-        **{"consent_" + purpose: func.coalesce(_latest(
-            ConsentEvent.__table__.c.granted, ConsentEvent.__table__.c.purpose == purpose),
-            false()) for purpose in CONSENT_PURPOSES},
+        **{"consent_" + purpose: func.coalesce(
+            _latest(consent, "granted", consent.c.purpose == purpose), false())
+           for purpose in CONSENT_PURPOSES},
         **profile_copies(),
     }
     rows = (
         select(*(values[name].label(name) for name in _columns()))
-        .outerjoin(order_totals, order_totals.c.customer_id == Customer.id)
-        .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
+        .outerjoin(order_totals, order_totals.c.customer_id == CUSTOMER.id)
+        .outerjoin(last_contact, last_contact.c.customer_id == CUSTOMER.id)
     )
     if customer_ids is not None:
-        rows = rows.where(Customer.id.in_(customer_ids))
+        rows = rows.where(CUSTOMER.id.in_(customer_ids))
     return rows
 
 
-def profile_copies() -> dict[str, ColumnElement]:
+def profile_copies() -> dict[str, ColumnElement[Any]]:
     """The customer's own fields the summary copies, by summary column."""
     return {"live": live(),
-            **{name: Customer.__table__.c[name]  # type: ignore[attr-defined]
-               for name in ("country", "status", "gender", "birth_date", "income_band",
-                            "source", "created_at")},
-            "has_email": filled(Customer.email), "has_phone": filled(Customer.phone)}
+            **{name: CUSTOMER[name] for name in ("country", "status", "gender", "birth_date",
+                                          "income_band", "source", "created_at")},
+            "has_email": filled(CUSTOMER.email), "has_phone": filled(CUSTOMER.phone)}
 
 
 def _columns() -> list[str]:
@@ -123,7 +127,7 @@ def refresh(executor: Session | Connection, customer_ids: Iterable[int]) -> None
         return
     # Two writes for one customer at once would both delete and re-insert its row; on
     # PostgreSQL the second waits here for the first to commit (SQLite writes one at a time).
-    executor.execute(select(Customer.id).where(Customer.id.in_(ids)).with_for_update())
+    executor.execute(select(CUSTOMER.id).where(CUSTOMER.id.in_(ids)).with_for_update())
     executor.execute(delete(SUMMARY).where(SUMMARY.c.customer_id.in_(ids)))
     executor.execute(insert(SUMMARY).from_select(_columns(), summary_rows(ids)))
 
@@ -147,5 +151,5 @@ def differences(connection: Connection) -> int:
     missing = select(func.count()).select_from(fresh).where(
         ~select(stored.c.customer_id).where(matches).exists())
     extra = select(func.count()).select_from(SUMMARY).where(
-        ~SUMMARY.c.customer_id.in_(select(Customer.id)))
+        ~SUMMARY.c.customer_id.in_(select(CUSTOMER.id)))
     return connection.execute(missing).scalar_one() + connection.execute(extra).scalar_one()

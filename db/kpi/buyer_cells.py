@@ -45,7 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from db.core.sql import UtcDay
-from db.models import Customer, DailyCustomers, MonthlyCustomers, Order, WeeklyCustomers
+from db.kpi.models import DailyCustomers, MonthlyCustomers, WeeklyCustomers
+from db.models import Customer, Order
 
 TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]
 MONTHLY = MonthlyCustomers.__table__  # type: ignore[attr-defined]

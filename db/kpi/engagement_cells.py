@@ -13,8 +13,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select
 
 from db.core.sql import UtcDay
+from db.kpi.models import DailyInteractions, DailyNps
 from db.kpi.summed_cells import Customers, SummedCells
-from db.models import NPS_BANDS, Customer, DailyInteractions, DailyNps, Feedback, Interaction
+from db.models import NPS_BANDS, Customer, Feedback, Interaction
 
 INTERACTIONS = DailyInteractions.__table__  # type: ignore[attr-defined]
 NPS = DailyNps.__table__  # type: ignore[attr-defined]

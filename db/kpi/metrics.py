@@ -69,6 +69,7 @@ from db.core.engine import get_engine
 from db.core.sql import cents, years_before
 from db.core.types import utcnow
 from db.customers.predicates import live
+from db.derived.models import CustomerSummary
 from db.kpi import scope as kpi_scope
 from db.kpi import top as top_search
 from db.kpi.buyer_cells import WEEKLY
@@ -79,7 +80,7 @@ from db.kpi.recency_cells import RECENCY_CELLS
 from db.kpi.sales_cells import SALES_CELLS, sales_table
 from db.kpi.summed_cells import SummedCells
 from db.kpi.top import BoundList
-from db.models import AuditEvent, Customer, CustomerSummary, Order
+from db.models import AuditEvent, Customer, Order
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 SALES_MEASURES = ("revenue_cents", "orders", "refunds", "new_customers")

@@ -15,8 +15,9 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Select, cast, func, select
 
 from db.core.sql import UtcMonth, cents
+from db.kpi.models import CustomerMonth
 from db.kpi.summed_cells import Customers, SummedCells
-from db.models import CustomerMonth, Order
+from db.models import Order
 
 MONTHS = CustomerMonth.__table__  # type: ignore[attr-defined]
 

@@ -15,8 +15,10 @@ from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
 
 from db.core.sql import UtcDay
 from db.customers.predicates import live
+from db.derived.models import CustomerSummary
+from db.kpi.models import CustomerRecency
 from db.kpi.summed_cells import Customers, SummedCells
-from db.models import Customer, CustomerRecency, CustomerSummary
+from db.models import Customer
 
 RECENCY = CustomerRecency.__table__  # type: ignore[attr-defined]
 CAP = 10  # "10 orders" stands for 10 or more: the top frequency score starts there

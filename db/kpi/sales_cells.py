@@ -25,13 +25,10 @@ from sqlalchemy import (
 )
 
 from db.core.sql import UtcDay, cents
+from db.kpi.models import DailyCategories, DailyChannels, DailySales, DailyTotals
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import (
     Customer,
-    DailyCategories,
-    DailyChannels,
-    DailySales,
-    DailyTotals,
     Order,
 )
 

@@ -1,24 +1,20 @@
-"""Alembic environment: the models' metadata, the app's engine, batch mode on SQLite."""
+"""Alembic environment: the connection ``db.migrate`` hands over, batch mode on SQLite.
+
+It imports no application module, so the migrations stay DDL and frozen SQL. Autogenerate
+(``python -m db.migrate revision``) gets the models' metadata and its hooks from
+``db.migrate`` through ``config.attributes["autogenerate"]``; plain upgrades need neither.
+"""
 
 from alembic import context
-from sqlmodel import SQLModel
-
-import db.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from db.core.engine import database_url, make_engine
-from db.migrate import include_object
+from sqlalchemy import Connection, create_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or database_url()
 
 
 def run_migrations_offline() -> None:
-    context.configure(
-        url=url,
-        target_metadata=SQLModel.metadata,
-        literal_binds=True,
-        render_as_batch=url.startswith("sqlite"),
-        include_object=include_object,
-    )
+    url = config.get_main_option("sqlalchemy.url")
+    context.configure(url=url, literal_binds=True,
+                      render_as_batch=bool(url and url.startswith("sqlite")))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,19 +24,18 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(url)
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=include_object,
+        **config.attributes.get("autogenerate", {}),
     )
     with context.begin_transaction():
         context.run_migrations()

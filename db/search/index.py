@@ -189,6 +189,25 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
         last_id = rows[-1].id
 
 
+def differences(connection: Connection, *, batch: int = 20_000) -> int:
+    """How many customers' index rows differ from :func:`search_text` of their record: a
+    live customer missing or with other text, or a row for a customer no longer live."""
+    table = bulk_table(connection.dialect.name)
+    key = _key(table)
+    stored = {row[0]: row[1] for row in connection.execute(select(key, table.c.body))}
+    differing = 0
+    last_id = 0
+    columns = [getattr(Customer, name) for name in Searchable.__annotations__]
+    while True:
+        rows = connection.execute(
+            select(*columns).where(Customer.id > last_id, live())
+            .order_by(Customer.id).limit(batch)).all()
+        if not rows:
+            return differing + len(stored)  # what is left belongs to no live customer
+        differing += sum(stored.pop(row.id, None) != search_text(row) for row in rows)
+        last_id = rows[-1].id
+
+
 def create_ddl(dialect: str) -> list[str]:
     """The statements that create the index (used by the migration)."""
     if dialect == "sqlite":

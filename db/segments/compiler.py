@@ -24,7 +24,8 @@ from sqlmodel import col
 
 from db.core.sql import years_before
 from db.customers.predicates import listed
-from db.models import CHANNEL_BITS, NPS_BANDS, CustomerTag, Tag
+from db.derived.models import CHANNEL_BITS
+from db.models import NPS_BANDS, CustomerTag, Tag
 from db.segments.comparisons import cents, choice, compare, compare_value, text, texts, whole
 from db.segments.definition import Condition, Group, InvalidDefinition, problems
 from db.segments.rows import INTERACTIONS, KEY, ORDERS, C, S, reads_only_rows, rows_for

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, FromClause, Join
 from sqlalchemy.sql.util import find_tables
 
 from db.core.sql import table_of
-from db.models import Customer, CustomerSummary, Interaction, Order
+from db.derived.models import CustomerSummary
+from db.models import Customer, Interaction, Order
 
 CUSTOMERS = table_of(Customer)
 SUMMARY = table_of(CustomerSummary)

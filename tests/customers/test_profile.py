@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -127,6 +128,17 @@ def test_deleted_customers_take_no_new_records(engine: Engine, customer_id: int)
         profile.figures(MANAGER, customer_id, engine=engine)
     with pytest.raises(CustomerNotFound):
         profile.log_interaction(MANAGER, customer_id, kind="note", subject="x", engine=engine)
+
+
+@pytest.mark.parametrize("read", [profile.orders, profile.interactions, profile.feedback,
+                                  profile.consent_history, profile.tags,
+                                  profile.payment_methods])
+def test_no_tab_of_a_deleted_customer_is_served(engine: Engine, customer_id: int,
+                                                read: Callable[..., object]) -> None:
+    assert read(MANAGER, customer_id, engine=engine) is not None
+    soft_delete_customer(Actor("alex", "admin"), customer_id, engine=engine)
+    with pytest.raises(CustomerNotFound):
+        read(MANAGER, customer_id, engine=engine)
 
 
 @pytest.fixture

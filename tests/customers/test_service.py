@@ -22,6 +22,7 @@ from db.customers.service import (
     StaleRecord,
     create_customer,
     deleted_customers,
+    editable_fields,
     get_customer,
     restore_customer,
     soft_delete_customer,
@@ -266,3 +267,22 @@ def _derived(engine: Engine) -> dict:
             summary.SUMMARY.c.customer_id)).all()
         tables["search"] = connection.execute(index).all()
     return tables
+
+
+@pytest.mark.parametrize(("actor", "allowed"), [
+    (MANAGER, {"status", "city", "preferred_channel", "tags"}),
+    (ADMIN, {"status", "city", "preferred_channel", "tags"}),
+    (MARKETING, {"preferred_channel", "tags"}),
+    (Actor("x", "nobody"), set()),
+])
+def test_editable_fields_is_what_the_grid_and_form_leave_enabled(actor: Actor,
+                                                                 allowed: set[str]) -> None:
+    assert editable_fields(actor, ["status", "city", "preferred_channel", "tags"]) == allowed
+
+
+def test_marketing_saves_tags_in_the_grid_but_not_a_city(engine: Engine, john: Customer) -> None:
+    result = update_many(MARKETING, [(john.id, john.version, {"tags": ["vip"]})], engine=engine)
+    assert result.saved == [john.id]
+    with pytest.raises(PermissionDenied):
+        update_many(MARKETING, [(john.id, john.version, {"city": "Leeds", "tags": ["x"]})],
+                    engine=engine)

@@ -20,11 +20,11 @@ from db.customers.service import (
 )
 from db.demo.loader import load_demo_data
 from db.derived import summary
+from db.derived.models import CustomerSummary
 from db.models import (
     CONSENT_PURPOSES,
     INTERACTION_KINDS,
     ORDER_CHANNELS,
-    CustomerSummary,
     Feedback,
     Order,
 )

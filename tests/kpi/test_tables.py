@@ -20,9 +20,10 @@ from db.customers.service import (
 )
 from db.customers.validation import InvalidFields
 from db.demo.loader import load_demo_data
+from db.derived.models import CustomerSummary
 from db.kpi import buyer_cells, month_cells, sales_cells
 from db.kpi import tables as kpi_tables
-from db.models import INTERACTION_KINDS, ORDER_CHANNELS, AuditEvent, CustomerSummary
+from db.models import INTERACTION_KINDS, ORDER_CHANNELS, AuditEvent
 
 ADMIN = Actor("ada", "admin")
 MARKETING = Actor("mia", "marketing")

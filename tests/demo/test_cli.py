@@ -1,0 +1,17 @@
+"""``python -m db.demo``: loads into DATABASE_URL, and refuses a database with customers."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.demo.__main__ import main
+
+
+def test_loads_then_refuses_a_second_load(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["--customers", "40", "--seed", "3", "--as-of", "2026-06-01"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("Loaded 40 customers, ") and "40 of 40 customers" in out.err
+    assert main(["--customers", "40"]) == 2
+    assert "already holds 40 customers" in capsys.readouterr().err
