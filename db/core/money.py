@@ -1,20 +1,17 @@
 """Amounts of money as a person types them or a definition stores them: one parser for all.
 
 An order's amount and a segment's "total spend at least 49,90" mean the same thing by the
-same text: a decimal number with a point or a comma before at most two decimals (whole
-cents), surrounding spaces ignored, a sign allowed (refunds are negative). Anything else is
-refused with a reason rather than guessed at: "1.234" is not read as a thousand, "1e3" and
-"1_000" are not amounts.
+same text: a decimal number (Python's ``Decimal`` syntax) with a point or a comma before at
+most two decimals (whole cents), surrounding spaces ignored, a sign allowed (refunds are
+negative). Anything else is refused with a reason rather than guessed at: "1.234" is not
+read as a thousand, and "1.234,56" (two separators) is not an amount.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 _CENT = Decimal("0.01")
-# Digits with one decimal separator, point or comma; no exponent, grouping or underscores.
-_AMOUNT = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 
 
 class InvalidAmount(ValueError):
@@ -26,7 +23,8 @@ class NotAnAmount(InvalidAmount):
 
 
 class AmountTooLarge(InvalidAmount):
-    """Beyond the largest amount the caller accepts."""
+    """Beyond the largest amount the caller accepts, or beyond every amount (Infinity, NaN:
+    an order form has always called those too large)."""
 
 
 class TooManyDecimals(InvalidAmount):
@@ -41,18 +39,17 @@ def parse_amount(value: object, *, largest: Decimal | None = None) -> Decimal:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise NotAnAmount(f"{value!r} is not an amount")
-    if isinstance(value, str):
-        text = value.strip()
-        if not _AMOUNT.fullmatch(text):
-            raise NotAnAmount(f"{value!r} is not an amount")
-        amount = Decimal(text.replace(",", "."))
-    else:
-        amount = Decimal(str(value))
-        if amount.is_nan():
-            raise NotAnAmount(f"{value!r} is not an amount")
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise NotAnAmount(f"{value!r} is not an amount") from None
     if not amount.is_finite() or (largest is not None and abs(amount) > largest):
         raise AmountTooLarge(f"{value!r} is larger than {largest}")
-    if amount != amount.quantize(_CENT):
+    try:
+        in_cents = amount == amount.quantize(_CENT)
+    except InvalidOperation:  # more digits than a Decimal holds: no caller's amount
+        raise AmountTooLarge(f"{value!r} is too large") from None
+    if not in_cents:
         raise TooManyDecimals(f"{value!r} has more than two decimals")
     return amount
 
