@@ -162,7 +162,7 @@ def kpi_page(size: int) -> list[str]:
     report, peak = run_child("bench.kpis", ["--path", str(path)])
     lines = [f"## KPI page over {report['customers']:,} customers (SQLite)", "",
              f"{report['orders']:,} orders; periods end on the data's last day "
-             f"({report['today']}), by week. One call of `db.kpi.metrics.dashboard` computes "
+             f"({report['today']}), by week. One call of `db.kpi.board.dashboard` computes "
              "every figure of the page: cold is the first call in a fresh process, "
              "recomputed the median of the next three, cached what a rerun costs while the "
              "page's cache holds the figures (the data-version query and the lookup). DuckDB "

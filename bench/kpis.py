@@ -1,7 +1,7 @@
 """Scenario: every figure of the KPI page on a large database, beside DuckDB.
 
 ``python -m bench.kpis --path FILE`` migrates the file, then for two periods (the last 30 and
-the last 365 days, by week) times :func:`db.kpi.metrics.dashboard` (what the page computes, every
+the last 365 days, by week) times :func:`db.kpi.board.dashboard` (what the page computes, every
 query together): cold (the first call in this process) and recomputed (median of the next
 calls), and what a rerun costs when the page's cache holds the figures (the data-version
 query and the lookup). It then loads the raw tables into an in-memory DuckDB and times
@@ -26,8 +26,9 @@ from bench.duckdb_copy import copy_into_duckdb
 from bench.segments import DEFINITIONS
 from db.core.access import Actor
 from db.core.engine import make_engine
-from db.kpi import metrics
-from db.kpi.metrics import Filters, Period
+from db.kpi import board as kpi_board
+from db.kpi.filters import Filters
+from db.kpi.periods import Period, preset
 from db.migrate import upgrade
 from db.segments import preview as segment_preview
 from db.segments import service as segments
@@ -154,7 +155,7 @@ def _duckdb_figures(database: duckdb.DuckDBPyConnection, period: Period,
     return figures
 
 
-def _agree(board: metrics.Dashboard, duck: dict) -> bool:
+def _agree(board: kpi_board.Dashboard, duck: dict) -> bool:
     """Whether the figures compared come out the same both ways."""
     counts = board.customers.counts
     rfm = {(row.recency, row.frequency): (row.customers, row.spend_cents)
@@ -185,28 +186,28 @@ def measure(path: Path) -> dict:
     results: dict[str, dict] = {}
     boards = {}
     for name in PRESETS:
-        period = metrics.preset(name, today)
+        period = preset(name, today)
         started = time.perf_counter()
-        boards[name] = metrics.dashboard(MANAGER, period, GRANULARITY, today=today,
+        boards[name] = kpi_board.dashboard(MANAGER, period, GRANULARITY, today=today,
                                          engine=engine)
         cold = _ms(started)
         again = []
         for _ in range(RUNS):
             started = time.perf_counter()
-            metrics.dashboard(MANAGER, period, GRANULARITY, today=today, engine=engine)
+            kpi_board.dashboard(MANAGER, period, GRANULARITY, today=today, engine=engine)
             again.append(_ms(started))
-        cache = {(name, metrics.data_version(engine=engine)): boards[name]}
+        cache = {(name, kpi_board.data_version(engine=engine)): boards[name]}
         cached = []
         for _ in range(RUNS):
             started = time.perf_counter()
-            assert cache[(name, metrics.data_version(engine=engine))] is boards[name]
+            assert cache[(name, kpi_board.data_version(engine=engine))] is boards[name]
             cached.append(_ms(started))
         results[name] = {"cold_ms": cold, "recomputed_ms": statistics.median(again),
                          "cached_ms": statistics.median(cached)}
     segment_filter = _with_segment(engine, today)
     database, load_seconds = copy_into_duckdb(path)
     for name in PRESETS:
-        period = metrics.preset(name, today)
+        period = preset(name, today)
         figures = _duckdb_figures(database, period, today)  # the first run warms DuckDB up
         times = []
         for _ in range(RUNS):
@@ -231,11 +232,11 @@ def _with_segment(engine: Engine, today: date) -> dict:
                                     kind="dynamic", definition=DEFINITIONS[name],
                                     engine=engine)
     try:
-        period, filters = metrics.preset("last_30", today), Filters(segment_id=segment.id)
+        period, filters = preset("last_30", today), Filters(segment_id=segment.id)
         times = []
         for _ in range(RUNS):
             started = time.perf_counter()
-            board = metrics.dashboard(MANAGER, period, GRANULARITY, filters, today=today,
+            board = kpi_board.dashboard(MANAGER, period, GRANULARITY, filters, today=today,
                                       engine=engine)
             times.append(_ms(started))
         members = segment_preview.count(ADMIN, DEFINITIONS[name], engine=engine)

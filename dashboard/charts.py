@@ -117,7 +117,7 @@ def build_overlap_heatmap(overlap: pd.DataFrame) -> alt.Chart:
 
 
 TREND_SERIES = ["This period", "Previous period"]
-# How a partial bucket (see db.kpi.metrics.bucket_spans) is drawn: faint, and as a hollow point
+# How a partial bucket (see db.kpi.periods.bucket_spans) is drawn: faint, and as a hollow point
 # off the line, so that a week cut to two days does not read as a collapse.
 PARTIAL_OPACITY = 0.4
 
@@ -156,7 +156,7 @@ def build_trend_chart(current: pd.DataFrame, previous: pd.DataFrame, *, measure:
     """One measure per bucket as a line, the previous period's as a dashed line over it.
 
     Both frames have ``bucket`` (the bucket's first day), ``first``, ``last``, ``partial``
-    (see db.kpi.metrics.bucket_spans) and ``measure``; ``previous`` is already moved forward
+    (see db.kpi.periods.bucket_spans) and ``measure``; ``previous`` is already moved forward
     onto this period's buckets (and cut like them). ``money`` values are cents. Partial
     buckets are drawn faint and apart from the line.
     """

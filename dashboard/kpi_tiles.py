@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from db.kpi.metrics import Customers, Dashboard, Engagement, Sales
+from db.kpi.board import Dashboard
+from db.kpi.customers import Customers
+from db.kpi.engagement import Engagement
+from db.kpi.sales import Sales
 
 
 @dataclass(frozen=True)
@@ -15,7 +18,7 @@ class Tile:
     value: str
     delta: str | None  # against the previous period, for st.metric
     year: str  # against a year earlier, as a caption
-    help: str  # the definition, from db.kpi.metrics
+    help: str  # the definition, from the docstrings of db.kpi (sales, customers, ...)
     lower_is_better: bool = False
 
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from db.kpi.metrics import GRANULARITIES, PRESETS, Filters, Period, preset
+from db.kpi.filters import Filters
+from db.kpi.periods import GRANULARITIES, PRESETS, Period, preset
 
 CUSTOM = "custom"
 PERIOD_CHOICES = {**PRESETS, CUSTOM: "Custom dates"}

@@ -1,7 +1,7 @@
 """KPIs (admin, manager): how the customer base and revenue are doing, for a period and
 filters that live in the link, so a view can be shared.
 
-Every figure comes from one call (:func:`db.kpi.metrics.dashboard`), cached by the choices and
+Every figure comes from one call (:func:`db.kpi.board.dashboard`), cached by the choices and
 the data version that every write raises: an edit shows on the next run, and reruns that
 change nothing cost one small query.
 """
@@ -9,6 +9,7 @@ change nothing cost one small query.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -29,7 +30,9 @@ from dashboard.kpi_tiles import tiles
 from dashboard.text import plain
 from db.core.access import Actor, Capability
 from db.core.types import utcnow
-from db.kpi import metrics
+from db.kpi import board as kpi_board
+from db.kpi.filters import filter_options
+from db.kpi.periods import GRANULARITIES, Period
 from db.segments import service as segments
 from db.segments.membership import SegmentError, SegmentNotFound
 
@@ -41,7 +44,7 @@ KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _options(role: str, username: str, version: int) -> dict[str, list[str]]:
-    return metrics.filter_options(Actor(username, role))
+    return filter_options(Actor(username, role))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -51,9 +54,9 @@ def _segments(role: str, username: str, version: int) -> dict[int, str]:
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner="Computing the figures…")
 def _figures(role: str, username: str, view: kpi_view.View, today: date,
-             version: int) -> metrics.Dashboard:
+             version: int) -> kpi_board.Dashboard:
     """Cached by the choices and the data version: any write makes a new entry."""
-    return metrics.dashboard(Actor(username, role), view.resolve(today), view.granularity,
+    return kpi_board.dashboard(Actor(username, role), view.resolve(today), view.granularity,
                              view.filters, today=today)
 
 
@@ -62,7 +65,8 @@ def _start_from_link(today: date, options: dict[str, list[str]],
     """On the first run, set the widgets from the link (and say what in it was ignored)."""
     if KEYS["period"] in st.session_state:
         return
-    known = {name: set(values) for name, values in options.items()}
+    # Names of countries, channels and categories; ids of segments.
+    known: dict[str, set[Any]] = {name: set(values) for name, values in options.items()}
     known["segments"] = set(segment_names)
     view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known)
     st.session_state["kpi_notes"] = notes
@@ -89,7 +93,7 @@ def _choices(today: date, options: dict[str, list[str]],
     """
     top = st.columns([2, 1.4, 1.4, 2])
     top[0].selectbox("Period", list(kpi_view.PERIOD_CHOICES), key=KEYS["period"],
-                     format_func=kpi_view.PERIOD_CHOICES.get)
+                     format_func=kpi_view.PERIOD_CHOICES.__getitem__)
     custom = st.session_state[KEYS["period"]] == kpi_view.CUSTOM
     if not custom:
         shown = kpi_view.View(period=st.session_state[KEYS["period"]]).resolve(today)
@@ -99,8 +103,8 @@ def _choices(today: date, options: dict[str, list[str]],
                       on_change=_make_custom)
     top[2].date_input("To (UTC)", key=KEYS["last"], max_value=today, format="YYYY-MM-DD",
                       on_change=_make_custom)
-    top[3].segmented_control("Granularity", list(metrics.GRANULARITIES), key=KEYS["granularity"],
-                             format_func=metrics.GRANULARITIES.get, selection_mode="single")
+    top[3].segmented_control("Granularity", list(GRANULARITIES), key=KEYS["granularity"],
+                             format_func=GRANULARITIES.__getitem__, selection_mode="single")
     row = st.columns(4)
     row[0].multiselect("Country", options["countries"], key=KEYS["countries"],
                        placeholder="All countries")
@@ -129,7 +133,7 @@ def _choices(today: date, options: dict[str, list[str]],
         segment_id=st.session_state[KEYS["segment"]])
 
 
-def _tiles(board: metrics.Dashboard) -> None:
+def _tiles(board: kpi_board.Dashboard) -> None:
     shown = tiles(board)
     for start in range(0, len(shown), 4):
         for column, tile in zip(st.columns(4), shown[start:start + 4], strict=False):
@@ -140,15 +144,15 @@ def _tiles(board: metrics.Dashboard) -> None:
                 st.caption(tile.year)
 
 
-def _download(data: pd.DataFrame, what: str, days: metrics.Period) -> None:
-    """The rows as CSV in euros, named by what and when (see metrics.csv_download)."""
-    download = metrics.csv_download(data, what, days)
+def _download(data: pd.DataFrame, what: str, days: Period) -> None:
+    """The rows as CSV in euros, named by what and when (see kpi_board.csv_download)."""
+    download = kpi_board.csv_download(data, what, days)
     st.download_button("Download the data (CSV)", download.data, file_name=download.file_name,
                        mime="text/csv", key="csv_" + what)
 
 
 def _chart(title: str, chart: alt.Chart | alt.LayerChart | None, data: pd.DataFrame,
-           what: str, days: metrics.Period, empty: str) -> None:
+           what: str, days: Period, empty: str) -> None:
     """A chart with its rows as a CSV download, or a clear note when there is nothing."""
     st.subheader(title)
     if chart is None or data.empty:
@@ -161,12 +165,12 @@ def _chart(title: str, chart: alt.Chart | alt.LayerChart | None, data: pd.DataFr
 def _previous(trend: pd.DataFrame) -> pd.DataFrame:
     """The previous period's columns of the trend, under the current ones' names, on the
     same buckets (cut like them)."""
-    names = {name: name.removeprefix("previous_") for name in trend
+    names = {name: name.removeprefix("previous_") for name in map(str, trend.columns)
              if name.startswith("previous_")}
     return trend[["bucket", "first", "last", "partial", *names]].rename(columns=names)
 
 
-def _charts(board: metrics.Dashboard, granularity: str, today: date) -> None:
+def _charts(board: kpi_board.Dashboard, granularity: str, today: date) -> None:
     trend, period, by = board.trend, board.period, f"-by-{granularity}"
     spans = ["bucket", "first", "last", "partial"]
     has_sales = bool(board.sales.orders or board.sales.refunds)
@@ -211,11 +215,11 @@ def _charts(board: metrics.Dashboard, granularity: str, today: date) -> None:
     left, right = st.columns([3, 2])
     with left:
         _chart("RFM grid (today)", build_rfm_grid(board.rfm), board.rfm, "rfm-grid",
-               metrics.Period(today, today), "No customer has ordered yet.")
+               Period(today, today), "No customer has ordered yet.")
     with right:
         if not board.rfm.empty:
             st.subheader("RFM groups")
-            groups = (board.rfm.groupby("group", as_index=False)["customers"].sum()
+            groups = (board.rfm.groupby("group", as_index=False)[["customers"]].sum()
                       .sort_values("customers", ascending=False))
             st.dataframe(groups, hide_index=True, width="stretch", column_config={
                 "group": "Group", "customers": st.column_config.NumberColumn(
@@ -236,7 +240,7 @@ def _charts(board: metrics.Dashboard, granularity: str, today: date) -> None:
     _top(board.top_customers, period)
 
 
-def _top(top: pd.DataFrame, period: metrics.Period) -> None:
+def _top(top: pd.DataFrame, period: Period) -> None:
     st.subheader("Top 20 customers by revenue in the period")
     if top.empty:
         st.info("No customer spent anything in this period.")
@@ -259,7 +263,7 @@ def main() -> None:
     user = require_page(Capability.VIEW_KPIS, "the KPI dashboard")
     st.title("KPIs")
     today = utcnow().date()
-    version = metrics.data_version()
+    version = kpi_board.data_version()
     options = _options(user.role, user.username, version)
     segment_names = _segments(user.role, user.username, version)
     _start_from_link(today, options, segment_names)

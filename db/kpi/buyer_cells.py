@@ -20,8 +20,9 @@ PostgreSQL the cells are locked while they change, so concurrent writes do not l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 from pyroaring import BitMap
@@ -44,13 +45,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from db.core.sql import UtcDay
+from db.core.sql import UtcDay, table_of
 from db.kpi.models import DailyCustomers, MonthlyCustomers, WeeklyCustomers
+from db.kpi.summed_cells import count_if
 from db.models import Customer, Order
 
-TABLE = DailyCustomers.__table__  # type: ignore[attr-defined]
-MONTHLY = MonthlyCustomers.__table__  # type: ignore[attr-defined]
-WEEKLY = WeeklyCustomers.__table__  # type: ignore[attr-defined]
+TABLE = table_of(DailyCustomers)
+MONTHLY = table_of(MonthlyCustomers)
+WEEKLY = table_of(WeeklyCustomers)
+_ORDERS = table_of(Order).c
+_CUSTOMERS = table_of(Customer)
 KINDS = ("buyers", "repeaters", "newcomers")
 _EMPTY = BitMap().serialize()
 _BATCH = 500_000
@@ -59,27 +63,29 @@ _EPOCH = date(1970, 1, 1)
 # (customer id, day, country, kind): one customer's place in one set.
 Membership = tuple[int, date, str, str]
 Sets = dict[tuple[date, str, str], BitMap]
+_Key = TypeVar("_Key")
 
 
 def memberships(customer_ids: list[int] | Select | None = None) -> Select:
     """Per customer and UTC day with an order: the day (ISO text), country, how many orders
     of zero or more, and whether the customer's first order of all is that day."""
-    first = (select(Order.customer_id, func.min(Order.ordered_at).label("first_at"))
-             .group_by(Order.customer_id))
-    orders = select(Order.customer_id, Order.ordered_at, Order.amount)
+    first = (select(_ORDERS.customer_id, func.min(_ORDERS.ordered_at).label("first_at"))
+             .group_by(_ORDERS.customer_id))
+    orders = select(_ORDERS.customer_id, _ORDERS.ordered_at, _ORDERS.amount)
     if customer_ids is not None:
-        first = first.where(Order.customer_id.in_(customer_ids))
-        orders = orders.where(Order.customer_id.in_(customer_ids))
+        first = first.where(_ORDERS.customer_id.in_(customer_ids))
+        orders = orders.where(_ORDERS.customer_id.in_(customer_ids))
     firsts = first.subquery()
     rows = orders.subquery()
     day = UtcDay(rows.c.ordered_at)
+    country = _CUSTOMERS.c.country
     return (
-        select(rows.c.customer_id, cast(day, String).label("day"), Customer.country,
-               func.sum(case((rows.c.amount >= 0, 1), else_=0)).label("orders"),
+        select(rows.c.customer_id, cast(day, String).label("day"), country,
+               count_if(rows.c.amount >= 0).label("orders"),
                func.max(case((day == UtcDay(firsts.c.first_at), 1), else_=0)).label("first"))
-        .join(Customer, Customer.id == rows.c.customer_id)
+        .join(_CUSTOMERS, _CUSTOMERS.c.id == rows.c.customer_id)
         .join(firsts, firsts.c.customer_id == rows.c.customer_id)
-        .group_by(rows.c.customer_id, day, Customer.country)
+        .group_by(rows.c.customer_id, day, country)
     )
 
 
@@ -209,7 +215,7 @@ def cells_from(customer_id: np.ndarray, day: np.ndarray, country: np.ndarray,
     """The sets that membership rows (as arrays; ``day`` as datetime64[D]) make up.
 
     One sort per kind by (day, country), then one bitmap per run of equal keys: grouping
-    with pandas cost 2.2 s per 500,000 orders, mostly per-group overhead.
+    with pandas spends most of its time on per-group overhead.
     """
     if not len(customer_id):
         return {}
@@ -298,11 +304,11 @@ def stored_weeks(executor: Session | Connection) -> dict[tuple[date, str], tuple
 def differences(connection: Connection) -> dict[str, int]:
     """Per table, how many cells differ from a fresh computation (0: the table is current)."""
     fresh = _computed(connection)
-    found = {}
-    for table, have, computed in (
-            (TABLE, stored(connection), fresh),
-            (MONTHLY, stored(connection, MONTHLY), by_month(fresh)),
-            (WEEKLY, stored_weeks(connection), by_week(fresh))):
-        found[table.name] = sum(1 for key in have.keys() | computed.keys()
-                                if have.get(key) != computed.get(key))
-    return found
+    return {TABLE.name: _differing(stored(connection), fresh),
+            MONTHLY.name: _differing(stored(connection, MONTHLY), by_month(fresh)),
+            WEEKLY.name: _differing(stored_weeks(connection), by_week(fresh))}
+
+
+def _differing(have: Mapping[_Key, object], computed: Mapping[_Key, object]) -> int:
+    """How many keys have a different value (or none) on one side."""
+    return sum(1 for key in have.keys() | computed.keys() if have.get(key) != computed.get(key))

@@ -1,8 +1,8 @@
 """``daily_interactions`` and ``daily_nps``: contacts and survey answers counted per UTC day
 and customer country, for the KPI page's NPS and contact figures.
 
-Counting a year of contacts for a million customers straight from the table took 6 s on
-SQLite; the daily counts are a few thousand rows. Each is a
+Counting a year of contacts for a million customers straight from the table takes seconds;
+the daily counts are a few thousand rows. Each is a
 :class:`~db.kpi.summed_cells.SummedCells`: :func:`interaction_cells` and :func:`nps_cells` are
 what some customers contribute, kept by :func:`db.kpi.tables.kept_current` and rebuilt by
 ``python -m db.derived rebuild``.
@@ -10,45 +10,43 @@ what some customers contribute, kept by :func:`db.kpi.tables.kept_current` and r
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, select
+from sqlalchemy import Integer, Select, cast, func, select
+from sqlmodel import col
 
-from db.core.sql import UtcDay
+from db.core.sql import UtcDay, table_of
 from db.kpi.models import DailyInteractions, DailyNps
-from db.kpi.summed_cells import Customers, SummedCells
+from db.kpi.summed_cells import Customers, SummedCells, count_if
 from db.models import NPS_BANDS, Customer, Feedback, Interaction
 
-INTERACTIONS = DailyInteractions.__table__  # type: ignore[attr-defined]
-NPS = DailyNps.__table__  # type: ignore[attr-defined]
+INTERACTIONS = table_of(DailyInteractions)
+NPS = table_of(DailyNps)
 NPS_GROUPS = tuple(band + "s" for band in NPS_BANDS)  # promoters, passives, detractors
 
 
 def interaction_cells(customer_ids: Customers = None) -> Select:
     """(day, country, kind, interactions) of some or all customers' contacts."""
-    day = UtcDay(Interaction.at)
-    query = (select(day.label("day"), Customer.country, Interaction.kind,
+    day = UtcDay(col(Interaction.at))
+    country, kind = col(Customer.country), col(Interaction.kind)
+    query = (select(day.label("day"), country, kind,
                     cast(func.count(), Integer).label("interactions"))
-             .join(Customer, Customer.id == Interaction.customer_id)
-             .group_by(day, Customer.country, Interaction.kind))
+             .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+             .group_by(day, country, kind))
     if customer_ids is not None:
-        query = query.where(Interaction.customer_id.in_(customer_ids))
+        query = query.where(col(Interaction.customer_id).in_(customer_ids))
     return query
-
-
-def _count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
-    return cast(func.sum(case((test, 1), else_=0)), Integer)
 
 
 def nps_cells(customer_ids: Customers = None) -> Select:
     """(day, country, promoters, passives, detractors) of some or all customers' answers."""
-    day = UtcDay(Feedback.at)
-    score = Feedback.nps_score
-    query = (select(day.label("day"), Customer.country,
-                    *(_count_if(score.between(*NPS_BANDS[band])).label(group)
+    day = UtcDay(col(Feedback.at))
+    score, country = col(Feedback.nps_score), col(Customer.country)
+    query = (select(day.label("day"), country,
+                    *(cast(count_if(score.between(*NPS_BANDS[band])), Integer).label(group)
                       for band, group in zip(NPS_BANDS, NPS_GROUPS, strict=True)))
-             .join(Customer, Customer.id == Feedback.customer_id)
-             .group_by(day, Customer.country))
+             .join(Customer, col(Customer.id) == col(Feedback.customer_id))
+             .group_by(day, country))
     if customer_ids is not None:
-        query = query.where(Feedback.customer_id.in_(customer_ids))
+        query = query.where(col(Feedback.customer_id).in_(customer_ids))
     return query
 
 

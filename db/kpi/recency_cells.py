@@ -2,9 +2,9 @@
 orders ever (capped at :data:`CAP`) × country, with their spend to date.
 
 The RFM grid scores customers by days since their last order and by orders ever, and the
-lifetime value averages their spend; over a million customers that scan took 1.5 and 2.4 s
-on SQLite. Grouped like this, the same answers come from a few hundred thousand rows, for
-any "today". :func:`recency_cells` is what some customers contribute (read from
+lifetime value averages their spend; over a million customers that scan takes seconds.
+Grouped like this, the same answers come from a few hundred thousand rows, for any
+"today". :func:`recency_cells` is what some customers contribute (read from
 ``customer_summary``, which a write refreshes first); the table is a
 :class:`~db.kpi.summed_cells.SummedCells` kept by :func:`db.kpi.tables.kept_current`.
 """
@@ -12,31 +12,35 @@ any "today". :func:`recency_cells` is what some customers contribute (read from
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
+from sqlmodel import col
 
-from db.core.sql import UtcDay
+from db.core.sql import UtcDay, table_of
 from db.customers.predicates import live
 from db.derived.models import CustomerSummary
 from db.kpi.models import CustomerRecency
 from db.kpi.summed_cells import Customers, SummedCells
 from db.models import Customer
 
-RECENCY = CustomerRecency.__table__  # type: ignore[attr-defined]
+RECENCY = table_of(CustomerRecency)
 CAP = 10  # "10 orders" stands for 10 or more: the top frequency score starts there
 
 
 def recency_cells(customer_ids: Customers = None) -> Select:
     """(last order day, orders capped, country, customers, spend) of some or all customers."""
-    day = UtcDay(CustomerSummary.last_order_at)
-    count = CustomerSummary.order_count
+    customer = col(CustomerSummary.customer_id)
+    day = UtcDay(col(CustomerSummary.last_order_at))
+    count = col(CustomerSummary.order_count)
     orders = case((count >= CAP, CAP), else_=count)  # LEAST() is not SQLite's
-    query = (select(day.label("last_order_day"), orders.label("orders"), Customer.country,
+    country = col(Customer.country)
+    query = (select(day.label("last_order_day"), orders.label("orders"), country,
                     cast(func.count(), Integer).label("customers"),
-                    cast(func.sum(CustomerSummary.spend_cents), BigInteger).label("spend_cents"))
-             .join(Customer, Customer.id == CustomerSummary.customer_id)
-             .where(CustomerSummary.order_count > 0, live())
-             .group_by(day, orders, Customer.country))
+                    cast(func.sum(col(CustomerSummary.spend_cents)), BigInteger)
+                    .label("spend_cents"))
+             .join(Customer, col(Customer.id) == customer)
+             .where(count > 0, live())
+             .group_by(day, orders, country))
     if customer_ids is not None:
-        query = query.where(CustomerSummary.customer_id.in_(customer_ids))
+        query = query.where(customer.in_(customer_ids))
     return query
 
 

@@ -1,10 +1,10 @@
 """``daily_sales``: orders summed per UTC day × customer country × channel × category.
 
-The KPI page sums revenue, orders and new customers over periods of up to years; from ten
-million orders that takes seconds (monthly revenue 6 s on SQLite), from the daily table a few
-milliseconds. :func:`cells` is what some customers' orders contribute; the table is kept
-with it as a :class:`~db.kpi.summed_cells.SummedCells` through :func:`db.kpi.tables.kept_current`
-(a new order, a refund, a change of country) and rebuilt by ``python -m db.derived rebuild``.
+The KPI page sums revenue, orders and new customers over periods of up to years; summing ten
+million orders for that takes seconds, the daily table milliseconds. :func:`cells` is what
+some customers' orders contribute; the table is kept with it as a
+:class:`~db.kpi.summed_cells.SummedCells` through :func:`db.kpi.tables.kept_current` (a new
+order, a refund, a change of country) and rebuilt by ``python -m db.derived rebuild``.
 Three roll-ups of it (per day and country; and by category, or by channel) answer the
 page's usual questions from 3,600 to 26,000 rows a year instead of 130,000.
 
@@ -13,32 +13,22 @@ Days are UTC calendar days; the stored timestamps are UTC on both engines.
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Integer,
-    Select,
-    case,
-    cast,
-    func,
-    select,
-)
+from sqlalchemy import BigInteger, Integer, Select, cast, func, select
+from sqlmodel import SQLModel
 
-from db.core.sql import UtcDay, cents
+from db.core.sql import UtcDay, cents, table_of
 from db.kpi.models import DailyCategories, DailyChannels, DailySales, DailyTotals
-from db.kpi.summed_cells import Customers, SummedCells
+from db.kpi.summed_cells import Customers, SummedCells, count_if
 from db.models import (
     Customer,
     Order,
 )
 
-SALES = DailySales.__table__  # type: ignore[attr-defined]
+SALES = table_of(DailySales)
 KEY = ("day", "country", "channel", "category")
 MEASURES = ("orders", "refunds", "revenue_cents", "new_customers")
-
-
-def _count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((test, 1), else_=0))
+_ORDERS = table_of(Order).c
+_CUSTOMERS = table_of(Customer)
 
 
 def cells(customer_ids: Customers = None) -> Select:
@@ -46,22 +36,23 @@ def cells(customer_ids: Customers = None) -> Select:
     (a list of ids or a query of them) make up. A customer's first order is the earliest,
     the lower id on a tie."""
     ranked = select(
-        Order.customer_id, Order.ordered_at, Order.amount, Order.channel, Order.category,
-        func.row_number().over(partition_by=Order.customer_id,
-                               order_by=(Order.ordered_at, Order.id)).label("nth"))
+        _ORDERS.customer_id, _ORDERS.ordered_at, _ORDERS.amount, _ORDERS.channel,
+        _ORDERS.category,
+        func.row_number().over(partition_by=_ORDERS.customer_id,
+                               order_by=(_ORDERS.ordered_at, _ORDERS.id)).label("nth"))
     if customer_ids is not None:
-        ranked = ranked.where(Order.customer_id.in_(customer_ids))
+        ranked = ranked.where(_ORDERS.customer_id.in_(customer_ids))
     orders = ranked.subquery()
     day = UtcDay(orders.c.ordered_at)
-    key = [day, Customer.country, orders.c.channel, orders.c.category]
+    country = _CUSTOMERS.c.country
     return (
-        select(day.label("day"), Customer.country, orders.c.channel, orders.c.category,
-               cast(_count_if(orders.c.amount >= 0), Integer).label("orders"),
-               cast(_count_if(orders.c.amount < 0), Integer).label("refunds"),
+        select(day.label("day"), country, orders.c.channel, orders.c.category,
+               cast(count_if(orders.c.amount >= 0), Integer).label("orders"),
+               cast(count_if(orders.c.amount < 0), Integer).label("refunds"),
                cast(func.sum(cents(orders.c.amount)), BigInteger).label("revenue_cents"),
-               cast(_count_if(orders.c.nth == 1), Integer).label("new_customers"))
-        .join(Customer, Customer.id == orders.c.customer_id)
-        .group_by(*key)
+               cast(count_if(orders.c.nth == 1), Integer).label("new_customers"))
+        .join(_CUSTOMERS, _CUSTOMERS.c.id == orders.c.customer_id)
+        .group_by(day, country, orders.c.channel, orders.c.category)
     )
 
 
@@ -69,10 +60,10 @@ SALES_CELLS = SummedCells(table=SALES, key=KEY, measures=MEASURES,
                           present=("orders", "refunds"), rows=cells)
 
 
-def _rollup(model: type, key: tuple[str, ...]) -> SummedCells:
+def _rollup(model: type[SQLModel], key: tuple[str, ...]) -> SummedCells:
     """``daily_sales`` summed down to ``key``: a write moves the projection of the customers'
     cells, and a rebuild sums the (already rebuilt) ``daily_sales`` table."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
 
     def rows(customers: Customers) -> Select:
         source = SALES if customers is None else cells(customers).subquery()

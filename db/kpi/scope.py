@@ -1,9 +1,9 @@
 """One KPI page's queries on one connection, with a segment's members worked out once.
 
 With a segment filter, every figure of the page reads the members' own rows of a summed
-table (:mod:`db.kpi.summed_cells`) instead of the table. Computed inside each query, a million
-customers' page took 25-32 s: the segment was evaluated about twelve times and the members'
-sales rows rebuilt for every figure. Inside :func:`shared`, the metric functions run on one
+table (:mod:`db.kpi.summed_cells`) instead of the table. Computed inside each query, the
+segment would be evaluated about twelve times per page and the members' sales rows rebuilt
+for every figure. Inside :func:`shared`, the metric functions run on one
 connection, and the members and each table's rows for them are computed once into temporary
 tables. The block's transaction is rolled back at the end, which drops them on both engines
 (DDL is transactional in SQLite and PostgreSQL). Outside it, the functions work as before.

@@ -14,13 +14,29 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 # A table's rows by key: key tuple → measure tuple.
 Cells = dict[tuple, tuple[int, ...]]
 Customers = list[int] | Select | None
+
+
+def count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many of the grouped rows pass ``test`` (a measure of several summed tables)."""
+    return func.sum(case((test, 1), else_=0))
 
 
 @dataclass(frozen=True)

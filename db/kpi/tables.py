@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from db.kpi import buyer_cells
 from db.kpi.engagement_cells import INTERACTION_CELLS, NPS_CELLS
@@ -47,7 +47,7 @@ def kept_current(session: Session, customer_ids: Iterable[int]) -> Iterator[None
         yield
         rebuild(session)
         return
-    session.execute(select(Customer.id).where(Customer.id.in_(ids)).with_for_update())
+    session.execute(select(col(Customer.id)).where(col(Customer.id).in_(ids)).with_for_update())
     before = [table.read(session, ids) for table in SUMMED]
     members = buyer_cells.read(session, ids)
     yield

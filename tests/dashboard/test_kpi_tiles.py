@@ -8,14 +8,11 @@ from datetime import date
 import pandas as pd
 
 from dashboard.kpi_tiles import compact_count, compact_money, tiles
-from db.kpi.metrics import (
-    CustomerReport,
-    Customers,
-    Dashboard,
-    Engagement,
-    Period,
-    Sales,
-)
+from db.kpi.board import Dashboard
+from db.kpi.customers import CustomerReport, Customers
+from db.kpi.engagement import Engagement
+from db.kpi.periods import Period
+from db.kpi.sales import Sales
 
 EMPTY = pd.DataFrame()
 

@@ -17,8 +17,9 @@ from db.core.access import Actor
 from db.core.engine import make_engine
 from db.customers.orders import record_order
 from db.customers.service import get_customer, update_customer
-from db.kpi import metrics
-from db.kpi.metrics import preset
+from db.kpi.periods import preset
+from db.kpi.sales import sales
+from db.kpi.top import top_customers
 from tests.e2e.conftest import cut_off_figures, sign_in, wait_for_app
 
 ADMIN = Actor("admin", "admin")
@@ -79,11 +80,11 @@ def test_downloads_are_in_euros_named_by_period_and_formula_safe(
     today = datetime.now(UTC).date()
     period = preset("last_90", today)
     engine = make_engine(f"sqlite:///{app_database}")
-    top = metrics.top_customers(ADMIN, period, engine=engine).iloc[0]
+    top = top_customers(ADMIN, period, engine=engine).iloc[0]
     customer = get_customer(ADMIN, int(top["customer_id"]), engine=engine)
     update_customer(ADMIN, customer.id, customer.version,
                     {"first_name": '=HYPERLINK("http://evil.example","x")'}, engine=engine)
-    revenue = metrics.sales(ADMIN, period, engine=engine).revenue_cents
+    revenue = sales(ADMIN, period, engine=engine).revenue_cents
     sign_in(page, app_url, "manager")
     page.get_by_test_id("stSidebar").get_by_role("link", name="KPIs").click()
     wait_for_app(page)

@@ -14,7 +14,7 @@ from db.core.access import Actor
 from db.core.types import utcnow
 from db.customers import orders
 from db.demo.loader import load_demo_data
-from db.kpi.metrics import PRESETS, preset
+from db.kpi.periods import PRESETS, preset
 from db.segments import service as segments
 from db.segments.definition import Condition, Group
 from tests.pages.conftest import ROOT

@@ -1,0 +1,138 @@
+"""The KPI page's one call: every figure for one choice of period, granularity and filters
+(:func:`dashboard`, what the page caches and the benchmark times), the number that keys the
+page's cache (:func:`data_version`), and its charts' rows as CSV downloads
+(:func:`csv_download`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from db import exports
+from db.core.access import Actor, Capability, require
+from db.core.engine import get_engine
+from db.core.sql import table_of
+from db.core.types import utcnow
+from db.kpi import scope as kpi_scope
+from db.kpi.customers import CustomerReport, customer_report
+from db.kpi.engagement import Engagement, engagement, nps_daily, nps_of
+from db.kpi.filters import NO_FILTERS, Filters
+from db.kpi.periods import Period, bucket_spans, bucketed
+from db.kpi.rfm import average_lifetime_value_cents, rfm
+from db.kpi.sales import Sales, breakdown, daily, sales, totals
+from db.kpi.sales_cells import sales_table
+from db.kpi.top import top_customers
+from db.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Every figure of the KPI page for one choice of period, granularity and filters."""
+
+    period: Period
+    first_day: date | None  # the first day with an order: comparisons before it are empty
+    sales: Sales
+    sales_previous: Sales
+    sales_year_earlier: Sales
+    # Per bucket: the sales measures, ``previous_*`` moved onto it, and its span
+    # (``first``, ``last``, ``partial``; see :func:`db.kpi.periods.bucket_spans`), as have
+    # the other series.
+    trend: pd.DataFrame
+    customers: CustomerReport
+    engagement: Engagement
+    engagement_previous: Engagement
+    engagement_year_earlier: Engagement
+    lifetime_value_cents: float | None
+    by_category: pd.DataFrame
+    by_channel: pd.DataFrame
+    nps: pd.DataFrame  # per bucket with answers: promoters, passives, detractors and nps
+    rfm: pd.DataFrame
+    top_customers: pd.DataFrame
+
+    @property
+    def has_year_earlier(self) -> bool:
+        """Whether the days a year earlier lie within the data (else no comparison)."""
+        return self.first_day is not None and self.first_day <= self.period.year_earlier().first
+
+
+def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters = NO_FILTERS, *,
+              today: date | None = None, engine: Engine | None = None) -> Dashboard:
+    """Every figure of the KPI page, on one connection (see :mod:`db.kpi.scope`); the RFM
+    grid is scored on ``today``."""
+    require(actor, Capability.VIEW_KPIS)
+    engine = engine or get_engine()
+    today = today or utcnow().date()
+    previous = period.previous()
+    spans = bucket_spans(period, granularity, today=today)
+    with kpi_scope.shared(engine, filters.segment_id) as connection:
+        current_days = daily(actor, period, filters, engine=engine)
+        previous_days = daily(actor, previous, filters, engine=engine)
+        moved = previous_days.assign(day=previous_days["day"] + timedelta(days=period.days))
+        trend = bucketed(current_days, granularity).merge(
+            bucketed(moved, granularity).add_prefix("previous_").rename(
+                columns={"previous_bucket": "bucket"}), on="bucket", how="left").fillna(0)
+        answers = bucketed(nps_daily(actor, period, filters, engine=engine), granularity)
+        first_day = connection.execute(select(func.min(sales_table(set()).table.c.day))
+                                       ).scalar_one()
+        return Dashboard(
+            period=period, first_day=first_day, sales=totals(current_days),
+            sales_previous=totals(previous_days),
+            sales_year_earlier=sales(actor, period.year_earlier(), filters, engine=engine),
+            trend=trend.merge(spans, on="bucket"),
+            customers=customer_report(actor, period, filters, granularity=granularity,
+                                      today=today, engine=engine),
+            engagement=engagement(actor, period, filters, engine=engine),
+            engagement_previous=engagement(actor, previous, filters, engine=engine),
+            engagement_year_earlier=engagement(actor, period.year_earlier(), filters,
+                                               engine=engine),
+            lifetime_value_cents=average_lifetime_value_cents(actor, filters, engine=engine),
+            by_category=breakdown(actor, period, "category", filters, engine=engine),
+            by_channel=breakdown(actor, period, "channel", filters, engine=engine),
+            nps=answers.assign(nps=nps_of(answers)).merge(spans, on="bucket"),
+            rfm=rfm(actor, filters, today=today, engine=engine),
+            top_customers=top_customers(actor, period, filters, engine=engine),
+        )
+
+
+def data_version(*, engine: Engine | None = None) -> int:
+    """A number that grows with every committed write, for keying cached figures.
+
+    Every write service records an audit event, and the audit chain admits one writer at a
+    time (a transaction lock on PostgreSQL, the write lock on SQLite), so the newest event's
+    id rises in commit order.
+    """
+    with kpi_scope.connect(engine) as connection:
+        return connection.execute(
+            select(func.coalesce(func.max(table_of(AuditEvent).c.id), 0))).scalar_one()
+
+
+@dataclass(frozen=True)
+class Download:
+    """A KPI table ready to download: CSV bytes and the file name."""
+
+    data: bytes
+    file_name: str
+
+
+def _euros(amount_cents: float) -> Decimal | None:
+    """Cents as euros with exactly two decimals (a Decimal, so the CSV shows 10.00)."""
+    return None if pd.isna(amount_cents) else Decimal(round(amount_cents)).scaleb(-2)
+
+
+def csv_download(frame: pd.DataFrame, what: str, days: Period) -> Download:
+    """``frame`` as a spreadsheet-safe CSV (:func:`db.exports.spreadsheet_csv`, so a name
+    such as ``=HYPERLINK(...)`` cannot run), money in euros: each ``*_cents`` column becomes
+    ``*_eur`` with two decimals. Named by what it holds and its days, e.g.
+    ``revenue-by-week_2026-09-02_2026-11-30.csv`` (one date for a single day)."""
+    money = {name: name.removesuffix("_cents") + "_eur" for name in frame.columns
+             if name.endswith("_cents")}
+    shown = frame.assign(**{name: frame[name].map(_euros) for name in money}
+                         ).rename(columns=money)
+    dates = (f"{days.first:%Y-%m-%d}" if days.days == 1
+             else f"{days.first:%Y-%m-%d}_{days.last:%Y-%m-%d}")
+    return Download(exports.spreadsheet_csv(shown), f"{what}_{dates}.csv")
