@@ -30,6 +30,7 @@ from db.kpi import board as kpi_board
 from db.kpi.filters import Filters
 from db.kpi.periods import Period, preset
 from db.migrate import upgrade
+from db.segments import preview as segment_preview
 from db.segments import service as segments
 
 MANAGER = Actor("bench", "manager")
@@ -238,7 +239,7 @@ def _with_segment(engine: Engine, today: date) -> dict:
             board = kpi_board.dashboard(MANAGER, period, GRANULARITY, filters, today=today,
                                       engine=engine)
             times.append(_ms(started))
-        members = segments.count(ADMIN, DEFINITIONS[name], engine=engine)
+        members = segment_preview.count(ADMIN, DEFINITIONS[name], engine=engine)
     finally:
         segments.delete_segment(ADMIN, segment.id, engine=engine)
     return {"definition": name, "members": members, "first_ms": times[0],

@@ -1,6 +1,6 @@
 """Scenario: counting five realistic segments on a large database, beside DuckDB.
 
-``python -m bench.segments --path FILE`` migrates the file, times ``db.segments.service.count`` for
+``python -m bench.segments --path FILE`` migrates the file, times ``db.segments.preview.count`` for
 each definition below and the builder's full preview for one of them (with the all-customers
 side computed beforehand, as the page caches it), then loads the raw
 tables into an in-memory DuckDB and times hand-written SQL for the same definitions (no
@@ -23,7 +23,7 @@ from db.core.access import Actor
 from db.core.engine import make_engine
 from db.core.sql import years_before
 from db.migrate import upgrade
-from db.segments import service as segments
+from db.segments import preview
 from db.segments.definition import Condition, Group, Window
 
 MARKETING = Actor("bench", "marketing")
@@ -115,15 +115,15 @@ def measure(path: Path) -> dict:
     now = datetime.now(UTC)
     results: dict[str, dict] = {}
     for name, definition in DEFINITIONS.items():
-        times, members = _timed(lambda d=definition: segments.count(MARKETING, d, as_of=now,
-                                                                     engine=engine))
+        times, members = _timed(lambda d=definition: preview.count(MARKETING, d, as_of=now,
+                                                                    engine=engine))
         results[name] = {"sqlite_ms": statistics.median(times), "members": members}
     # The page computes "all customers" once (cached for minutes) and each preview after.
-    population_times, everyone = _timed(lambda: segments.population(MARKETING, as_of=now,
-                                                                    engine=engine))
-    preview_times, _ = _timed(lambda: segments.preview(MARKETING, DEFINITIONS[PREVIEWED],
-                                                       as_of=now, everyone=everyone,
-                                                       engine=engine))
+    population_times, everyone = _timed(lambda: preview.population(MARKETING, as_of=now,
+                                                                   engine=engine))
+    preview_times, _ = _timed(lambda: preview.preview(MARKETING, DEFINITIONS[PREVIEWED],
+                                                      as_of=now, everyone=everyone,
+                                                      engine=engine))
     database, load_seconds = copy_into_duckdb(path)
     today = now.date()
     parameters = {"d90": now - timedelta(days=90), "d180": now - timedelta(days=180),

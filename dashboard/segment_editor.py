@@ -24,6 +24,7 @@ from db.segments.definition import (
     FieldSpec,
     Group,
     condition_problem,
+    takes_min_count,
     unfilled,
 )
 
@@ -211,7 +212,7 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
 
 def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
     step: float | int = 1
-    cast = int
+    cast: type[float] | type[int] = int
     if spec.kind == "money":
         step, cast = 1.0, float
     if op == "between":
@@ -260,14 +261,14 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
             node["window"] = {"kind": "between", "days": None,
                               "start": start.isoformat() if start else None,
                               "end": end.isoformat() if end else None}
-    if node["op"] == "has_none":
-        node["min_count"] = None  # "at least K times" does not apply to "has none of"
-    elif spec.counted:
+    if not takes_min_count(spec, node["op"]):
+        node["min_count"] = None  # e.g. "has none of" cannot be "at least K times"
+    else:
         times = columns[2].number_input("At least (times)", min_value=1, step=1,
                                         value=node.get("min_count") or 1, key=key + ":times")
         node["min_count"] = None if times == 1 else int(times)
     if spec.by_kind:
-        kinds = [None, *INTERACTION_KINDS]
+        interaction_kinds: list[str | None] = [None, *INTERACTION_KINDS]
         node["kind"] = columns[1 if not spec.windowed else 2].selectbox(
-            "Kind", kinds, index=kinds.index(node.get("kind")),
+            "Kind", interaction_kinds, index=interaction_kinds.index(node.get("kind")),
             format_func=lambda k: "any kind" if k is None else k, key=key + ":kind")

@@ -34,6 +34,7 @@ from db.kpi import board as kpi_board
 from db.kpi.filters import filter_options
 from db.kpi.periods import GRANULARITIES, Period
 from db.segments import service as segments
+from db.segments.membership import SegmentError, SegmentNotFound
 
 ANY_SEGMENT = "All customers"
 KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
@@ -274,7 +275,7 @@ def main() -> None:
     st.query_params.from_dict(kpi_view.to_params(view))
     try:
         board = _figures(user.role, user.username, view, today, version)
-    except (segments.SegmentError, segments.SegmentNotFound) as error:  # deleted, or broken
+    except (SegmentError, SegmentNotFound) as error:  # deleted, or broken
         st.error(plain(error))
         return
     period = board.period

@@ -20,8 +20,9 @@ from dashboard.charts import (
 from dashboard.export_panel import export_panel
 from dashboard.text import format_when, plain
 from db.core.access import Actor, Capability, PermissionDenied
-from db.segments import service as segments
+from db.segments import export, preview, service, sizes
 from db.segments.definition import Group, InvalidDefinition, only_unfilled, problems
+from db.segments.membership import SegmentError, SegmentNotFound
 from db.users.service import UserView
 
 VIEWS = ("Builder", "Saved segments", "Overlap")
@@ -33,26 +34,25 @@ EXPORT = "segment_export"  # the export panel's key
 CHOSEN = "segments_chosen"  # the saved segment selected in the list
 KIND_LABELS = {"dynamic": "Dynamic: members are re-evaluated whenever it is used",
                "static": "Static: a snapshot of today's members"}
-SEGMENT_ERRORS = (segments.SegmentError, segments.SegmentNotFound, InvalidDefinition,
-                  PermissionDenied)
+SEGMENT_ERRORS = (SegmentError, SegmentNotFound, InvalidDefinition, PermissionDenied)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _options(role: str, username: str) -> dict[str, list[str]]:
-    return segments.field_options(Actor(username, role))
+    return preview.field_options(Actor(username, role))
 
 
 @st.cache_data(ttl=300, show_spinner="Counting all customers…")
 def _everyone(role: str, username: str) -> pd.DataFrame:
     """The breakdowns' "all customers" side: the same for every definition."""
-    return segments.population(Actor(username, role))
+    return preview.population(Actor(username, role))
 
 
 @st.cache_data(ttl=30, show_spinner="Counting…")
-def _preview(role: str, username: str, definition_json: str) -> segments.Preview:
+def _preview(role: str, username: str, definition_json: str) -> preview.Preview:
     """Cached by definition for half a minute: reruns while editing do not recount."""
-    return segments.preview(Actor(username, role), Group.model_validate_json(definition_json),
-                            everyone=_everyone(role, username))
+    return preview.preview(Actor(username, role), Group.model_validate_json(definition_json),
+                           everyone=_everyone(role, username))
 
 
 def _draft() -> dict:
@@ -72,11 +72,11 @@ def _open(segment_id: int, user: UserView) -> None:
     """Load a saved segment into the builder (a button callback: it runs before the view
     switch is drawn, so it may set the view)."""
     try:
-        segment = segments.get_segment(user.actor, segment_id)
+        segment = service.get_segment(user.actor, segment_id)
     except SEGMENT_ERRORS as error:
         st.session_state[PROBLEM] = plain(error)
         return
-    st.session_state[editor.DRAFT] = editor.from_definition(segments.definition_of(segment))
+    st.session_state[editor.DRAFT] = editor.from_definition(service.definition_of(segment))
     st.session_state[EDITING] = {"id": segment.id, "version": segment.version,
                                  "name": segment.name, "description": segment.description or "",
                                  "kind": segment.kind, "owner": segment.owner}
@@ -87,7 +87,7 @@ def _duplicate(segment_id: int, user: UserView) -> None:
     """Copy a saved segment and select the copy (a button callback: it runs before the
     segment list is drawn, so it may choose the list's selection)."""
     try:
-        copy = segments.duplicate_segment(user.actor, segment_id)
+        copy = service.duplicate_segment(user.actor, segment_id)
     except SEGMENT_ERRORS as error:
         st.session_state[PROBLEM] = plain(error)
         return
@@ -103,9 +103,7 @@ def _builder(user: UserView) -> None:
     editing = st.session_state.get(EDITING)
     if editing:
         st.info(f"Editing “{plain(editing['name'])}” (owner {plain(editing['owner'])}).")
-    names = segments.segment_names(user.actor)
-    if editing:
-        names.pop(editing["id"], None)  # a segment cannot contain itself
+    names = service.segment_names(user.actor, usable_in=editing["id"] if editing else None)
     left, right = st.columns([5, 3], gap="large")
     with left:
         st.subheader("Definition")
@@ -176,12 +174,12 @@ def _save_form(user: UserView, definition: Group, editing: dict | None,
     try:
         if save_changes:
             assert editing is not None
-            saved = segments.update_segment(
+            saved = service.update_segment(
                 user.actor, editing["id"], expected_version=editing["version"], name=name,
                 description=description, kind=kind, definition=definition)
         else:
-            saved = segments.save_segment(user.actor, name=name, description=description,
-                                          kind=kind, definition=definition)
+            saved = service.save_segment(user.actor, name=name, description=description,
+                                         kind=kind, definition=definition)
     except SEGMENT_ERRORS as error:
         st.error(plain(error))
         return
@@ -196,13 +194,13 @@ def _save_form(user: UserView, definition: Group, editing: dict | None,
 
 
 @st.cache_data(ttl=60, show_spinner="Counting members…")
-def _saved_rows(role: str, username: str, stamp: tuple[int, str]) -> list[segments.SegmentRow]:
+def _saved_rows(role: str, username: str, stamp: tuple[int, str]) -> list[sizes.SegmentRow]:
     """Sizes are recounted at most once a minute, and whenever a segment changes (stamp)."""
-    return segments.list_segments(Actor(username, role))
+    return sizes.list_segments(Actor(username, role))
 
 
 def _saved(user: UserView) -> None:
-    rows = _saved_rows(user.role, user.username, segments.catalogue_stamp(user.actor))
+    rows = _saved_rows(user.role, user.username, service.catalogue_stamp(user.actor))
     if not rows:
         st.info("No saved segments yet. Build one in the builder and save it.")
         return
@@ -228,19 +226,19 @@ def _saved(user: UserView) -> None:
                       args=(row.id, user))
     actions[1].button("Duplicate", icon=":material/content_copy:", on_click=_duplicate,
                       args=(row.id, user))
-    may_change = row.owner == user.username or user.role == "admin"
-    with actions[2].popover("Delete", icon=":material/delete:", disabled=not may_change):
+    with actions[2].popover("Delete", icon=":material/delete:",
+                            disabled=not service.may_change(user.actor, row)):
         st.markdown(f"Delete “{plain(row.name)}” for everyone? Its history goes with it.")
         if st.button("Delete for good", type="primary", key="segment_delete"):
             try:
-                segments.delete_segment(user.actor, row.id)
+                service.delete_segment(user.actor, row.id)
             except SEGMENT_ERRORS as error:
                 st.error(plain(error))
             else:
                 st.session_state[NOTICE] = f"Deleted “{plain(row.name)}”."
                 st.rerun()
     _export(user, row.id)
-    history = segments.size_history(user.actor, row.id)
+    history = sizes.size_history(user.actor, row.id)
     st.markdown("**Size history** (the first count of each day)")
     st.altair_chart(build_size_history_chart(history), width="stretch")
 
@@ -248,7 +246,7 @@ def _saved(user: UserView) -> None:
 def _export(user: UserView, segment_id: int) -> None:
     st.markdown("**Export members**")
     export_panel(user, key=EXPORT, scope=segment_id, rows_are="members",
-                 make=lambda fmt, everyone: segments.export_members(
+                 make=lambda fmt, everyone: export.export_members(
                      user.actor, segment_id, fmt=fmt, include_without_consent=everyone),
                  file_of=lambda exported: exported, refusals=SEGMENT_ERRORS)
 
@@ -257,7 +255,7 @@ def _export(user: UserView, segment_id: int) -> None:
 
 
 def _overlap(user: UserView) -> None:
-    names = segments.segment_names(user.actor)
+    names = service.segment_names(user.actor)
     if len(names) < 2:
         st.info("Save at least two segments to compare them.")
         return
@@ -267,7 +265,7 @@ def _overlap(user: UserView) -> None:
         st.caption("Choose two to four segments.")
         return
     try:
-        overlap = segments.overlap(user.actor, chosen)
+        overlap = sizes.overlap(user.actor, chosen)
     except SEGMENT_ERRORS as error:
         st.error(plain(error))
         return

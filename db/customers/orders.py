@@ -9,13 +9,14 @@ Refunds are orders with a negative amount, so sums stay honest.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Engine
 
 from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
+from db.core.money import AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
 from db.core.types import utcnow
 from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
@@ -29,15 +30,14 @@ _LARGEST = Decimal("9999999999.99")
 
 def _amount(value: object, errors: dict[str, str]) -> Decimal:
     try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
+        return parse_amount(value, largest=_LARGEST)
+    except NotAnAmount:
         errors["amount"] = "Give the amount as a number, such as 49.90 (refunds: -49.90)."
-        return Decimal(0)
-    if not amount.is_finite() or abs(amount) > _LARGEST:
+    except AmountTooLarge:
         errors["amount"] = "The amount is too large."
-    elif amount != amount.quantize(Decimal("0.01")):
+    except TooManyDecimals:
         errors["amount"] = "At most two decimal places (whole cents)."
-    return amount
+    return Decimal(0)
 
 
 def record_order(actor: Actor, customer_id: int, *, amount: object, category: str,

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Connection, Engine, FromClause, MetaData, Select,
 from db.core.engine import get_engine
 from db.core.types import utcnow
 from db.kpi.summed_cells import SummedCells
-from db.segments.service import members_of
+from db.segments.membership import members_of
 
 
 @dataclass

@@ -18,9 +18,11 @@ evaluator in the tests both follow this text):
   customer with no gender on file is "not female". NOT on a group is the complement too.
 - Text comparisons ignore the case of the letters A-Z only (the same on every engine);
   ``contains`` and ``starts with`` match the typed text literally (``%`` and ``_`` too).
-- Money is compared in cents. "Days since" counts whole days (24 h) before the evaluation
-  time; "in the last N days" means on or after that time minus N days; "between dates"
-  includes both days (UTC); "more than N days ago" means before that time minus N days.
+- Money is compared in cents; an amount is read as :mod:`db.core.money` reads every amount
+  (a point or a comma, at most two decimals: "49,90" is 49.90).
+- "Days since" counts whole days (24 h) before the evaluation time; "in the last N days"
+  means on or after that time minus N days; "between dates" includes both days (UTC);
+  "more than N days ago" means before that time minus N days.
 - Age is in whole years on the evaluation day (born 29 February: a year older on 1 March).
 """
 
@@ -28,11 +30,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from db.core.money import AmountTooLarge, InvalidAmount, parse_amount
 from db.models import (
     CONSENT_PURPOSES,
     CUSTOMER_STATUSES,
@@ -60,7 +63,6 @@ SET_OPS = ("has_any", "has_all", "has_none")
 FLAG_OPS = ("is_true", "is_false")
 CONSENT_OPS = ("granted", "not_granted")
 SEGMENT_OPS = ("in_segment", "not_in_segment")
-NEGATIVE_OPS = frozenset({"ne", "not_in", "has_none", "not_granted", "not_in_segment"})
 NO_VALUE_OPS = frozenset({"is_known", "is_unknown", "is_true", "is_false"})
 
 OP_LABELS = {
@@ -170,7 +172,6 @@ class Group(BaseModel):
     children: list[Annotated[Condition | Group, Field(discriminator="type")]] = []
 
 
-Node = Condition | Group
 Path = tuple[int, ...]
 
 
@@ -250,7 +251,7 @@ def _extras_problem(spec: FieldSpec, condition: Condition) -> str | None:
         if message := _window_problem(condition.window):
             return message
     if condition.min_count is not None:
-        if not spec.counted or condition.op == "has_none":
+        if not takes_min_count(spec, condition.op):
             return "“At least K times” does not apply here."
         if not 1 <= condition.min_count <= MAX_COUNT:
             return "“At least” must be a whole number of times, 1 or more."
@@ -258,6 +259,12 @@ def _extras_problem(spec: FieldSpec, condition: Condition) -> str | None:
                                        condition.kind not in INTERACTION_KINDS):
         return "Choose one of the interaction kinds, or any kind."
     return None
+
+
+def takes_min_count(spec: FieldSpec, op: str) -> bool:
+    """Whether a condition on ``spec`` with ``op`` may say "at least K times": a counted
+    field, but not "has none of" (none is none, however often)."""
+    return spec.counted and op != "has_none"
 
 
 def _window_problem(window: Window) -> str | None:
@@ -317,11 +324,12 @@ def _value_problem(spec: FieldSpec, op: str, value: Any) -> str | None:
 def _scalar_problem(spec: FieldSpec, value: Any) -> str | None:
     """A number within the field's range; money with at most two decimals."""
     if spec.kind == "money":
-        amount = money(value)
-        if amount is None:
-            return "Give an amount like 49.90."
-        if abs(amount) > MAX_MONEY:
+        try:
+            parse_amount(value, largest=MAX_MONEY)
+        except AmountTooLarge:
             return f"Amounts are at most {MAX_MONEY:,}."
+        except InvalidAmount:
+            return "Give an amount like 49.90."
         return None
     if value is None:
         return "Give a number."
@@ -349,30 +357,5 @@ def _is_int(value: Any) -> bool:
 
 
 def _number(value: Any) -> Decimal:
-    amount = money(value)
-    return amount if amount is not None else Decimal(value)
-
-
-def money(value: Any) -> Decimal | None:
-    """``value`` as an amount with at most two decimals (None: not one).
-
-    An amount beyond :data:`MAX_MONEY` is returned as it is, for the caller to refuse.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not amount.is_finite():
-        return None
-    if abs(amount) > MAX_MONEY:
-        return amount
-    return amount if amount == amount.quantize(Decimal("0.01")) else None
-
-
-def cents(value: Any) -> int:
-    """A valid money value in whole cents (call only after :func:`problems` passed)."""
-    amount = money(value)
-    assert amount is not None
-    return int(amount * 100)
+    """A bound of "between" as a number, to compare the two (money or whole numbers)."""
+    return parse_amount(value)

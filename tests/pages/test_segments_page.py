@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from db.core.access import Actor
 from db.customers import profile
 from db.customers.service import create_customer
-from db.segments import service as segments
+from db.segments import service, sizes
 from db.segments.definition import Condition, Group
 from tests.pages.conftest import ROOT
 
@@ -72,10 +72,10 @@ def test_build_two_groups_preview_and_save(signed_in: Callable[[str], AppTest],
     assert not at.exception, at.exception
     assert any("Saved “Berliners”" in s.value for s in at.success), (
         [e.value for e in at.error], [b.key for b in at.button])
-    saved = segments.list_segments(ADMIN, engine=app_db)
+    saved = sizes.list_segments(ADMIN, engine=app_db)
     assert [(row.name, row.size, row.owner) for row in saved] == [("Berliners", 1, "marketing")]
-    definition = segments.definition_of(segments.get_segment(ADMIN, saved[0].id,
-                                                            engine=app_db))
+    definition = service.definition_of(service.get_segment(ADMIN, saved[0].id,
+                                                           engine=app_db))
     assert definition.children[0].op == "in" and definition.children[1].match == "any"
 
 
@@ -119,11 +119,11 @@ def test_a_new_condition_asks_for_a_value_and_start_over_asks_first(
 def test_duplicating_selects_the_copy(signed_in: Callable[[str], AppTest],
                                       app_db: Engine) -> None:
     _people(app_db)
-    original = segments.save_segment(Actor("marketing", "marketing"), name="Germans",
-                                     description=None, kind="dynamic",
-                                     definition=Group(children=[
-                                         Condition(field="country", op="eq", value="DE")]),
-                                     engine=app_db)
+    original = service.save_segment(Actor("marketing", "marketing"), name="Germans",
+                                    description=None, kind="dynamic",
+                                    definition=Group(children=[
+                                        Condition(field="country", op="eq", value="DE")]),
+                                    engine=app_db)
     at = _open(signed_in, "marketing")
     at.segmented_control(key="segments_view").set_value("Saved segments").run()
     assert at.selectbox(key="segments_chosen").value == original.id
@@ -132,16 +132,16 @@ def test_duplicating_selects_the_copy(signed_in: Callable[[str], AppTest],
     assert len(at.dataframe[0].value) == 2
     chosen = at.selectbox(key="segments_chosen").value
     assert chosen != original.id
-    assert segments.get_segment(ADMIN, chosen).name.startswith("Germans")
+    assert service.get_segment(ADMIN, chosen).name.startswith("Germans")
 
 
 def test_saved_list_open_and_delete(signed_in: Callable[[str], AppTest],
                                     app_db: Engine) -> None:
     _people(app_db)
-    segments.save_segment(Actor("marketing", "marketing"), name="Germans", description="DE",
-                          kind="dynamic", definition=Group(children=[
-                              Condition(field="country", op="eq", value="DE")]),
-                          engine=app_db)
+    service.save_segment(Actor("marketing", "marketing"), name="Germans", description="DE",
+                         kind="dynamic", definition=Group(children=[
+                             Condition(field="country", op="eq", value="DE")]),
+                         engine=app_db)
     at = _open(signed_in, "marketing")
     at.segmented_control(key="segments_view").set_value("Saved segments").run()
     assert not at.exception, at.exception
@@ -157,8 +157,8 @@ def test_saved_list_open_and_delete(signed_in: Callable[[str], AppTest],
 def test_manager_can_build_and_marketing_cannot_export_everyone(
         signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
     _people(app_db)
-    segments.save_segment(ADMIN, name="All", description=None, kind="dynamic",
-                          definition=Group(), engine=app_db)
+    service.save_segment(ADMIN, name="All", description=None, kind="dynamic",
+                         definition=Group(), engine=app_db)
     at = _open(signed_in, "marketing")
     at.segmented_control(key="segments_view").set_value("Saved segments").run()
     assert not [c for c in at.checkbox if "without" in c.label]
@@ -200,3 +200,21 @@ def _blocks(node):
         if hasattr(child, "children"):
             yield child
             yield from _blocks(child)
+
+
+def _popover_disabled(at: AppTest, label: str) -> bool:
+    popover, = [block.proto.popover for block in _blocks(at.main)
+                if block.proto.DESCRIPTOR.name == "Block" and block.proto.HasField("popover")
+                and block.proto.popover.label == label]
+    return popover.disabled
+
+
+def test_delete_is_offered_to_whom_the_service_allows(signed_in: Callable[[str], AppTest],
+                                                      app_db: Engine) -> None:
+    service.save_segment(Actor("marketing", "marketing"), name="Mine", description=None,
+                         kind="dynamic", definition=Group(), engine=app_db)
+    for role, offered in (("marketing", True), ("manager", False), ("admin", True)):
+        at = _open(signed_in, role)
+        at.segmented_control(key="segments_view").set_value("Saved segments").run()
+        assert not at.exception, at.exception
+        assert _popover_disabled(at, "Delete") is not offered, role

@@ -1,0 +1,27 @@
+"""Actors, a definition and an audit reader shared by the saved-segment tests."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from db.core.access import Actor
+from db.models import AuditEvent
+from db.segments.definition import Condition, Group
+
+ADMIN = Actor("ada", "admin")
+MARKETING = Actor("mia", "marketing")
+OTHER_MARKETING = Actor("max", "marketing")
+MANAGER = Actor("meg", "manager")
+GERMANS = Group(children=[Condition(field="country", op="eq", value="DE")])
+
+
+def events(engine: Engine, action: str) -> list[tuple[str, str, dict]]:
+    """(actor, entity id, changes) of each audit event with ``action``, oldest first."""
+    with Session(engine) as session:
+        found = session.execute(select(AuditEvent).where(col(AuditEvent.action) == action)
+                                .order_by(col(AuditEvent.id))).scalars()
+        return [(event.actor, str(event.entity_id), json.loads(event.changes))
+                for event in found]

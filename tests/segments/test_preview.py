@@ -1,0 +1,41 @@
+"""The builder's preview: count, share, emailable members, sample and breakdowns."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from db.core.access import Actor, PermissionDenied
+from db.customers.orders import record_order
+from db.segments import preview
+from db.segments.definition import Condition, Group
+from tests.segments.common import ADMIN, GERMANS, MANAGER, MARKETING
+
+
+def test_preview_counts_members_share_and_emailable(engine: Engine, people: dict) -> None:
+    shown = preview.preview(MARKETING, GERMANS, engine=engine)
+    assert (shown.count, shown.total, shown.emailable) == (3, 4, 2)
+    everyone = preview.preview(MARKETING, Group(), engine=engine)
+    assert everyone.emailable == 3  # Anna, Ben, Dora: consent and an address
+    assert shown.share == pytest.approx(0.75)
+    assert list(shown.sample["id"]) == sorted(people[n] for n in ("Anna", "Ben", "Carl"))
+    by_country = shown.by_country.set_index("group")
+    assert by_country.loc["DE", "members"] == 3 and by_country.loc["FR", "members"] == 0
+    assert shown.by_age.set_index("group").loc["unknown", "everyone"] == 4
+
+
+def test_count_checks_the_role(engine: Engine) -> None:
+    with pytest.raises(PermissionDenied):
+        preview.count(Actor("x", "nobody"), GERMANS, engine=engine)
+    assert preview.count(MANAGER, GERMANS, engine=engine) == 0
+
+
+def test_an_amount_reads_with_a_comma_as_an_order_does(engine: Engine, people: dict) -> None:
+    """One money parser: "12,50" in a definition is what "12,50" on an order is."""
+    for first, amount in (("Anna", "12,50"), ("Ben", "12,49")):
+        record_order(ADMIN, people[first], amount=amount, category="books", channel="web",
+                     product="A book", engine=engine)
+    at_least = Group(children=[Condition(field="total_spend", op="ge", value="12,50")])
+    assert preview.count(MARKETING, at_least, engine=engine) == 1
+    exactly = Group(children=[Condition(field="average_order_value", op="eq", value="12.49")])
+    assert preview.count(MARKETING, exactly, engine=engine) == 1
