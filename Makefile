@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	.ci/with-services $(BIN)/python -m pytest -n auto --dist loadscope
 
 bench: $(STAMP)

@@ -22,6 +22,7 @@ from db.audit.trail import GENESIS_HASH, event_hash
 from db.core.access import Actor
 from db.core.bulk import indexes_deferred, insert_rows
 from db.core.engine import make_engine
+from db.core.sql import table_of
 from db.migrate import upgrade
 from db.models import AuditEvent
 
@@ -41,7 +42,7 @@ def build(path: Path, events: int) -> dict:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     step = timedelta(days=700) / events
     started = time.perf_counter()
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditEvent)
     prev = GENESIS_HASH
     with engine.begin() as connection, indexes_deferred(connection, [table]):
         for first in range(0, events, 200_000):

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from db.core.bulk import insert_rows
 from db.core.engine import make_engine
+from db.core.sql import table_of
 from db.demo.loader import load_demo_data
 from db.migrate import upgrade
 from db.models import Order
@@ -57,7 +58,7 @@ def compare(path: Path, rows: int) -> dict:
             "SELECT customer_id, ordered_at, amount, currency, category, channel, product, "
             "quantity FROM orders ORDER BY id LIMIT ?", (rows,)).all()
         started = time.perf_counter()
-        insert_rows(connection, Order.__table__, COLUMNS, stored)  # type: ignore[attr-defined]
+        insert_rows(connection, table_of(Order), COLUMNS, stored)
         bulk_seconds = time.perf_counter() - started
         transaction.rollback()
 

@@ -17,7 +17,7 @@ import datetime as dt
 import types
 
 # The package ships neither type hints nor a py.typed marker; this is its one import here.
-from extra_streamlit_components.CookieManager import _component_func  # type: ignore[import-untyped]
+from extra_streamlit_components.CookieManager import _component_func
 from streamlit_authenticator.models import cookie_model
 
 

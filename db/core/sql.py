@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Table, and_, func
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, func, inspect
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -111,4 +111,4 @@ def years_before(day: date, years: int) -> date:
 
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a table model, typed (SQLModel declares ``__table__`` untyped)."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+    return cast(Table, inspect(model).local_table)
