@@ -8,6 +8,7 @@ compiler and the customer summary agree on one definition each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
@@ -20,67 +21,58 @@ from sqlalchemy.types import Date, String
 from sqlmodel import SQLModel
 
 
-class UtcDay(GenericFunction):
-    """The UTC calendar day of a timestamp (``func.utc_day``)."""
+class _PerEngine(GenericFunction[Any]):
+    """A one-argument SQL function spelled per engine: ``{}`` in ``postgresql`` and
+    ``default`` (SQLite) stands for the compiled argument."""
+
+    _register = False  # a base, not a function of its own
+    postgresql: str
+    default: str
+
+
+class UtcDay(_PerEngine):
+    """The UTC calendar day of a timestamp."""
 
     name = "utc_day"
+    inherit_cache = True  # the class is part of the cache key; templates are per class
     type = Date()
-    inherit_cache = True
-
-
-@compiles(UtcDay, "postgresql")
-def _utc_day_postgresql(element: UtcDay, compiler: SQLCompiler, **kw: Any) -> str:
     # timestamptz::date would take the session's time zone.
-    return "CAST((" + _argument(element, compiler, kw) + " AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(UtcDay)
-def _utc_day_default(element: UtcDay, compiler: SQLCompiler, **kw: Any) -> str:
+    postgresql = "CAST(({} AT TIME ZONE 'UTC') AS DATE)"
     # SQLite keeps UTC timestamps as ISO text; date() takes their first ten characters.
-    return "date(" + _argument(element, compiler, kw) + ")"
+    default = "date({})"
 
 
-class UtcMonth(GenericFunction):
-    """The first day of a timestamp's UTC calendar month (``func.utc_month``)."""
+class UtcMonth(_PerEngine):
+    """The first day of a timestamp's UTC calendar month."""
 
     name = "utc_month"
+    inherit_cache = True  # the class is part of the cache key; templates are per class
     type = Date()
-    inherit_cache = True
+    postgresql = "CAST(date_trunc('month', {} AT TIME ZONE 'UTC') AS DATE)"
+    default = "date({}, 'start of month')"
 
 
-@compiles(UtcMonth, "postgresql")
-def _utc_month_postgresql(element: UtcMonth, compiler: SQLCompiler, **kw: Any) -> str:
-    argument = _argument(element, compiler, kw)
-    return "CAST(date_trunc('month', " + argument + " AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(UtcMonth)
-def _utc_month_default(element: UtcMonth, compiler: SQLCompiler, **kw: Any) -> str:
-    return "date(" + _argument(element, compiler, kw) + ", 'start of month')"
-
-
-class AsciiLower(GenericFunction):
+class AsciiLower(_PerEngine):
     """Lower-cases A-Z only, the same on every engine (SQLite's lower() does just that)."""
 
     name = "ascii_lower"
+    inherit_cache = True  # the class is part of the cache key; templates are per class
     type = String()
-    inherit_cache = True
+    postgresql = "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    default = "lower({})"
 
 
-@compiles(AsciiLower, "postgresql")
-def _ascii_lower_postgresql(element: AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
-    return ("translate(" + _argument(element, compiler, kw) + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-            "'abcdefghijklmnopqrstuvwxyz')")
+def _spelled(dialect: str) -> Callable[..., str]:
+    """The compiler of a :class:`_PerEngine` function for ``dialect``'s template."""
+    def compile_(element: _PerEngine, compiler: SQLCompiler, **kw: Any) -> str:
+        template = element.postgresql if dialect == "postgresql" else element.default
+        return template.format(compiler.process(element.clauses, **kw))
+    return compile_
 
 
-@compiles(AsciiLower)
-def _ascii_lower_default(element: AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
-    return "lower(" + _argument(element, compiler, kw) + ")"
-
-
-def _argument(element: GenericFunction[Any], compiler: SQLCompiler, kw: dict[str, Any]) -> str:
-    """The compiled argument list of one of the functions above."""
-    return compiler.process(element.clauses, **kw)
+for _function in (UtcDay, UtcMonth, AsciiLower):
+    compiles(_function, "postgresql")(_spelled("postgresql"))
+    compiles(_function)(_spelled("default"))
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
