@@ -23,9 +23,8 @@ from sqlalchemy import ColumnElement, Connection, and_, select
 from db.core.access import Actor, Capability, require
 from db.core.sql import table_of
 from db.core.types import utcnow
-from db.derived.models import CustomerSummary
+from db.derived.models import CustomerSummary, customer_rows
 from db.models import Customer
-from db.segments.rows import customer_rows
 
 C = table_of(Customer).c
 S = table_of(CustomerSummary).c
@@ -62,7 +61,7 @@ def check(actor: Actor, *, fmt: str, include_without_consent: bool) -> None:
 
 def exportable(where: ColumnElement[bool], *, include_without_consent: bool
                ) -> ColumnElement[bool]:
-    """``where`` (over :func:`~db.segments.rows.customer_rows`) narrowed to the customers who
+    """``where`` (over :func:`~db.derived.models.customer_rows`) narrowed to the customers who
     granted email-marketing consent, unless everyone was asked for."""
     if include_without_consent:
         return where

@@ -19,14 +19,18 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    ColumnElement,
     Index,
     Integer,
     Numeric,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlmodel import Field, SQLModel
 
+from db.core.access import ROLES
+from db.core.sql import table_of
 from db.core.types import UTCDateTime, utcnow
 
 # Names every constraint and index so that migrations (and SQLite batch mode) can refer to them.
@@ -50,7 +54,6 @@ DIRECTIONS = ("inbound", "outbound", "internal")
 # on them and the demo writes comments to match; all three read this one definition.
 NPS_BANDS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing")
-ROLES = ("admin", "manager", "marketing")
 SEGMENT_KINDS = ("dynamic", "static")
 
 
@@ -115,6 +118,19 @@ class Customer(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_customer_version)
     deleted_at: datetime | None = timestamp_field(nullable=True)
     erased_at: datetime | None = timestamp_field(nullable=True)
+
+
+def live() -> ColumnElement[bool]:
+    """The one definition of a live customer, over ``customer``: neither soft-deleted nor
+    erased. Lookup, segments, the KPI tables, the summary and the home page's counts all
+    ask here, so the next state a customer can be in changes one place."""
+    columns = table_of(Customer).c
+    return and_(columns.deleted_at.is_(None), columns.erased_at.is_(None))
+
+
+def is_live(customer: Customer | None) -> bool:
+    """Python's twin of :func:`live` for a loaded record (``None``: no such customer)."""
+    return customer is not None and customer.deleted_at is None and customer.erased_at is None
 
 
 class Tag(SQLModel, table=True):

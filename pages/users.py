@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
-from db.core.access import Capability
-from db.models import ROLES
+from db.core.access import ROLES, Capability
 from db.users.service import UserError, UserView, create_user, list_users, update_user
 
 ADD_FIELDS = ("new_username", "new_display_name", "new_email", "new_role", "new_password",

@@ -10,8 +10,6 @@ import getpass
 from dataclasses import dataclass
 from enum import StrEnum
 
-from db.models import ROLES
-
 
 class Capability(StrEnum):
     LOOKUP = "lookup"
@@ -32,7 +30,7 @@ PERMISSIONS: dict[str, frozenset[Capability]] = {
     "marketing": frozenset({Capability.LOOKUP, Capability.EDIT_MARKETING_FIELDS,
                             Capability.SEGMENTS}),
 }
-assert set(PERMISSIONS) == set(ROLES)
+ROLES = tuple(PERMISSIONS)  # the roles an account may have, in this order in forms
 
 
 class PermissionDenied(Exception):

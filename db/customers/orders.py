@@ -18,11 +18,10 @@ from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
 from db.core.money import AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
 from db.core.types import utcnow
-from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields
 from db.derived.hook import customers_changed
-from db.models import ORDER_CHANNELS, Customer, Order
+from db.models import ORDER_CHANNELS, Customer, Order, is_live
 
 # NUMERIC(12, 2): ten digits before the point.
 _LARGEST = Decimal("9999999999.99")

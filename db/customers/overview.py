@@ -9,8 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import func, select
 
 from db.core.engine import read_session
-from db.customers.predicates import live
-from db.models import Customer, Interaction, Order
+from db.models import Customer, Interaction, Order, live
 
 
 @dataclass(frozen=True)

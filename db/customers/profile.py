@@ -26,7 +26,6 @@ from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.sql import table_of
 from db.core.types import utcnow
-from db.customers.predicates import is_live
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
 from db.customers.validation import InvalidFields
@@ -44,6 +43,7 @@ from db.models import (
     PaymentMethod,
     Tag,
     User,
+    is_live,
 )
 
 # The rows of a customer the profile lists in its tabs.

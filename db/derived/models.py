@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, ColumnElement, Join
 from sqlmodel import Field, SQLModel
 
-from db.models import ORDER_CHANNELS, timestamp_field
+from db.core.sql import table_of
+from db.models import ORDER_CHANNELS, Customer, timestamp_field
 
 # The bit of each order channel in ``customer_summary.channels``.
 CHANNEL_BITS = {channel: 1 << index for index, channel in enumerate(ORDER_CHANNELS)}
@@ -62,3 +63,17 @@ class CustomerSummary(SQLModel, table=True):
     # Spend before refunds: no period's revenue can exceed it, which lets the KPI page find
     # the top customers of a long period without summing everyone's orders.
     gross_cents: int = Field(default=0, sa_type=BigInteger, index=True)
+
+
+def listed() -> ColumnElement[bool]:
+    """:func:`db.models.live` read from the summary's copy, for queries over
+    ``customer_summary``."""
+    return table_of(CustomerSummary).c.live.is_(True)
+
+
+def customer_rows() -> Join:
+    """customer_summary ⋈ customer: each customer's figures with the fields a page shows
+    (segment previews and every customer export read these rows)."""
+    summary = table_of(CustomerSummary)
+    customers = table_of(Customer)
+    return summary.join(customers, customers.c.id == summary.c.customer_id)

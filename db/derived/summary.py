@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from db.core.sql import cents, filled, table_of
-from db.customers.predicates import live
 from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
     CONSENT_PURPOSES,
@@ -42,6 +41,7 @@ from db.models import (
     Feedback,
     Interaction,
     Order,
+    live,
 )
 
 SUMMARY = table_of(CustomerSummary)

@@ -15,11 +15,10 @@ from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
 from sqlmodel import col
 
 from db.core.sql import UtcDay, table_of
-from db.customers.predicates import live
 from db.derived.models import CustomerSummary
 from db.kpi.models import CustomerRecency
 from db.kpi.summed_cells import Customers, SummedCells
-from db.models import Customer
+from db.models import Customer, live
 
 RECENCY = table_of(CustomerRecency)
 CAP = 10  # "10 orders" stands for 10 or more: the top frequency score starts there

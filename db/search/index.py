@@ -25,8 +25,7 @@ import phonenumbers
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
 from sqlmodel import Session, col, select
 
-from db.customers.predicates import is_live, live
-from db.models import Customer
+from db.models import Customer, is_live, live
 
 TABLE = "customer_search"
 PART_END = " |"  # follows every part of the index text

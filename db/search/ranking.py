@@ -29,9 +29,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session
 from db.core.sql import table_of
-from db.customers.predicates import live
 from db.customers.validation import InvalidValue, normalise_email
-from db.models import Customer, CustomerTag, Tag
+from db.models import Customer, CustomerTag, Tag, live
 from db.search import index as search_index
 from db.search.index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
 

@@ -23,8 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from sqlmodel import col
 
 from db.core.sql import years_before
-from db.customers.predicates import listed
-from db.derived.models import CHANNEL_BITS
+from db.derived.models import CHANNEL_BITS, listed
 from db.models import NPS_BANDS, CustomerTag, Tag
 from db.segments.comparisons import cents, choice, compare, compare_value, text, texts, whole
 from db.segments.definition import Condition, Group, InvalidDefinition, problems

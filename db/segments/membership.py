@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 from sqlmodel import Session, col
 
-from db.customers.predicates import listed
+from db.derived.models import listed
 from db.models import Segment, SegmentMember
 from db.segments.compiler import Resolved, SegmentCycle, UnknownSegment, condition_of
 from db.segments.definition import Group, parse

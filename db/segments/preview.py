@@ -18,11 +18,11 @@ from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine
 from db.core.sql import table_of, years_before
 from db.core.types import utcnow
-from db.customers.predicates import listed
+from db.derived.models import customer_rows, listed
 from db.models import Tag
 from db.segments.definition import Group
 from db.segments.membership import condition, count_where
-from db.segments.rows import ORDERS, C, S, customer_rows, rows_for
+from db.segments.rows import ORDERS, C, S, rows_for
 
 SAMPLE_SIZE = 20
 AGE_BANDS = ((0, 17, "under 18"), (18, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"),

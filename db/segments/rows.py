@@ -6,11 +6,11 @@ The tables are named here once, typed, for the compiler, its time windows and th
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, FromClause, Join
+from sqlalchemy import ColumnElement, FromClause
 from sqlalchemy.sql.util import find_tables
 
 from db.core.sql import table_of
-from db.derived.models import CustomerSummary
+from db.derived.models import CustomerSummary, customer_rows
 from db.models import Customer, Interaction, Order
 
 CUSTOMERS = table_of(Customer)
@@ -21,11 +21,6 @@ C = CUSTOMERS.c
 S = SUMMARY.c
 # The customer a correlated subquery probes.
 KEY = S.customer_id
-
-
-def customer_rows() -> Join:
-    """customer_summary ⋈ customer: the members with the customer fields a page shows."""
-    return SUMMARY.join(CUSTOMERS, C.id == S.customer_id)
 
 
 def rows_for(where: ColumnElement[bool]) -> FromClause:

@@ -17,11 +17,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.audit import trail
-from db.core.access import Actor, Capability, operator, require
+from db.core.access import ROLES, Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
 from db.customers.validation import InvalidValue, normalise_email
-from db.models import ROLES, User
+from db.models import User
 from db.users.passwords import DUMMY_HASH, hash_password, password_problems, verify_password
 
 MAX_FAILED_LOGINS = 5

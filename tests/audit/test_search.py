@@ -15,9 +15,7 @@ from db.audit import trail
 from db.audit.search import AuditFilter, export_csv, field_changes, search_events
 from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
-
-ADMIN = Actor("root", "admin")
-MANAGER = Actor("morgan", "manager")
+from tests.factories import ADMIN, MANAGER
 
 
 def _today() -> date:

@@ -16,8 +16,7 @@ from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
 from db.models import AuditEvent
 from db.users.service import authenticate, create_user, record_logout, update_user
-
-ADMIN = Actor("root", "admin")
+from tests.factories import ADMIN
 
 
 def _events(engine: Engine) -> list[AuditEvent]:

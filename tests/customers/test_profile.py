@@ -22,9 +22,7 @@ from db.derived import summary
 from db.kpi import tables as kpi_tables
 from db.models import INTERACTION_KINDS, AuditEvent, Feedback, Interaction, Order, PaymentMethod
 from db.users.service import create_user
-
-MANAGER = Actor("morgan", "manager")
-MARKETING = Actor("maya", "marketing")
+from tests.factories import MANAGER, MARKETING
 
 
 @pytest.fixture

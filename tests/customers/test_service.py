@@ -36,10 +36,8 @@ from db.kpi import tables as kpi_tables
 from db.models import AuditEvent, Customer
 from db.search import index as search_index
 from db.search.ranking import search_customers
+from tests.factories import ADMIN, MANAGER, MARKETING
 
-MANAGER = Actor("morgan", "manager")
-MARKETING = Actor("maya", "marketing")
-ADMIN = Actor("alex", "admin")
 JOHN = {"first_name": "John", "last_name": "Smith", "email": "John.Smith@Example.com",
         "phone": "020 7946 0958", "country": "gb", "postcode": "SW1A 1AA", "city": "London"}
 
@@ -59,7 +57,7 @@ def test_create_normalises_and_audits(engine: Engine, john: Customer) -> None:
     assert (john.email, john.phone, john.country, john.version) == (
         "john.smith@example.com", "+442079460958", "GB", 1)
     (event,) = _events(engine, "customer.create")
-    assert event.entity_id == str(john.id) and event.actor == "morgan"
+    assert event.entity_id == str(john.id) and event.actor == MANAGER.username
     assert json.loads(event.changes)["email"] == [None, "john.smith@example.com"]
 
 
@@ -111,7 +109,7 @@ def test_a_stale_save_is_refused_and_says_who_changed_what(engine: Engine,
     update_customer(ADMIN, john.id, 1, {"city": "York"}, engine=engine)
     with pytest.raises(StaleRecord) as caught:
         update_customer(MANAGER, john.id, 1, {"city": "Leeds"}, engine=engine)
-    assert "alex saved this customer after you opened it" in str(caught.value)
+    assert f"{ADMIN.username} saved this customer after you opened it" in str(caught.value)
     assert caught.value.current.city == "York"
     assert json.loads(caught.value.changes[0].changes) == {"city": ["London", "York"]}
     assert get_customer(MANAGER, john.id, engine=engine).city == "York"
@@ -158,7 +156,7 @@ def test_soft_delete_is_admin_only_and_hides_the_customer(engine: Engine,
     soft_delete_customer(ADMIN, john.id, engine=engine)
     with pytest.raises(CustomerNotFound):
         get_customer(MANAGER, john.id, engine=engine)
-    assert [e.actor for e in _events(engine, "customer.delete")] == ["alex"]
+    assert [e.actor for e in _events(engine, "customer.delete")] == [ADMIN.username]
 
 
 def test_grid_saves_tags_in_the_same_transaction(engine: Engine, john: Customer) -> None:
@@ -181,10 +179,10 @@ def test_a_deleted_customer_says_when_and_by_whom(engine: Engine, john: Customer
         get_customer(MANAGER, john.id, engine=engine)
     gone = seen_by_manager.value.gone
     (event,) = _events(engine, "customer.delete")
-    assert (gone.id, gone.deleted_by, gone.name) == (john.id, "alex", None)
+    assert (gone.id, gone.deleted_by, gone.name) == (john.id, ADMIN.username, None)
     assert abs((gone.deleted_at - event.at).total_seconds()) < 5
     assert str(seen_by_manager.value) == (
-        f"Customer {john.id} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC by alex.")
+        f"Customer {john.id} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC by {ADMIN.username}.")
     with pytest.raises(CustomerDeleted) as seen_by_admin:
         get_customer(ADMIN, john.id, engine=engine)
     assert seen_by_admin.value.gone.name == "John Smith"
@@ -205,13 +203,13 @@ def test_only_admins_list_and_restore_deleted_customers(engine: Engine, john: Cu
             restore_customer(actor, john.id, engine=engine)
     listed = deleted_customers(ADMIN, engine=engine)
     assert [(d.id, d.name, d.deleted_by) for d in listed] == [
-        (mary.id, "Mary Jones", "ann"), (john.id, "John Smith", "alex")]  # newest first
+        (mary.id, "Mary Jones", "ann"), (john.id, "John Smith", ADMIN.username)]  # newest first
     restored = restore_customer(ADMIN, john.id, engine=engine)
     assert restored.deleted_at is None
     assert get_customer(MANAGER, john.id, engine=engine).email == "john.smith@example.com"
     assert [d.id for d in deleted_customers(ADMIN, engine=engine)] == [mary.id]
     (event,) = _events(engine, "customer.restore")
-    assert event.actor == "alex"
+    assert event.actor == ADMIN.username
     old, new = json.loads(event.changes)["deleted_at"]
     assert old is not None and new is None
     with pytest.raises(CustomerNotFound):

@@ -9,11 +9,9 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from db.core.access import Actor
 from db.customers import profile
 from db.customers.orders import record_order
 from db.customers.service import (
-    create_customer,
     get_customer,
     soft_delete_customer,
     update_customer,
@@ -28,8 +26,8 @@ from db.models import (
     Feedback,
     Order,
 )
-
-ADMIN = Actor("ada", "admin")
+from tests import factories
+from tests.factories import ADMIN
 
 
 def _stored(engine: Engine) -> list[tuple]:
@@ -64,8 +62,7 @@ def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
     """A random mix of creates, orders, contacts, consent changes, profile edits and a
     deletion, then a rebuild changes nothing."""
     rng = random.Random(5)
-    ids = [create_customer(ADMIN, {"first_name": f"P{i}", "last_name": "Test", "country": "DE"},
-                           engine=engine, confirm=True).id for i in range(6)]
+    ids = [factories.customer(engine, f"P{i}").id for i in range(6)]
     edits = [{"country": "FR"}, {"birth_date": "1990-02-03"}, {"email": "p@example.org"},
              {"email": ""}, {"phone": "+4930123456"}, {"status": "active"},
              {"gender": "female", "income_band": "25-50k", "source": "web"}]
@@ -98,8 +95,7 @@ def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
 
 
 def test_refresh_counts_orders_in_cents_and_takes_the_newest_answer(engine: Engine) -> None:
-    customer = create_customer(ADMIN, {"first_name": "Cent", "last_name": "Exact",
-                                       "country": "DE"}, engine=engine, confirm=True)
+    customer = factories.customer(engine, "Cent", "Exact")
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
     with Session(engine) as session:
         for amount in ("0.10", "0.20", "0.70", "-0.10"):

@@ -14,20 +14,20 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from db.core.access import Actor
-from db.customers.service import create_customer, soft_delete_customer
+from db.customers.service import soft_delete_customer
 from db.derived import summary
 from db.kpi import tables as kpi_tables
 from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order
-from tests.kpi.reference import CATEGORIES, COUNTRIES, MANAGER, utc_at
+from tests import factories
+from tests.kpi.reference import CATEGORIES, COUNTRIES, utc_at
 
 
 @pytest.fixture
 def shop(engine: Engine) -> dict:
     """Customers, orders, answers and contacts; returns the rows as DataFrames too."""
     rng = random.Random(23)
-    ids = [create_customer(MANAGER, {"first_name": f"K{index}", "last_name": "Test",
-                                     "country": COUNTRIES[index % 3]},
-                           engine=engine, confirm=True).id for index in range(14)]
+    ids = [factories.customer(engine, f"K{index}", "Test", country=COUNTRIES[index % 3]).id
+           for index in range(14)]
     orders, answers, contacts = [], [], []
     for customer_id in ids[:11]:  # the last three never order
         for _ in range(rng.randint(1, 12)):

@@ -8,14 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from db.core.access import Actor
 from db.kpi.customers import Customers
 from db.kpi.filters import Filters
 from db.kpi.periods import Period
 from db.kpi.sales import Sales
 
-MANAGER = Actor("max", "manager")
-MARKETING = Actor("mia", "marketing")
 COUNTRIES = ("DE", "AT", "FR")
 CATEGORIES = ("books", "wine", "garden")
 DAY0 = date(2026, 1, 1)

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine
 
 from db.core.access import PermissionDenied
-from db.customers.service import create_customer
 from db.kpi import scope as kpi_scope
 from db.kpi.board import csv_download, dashboard, data_version
 from db.kpi.customers import customer_report
@@ -24,9 +23,9 @@ from db.kpi.sales import breakdown, sales
 from db.kpi.top import top_customers
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
+from tests import factories
+from tests.factories import MANAGER, MARKETING
 from tests.kpi.reference import (
-    MANAGER,
-    MARKETING,
     PERIODS,
     in_days,
     reference_customers,
@@ -79,8 +78,7 @@ def test_only_kpi_roles_read_metrics_and_writes_move_the_version(engine: Engine)
     with pytest.raises(PermissionDenied):
         sales(MARKETING, PERIODS[0], engine=engine)
     before = data_version(engine=engine)
-    create_customer(MANAGER, {"first_name": "New", "last_name": "One", "country": "DE"},
-                    engine=engine, confirm=True)
+    factories.customer(engine, "New", "One")
     assert data_version(engine=engine) > before
 
 

@@ -14,9 +14,9 @@ from db.kpi.filters import Filters
 from db.kpi.periods import Period
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
+from tests.factories import MANAGER
 from tests.kpi.reference import (
     FILTERS,
-    MANAGER,
     PERIODS,
     chosen_customers,
     in_days,

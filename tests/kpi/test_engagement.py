@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 
 from db.kpi.engagement import engagement, nps_daily, nps_of
 from db.kpi.periods import Period, bucketed
+from tests.factories import MANAGER
 from tests.kpi.reference import (
     FILTERS,
-    MANAGER,
     PERIODS,
     chosen_customers,
     in_days,

@@ -10,9 +10,7 @@ from sqlalchemy import Engine
 
 from db.kpi.filters import Filters
 from db.kpi.rfm import RFM_GROUPS, average_lifetime_value_cents, rfm
-from tests.kpi.reference import (
-    MANAGER,
-)
+from tests.factories import MANAGER
 
 
 def _score(value: int, limits: tuple[int, ...], *, at_most: bool) -> int:

@@ -12,9 +12,9 @@ from db.kpi.periods import GRANULARITIES, Period, bucketed
 from db.kpi.sales import BREAKDOWNS, SALES_MEASURES, Sales, breakdown, daily, sales
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
+from tests.factories import MANAGER
 from tests.kpi.reference import (
     FILTERS,
-    MANAGER,
     PERIODS,
     chosen_customers,
     in_days,

@@ -10,11 +10,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, func, select
 
-from db.core.access import Actor, PermissionDenied
+from db.core.access import PermissionDenied
 from db.customers import orders, profile
 from db.customers.service import (
     CustomerNotFound,
-    create_customer,
     soft_delete_customer,
     update_customer,
 )
@@ -24,9 +23,9 @@ from db.derived.models import CustomerSummary
 from db.kpi import buyer_cells, month_cells, sales_cells
 from db.kpi import tables as kpi_tables
 from db.models import INTERACTION_KINDS, ORDER_CHANNELS, AuditEvent
+from tests import factories
+from tests.factories import ADMIN, MARKETING
 
-ADMIN = Actor("ada", "admin")
-MARKETING = Actor("mia", "marketing")
 COLUMNS = sales_cells.KEY + sales_cells.MEASURES
 
 
@@ -54,11 +53,6 @@ def _rebuilt(engine: Engine) -> dict:
     return _everything(engine)
 
 
-def _customer(engine: Engine, name: str, country: str = "DE") -> int:
-    return create_customer(ADMIN, {"first_name": name, "last_name": "Test", "country": country},
-                           engine=engine, confirm=True).id
-
-
 def test_demo_load_writes_the_tables_a_rebuild_computes(engine: Engine) -> None:
     load_demo_data(engine, customers=400, seed=3, as_of=date(2026, 6, 1))
     loaded = _everything(engine)
@@ -83,7 +77,7 @@ def test_service_writes_keep_every_table_current(engine: Engine) -> None:
     """A random workload of orders, refunds, same-moment ties, contacts, country changes and
     a deletion, then a rebuild changes nothing."""
     rng = random.Random(11)
-    ids = [_customer(engine, f"P{index}") for index in range(5)]
+    ids = [factories.customer(engine, f"P{index}").id for index in range(5)]
     versions = dict.fromkeys(ids, 1)
     start = datetime(2026, 1, 30, tzinfo=UTC)  # the days span two months
     for step in range(70):
@@ -117,7 +111,7 @@ def test_service_writes_keep_every_table_current(engine: Engine) -> None:
 
 
 def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None:
-    customer_id = _customer(engine, "Cent")
+    customer_id = factories.customer(engine, "Cent").id
     at = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
     for amount in ("0.10", "0.20", "-0.10"):
         orders.record_order(ADMIN, customer_id, amount=amount, category="books",
@@ -142,7 +136,7 @@ def test_a_cell_counts_cents_refunds_and_the_first_order(engine: Engine) -> None
 
 
 def test_a_country_change_moves_the_cells_and_empties_none(engine: Engine) -> None:
-    customer_id = _customer(engine, "Mover", "DE")
+    customer_id = factories.customer(engine, "Mover", country="DE").id
     orders.record_order(ADMIN, customer_id, amount="10", category="books", channel="web",
                         product="p", ordered_at=datetime(2026, 3, 1, tzinfo=UTC), engine=engine)
     update_customer(ADMIN, customer_id, 1, {"country": "AT"}, engine=engine)
@@ -150,7 +144,7 @@ def test_a_country_change_moves_the_cells_and_empties_none(engine: Engine) -> No
 
 
 def test_record_order_refuses_bad_input_and_writes_nothing(engine: Engine) -> None:
-    customer_id = _customer(engine, "Careful")
+    customer_id = factories.customer(engine, "Careful").id
     with pytest.raises(InvalidFields) as refused:
         orders.record_order(ADMIN, customer_id, amount="12.345", category=" ", channel="fax",
                             product="", quantity=0,
@@ -176,7 +170,7 @@ def test_record_order_refuses_bad_input_and_writes_nothing(engine: Engine) -> No
 def test_a_rebuild_with_no_repeat_buyer_equals_the_write_path(engine: Engine) -> None:
     """A kind no order falls into (nobody ordered twice on a day) makes no cells: the
     rebuild once read the first key of an empty run and failed."""
-    customer_id = _customer(engine, "Once")
+    customer_id = factories.customer(engine, "Once").id
     orders.record_order(ADMIN, customer_id, amount="12.50", category="books", channel="web",
                         product="p", ordered_at=datetime(2026, 5, 4, 10, tzinfo=UTC),
                         engine=engine)

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import Engine
 
 from db.customers.orders import record_order
-from db.customers.service import create_customer
 from db.kpi import top
 from db.kpi.periods import Period
+from tests import factories
+from tests.factories import MANAGER
 from tests.kpi.reference import (
     FILTERS,
-    MANAGER,
     PERIODS,
     chosen_customers,
     in_days,
@@ -59,9 +59,7 @@ def test_top_customers_add_up_a_customer_spread_over_two_months(
     spend |= {f"J{cents}": (cents, 0) for cents in (95, 94, 93)}
     spend |= {f"F{cents}": (0, cents) for cents in (95, 94, 93)}
     for name, months in spend.items():
-        customer_id = create_customer(MANAGER, {"first_name": name, "last_name": "Test",
-                                                "country": "DE"}, engine=engine,
-                                      confirm=True).id
+        customer_id = factories.customer(engine, name, "Test").id
         for day, amount in zip((utc_at(19), utc_at(40)), months, strict=True):
             if amount:
                 record_order(MANAGER, customer_id, amount=str(amount), category="books",

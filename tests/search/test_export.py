@@ -18,10 +18,7 @@ from db.customers.service import create_customer
 from db.models import AuditEvent
 from db.search.export import export_results
 from db.search.ranking import SearchFilters
-
-ADMIN = Actor("ada", "admin")
-MANAGER = Actor("max", "manager")
-MARKETING = Actor("mia", "marketing")
+from tests.factories import ADMIN, MANAGER, MARKETING
 
 
 @pytest.fixture
@@ -59,7 +56,7 @@ def test_only_consented_results_are_exported_formula_safe_and_audited(
     assert rows[0]["city"] == "'=HYPERLINK(\"x\")"
     assert rows[0]["phone"] == "+49301234567"  # a phone number is not a formula
     assert made.file.filename.startswith("lookup-") and made.file.mime == "text/csv"
-    assert _exports(engine) == [("mia", {
+    assert _exports(engine) == [(MARKETING.username, {
         "search": "pager", "country": "DE", "status": None, "tag": None,
         "results": 3, "rows": 2, "format": "csv", "without_consent": False})]
 
@@ -79,4 +76,4 @@ def test_only_admins_export_everyone_and_that_is_audited(engine: Engine,
     city = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "Ada")[7]
     assert (city.value, city.data_type) == ('=HYPERLINK("x")', "s")  # text, not a formula
     assert [(actor, changes["rows"], changes["without_consent"])
-            for actor, changes in _exports(engine)] == [("ada", 4, True)]
+            for actor, changes in _exports(engine)] == [(ADMIN.username, 4, True)]

@@ -12,8 +12,8 @@ from db.customers.service import create_customer, soft_delete_customer, update_c
 from db.search import ranking
 from db.search.index import fold, fold_name, rebuild
 from db.search.ranking import Match, SearchFilters, search_customers
+from tests.factories import MANAGER
 
-MANAGER = Actor("morgan", "manager")
 PEOPLE = [
     {"first_name": "John", "last_name": "Smith", "email": "john.smith@example.com",
      "phone": "020 7946 0958", "country": "GB", "city": "London", "external_ref": "CRM-77"},

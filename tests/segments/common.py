@@ -11,10 +11,7 @@ from db.core.access import Actor
 from db.models import AuditEvent
 from db.segments.definition import Condition, Group
 
-ADMIN = Actor("ada", "admin")
-MARKETING = Actor("mia", "marketing")
 OTHER_MARKETING = Actor("max", "marketing")
-MANAGER = Actor("meg", "manager")
 GERMANS = Group(children=[Condition(field="country", op="eq", value="DE")])
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from db.customers import profile
 from db.customers.service import create_customer
-from tests.segments.common import ADMIN
+from tests.factories import ADMIN
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from db.models import Segment
 from db.segments import service
 from db.segments.export import export_members
 from db.segments.membership import SegmentError
-from tests.segments.common import ADMIN, GERMANS, MARKETING, events
+from tests.factories import ADMIN, MARKETING
+from tests.segments.common import GERMANS, events
 
 
 def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
@@ -38,7 +39,7 @@ def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
     city = sheet.cell(row=2, column=8)
     assert (city.value, city.data_type) == ("=HYPERLINK(\"x\")", "s")  # text, not a formula
     assert [(a, c["rows"], c["without_consent"]) for a, _, c in events(
-        engine, "segment.export")] == [("mia", 2, False), ("ada", 3, True)]
+        engine, "segment.export")] == [(MARKETING.username, 2, False), (ADMIN.username, 3, True)]
 
 
 def test_an_unreadable_definition_is_not_exported(engine: Engine, people: dict) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from db.customers.service import soft_delete_customer
 from db.segments import service
 from db.segments.membership import SegmentNotFound, members_of
-from tests.segments.common import ADMIN, GERMANS, MARKETING
+from tests.factories import ADMIN, MARKETING
+from tests.segments.common import GERMANS
 
 
 def _members(engine: Engine, segment_id: int) -> set[int]:

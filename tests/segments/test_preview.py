@@ -9,7 +9,8 @@ from db.core.access import Actor, PermissionDenied
 from db.customers.orders import record_order
 from db.segments import preview
 from db.segments.definition import Condition, Group
-from tests.segments.common import ADMIN, GERMANS, MANAGER, MARKETING
+from tests.factories import ADMIN, MANAGER, MARKETING
+from tests.segments.common import GERMANS
 
 
 def test_preview_counts_members_share_and_emailable(engine: Engine, people: dict) -> None:

@@ -9,13 +9,14 @@ from db.core.access import Actor, PermissionDenied
 from db.segments import preview, service, sizes
 from db.segments.definition import Condition, Group, InvalidDefinition
 from db.segments.membership import SegmentError
-from tests.segments.common import ADMIN, GERMANS, MANAGER, MARKETING, OTHER_MARKETING, events
+from tests.factories import ADMIN, MANAGER, MARKETING
+from tests.segments.common import GERMANS, OTHER_MARKETING, events
 
 
 def test_save_edit_duplicate_delete_are_audited(engine: Engine, people: dict) -> None:
     saved = service.save_segment(MARKETING, name="  Germans ", description="DE only",
                                  kind="dynamic", definition=GERMANS, engine=engine)
-    assert saved.name == "Germans" and saved.owner == "mia"
+    assert saved.name == "Germans" and saved.owner == MARKETING.username
     with pytest.raises(SegmentError, match="already exists"):
         service.save_segment(MARKETING, name="germans", description=None, kind="dynamic",
                              definition=GERMANS, engine=engine)
@@ -31,17 +32,17 @@ def test_save_edit_duplicate_delete_are_audited(engine: Engine, people: dict) ->
     with pytest.raises(PermissionDenied, match="owner"):
         service.delete_segment(OTHER_MARKETING, saved.id, engine=engine)
     copy = service.duplicate_segment(OTHER_MARKETING, saved.id, engine=engine)
-    assert (copy.name, copy.owner) == ("Germans and French (copy)", "max")
+    assert (copy.name, copy.owner) == ("Germans and French (copy)", OTHER_MARKETING.username)
     assert sizes.segment_size(MARKETING, copy.id, engine=engine) == 4
     service.delete_segment(OTHER_MARKETING, copy.id, engine=engine)
 
     (actor, entity_id, changes), = events(engine, "segment.update")
-    assert (actor, entity_id) == ("mia", str(edited.id))
+    assert (actor, entity_id) == (MARKETING.username, str(edited.id))
     assert changes["name"] == ["Germans", "Germans and French"] and "definition" in changes
     assert [c["name"] for _, _, c in events(engine, "segment.create")] == [
         "Germans", "Germans and French (copy)"]
     assert [(a, c["name"]) for a, _, c in events(engine, "segment.delete")] == [
-        ("max", "Germans and French (copy)")]
+        (OTHER_MARKETING.username, "Germans and French (copy)")]
 
 
 def test_owner_or_administrator_may_change_and_the_service_asks_the_same(
@@ -61,7 +62,7 @@ def test_owner_or_administrator_may_change_and_the_service_asks_the_same(
     renamed = service.update_segment(ADMIN, saved.id, expected_version=saved.version,
                                      name="Germans (checked)", description=None,
                                      kind="dynamic", definition=GERMANS, engine=engine)
-    assert renamed.owner == "mia"  # an administrator's edit does not take it over
+    assert renamed.owner == MARKETING.username  # an administrator's edit does not take it over
     service.delete_segment(ADMIN, saved.id, engine=engine)
     assert service.segment_names(MARKETING, engine=engine) == {}
 

@@ -8,19 +8,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from db.core.sql import table_of
-from db.customers.service import create_customer
 from db.models import Segment, SegmentSize
 from db.segments import service, sizes
 from db.segments.definition import Group
-from tests.segments.common import ADMIN, GERMANS, MARKETING
+from tests import factories
+from tests.factories import MARKETING
+from tests.segments.common import GERMANS
 
 
 def test_static_segments_keep_their_snapshot(engine: Engine, people: dict) -> None:
     static = service.save_segment(MARKETING, name="Germans today", description=None,
                                   kind="static", definition=GERMANS, engine=engine)
     assert static.snapshot_at is not None
-    create_customer(ADMIN, {"first_name": "Emil", "last_name": "New", "country": "DE"},
-                    engine=engine, confirm=True)
+    factories.customer(engine, "Emil", "New")
     dynamic = service.save_segment(MARKETING, name="Germans now", description=None,
                                    kind="dynamic", definition=GERMANS, engine=engine)
     listed = {row.name: row.size for row in sizes.list_segments(MARKETING, engine=engine)}
@@ -33,8 +33,7 @@ def test_sizes_are_recorded_once_a_day(engine: Engine, people: dict) -> None:
     saved = service.save_segment(MARKETING, name="Germans", description=None,
                                  kind="dynamic", definition=GERMANS, engine=engine)
     sizes.segment_size(MARKETING, saved.id, engine=engine)
-    create_customer(ADMIN, {"first_name": "Emil", "last_name": "New", "country": "DE"},
-                    engine=engine, confirm=True)
+    factories.customer(engine, "Emil", "New")
     assert sizes.segment_size(MARKETING, saved.id, engine=engine) == 4
     history = sizes.size_history(MARKETING, saved.id, engine=engine)
     assert len(history) == 1 and history["size"].iloc[0] == 3  # the day's first evaluation
@@ -53,8 +52,7 @@ def test_copies_keep_the_snapshot_and_unreadable_definitions_do_not_break_the_li
         engine: Engine, people: dict) -> None:
     static = service.save_segment(MARKETING, name="Germans then", description=None,
                                   kind="static", definition=GERMANS, engine=engine)
-    create_customer(ADMIN, {"first_name": "Emil", "last_name": "New", "country": "DE"},
-                    engine=engine, confirm=True)
+    factories.customer(engine, "Emil", "New")
     copy = service.duplicate_segment(MARKETING, static.id, engine=engine)
     assert copy.snapshot_at == static.snapshot_at
     assert sizes.segment_size(MARKETING, copy.id, engine=engine) == 3  # not today's 4

@@ -23,8 +23,8 @@ from db.users.service import (
     record_logout,
     update_user,
 )
+from tests.factories import ADMIN
 
-ADMIN = Actor("root", "admin")
 PASSWORD = "correct-horse-7"
 
 
@@ -143,7 +143,7 @@ def test_update_audits_each_changed_field_and_nothing_for_no_change(engine: Engi
 
 
 def test_admins_cannot_lock_themselves_out(engine: Engine) -> None:
-    me = create_user(ADMIN, username="root", display_name="Root", role="admin",
+    me = create_user(ADMIN, username=ADMIN.username, display_name="Ada", role="admin",
                      password=PASSWORD, engine=engine)
     with pytest.raises(UserError, match="your own role"):
         update_user(ADMIN, me.id, role="marketing", engine=engine)
