@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from db.core.access import Actor
 from db.core.engine import make_engine
+from db.derived.search_index import fold
 from db.migrate import upgrade
-from db.search.index import fold
 from db.search.ranking import search_customers
 
 READER = Actor("bench", "manager")

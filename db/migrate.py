@@ -29,10 +29,9 @@ from sqlmodel import SQLModel
 
 # The three model modules register every table on SQLModel.metadata.
 import db.derived.models
-import db.kpi.models
 import db.models  # noqa: F401
 from db.core.engine import database_url, make_engine, normalise_url
-from db.search.index import TABLE as SEARCH_TABLE
+from db.derived.search_index import TABLE as SEARCH_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The head of the migrations squashed into the baseline: a database stamped with it has

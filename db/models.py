@@ -1,7 +1,7 @@
 """The operational tables of custdb and their vocabularies, declared once with SQLModel.
 
 The tables derived from them live with their feature: ``customer_summary`` in
-:mod:`db.derived.models`, the KPI tables in :mod:`db.kpi.models`. The naming convention set
+:mod:`db.derived.models`, the KPI tables in :mod:`db.derived.models`. The naming convention set
 here applies to every table, so those modules import this one first.
 
 Conventions: timestamps are :class:`~db.core.types.UTCDateTime` (timezone-aware UTC), money is

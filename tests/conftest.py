@@ -20,7 +20,6 @@ from sqlmodel import SQLModel
 
 # The three model modules register the tables.
 import db.derived.models
-import db.kpi.models
 import db.models  # noqa: F401
 from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade

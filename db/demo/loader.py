@@ -2,7 +2,7 @@
 
 The rows come from :mod:`db.demo.generator` (with :mod:`db.demo.people`) a chunk of customers
 at a time; the derived tables from their NumPy twins (:mod:`db.demo.twins`), and the search
-index from :func:`db.search.index.compose`, so nothing is read back. Everything goes through
+index from :func:`db.derived.search_index.compose`, so nothing is read back. Everything goes through
 :mod:`db.core.bulk` (executemany / COPY), never one ORM object per row, in one transaction:
 a failed load leaves the database empty.
 """
@@ -30,18 +30,18 @@ from db.core.sql import table_of
 from db.demo import twins
 from db.demo import vocabulary as vocab
 from db.demo.generator import Chunk, DemoGenerator
-from db.derived.models import CustomerSummary
-from db.kpi.engagement_cells import NPS_CELLS
-from db.kpi.models import (
+from db.derived import search_index
+from db.derived.engagement_cells import NPS_CELLS
+from db.derived.models import (
     CustomerMonth,
+    CustomerSummary,
     DailyCategories,
     DailyChannels,
     DailyInteractions,
     DailySales,
     DailyTotals,
 )
-from db.kpi.recency_cells import RECENCY_CELLS
-from db.search import index as search_index
+from db.derived.recency_cells import RECENCY_CELLS
 
 CHUNK_SIZE = 50_000
 # Tables the generator fills, parents first.
@@ -162,7 +162,7 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
 
 def _load_kpis(connection: Connection, kpis: list[twins.ChunkKpis], counts: DemoCounts
                ) -> None:
-    """The KPI tables (:mod:`db.kpi.tables`), from every chunk's share. Computed from the
+    """The KPI tables (:mod:`db.derived.kpi_tables`), from every chunk's share. Computed from the
     arrays, as the rebuild queries over the loaded rows are far slower; the two smallest
     tables use those queries, which cost little (see bench/RESULTS.md)."""
     sales = twins.sales_tables(kpis)

@@ -18,7 +18,7 @@ import numpy as np
 from faker import Faker
 
 from db.demo import vocabulary as vocab
-from db.search.index import fold_name
+from db.derived.search_index import fold_name
 
 NAME_FIRST_COUNTRIES = {"GB", "US", "FR"}  # where the house number precedes the street
 

@@ -3,8 +3,8 @@ KPI tables, computed from the generated arrays instead of read back from the dat
 
 Each twin computes what its original computes over the loaded rows —
 :func:`db.derived.summary.summary_rows`, :func:`db.derived.summary.profile_copies`,
-:func:`db.kpi.sales_cells.cells`, :func:`db.kpi.month_cells.month_cells`,
-:func:`db.kpi.buyer_cells.memberships` — and the tests of those modules compare the two after
+:func:`db.derived.sales_cells.cells`, :func:`db.derived.month_cells.month_cells`,
+:func:`db.derived.buyer_cells.memberships` — and the tests of those modules compare the two after
 a demo load. Reading ten million orders back to derive them is far slower (see
 bench/RESULTS.md).
 
@@ -23,8 +23,8 @@ from sqlalchemy import Table
 
 from db.demo import vocabulary as vocab
 from db.demo.generator import CHANNELS, Arrays
+from db.derived import buyer_cells, sales_cells
 from db.derived.models import CHANNEL_BITS
-from db.kpi import buyer_cells, sales_cells
 from db.models import CONSENT_PURPOSES, INTERACTION_KINDS
 
 COUNTRIES = tuple(country.code for country in vocab.COUNTRIES)
@@ -143,7 +143,7 @@ def _codes(values: Sequence[str] | np.ndarray, vocabulary: tuple[str, ...]) -> n
 
 def daily_sales(orders: Arrays, country: np.ndarray) -> Cells:
     """The chunk's share of ``daily_sales``: the same cells as
-    :func:`db.kpi.sales_cells.cells`."""
+    :func:`db.derived.sales_cells.cells`."""
     owner, first = orders["owner"], orders["first"]
     new_customer = np.zeros(len(owner), dtype=np.int64)
     new_customer[first[first >= 0]] = 1
@@ -157,7 +157,7 @@ def daily_sales(orders: Arrays, country: np.ndarray) -> Cells:
 
 def customer_months(orders: Arrays) -> dict[str, list]:
     """The chunk's ``customer_months`` rows: the same as
-    :func:`db.kpi.month_cells.month_cells`. Chunks hold whole customers, so no row spans
+    :func:`db.derived.month_cells.month_cells`. Chunks hold whole customers, so no row spans
     two chunks."""
     sold = orders["amount"] > 0
     month = orders["at"][sold].astype("datetime64[M]").astype(np.int64)  # months since 1970
@@ -184,7 +184,7 @@ def daily_contacts(interactions: Arrays, ids: np.ndarray, country: np.ndarray) -
 
 
 def memberships(orders: Arrays, country: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The chunk's rows of :func:`db.kpi.buyer_cells.memberships` as arrays: customer id,
+    """The chunk's rows of :func:`db.derived.buyer_cells.memberships` as arrays: customer id,
     day, country, orders of zero or more that day, whether the first order was that day."""
     owner = orders["owner"]
     day = orders["at"].astype("datetime64[D]")

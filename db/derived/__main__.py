@@ -1,9 +1,9 @@
 """``python -m db.derived rebuild|check``: every table derived from the operational data.
 
 The write services keep the per-customer summary (:mod:`db.derived.summary`), the KPI tables
-(:mod:`db.kpi.tables`) and the search index (:mod:`db.search.index`) current in the same
-transaction as each change (:mod:`db.derived.hook`). ``rebuild`` recomputes all of them from
-the data (after a bulk load, or a change to how a figure or the index text is computed);
+(:mod:`db.derived.kpi_tables`) and the search index (:mod:`db.derived.search_index`) current in
+the same transaction as each change (:mod:`db.derived.hook`). ``rebuild`` recomputes all of them
+from the data (after a bulk load, or a change to how a figure or the index text is computed);
 ``check`` counts the rows that differ from a fresh computation and exits with 1 if any do. One
 command, so that none is forgotten; each is rebuilt in its own transaction, the summary first,
 since the KPI tables read it.
@@ -15,9 +15,7 @@ import argparse
 import time
 
 from db.core.engine import get_engine
-from db.derived import summary
-from db.kpi import tables as kpi_tables
-from db.search import index as search_index
+from db.derived import kpi_tables, search_index, summary
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,10 +17,8 @@ from contextlib import contextmanager
 
 from sqlmodel import Session, col, select
 
-from db.derived import summary
-from db.kpi import tables as kpi_tables
+from db.derived import kpi_tables, search_index, summary
 from db.models import Customer
-from db.search import index as search_index
 
 
 @contextmanager

@@ -1,15 +1,19 @@
-"""``customer_summary``: one row of figures per customer, declared with SQLModel.
+"""Every table derived from the operational ones (:mod:`db.models`), declared with SQLModel:
+``customer_summary`` (one row of figures per customer, which segments and the KPI page read)
+and the small tables the KPI page reads instead of the raw rows.
 
-Derived only from the operational tables (:mod:`db.models`): :mod:`db.derived.summary`
-recomputes a customer's row in the same transaction as any write that changes it, and
-rebuilds the whole table on demand.
+None is written directly: the write services keep them current in the same transaction as
+each change through :func:`db.derived.hook.customers_changed`, and ``python -m db.derived
+rebuild`` recomputes them. Days and months are UTC; a KPI row's country is its customer's, as
+it is now; money is in whole cents, so sums compare exactly on SQLite (which keeps NUMERIC as
+floating point) and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ColumnElement, Join
+from sqlalchemy import BigInteger, ColumnElement, Index, Join, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from db.core.sql import table_of
@@ -63,6 +67,161 @@ class CustomerSummary(SQLModel, table=True):
     # Spend before refunds: no period's revenue can exceed it, which lets the KPI page find
     # the top customers of a long period without summing everyone's orders.
     gross_cents: int = Field(default=0, sa_type=BigInteger, index=True)
+
+
+class _SalesSums(SQLModel):
+    """Orders summed per UTC day × customer country: what every sales table holds."""
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)  # the customer's, as it is now
+    orders: int = 0  # amount zero or more
+    refunds: int = 0  # amount below zero
+    revenue_cents: int = Field(default=0, sa_type=BigInteger)  # net of refunds
+    new_customers: int = 0  # customers whose first order of all is in this cell
+
+
+class DailySales(_SalesSums, table=True):
+    """Orders summed per UTC day × customer country × channel × category, for the KPI page.
+
+    A year of a million customers' orders is about four million rows; the same year here is
+    a few tens of thousands, so the page's sums take milliseconds. :mod:`db.derived.sales_cells`
+    moves a customer's share in the same transaction as any write that changes it, and
+    rebuilds the table on demand. A cell exists only while it holds an order or a refund.
+    """
+
+    __tablename__ = "daily_sales"
+
+    channel: str = Field(primary_key=True, max_length=20)
+    category: str = Field(primary_key=True, max_length=50)
+
+
+class DailyTotals(_SalesSums, table=True):
+    """``daily_sales`` summed over channel and category: what the page reads unless a
+    channel or category is asked for (a year is 3,600 rows instead of 130,000)."""
+
+    __tablename__ = "daily_totals"
+
+
+class DailyCategories(_SalesSums, table=True):
+    """``daily_sales`` summed over channel: revenue by category without a channel filter."""
+
+    __tablename__ = "daily_categories"
+
+    category: str = Field(primary_key=True, max_length=50)
+
+
+class DailyChannels(_SalesSums, table=True):
+    """``daily_sales`` summed over category: revenue by channel without a category filter."""
+
+    __tablename__ = "daily_channels"
+
+    channel: str = Field(primary_key=True, max_length=20)
+
+
+class DailyCustomers(SQLModel, table=True):
+    """Who ordered on each UTC day, per customer country, as compressed sets of customer ids.
+
+    Counting distinct customers over a period cannot add up daily counts (a customer who buys
+    on two days is one customer), and counting them from a year of a million customers' orders
+    takes seconds (see bench/RESULTS.md). Unions of these sets (roaring bitmaps,
+    :mod:`db.derived.buyer_cells`) take milliseconds and stay exact. Kept by the write path like
+    ``daily_sales``.
+    """
+
+    __tablename__ = "daily_customers"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)  # the customer's, as it is now
+    buyers: bytes = Field(sa_type=LargeBinary)  # an order (amount zero or more) that day
+    repeaters: bytes = Field(sa_type=LargeBinary)  # two or more such orders that day
+    newcomers: bytes = Field(sa_type=LargeBinary)  # their first order of all that day
+
+
+class MonthlyCustomers(SQLModel, table=True):
+    """``daily_customers`` folded per UTC calendar month: who ordered in the month, who
+    ordered twice or more in it, and whose first order of all fell in it. A year's customer
+    counts then fold twelve sets per country instead of 365 (see :mod:`db.derived.buyer_cells`).
+    """
+
+    __tablename__ = "monthly_customers"
+
+    month: date = Field(primary_key=True)  # its first day
+    country: str = Field(primary_key=True, max_length=2)
+    buyers: bytes = Field(sa_type=LargeBinary)
+    repeaters: bytes = Field(sa_type=LargeBinary)
+    newcomers: bytes = Field(sa_type=LargeBinary)
+
+
+class WeeklyCustomers(SQLModel, table=True):
+    """How many customers ordered in each week (Monday to Sunday, UTC) per customer country,
+    and how many of them for the first time: the KPI page's weekly new-against-returning
+    chart reads these counts instead of a year of daily sets (11 MB at a million customers).
+    Folded from ``daily_customers`` by the same writes (see :mod:`db.derived.buyer_cells`)."""
+
+    __tablename__ = "weekly_customers"
+
+    week: date = Field(primary_key=True)  # its Monday
+    country: str = Field(primary_key=True, max_length=2)
+    active: int = 0
+    new: int = 0
+
+
+class DailyInteractions(SQLModel, table=True):
+    """Contacts counted per UTC day × customer country × kind
+    (see :mod:`db.derived.engagement_cells`)."""
+
+    __tablename__ = "daily_interactions"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    kind: str = Field(primary_key=True, max_length=20)
+    interactions: int = 0
+
+
+class DailyNps(SQLModel, table=True):
+    """Survey answers counted per UTC day × customer country by NPS group."""
+
+    __tablename__ = "daily_nps"
+
+    day: date = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    promoters: int = 0  # 9-10
+    passives: int = 0  # 7-8
+    detractors: int = 0  # 0-6
+
+
+class CustomerRecency(SQLModel, table=True):
+    """Live customers with orders, counted per day of their last order × orders ever (10
+    standing for 10 or more) × country, with their spend: the RFM grid and the lifetime value
+    read these few hundred thousand rows instead of a million customers
+    (see :mod:`db.derived.recency_cells`)."""
+
+    __tablename__ = "customer_recency"
+
+    last_order_day: date = Field(primary_key=True)
+    orders: int = Field(primary_key=True)
+    country: str = Field(primary_key=True, max_length=2)
+    customers: int = 0
+    spend_cents: int = Field(default=0, sa_type=BigInteger)
+
+
+class CustomerMonth(SQLModel, table=True):
+    """Each customer's spend before refunds per UTC calendar month (months with none have
+    no row): a period's revenue cannot exceed the spend of the months it touches, which lets
+    the KPI page find a month's top customers by reading a few hundred of them in this
+    order instead of summing everyone's orders (see :mod:`db.derived.month_cells`)."""
+
+    __tablename__ = "customer_months"
+    __table_args__ = (
+        Index("ix_customer_months_month_gross", "month", "gross_cents", "customer_id"),
+        # Kept in key order alone: a rowid beside the key nearly doubled the time the demo
+        # load took to insert it.
+        {"sqlite_with_rowid": False},
+    )
+
+    customer_id: int = Field(primary_key=True)
+    month: date = Field(primary_key=True)
+    gross_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 def listed() -> ColumnElement[bool]:

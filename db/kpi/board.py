@@ -18,6 +18,7 @@ from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine
 from db.core.sql import table_of
 from db.core.types import utcnow
+from db.derived.sales_cells import sales_table
 from db.kpi import scope as kpi_scope
 from db.kpi.customers import CustomerReport, customer_report
 from db.kpi.engagement import Engagement, engagement, nps_daily, nps_of
@@ -25,7 +26,6 @@ from db.kpi.filters import NO_FILTERS, Filters
 from db.kpi.periods import Period, bucket_spans, bucketed
 from db.kpi.rfm import average_lifetime_value_cents, rfm
 from db.kpi.sales import Sales, breakdown, daily, sales, totals
-from db.kpi.sales_cells import sales_table
 from db.kpi.top import top_customers
 from db.models import AuditEvent
 

@@ -1,4 +1,4 @@
-"""Who ordered over any span of days, from the stored sets of :mod:`db.kpi.buyer_cells`.
+"""Who ordered over any span of days, from the stored sets of :mod:`db.derived.buyer_cells`.
 
 Distinct customers over a span are unions of sets; customers with two or more orders in it
 are a fold over them. A span is read as whole calendar months (``monthly_customers``) and
@@ -18,8 +18,8 @@ import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import Connection, String, Table, cast, false, or_, select
 
-from db.kpi.buyer_cells import KINDS, MONTHLY
-from db.kpi.buyer_cells import TABLE as DAILY
+from db.derived.buyer_cells import KINDS, MONTHLY
+from db.derived.buyer_cells import TABLE as DAILY
 
 Span = tuple[date, date]  # first and last day, both included
 

@@ -26,8 +26,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from db.core.access import Actor, Capability, require
 from db.core.types import utcnow
+from db.derived.buyer_cells import WEEKLY
 from db.kpi import scope as kpi_scope
-from db.kpi.buyer_cells import WEEKLY
 from db.kpi.buyer_sets import WhoOrdered
 from db.kpi.filters import NO_FILTERS, Filters
 from db.kpi.periods import Bucket, Period, bucket_spans, buckets, months

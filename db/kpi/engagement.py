@@ -15,8 +15,8 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from db.core.access import Actor, Capability, require
+from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
 from db.kpi import scope as kpi_scope
-from db.kpi.engagement_cells import INTERACTION_CELLS, NPS_CELLS, NPS_GROUPS
 from db.kpi.filters import NO_FILTERS, Filters, cells, narrowed
 from db.kpi.periods import Period
 

@@ -5,7 +5,7 @@ they narrow the sales figures but not the customer counts (active, returning, re
 cohorts), which count every order; a saved segment is its members now. Erased and deleted
 customers' orders still count: the sales happened.
 
-Sales, contacts, answers and the RFM grid are sums over the tables of :mod:`db.kpi.tables`
+Sales, contacts, answers and the RFM grid are sums over the tables of :mod:`db.derived.kpi_tables`
 (kept by the write path); with a segment filter they come from the members' own rows through
 the query that keeps each table (:mod:`db.kpi.scope`).
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, Engine, FromClause, select
 
 from db.core.access import Actor, Capability, require
+from db.derived.sales_cells import sales_table
+from db.derived.summed_cells import SummedCells
 from db.kpi import scope as kpi_scope
-from db.kpi.sales_cells import sales_table
-from db.kpi.summed_cells import SummedCells
 
 
 @dataclass(frozen=True)

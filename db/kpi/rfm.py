@@ -21,9 +21,9 @@ from sqlalchemy import Engine, case, func, select
 
 from db.core.access import Actor, Capability, require
 from db.core.types import utcnow
+from db.derived.recency_cells import RECENCY_CELLS
 from db.kpi import scope as kpi_scope
 from db.kpi.filters import NO_FILTERS, Filters, cells, narrowed
-from db.kpi.recency_cells import RECENCY_CELLS
 
 _RECENCY_DAYS = (30, 90, 180, 365)  # the last day of scores 5, 4, 3 and 2
 _FREQUENCY_ORDERS = (10, 5, 3, 2)  # the fewest orders of scores 5, 4, 3 and 2

@@ -20,10 +20,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, FromClause, func, select
 
 from db.core.access import Actor, Capability, require
+from db.derived.sales_cells import SALES_CELLS, sales_table
 from db.kpi import scope as kpi_scope
 from db.kpi.filters import NO_FILTERS, Filters, cells, narrowed
 from db.kpi.periods import Period
-from db.kpi.sales_cells import SALES_CELLS, sales_table
 
 
 @dataclass(frozen=True)

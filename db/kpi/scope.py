@@ -1,7 +1,7 @@
 """One KPI page's queries on one connection, with a segment's members worked out once.
 
 With a segment filter, every figure of the page reads the members' own rows of a summed
-table (:mod:`db.kpi.summed_cells`) instead of the table. Computed inside each query, the
+table (:mod:`db.derived.summed_cells`) instead of the table. Computed inside each query, the
 segment would be evaluated about twelve times per page and the members' sales rows rebuilt
 for every figure. Inside :func:`shared`, the metric functions run on one
 connection, and the members and each table's rows for them are computed once into temporary
@@ -20,7 +20,7 @@ from sqlalchemy import Column, Connection, Engine, FromClause, MetaData, Select,
 
 from db.core.engine import get_engine
 from db.core.types import utcnow
-from db.kpi.summed_cells import SummedCells
+from db.derived.summed_cells import SummedCells
 from db.segments.membership import members_of
 
 

@@ -22,11 +22,11 @@ from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, func, sel
 from db.core.access import Actor, Capability, require
 from db.core.sql import cents, table_of
 from db.derived.models import CustomerSummary
+from db.derived.month_cells import MONTHS
+from db.derived.summed_cells import count_if
 from db.kpi import scope as kpi_scope
 from db.kpi.filters import NO_FILTERS, Filters
-from db.kpi.month_cells import MONTHS
 from db.kpi.periods import Period, months
-from db.kpi.summed_cells import count_if
 from db.models import Customer, Order, live
 
 FIRST_PAGE = 200  # rows per list in the first round; each round doubles it

@@ -3,7 +3,7 @@
 Ranking: exact matches (e-mail, phone, id, external reference) first, then names that start
 with the query, then records that contain it, then similar names (a typo or swapped letters).
 Each hit says why it matched. Text queries read the trigram index of
-:mod:`db.search.index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
+:mod:`db.derived.search_index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
 queries under three characters, which trigrams cannot serve, fall back to name prefixes.
 
 Results come a page at a time with the number of matches, so nobody mistakes the first
@@ -30,9 +30,9 @@ from db.core.access import Actor, Capability, require
 from db.core.engine import read_session
 from db.core.sql import table_of
 from db.customers.validation import InvalidValue, normalise_email
+from db.derived import search_index
+from db.derived.search_index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
 from db.models import Customer, CustomerTag, Tag, live
-from db.search import index as search_index
-from db.search.index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
 
 CANDIDATES = 120
 ANCHORED_CANDIDATES = 500

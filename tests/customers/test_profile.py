@@ -18,8 +18,7 @@ from db.core.types import utcnow
 from db.customers import profile
 from db.customers.service import CustomerNotFound, create_customer, soft_delete_customer
 from db.customers.validation import InvalidFields
-from db.derived import summary
-from db.kpi import tables as kpi_tables
+from db.derived import kpi_tables, summary
 from db.models import INTERACTION_KINDS, AuditEvent, Feedback, Interaction, Order, PaymentMethod
 from db.users.service import create_user
 from tests.factories import MANAGER, MARKETING

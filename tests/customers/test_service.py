@@ -30,11 +30,8 @@ from db.customers.service import (
     update_many,
 )
 from db.customers.validation import InvalidFields
-from db.derived import summary
-from db.kpi import buyer_cells
-from db.kpi import tables as kpi_tables
+from db.derived import buyer_cells, kpi_tables, search_index, summary
 from db.models import AuditEvent, Customer
-from db.search import index as search_index
 from db.search.ranking import search_customers
 from tests.factories import ADMIN, MANAGER, MARKETING
 
@@ -182,7 +179,8 @@ def test_a_deleted_customer_says_when_and_by_whom(engine: Engine, john: Customer
     assert (gone.id, gone.deleted_by, gone.name) == (john.id, ADMIN.username, None)
     assert abs((gone.deleted_at - event.at).total_seconds()) < 5
     assert str(seen_by_manager.value) == (
-        f"Customer {john.id} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC by {ADMIN.username}.")
+        f"Customer {john.id} was deleted on {gone.deleted_at:%Y-%m-%d %H:%M} UTC "
+        f"by {ADMIN.username}.")
     with pytest.raises(CustomerDeleted) as seen_by_admin:
         get_customer(ADMIN, john.id, engine=engine)
     assert seen_by_admin.value.gone.name == "John Smith"

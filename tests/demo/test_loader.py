@@ -11,8 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from db.core.engine import make_engine
 from db.demo.loader import DemoDataError, load_demo_data
-from db.derived.models import CustomerSummary
-from db.kpi.models import DailySales
+from db.derived.models import CustomerSummary, DailySales
 from db.models import Customer, Feedback, Order
 from tests.demo.conftest import AS_OF
 from tests.demo.frames import frame

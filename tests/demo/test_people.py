@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from db.demo import vocabulary as vocab
+from db.derived.search_index import fold
 from db.models import Customer
-from db.search.index import fold
 from tests.demo.frames import frame
 
 

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from db.demo.loader import load_demo_data
+from db.derived import search_index
 from db.derived.__main__ import main
-from db.derived.models import CustomerSummary
-from db.kpi.models import DailySales
+from db.derived.models import CustomerSummary, DailySales
 from db.models import Customer
-from db.search import index as search_index
 
 SUMMARY_LINE = re.compile(r"^([\d,]+) summary rows differ", re.MULTILINE)
 INDEX_LINE = re.compile(r"^([\d,]+) customers' lookup text differs", re.MULTILINE)

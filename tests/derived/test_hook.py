@@ -10,9 +10,7 @@ from sqlalchemy import Engine
 from db.core.types import utcnow
 from db.customers import profile
 from db.customers.service import restore_customer, soft_delete_customer, update_customer
-from db.derived import summary
-from db.kpi import tables as kpi_tables
-from db.search import index as search_index
+from db.derived import kpi_tables, search_index, summary
 from tests import factories
 from tests.factories import ADMIN, MANAGER
 

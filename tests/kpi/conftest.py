@@ -15,8 +15,7 @@ from sqlmodel import Session
 
 from db.core.access import Actor
 from db.customers.service import soft_delete_customer
-from db.derived import summary
-from db.kpi import tables as kpi_tables
+from db.derived import kpi_tables, summary
 from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order
 from tests import factories
 from tests.kpi.reference import CATEGORIES, COUNTRIES, utc_at

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 
 from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
+from db.derived.search_index import fold, fold_name, rebuild
 from db.search import ranking
-from db.search.index import fold, fold_name, rebuild
 from db.search.ranking import Match, SearchFilters, search_customers
 from tests.factories import MANAGER
 

@@ -3,8 +3,9 @@
 The KPI page sums revenue, orders and new customers over periods of up to years; summing ten
 million orders for that takes seconds, the daily table milliseconds. :func:`cells` is what
 some customers' orders contribute; the table is kept with it as a
-:class:`~db.kpi.summed_cells.SummedCells` through :func:`db.kpi.tables.kept_current` (a new
-order, a refund, a change of country) and rebuilt by ``python -m db.derived rebuild``.
+:class:`~db.derived.summed_cells.SummedCells` through
+:func:`db.derived.kpi_tables.kept_current` (a new order, a refund, a change of country) and
+rebuilt by ``python -m db.derived rebuild``.
 Three roll-ups of it (per day and country; and by category, or by channel) answer the
 page's usual questions from 3,600 to 26,000 rows a year instead of 130,000.
 
@@ -17,8 +18,8 @@ from sqlalchemy import BigInteger, Integer, Select, cast, func, select
 from sqlmodel import SQLModel
 
 from db.core.sql import UtcDay, cents, table_of
-from db.kpi.models import DailyCategories, DailyChannels, DailySales, DailyTotals
-from db.kpi.summed_cells import Customers, SummedCells, count_if
+from db.derived.models import DailyCategories, DailyChannels, DailySales, DailyTotals
+from db.derived.summed_cells import Customers, SummedCells, count_if
 from db.models import (
     Customer,
     Order,

@@ -6,7 +6,7 @@ lifetime value averages their spend; over a million customers that scan takes se
 Grouped like this, the same answers come from a few hundred thousand rows, for any
 "today". :func:`recency_cells` is what some customers contribute (read from
 ``customer_summary``, which a write refreshes first); the table is a
-:class:`~db.kpi.summed_cells.SummedCells` kept by :func:`db.kpi.tables.kept_current`.
+:class:`~db.derived.summed_cells.SummedCells` kept by :func:`db.derived.kpi_tables.kept_current`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
 from sqlmodel import col
 
 from db.core.sql import UtcDay, table_of
-from db.derived.models import CustomerSummary
-from db.kpi.models import CustomerRecency
-from db.kpi.summed_cells import Customers, SummedCells
+from db.derived.models import CustomerRecency, CustomerSummary
+from db.derived.summed_cells import Customers, SummedCells
 from db.models import Customer, live
 
 RECENCY = table_of(CustomerRecency)

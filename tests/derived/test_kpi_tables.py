@@ -19,9 +19,8 @@ from db.customers.service import (
 )
 from db.customers.validation import InvalidFields
 from db.demo.loader import load_demo_data
+from db.derived import buyer_cells, kpi_tables, month_cells, sales_cells
 from db.derived.models import CustomerSummary
-from db.kpi import buyer_cells, month_cells, sales_cells
-from db.kpi import tables as kpi_tables
 from db.models import INTERACTION_KINDS, ORDER_CHANNELS, AuditEvent
 from tests import factories
 from tests.factories import ADMIN, MARKETING

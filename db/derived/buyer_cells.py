@@ -9,10 +9,9 @@ any period are then unions of a few hundred small sets.
 year's counts fold twelve sets per country rather than 365, and ``weekly_customers`` the
 number of buyers and first-time buyers per week (:func:`by_week`).
 
-A write that touches some customers reads their memberships before and after it
-(:func:`read`, through :func:`db.kpi.tables.kept_current`) and adds or removes their ids in the
-cells that changed (:func:`move`), then folds the changed months and weeks again from their
-days; on
+A write that touches some customers reads their memberships before and after it (:func:`read`,
+through :func:`db.derived.kpi_tables.kept_current`) and adds or removes their ids in the cells
+that changed (:func:`move`), then folds the changed months and weeks again from their days; on
 PostgreSQL the cells are locked while they change, so concurrent writes do not lose ids.
 :func:`rebuild` computes every cell from the orders; a test checks the two agree.
 """
@@ -46,8 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from db.core.sql import UtcDay, table_of
-from db.kpi.models import DailyCustomers, MonthlyCustomers, WeeklyCustomers
-from db.kpi.summed_cells import count_if
+from db.derived.models import DailyCustomers, MonthlyCustomers, WeeklyCustomers
+from db.derived.summed_cells import count_if
 from db.models import Customer, Order
 
 TABLE = table_of(DailyCustomers)

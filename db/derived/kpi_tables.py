@@ -1,6 +1,6 @@
 """The tables the KPI page reads instead of the raw rows, kept together.
 
-Summed tables (:class:`~db.kpi.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
+Summed tables (:class:`~db.derived.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
 ``daily_interactions``, ``daily_nps``, ``customer_recency`` and ``customer_months``; sets of
 customers: ``daily_customers`` and ``monthly_customers``. Each holds what every customer
 contributes, so a write service wraps whatever changes customers' orders, contacts,
@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, select
 from sqlmodel import Session, col
 
-from db.kpi import buyer_cells
-from db.kpi.engagement_cells import INTERACTION_CELLS, NPS_CELLS
-from db.kpi.month_cells import MONTH_CELLS
-from db.kpi.recency_cells import RECENCY_CELLS
-from db.kpi.sales_cells import ROLLUPS, SALES_CELLS
+from db.derived import buyer_cells
+from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
+from db.derived.month_cells import MONTH_CELLS
+from db.derived.recency_cells import RECENCY_CELLS
+from db.derived.sales_cells import ROLLUPS, SALES_CELLS
 from db.models import Customer
 
 # daily_sales before its roll-ups: their rebuild sums it.

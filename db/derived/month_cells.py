@@ -6,8 +6,8 @@ customers by their spend to date still meant summing about 19,000 of them for a 
 period. No customer's revenue in a period can exceed their spend in the months the period
 touches, so :func:`db.kpi.top.top_customers` reads customers in descending order of that
 spend and sums only the few it has to. :func:`month_cells` is what some customers
-contribute; the table is a :class:`~db.kpi.summed_cells.SummedCells` kept by
-:func:`db.kpi.tables.kept_current` and rebuilt by ``python -m db.derived rebuild``.
+contribute; the table is a :class:`~db.derived.summed_cells.SummedCells` kept by
+:func:`db.derived.kpi_tables.kept_current` and rebuilt by ``python -m db.derived rebuild``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Select, cast, func, select
 
 from db.core.sql import UtcMonth, cents, table_of
-from db.kpi.models import CustomerMonth
-from db.kpi.summed_cells import Customers, SummedCells
+from db.derived.models import CustomerMonth
+from db.derived.summed_cells import Customers, SummedCells
 from db.models import Order
 
 MONTHS = table_of(CustomerMonth)

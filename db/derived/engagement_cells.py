@@ -3,8 +3,8 @@ and customer country, for the KPI page's NPS and contact figures.
 
 Counting a year of contacts for a million customers straight from the table takes seconds;
 the daily counts are a few thousand rows. Each is a
-:class:`~db.kpi.summed_cells.SummedCells`: :func:`interaction_cells` and :func:`nps_cells` are
-what some customers contribute, kept by :func:`db.kpi.tables.kept_current` and rebuilt by
+:class:`~db.derived.summed_cells.SummedCells`: :func:`interaction_cells` and :func:`nps_cells` are
+what some customers contribute, kept by :func:`db.derived.kpi_tables.kept_current` and rebuilt by
 ``python -m db.derived rebuild``.
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy import Integer, Select, cast, func, select
 from sqlmodel import col
 
 from db.core.sql import UtcDay, table_of
-from db.kpi.models import DailyInteractions, DailyNps
-from db.kpi.summed_cells import Customers, SummedCells, count_if
+from db.derived.models import DailyInteractions, DailyNps
+from db.derived.summed_cells import Customers, SummedCells, count_if
 from db.models import NPS_BANDS, Customer, Feedback, Interaction
 
 INTERACTIONS = table_of(DailyInteractions)
