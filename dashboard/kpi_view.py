@@ -7,7 +7,7 @@ with a note, never an error: a shared link should still open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,11 +52,12 @@ def _listed(text: str | None, allowed: set[str] | None) -> tuple[tuple[str, ...]
     return tuple(value for value in values if value in allowed), unknown
 
 
-def from_params(params: Mapping[str, str], *, today: date,
-                options: Mapping[str, set[str]]) -> tuple[View, list[str]]:
+def from_params(params: Mapping[str, str], *, today: date, options: Mapping[str, set[str]],
+                segments: Collection[int]) -> tuple[View, list[str]]:
     """The view a link asks for, and what in it was ignored (as notes for the reader).
 
-    ``options`` holds the known countries, channels and categories, and the segment ids.
+    ``options`` holds the known countries, channels and categories; ``segments`` the ids of
+    the saved segments the reader may choose.
     """
     notes: list[str] = []
     period = params.get("period", View.period)
@@ -90,7 +91,7 @@ def from_params(params: Mapping[str, str], *, today: date,
     segment_id = None
     if params.get("segment"):
         text = params["segment"]
-        if text.isdigit() and int(text) in options.get("segments", set()):
+        if text.isdigit() and int(text) in segments:
             segment_id = int(text)
         else:
             notes.append(f"Saved segment #{text} no longer exists: showing all customers.")

@@ -6,13 +6,14 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import format_when
+from db.core.access import Actor
 from db.core.engine import database_url, get_engine
 from db.customers.overview import Overview, database_overview
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _overview(url: str) -> Overview:
-    return database_overview(engine=get_engine(url))
+def _overview(role: str, username: str, url: str) -> Overview:
+    return database_overview(Actor(username, role), engine=get_engine(url))
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     # st.text, not Markdown: a display name is typed by people and shown as typed.
     welcome = f"Welcome, {user.display_name}. Signed in as {user.username} · role: {user.role}"
     st.text(welcome)
-    overview = _overview(database_url())
+    overview = _overview(user.role, user.username, database_url())
     columns = st.columns(4)
     columns[0].metric("Customers", f"{overview.customers:,}")
     columns[1].metric("Orders", f"{overview.orders:,}")

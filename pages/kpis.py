@@ -9,7 +9,6 @@ change nothing cost one small query.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -65,10 +64,9 @@ def _start_from_link(today: date, options: dict[str, list[str]],
     """On the first run, set the widgets from the link (and say what in it was ignored)."""
     if KEYS["period"] in st.session_state:
         return
-    # Names of countries, channels and categories; ids of segments.
-    known: dict[str, set[Any]] = {name: set(values) for name, values in options.items()}
-    known["segments"] = set(segment_names)
-    view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known)
+    known = {name: set(values) for name, values in options.items()}
+    view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known,
+                                       segments=segment_names.keys())
     st.session_state["kpi_notes"] = notes
     period = view.resolve(today)
     st.session_state.update({

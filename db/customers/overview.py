@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import func, select
 
+from db.core.access import Actor, Capability, require
 from db.core.engine import read_session
 from db.models import Customer, Interaction, Order, live
 
@@ -21,9 +22,10 @@ class Overview:
     last_customer_change_at: datetime | None
 
 
-def database_overview(*, engine: Engine | None = None) -> Overview:
-    """Counts (only live customers) and the latest activity; every signed-in
-    role may see these, as they reveal no personal data."""
+def database_overview(actor: Actor, *, engine: Engine | None = None) -> Overview:
+    """Counts (only live customers) and the latest activity: no personal data, but still
+    only for a role that may look customers up (every role today)."""
+    require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
         return Overview(
             customers=session.exec(select(func.count()).select_from(Customer).where(live())).one(),

@@ -1,7 +1,8 @@
 """``python -m db.demo --customers N --seed S``: realistic demo data into an empty database.
 
-Upgrades ``DATABASE_URL`` to the newest schema first; exits with 2 (and says why) when the
-database already holds customers.
+Upgrades ``DATABASE_URL`` to the newest schema first; exits with 1 (and says what to do) when
+its schema is of migrations squashed away, with 2 (and says why) when the database already
+holds customers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date
 
 from db.core.engine import get_engine
 from db.demo.loader import DemoDataError, load_demo_data
-from db.migrate import upgrade
+from db.migrate import UnknownRevisionError, upgrade
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="the day the data ends (default: today, UTC)")
     args = parser.parse_args(argv)
-    upgrade()
+    try:
+        upgrade()
+    except UnknownRevisionError as error:  # a database of the migrations squashed away
+        print(error, file=sys.stderr)
+        return 1
     try:
         counts = load_demo_data(get_engine(), customers=args.customers, seed=args.seed,
                                 as_of=args.as_of, orders_per_customer=args.orders_per_customer,
