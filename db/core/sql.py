@@ -8,7 +8,6 @@ compiler and the customer summary agree on one definition each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
@@ -17,7 +16,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
-from sqlalchemy.types import Date, String
+from sqlalchemy.types import Date, String, TypeEngine
 from sqlmodel import SQLModel
 
 
@@ -30,49 +29,37 @@ class _PerEngine(GenericFunction[Any]):
     default: str
 
 
-class UtcDay(_PerEngine):
-    """The UTC calendar day of a timestamp."""
-
-    name = "utc_day"
-    inherit_cache = True  # the class is part of the cache key; templates are per class
-    type = Date()
-    # timestamptz::date would take the session's time zone.
-    postgresql = "CAST(({} AT TIME ZONE 'UTC') AS DATE)"
-    # SQLite keeps UTC timestamps as ISO text; date() takes their first ten characters.
-    default = "date({})"
-
-
-class UtcMonth(_PerEngine):
-    """The first day of a timestamp's UTC calendar month."""
-
-    name = "utc_month"
-    inherit_cache = True  # the class is part of the cache key; templates are per class
-    type = Date()
-    postgresql = "CAST(date_trunc('month', {} AT TIME ZONE 'UTC') AS DATE)"
-    default = "date({}, 'start of month')"
+def _per_engine(name: str, doc: str, type_: TypeEngine[Any], *, postgresql: str,
+                default: str) -> type[_PerEngine]:
+    """A :class:`_PerEngine` function called ``name`` in SQL, compiled from its templates."""
+    function = type(name, (_PerEngine,), {
+        "__doc__": doc, "name": name, "type": type_, "postgresql": postgresql,
+        "default": default,
+        "inherit_cache": True})  # the class is part of the cache key; templates are per class
+    compiles(function, "postgresql")(_on_postgresql)
+    compiles(function)(_elsewhere)
+    return function
 
 
-class AsciiLower(_PerEngine):
-    """Lower-cases A-Z only, the same on every engine (SQLite's lower() does just that)."""
-
-    name = "ascii_lower"
-    inherit_cache = True  # the class is part of the cache key; templates are per class
-    type = String()
-    postgresql = "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-    default = "lower({})"
+def _on_postgresql(element: _PerEngine, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.postgresql.format(compiler.process(element.clauses, **kw))
 
 
-def _spelled(dialect: str) -> Callable[..., str]:
-    """The compiler of a :class:`_PerEngine` function for ``dialect``'s template."""
-    def compile_(element: _PerEngine, compiler: SQLCompiler, **kw: Any) -> str:
-        template = element.postgresql if dialect == "postgresql" else element.default
-        return template.format(compiler.process(element.clauses, **kw))
-    return compile_
+def _elsewhere(element: _PerEngine, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.default.format(compiler.process(element.clauses, **kw))
 
 
-for _function in (UtcDay, UtcMonth, AsciiLower):
-    compiles(_function, "postgresql")(_spelled("postgresql"))
-    compiles(_function)(_spelled("default"))
+# timestamptz::date would take the session's time zone; SQLite keeps UTC timestamps as ISO
+# text, whose first ten characters date() takes.
+UtcDay = _per_engine("utc_day", "The UTC calendar day of a timestamp.", Date(),
+                     postgresql="CAST(({} AT TIME ZONE 'UTC') AS DATE)", default="date({})")
+UtcMonth = _per_engine("utc_month", "The first day of a timestamp's UTC calendar month.", Date(),
+                       postgresql="CAST(date_trunc('month', {} AT TIME ZONE 'UTC') AS DATE)",
+                       default="date({}, 'start of month')")
+AsciiLower = _per_engine(
+    "ascii_lower", "Lower-cases A-Z only, the same on every engine (SQLite's lower() does "
+    "just that).", String(), default="lower({})",
+    postgresql="translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -16,8 +16,11 @@ from sqlmodel import Session
 from db.core.access import Actor
 from db.customers.service import soft_delete_customer
 from db.derived import kpi_tables, summary
-from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order
+from db.models import INTERACTION_KINDS, ORDER_CHANNELS, Feedback, Interaction, Order, Segment
+from db.segments.definition import Condition, Group
+from db.segments.service import save_segment
 from tests import factories
+from tests.factories import MANAGER
 from tests.kpi.reference import CATEGORIES, COUNTRIES, utc_at
 
 
@@ -68,3 +71,14 @@ def shop(engine: Engine) -> dict:
         "answers": pd.DataFrame(answers, columns=["customer_id", "at", "score"]),
         "contacts": pd.DataFrame(contacts, columns=["customer_id", "at", "kind"]),
     }
+
+
+@pytest.fixture
+def austria(engine: Engine, shop: dict) -> tuple[Segment, set[int]]:
+    """A saved dynamic segment of the shop's Austrians, and its live members' ids."""
+    austrians = Group(children=[Condition(field="country", op="eq", value="AT")])
+    segment = save_segment(MANAGER, name="Austria", description=None, kind="dynamic",
+                           definition=austrians, engine=engine)
+    members = {customer_id for customer_id, country in shop["country"].items()
+               if country == "AT" and customer_id != shop["ids"][3]}
+    return segment, members

@@ -12,8 +12,6 @@ from sqlalchemy import Engine
 from db.kpi.customers import Customers, customer_report
 from db.kpi.filters import Filters
 from db.kpi.periods import Period
-from db.segments.definition import Condition, Group
-from db.segments.service import save_segment
 from tests.factories import MANAGER
 from tests.kpi.reference import (
     FILTERS,
@@ -42,12 +40,9 @@ def test_customer_counts_match_the_reference(engine: Engine, shop: dict) -> None
                                                                               PERIODS[1])
 
 
-def test_customer_counts_follow_a_segment_and_rates_add_up(engine: Engine, shop: dict) -> None:
-    austrians = Group(children=[Condition(field="country", op="eq", value="AT")])
-    segment = save_segment(MANAGER, name="Austria", description=None, kind="dynamic",
-                           definition=austrians, engine=engine)
-    members = {customer_id for customer_id, country in shop["country"].items()
-               if country == "AT" and customer_id != shop["ids"][3]}
+def test_customer_counts_follow_a_segment_and_rates_add_up(engine: Engine, shop: dict,
+                                                          austria: tuple) -> None:
+    segment, members = austria
     got = _counts(engine, PERIODS[1], Filters(segment_id=segment.id))
     assert got == reference_customers(shop, PERIODS[1], Filters(), members)
     counts = _counts(engine, PERIODS[1])

@@ -8,8 +8,11 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from db.core.access import Actor
-from db.models import AuditEvent
+from db.core.sql import table_of
+from db.models import AuditEvent, Segment
+from db.segments import service
 from db.segments.definition import Condition, Group
+from tests.factories import MARKETING
 
 OTHER_MARKETING = Actor("max", "marketing")
 GERMANS = Group(children=[Condition(field="country", op="eq", value="DE")])
@@ -22,3 +25,15 @@ def events(engine: Engine, action: str) -> list[tuple[str, str, dict]]:
                                 .order_by(col(AuditEvent.id))).scalars()
         return [(event.actor, str(event.entity_id), json.loads(event.changes))
                 for event in found]
+
+
+def unreadable_segment(engine: Engine) -> Segment:
+    """A saved segment whose stored definition this version cannot read, as if an older
+    version had written it."""
+    broken = service.save_segment(MARKETING, name="Broken", description=None,
+                                  kind="dynamic", definition=GERMANS, engine=engine)
+    segments = table_of(Segment)
+    with engine.begin() as connection:
+        connection.execute(segments.update().where(segments.c.id == broken.id)
+                           .values(definition='{"type": "group", "match": "sometimes"}'))
+    return broken

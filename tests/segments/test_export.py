@@ -10,13 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from db.core.access import PermissionDenied
-from db.core.sql import table_of
-from db.models import Segment
 from db.segments import service
 from db.segments.export import export_members
 from db.segments.membership import SegmentError
 from tests.factories import ADMIN, MARKETING
-from tests.segments.common import GERMANS, events
+from tests.segments.common import GERMANS, events, unreadable_segment
 
 
 def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
@@ -43,11 +41,6 @@ def test_export_holds_consented_members_neutralised_and_audited(engine: Engine,
 
 
 def test_an_unreadable_definition_is_not_exported(engine: Engine, people: dict) -> None:
-    broken = service.save_segment(MARKETING, name="Broken", description=None,
-                                  kind="dynamic", definition=GERMANS, engine=engine)
-    segments = table_of(Segment)
-    with engine.begin() as connection:  # as if written by an older version
-        connection.execute(segments.update().where(segments.c.id == broken.id)
-                           .values(definition='{"type": "group", "match": "sometimes"}'))
+    broken = unreadable_segment(engine)
     with pytest.raises(SegmentError, match="can no longer be read"):
         export_members(MARKETING, broken.id, engine=engine)

@@ -7,13 +7,12 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from db.core.sql import table_of
-from db.models import Segment, SegmentSize
+from db.models import SegmentSize
 from db.segments import service, sizes
 from db.segments.definition import Group
 from tests import factories
 from tests.factories import MARKETING
-from tests.segments.common import GERMANS
+from tests.segments.common import GERMANS, unreadable_segment
 
 
 def test_static_segments_keep_their_snapshot(engine: Engine, people: dict) -> None:
@@ -57,12 +56,7 @@ def test_copies_keep_the_snapshot_and_unreadable_definitions_do_not_break_the_li
     assert copy.snapshot_at == static.snapshot_at
     assert sizes.segment_size(MARKETING, copy.id, engine=engine) == 3  # not today's 4
 
-    broken = service.save_segment(MARKETING, name="Broken", description=None,
-                                  kind="dynamic", definition=GERMANS, engine=engine)
-    segments = table_of(Segment)
-    with engine.begin() as connection:  # as if written by an older version
-        connection.execute(segments.update().where(segments.c.id == broken.id)
-                           .values(definition='{"type": "group", "match": "sometimes"}'))
+    broken = unreadable_segment(engine)
     listed = {row.name: row.size for row in sizes.list_segments(MARKETING, engine=engine)}
     assert listed["Broken"] == -1 and listed["Germans then"] == 3
     service.delete_segment(MARKETING, broken.id, engine=engine)  # still removable
