@@ -125,16 +125,22 @@ def test_delays_start_after_three_failures_and_double_up_to_the_cap() -> None:
     assert retry_delay(13) == retry_delay(1_000) == MAX_DELAY == timedelta(minutes=15)
 
 
-def test_unknown_and_known_usernames_get_identical_answers(engine: Engine) -> None:
+def test_unknown_and_known_usernames_get_identical_answers(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     user(engine, "alice", password=PASSWORD)
+    bcrypt_calls = _count_bcrypt(monkeypatch)
     start = utcnow()
     # The same history for both names: failures as fast as allowed, then too early.
     offsets = [0, 0, 0, 0.5, 1, 1.5, 2.5, 3, 6.5, 7, 30, 31]
     for offset in offsets:
         now = start + timedelta(seconds=offset)
+        before = len(bcrypt_calls)
         known = _outcome(engine, "alice", "wrong-password-1", now)
+        between = len(bcrypt_calls)
         unknown = _outcome(engine, "nobody", "wrong-password-1", now)
         assert known == unknown, offset
+        # The same work too: one bcrypt check each, or none when refused as too early.
+        assert len(bcrypt_calls) - between == between - before, offset
     assert known.startswith("SignInDelayed: Too many failed sign-ins")
     assert "nobody" not in unknown and "exist" not in unknown
 
