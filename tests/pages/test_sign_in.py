@@ -38,13 +38,21 @@ def test_unknown_user_gets_the_same_message(app_db: Engine) -> None:
     assert _errors(at) == ["Username or password is incorrect."]
 
 
-def test_lockout_after_five_failures_persists_across_sessions(app_db: Engine) -> None:
+def test_the_delay_after_failures_persists_across_sessions(
+        app_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from db.users import service as users
+
+    # Long delays from the third failure, so the test does not race the clock.
+    monkeypatch.setattr(users, "retry_delay",
+                        lambda failures: timedelta(minutes=15 if failures >= 3 else 0))
     at = AppTest.from_file(APP, default_timeout=30).run()
     for attempt in range(5):
         at.text_input[0].input("manager")
         at.text_input[1].input(f"wrong-guess-{attempt}")
         at.button[0].click().run()
-    # The right password, in a brand-new session: still locked, so the count was persisted.
+    # The right password, in a brand-new session: still delayed, so the count was persisted.
     fresh = sign_in("manager", PASSWORDS["manager"])
     assert len(_errors(fresh)) == 1
     assert _errors(fresh)[0].startswith("Too many failed sign-ins.")
