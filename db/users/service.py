@@ -236,6 +236,23 @@ def cookie_session_is_current(username: str, issued_at: datetime, *,
         return user.sessions_revoked_at is None or issued_at > user.sessions_revoked_at
 
 
+def session_user(username: str, signed_in_at: datetime, *,
+                 engine: Engine | None = None) -> UserView | None:
+    """The account behind a session that signed in at ``signed_in_at``, or None once it ended.
+
+    A session ends when the account is deactivated or its sessions are revoked after
+    ``signed_in_at`` (sign-out anywhere, password change, deactivation). One read by the
+    unique username index, so the app asks on every rerun; a role change applies at once.
+    """
+    with read_session(engine) as session:
+        user = _by_username(session, username)
+        if user is None or not user.active:
+            return None
+        if user.sessions_revoked_at is not None and signed_in_at <= user.sessions_revoked_at:
+            return None
+        return UserView.of(user)
+
+
 def active_user(username: str, *, engine: Engine | None = None) -> UserView | None:
     """The account behind a signed-in session, re-read so a role change applies at once."""
     with read_session(engine) as session:
