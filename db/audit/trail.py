@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
@@ -41,6 +41,7 @@ from db.audit import anchor as anchors
 from db.audit import keys
 from db.core.access import Actor, Capability, operator, require
 from db.core.engine import get_engine
+from db.core.sql import table_of
 from db.core.types import utcnow
 from db.models import AuditEvent
 
@@ -92,7 +93,22 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS_HASH
 
 
-def _fields(event: AuditEvent) -> dict[str, Any]:
+class StoredEvent(NamedTuple):
+    """An event as :func:`verify` reads it: plain values, cheaper than ORM objects."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    changes: str
+    source: str
+    prev_hash: str
+    hash: str
+
+
+def _fields(event: AuditEvent | StoredEvent) -> dict[str, Any]:
     return {"prev_hash": event.prev_hash, "at": event.at, "actor": event.actor,
             "action": event.action, "entity": event.entity, "entity_id": event.entity_id,
             "changes": event.changes, "source": event.source}
@@ -161,20 +177,21 @@ class ChainReport:
     unkeyed: int = 0
     keyed: int = 0
     anchored: anchors.Anchor | None = None  # the anchor the chain was found to hold
-    newest: AuditEvent | None = None  # the newest event verified
+    newest: StoredEvent | None = None  # the newest event verified
 
     @property
     def ok(self) -> bool:
         return self.reason is None and self.unusable is None
 
 
-def _events_in_order(engine: Engine) -> Iterator[AuditEvent]:
-    with Session(engine) as session:
-        statement = select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(
-            yield_per=5_000)
-        for event in session.execute(statement).scalars():
-            yield event
-            session.expunge(event)
+def _events_in_order(engine: Engine) -> Iterator[StoredEvent]:
+    table = table_of(AuditEvent)
+    columns = [table.c[name] for name in StoredEvent._fields]
+    with engine.connect() as connection:
+        rows = connection.execute(select(*columns).order_by(table.c.id).execution_options(
+            yield_per=5_000))
+        for row in rows:
+            yield StoredEvent(*row)
 
 
 # Walking the chain reads every event ever written: an admin's check. Managers read and
@@ -197,14 +214,14 @@ class _Walk:
     unkeyed: int = 0
     keyed: int = 0
     anchor_held: bool = False
-    newest: AuditEvent | None = None
+    newest: StoredEvent | None = None
 
     def report(self, **found: Any) -> ChainReport:
         return ChainReport(self.checked, unkeyed=self.unkeyed, keyed=self.keyed,
                            anchored=self.anchor if self.anchor_held else None,
                            newest=self.newest, **found)
 
-    def wrong_key(self, rest: Iterator[AuditEvent]) -> bool:
+    def wrong_key(self, rest: Iterator[StoredEvent]) -> bool:
         """Whether no event from here on verifies with the key: then the key is not the
         one they were written with (an attacker without it cannot make any of them fit)."""
         assert self.key is not None
@@ -213,7 +230,7 @@ class _Walk:
                        for e in rest)
 
 
-def _mismatch(walk: _Walk, event: AuditEvent, rest: Iterator[AuditEvent]) -> ChainReport:
+def _mismatch(walk: _Walk, event: StoredEvent, rest: Iterator[StoredEvent]) -> ChainReport:
     """The report for an event whose hash fits neither rule."""
     if walk.key is None:
         return walk.report(unusable=f"Event {event.id} is keyed, but no audit key is "
@@ -228,22 +245,24 @@ def _mismatch(walk: _Walk, event: AuditEvent, rest: Iterator[AuditEvent]) -> Cha
                        reason="its content was altered after it was written")
 
 
-def _walk(walk: _Walk, events: Iterator[AuditEvent]) -> ChainReport:
+def _walk(walk: _Walk, events: Iterator[StoredEvent]) -> ChainReport:
     expected_prev = GENESIS_HASH
     for event in events:
         if event.prev_hash != expected_prev:
             return walk.report(broken_id=event.id, reason=(
                 "its link to the previous event is broken (an event before it was removed "
                 "or altered, or it was inserted)"))
-        fields = _fields(event)
-        if walk.key and hmac.compare_digest(keyed_hash(walk.key, **fields), event.hash):
-            walk.keyed += 1
-        elif event_hash(**fields) == event.hash:
-            if walk.keyed:
-                return walk.report(broken_id=event.id, reason=(
-                    "it carries no key although keyed events precede it: it was forged or "
-                    "re-hashed by someone without the audit key"))
+        canonical = _canonical(**_fields(event))
+        # Unkeyed events only ever come first: try the rule the previous event followed.
+        if not walk.keyed and hashlib.sha256(canonical).hexdigest() == event.hash:
             walk.unkeyed += 1
+        elif walk.key and hmac.compare_digest(
+                hmac.new(walk.key.encode(), canonical, hashlib.sha256).hexdigest(), event.hash):
+            walk.keyed += 1
+        elif walk.keyed and hashlib.sha256(canonical).hexdigest() == event.hash:
+            return walk.report(broken_id=event.id, reason=(
+                "it carries no key although keyed events precede it: it was forged or "
+                "re-hashed by someone without the audit key"))
         else:
             return _mismatch(walk, event, events)
         if walk.anchor and event.id == walk.anchor.event_id:
@@ -306,7 +325,7 @@ def take_anchor(actor: Actor, *, engine: Engine | None = None) -> anchors.Anchor
     if not report.ok or report.newest is None:
         raise AnchorRefused(report)
     newest = report.newest
-    return anchors.sign(keys.audit_key(create=False), event_id=newest.id or 0,
+    return anchors.sign(keys.audit_key(create=False), event_id=newest.id,
                         event_hash=newest.hash, at=newest.at, taken_at=utcnow())
 
 
