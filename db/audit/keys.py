@@ -1,12 +1,12 @@
 """The audit key: the secret that keys the audit trail's hash chain, kept outside the database.
 
 Like the cookie key, it comes from the environment (``CUSTDB_AUDIT_KEY``, read by
-:mod:`db.core.settings`) or, when that is unset, from a git-ignored file beside the app's
-secrets (:data:`KEY_FILE`, owner-only), which :func:`audit_key` generates with 32 random
-bytes the first time an event is written. A weak key is refused, by its measured randomness
-rather than a list: at least 43 characters and an estimated 160 bits, both by their letter
-frequencies and by what of them does not compress (``abcdefghijklmnop`` three times is
-refused).
+:mod:`db.core.settings`) or, when that is unset, from a git-ignored, owner-only file in a
+folder of its own (:data:`KEY_FILE`; not ``data/``, which holds the database), which
+:func:`audit_key` generates with 32 random bytes the first time an event is written. A
+weak key is refused, by its measured randomness rather than a list: at least 43 characters
+and an estimated 160 bits, both by their letter frequencies and by what of them does not
+compress (``abcdefghijklmnop`` three times is refused).
 
 Whoever holds this key and can write the database can forge events that verify; whoever has
 only the database cannot. Keep it out of backups of the database and out of git.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from db.core.settings import AUDIT_KEY_ENV, PROJECT_ROOT, read_settings
 
-KEY_FILE = PROJECT_ROOT / ".streamlit" / "audit_key.toml"
+KEY_FILE = PROJECT_ROOT / ".secrets" / "audit_key.toml"
 MIN_KEY_LENGTH = 43  # 32 random bytes in URL-safe base64
 MIN_KEY_BITS = 160  # a random 43-character key measures 180 to 230
 _KEY_ID_LABEL = b"custdb audit key id"
@@ -80,7 +80,7 @@ def _generate_file(path: Path) -> str:
 
     The file appears complete or not at all (written aside, then linked into place), so a
     concurrent reader never sees it half-written, and only one key ever wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit_key.")  # mode 0600
     try:

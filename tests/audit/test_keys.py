@@ -43,7 +43,7 @@ def test_the_environment_comes_first(tmp_path: Path) -> None:
 def test_the_key_file_is_generated_once_owner_only(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CUSTDB_AUDIT_KEY")
-    path = tmp_path / ".streamlit" / "audit_key.toml"
+    path = tmp_path / ".secrets" / "audit_key.toml"
     with pytest.raises(keys.AuditKeyMissing, match="No audit key is configured"):
         keys.audit_key(create=False, path=path)
     found: list[str] = []
@@ -70,8 +70,8 @@ def test_a_key_file_without_a_key_is_an_error(tmp_path: Path,
 
 def test_the_key_file_is_git_ignored() -> None:
     ignored = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().splitlines()
-    assert ".streamlit/audit_key.toml" in ignored
-    assert keys.KEY_FILE.name == "audit_key.toml" and keys.KEY_FILE.parent.name == ".streamlit"
+    assert ".secrets/" in ignored
+    assert keys.KEY_FILE.name == "audit_key.toml" and keys.KEY_FILE.parent.name == ".secrets"
 
 
 def test_the_fingerprint_reveals_nothing_and_tells_keys_apart() -> None:

@@ -6,7 +6,8 @@ rewrote an event in place. These triggers refuse, on both engines, an insert who
 not above every stored id (REPLACE of an old event, a back-dated insert) or whose
 prev_hash is not the newest event's hash (the genesis hash, 64 zeros, for the first). On
 PostgreSQL the same check also refuses ``INSERT ... ON CONFLICT DO UPDATE`` before its
-update. Frozen SQL only. A SQLite migration that rebuilds audit_event in batch mode drops
+update. Frozen SQL only; running it again (a database re-stamped at an older revision)
+recreates the same triggers. A SQLite migration that rebuilds audit_event in batch mode drops
 these triggers with the baseline's: create both sets again.
 
 Revision ID: 0002_audit_true_appends
@@ -31,6 +32,8 @@ _GENESIS = "'" + '0' * 64 + "'"
 # append check (highest id, linked to the newest event before it) after it; RAISE(ABORT)
 # undoes the whole statement, the replaced row included.
 _SQLITE = (
+    "DROP TRIGGER IF EXISTS audit_event_no_replace",
+    "DROP TRIGGER IF EXISTS audit_event_true_append",
     "CREATE TRIGGER audit_event_no_replace BEFORE INSERT ON audit_event "
     "WHEN EXISTS (SELECT 1 FROM audit_event WHERE id = NEW.id) "
     "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: an insert may not replace "
@@ -50,6 +53,7 @@ _POSTGRESQL = (
     + _GENESIS + ") THEN "
     "RAISE EXCEPTION 'audit_event is append-only: an insert must follow the newest event "
     "and link to its hash'; END IF; RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS audit_event_true_append ON audit_event",
     "CREATE TRIGGER audit_event_true_append BEFORE INSERT ON audit_event "
     "FOR EACH ROW EXECUTE FUNCTION audit_event_true_append()",
 )
