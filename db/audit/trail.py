@@ -210,6 +210,7 @@ class _Walk:
 
     key: str | None
     anchor: anchors.Anchor | None
+    key_problem: str = ""  # why ``key`` is None
     checked: int = 0
     unkeyed: int = 0
     keyed: int = 0
@@ -233,9 +234,8 @@ class _Walk:
 def _mismatch(walk: _Walk, event: StoredEvent, rest: Iterator[StoredEvent]) -> ChainReport:
     """The report for an event whose hash fits neither rule."""
     if walk.key is None:
-        return walk.report(unusable=f"Event {event.id} is keyed, but no audit key is "
-                           "configured, so it cannot be checked. Restore the key "
-                           f"(set {keys.AUDIT_KEY_ENV} or restore {keys.KEY_FILE.name}).")
+        return walk.report(unusable=f"Event {event.id} is keyed, but it cannot be checked: "
+                           f"{walk.key_problem}")
     if walk.keyed == 0 and walk.wrong_key(itertools.chain([event], rest)):
         return walk.report(unusable=(
             f"No event from {event.id} on verifies with the configured audit key "
@@ -275,10 +275,13 @@ def _walk(walk: _Walk, events: Iterator[StoredEvent]) -> ChainReport:
         walk.checked += 1
         walk.newest = event
     if walk.anchor and not walk.anchor_held:
+        named = f"the anchor names event {walk.anchor.event_id} of {walk.anchor.at}"
+        if walk.newest and walk.newest.id > walk.anchor.event_id:
+            return walk.report(broken_id=walk.anchor.event_id,
+                               reason=f"{named}, and the chain no longer holds it")
         ends = f"event {walk.newest.id}" if walk.newest else "no event (it is empty)"
         return walk.report(broken_id=walk.anchor.event_id, reason=(
-            f"the anchor names event {walk.anchor.event_id} of {walk.anchor.at}, but the "
-            f"chain ends at {ends}: events were cut from its end"))
+            f"{named}, but the chain ends at {ends}: events were cut from its end"))
     return walk.report()
 
 
@@ -290,12 +293,13 @@ def verify(actor: Actor, *, engine: Engine | None = None,
     names, unchanged: this is what shows events cut from the end.
     """
     require(actor, _VERIFIER)
+    key_problem = ""
     try:
         key: str | None = keys.audit_key(create=False)
     except keys.AuditKeyError as error:
         if anchor is not None:
             return ChainReport(0, unusable=str(error))
-        key = None
+        key, key_problem = None, str(error)
     pinned = None
     if anchor is not None:
         assert key is not None
@@ -305,7 +309,7 @@ def verify(actor: Actor, *, engine: Engine | None = None,
             return ChainReport(0, reason=str(error))
         except anchors.AnchorError as error:
             return ChainReport(0, unusable=str(error))
-    return _walk(_Walk(key, pinned), _events_in_order(engine or get_engine()))
+    return _walk(_Walk(key, pinned, key_problem), _events_in_order(engine or get_engine()))
 
 
 class AnchorRefused(RuntimeError):

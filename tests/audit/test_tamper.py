@@ -227,7 +227,7 @@ def test_a_missing_key_is_reported_as_such(engine: Engine, tmp_path: Path,
     monkeypatch.setattr("db.audit.keys.KEY_FILE", tmp_path / "absent.toml")
     report = trail.verify(ADMIN, engine=engine)
     assert not report.ok and report.broken_id is None
-    assert "no audit key is configured" in (report.unusable or "")
+    assert "no audit key is configured" in (report.unusable or "").lower()
     with pytest.raises(trail.keys.AuditKeyMissing, match="restore it"), \
             write_session(engine) as session:  # a new key would fork the chain: refused
         trail.record(session, actor="maya", action="x", entity="x", source="form")
@@ -283,3 +283,6 @@ def test_command_line_anchor_and_verify(engine: Engine, database_url: str, tmp_p
     monkeypatch.setenv("CUSTDB_AUDIT_KEY", OTHER_KEY)
     assert trail.main(["verify"]) == 2
     assert "NOT checked" in capsys.readouterr().err
+    monkeypatch.setenv("CUSTDB_AUDIT_KEY", "abcdefghijklmnop" * 3)
+    assert trail.main(["verify"]) == 2
+    assert "too weak" in capsys.readouterr().err
