@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import format_when
+from db.audit.keys import AuditKeyError
 from db.audit.search import (
     AuditFilter,
     AuditPage,
@@ -15,7 +16,7 @@ from db.audit.search import (
     filter_options,
     search_events,
 )
-from db.audit.trail import may_verify, verify
+from db.audit.trail import AnchorRefused, describe, may_verify, take_anchor, verify
 from db.core.access import Capability
 from db.users.service import UserView
 
@@ -114,14 +115,38 @@ def _export(user: UserView, filters: AuditFilter) -> None:
 def _verify(user: UserView) -> None:
     if not may_verify(user.actor):
         return
+    anchor = st.text_area(
+        "Anchor to check against (optional)", height=120,
+        help="Paste an anchor taken earlier (below, or by python -m db.audit anchor) to also "
+             "prove that no event up to it was cut from the end or rewritten.")
     if st.button("Verify the hash chain"):
         with st.spinner("Checking every event…"):
-            report = verify(user.actor)
+            report = verify(user.actor, anchor=anchor.strip() or None)
+        message = describe(report)
         if report.ok:
-            st.success(f"The chain is intact: {report.checked:,} events verified.")
+            st.success(message)
+        elif report.unusable:
+            st.warning(message)
         else:
-            st.error(f"The chain is broken at event {report.broken_id}: {report.reason}. "
-                     f"{report.checked:,} events before it verified.")
+            st.error(message)
+
+
+def _anchor(user: UserView) -> None:
+    if not may_verify(user.actor):
+        return
+    if st.button("Take an anchor of the newest event"):
+        try:
+            st.session_state["audit_anchor"] = take_anchor(user.actor).to_text()
+        except (AnchorRefused, AuditKeyError) as error:
+            st.session_state.pop("audit_anchor", None)
+            st.error(str(error))
+    if text := st.session_state.get("audit_anchor"):
+        st.caption("Keep this anchor where the database's writers cannot change it (a ticket, "
+                   "an e-mail): checked against it later, the chain proves nothing up to its "
+                   "event was cut or rewritten.")
+        st.code(text, language="json")
+        st.download_button("Download the anchor", text, file_name="custdb-audit-anchor.json",
+                           mime="application/json")
 
 
 def main() -> None:
@@ -138,9 +163,10 @@ def main() -> None:
         _pager(page)
         if (selected := _chosen_event(page)) is not None:
             _detail(page, selected)
-    with st.expander("Export and verification"):
+    with st.expander("Export, verification and anchors"):
         _export(user, filters)
         _verify(user)
+        _anchor(user)
 
 
 main()
