@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from db.audit import trail
 from db.core.access import ROLES, Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
+from db.core.text import control_problem
 from db.core.types import utcnow
 from db.customers.validation import InvalidValue, normalise_email
 from db.models import User
@@ -80,6 +81,8 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
     """
     now = now or utcnow()
     username = username.strip().lower()[:50]
+    if control_problem(username):  # no account has one; a NUL would fail the query itself
+        username = "?"
     with write_session(engine) as session:
         user = _by_username(session, username)
         if user is None or not user.active:
@@ -198,6 +201,8 @@ def create_user(actor: Actor, *, username: str, display_name: str, role: str, pa
     require(actor, Capability.ADMINISTER)
     username = check_username(username)
     display_name = display_name.strip()
+    if problem := control_problem(display_name):
+        raise UserError(f"The display name: {problem}")
     email = _check_email(email)
     if not display_name or len(display_name) > 100:
         raise UserError("The display name is required (at most 100 characters).")
