@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
-from dashboard.text import format_when
+from dashboard.text import format_when, plain
 from db.audit.search import (
     AuditFilter,
     AuditPage,
@@ -48,7 +48,7 @@ def _page(user: UserView, filters: AuditFilter) -> AuditPage | None:
     try:
         return search_events(user.actor, filters, before_id=st.session_state[CURSORS][-1])
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
 
 
@@ -82,7 +82,7 @@ def _pager(page: AuditPage) -> None:
 
 def _detail(page: AuditPage, event_id: int) -> None:
     event = next(e for e in page.events if e.id == event_id)
-    st.subheader(f"Event {event.id}: {event.action}")
+    st.subheader(plain(f"Event {event.id}: {event.action}"))
     summary = (f"{format_when(event.at)} · by {event.actor} · via {event.source} · "
                f"{event.entity} {event.entity_id or ''}")
     st.text(summary)
@@ -120,8 +120,8 @@ def _verify(user: UserView) -> None:
         if report.ok:
             st.success(f"The chain is intact: {report.checked:,} events verified.")
         else:
-            st.error(f"The chain is broken at event {report.broken_id}: {report.reason}. "
-                     f"{report.checked:,} events before it verified.")
+            st.error(plain(f"The chain is broken at event {report.broken_id}: {report.reason}. "
+                           f"{report.checked:,} events before it verified."))
 
 
 def main() -> None:
