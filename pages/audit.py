@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
-from dashboard.text import format_when
+from dashboard.text import format_when, plain
 from db.audit.keys import AuditKeyError
 from db.audit.search import (
     AuditFilter,
@@ -49,7 +49,7 @@ def _page(user: UserView, filters: AuditFilter) -> AuditPage | None:
     try:
         return search_events(user.actor, filters, before_id=st.session_state[CURSORS][-1])
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
 
 
@@ -83,7 +83,7 @@ def _pager(page: AuditPage) -> None:
 
 def _detail(page: AuditPage, event_id: int) -> None:
     event = next(e for e in page.events if e.id == event_id)
-    st.subheader(f"Event {event.id}: {event.action}")
+    st.subheader(plain(f"Event {event.id}: {event.action}"))
     summary = (f"{format_when(event.at)} · by {event.actor} · via {event.source} · "
                f"{event.entity} {event.entity_id or ''}")
     st.text(summary)
@@ -124,11 +124,11 @@ def _verify(user: UserView) -> None:
             report = verify(user.actor, anchor=anchor.strip() or None)
         message = describe(report)
         if report.ok:
-            st.success(message)
+            st.success(plain(message))
         elif report.unusable:
-            st.warning(message)
+            st.warning(plain(message))
         else:
-            st.error(message)
+            st.error(plain(message))
 
 
 def _anchor(user: UserView) -> None:

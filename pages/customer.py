@@ -348,7 +348,7 @@ def _log_form(user: UserView, customer_id: int) -> None:
     if message := st.session_state.pop(_log_key(customer_id, "toast"), None):
         st.toast(message)
     if message := st.session_state.pop(_log_key(customer_id, "notice"), None):
-        st.info(message)
+        st.info(plain(message))
     with st.form(f"log_{customer_id}"):
         left, right = st.columns(2)
         left.selectbox("Kind", INTERACTION_KINDS, key=_log_key(customer_id, "kind"))
@@ -405,7 +405,7 @@ def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction
     """Correct or delete one of the interactions the service says this user may change."""
     changeable = {i.id: i for i in rows if profile.may_change_interaction(user.actor, i)}
     if error := st.session_state.pop(_log_key(customer_id, "change_error"), None):
-        st.error(error)
+        st.error(plain(error))
     if not changeable:
         return
     chosen = st.selectbox(

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from db.audit import trail
 from db.core.access import ROLES, Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
+from db.core.text import control_problem
 from db.core.types import utcnow
 from db.customers.validation import InvalidValue, normalise_email
 from db.models import AuditEvent, User
@@ -166,7 +167,9 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
     audited.
     """
     now = now or utcnow()
-    username = username.strip().lower()[:50] or "?"
+    username = username.strip().lower()[:50]
+    if not username or control_problem(username):  # no account has one, and a NUL would
+        username = "?"  # fail the query itself
     with read_session(engine) as session:
         streak = _streak(session, username)
     if streak.too_early(now):
@@ -310,6 +313,8 @@ def create_user(actor: Actor, *, username: str, display_name: str, role: str, pa
     require(actor, Capability.ADMINISTER)
     username = check_username(username)
     display_name = display_name.strip()
+    if problem := control_problem(display_name):
+        raise UserError(f"The display name: {problem}")
     email = _check_email(email)
     if not display_name or len(display_name) > 100:
         raise UserError("The display name is required (at most 100 characters).")
