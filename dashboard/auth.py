@@ -87,6 +87,7 @@ def _check_credentials(username: str, password: str) -> bool:
         raise LoginError(str(locked)) from locked
     if ok:
         st.session_state[_SIGNED_IN_AT] = utcnow()
+        st.session_state.pop(_NOTICE, None)
     return ok
 
 
@@ -143,7 +144,8 @@ def _screen_cookie(authenticator: stauth.Authenticate) -> None:
 def _form(authenticator: stauth.Authenticate) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
-        if notice := st.session_state.pop(_NOTICE, None):
+        # Kept until the next sign-in: the cookie deletion reruns the app once more.
+        if notice := st.session_state.get(_NOTICE):
             st.info(notice)
         try:
             authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
@@ -154,7 +156,7 @@ def _form(authenticator: stauth.Authenticate) -> None:
                 # The cookie names a user who may no longer sign in (the library raises
                 # before drawing the form): drop the cookie and draw the form.
                 _end_session(authenticator, SESSION_ENDED)
-                st.info(st.session_state.pop(_NOTICE))
+                st.info(SESSION_ENDED)
                 authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
@@ -168,21 +170,23 @@ def signed_in_user() -> UserView | None:
     """
     authenticator = _authenticator()
     st.session_state["_authenticator"] = authenticator
+    user = None
     if st.session_state.get("authentication_status"):
         user = _session_user()
-        if user is not None:
-            return user
-        _end_session(authenticator, SESSION_ENDED)
+        if user is None:
+            _end_session(authenticator, SESSION_ENDED)
     elif not st.session_state.get("logout") and COOKIE_NAME in st.context.cookies:
         _screen_cookie(authenticator)
+    # Drawn on every run, signed in or not (it then draws nothing inside): the page below
+    # keeps its places, so an open expander or a form is not re-created on the next click.
     _form(authenticator)
     if not st.session_state.get("authentication_status"):
         return None
-    # Signed in during this run, by the form or by a screened cookie.
-    user = _session_user()
-    if user is None:  # ended in the moment since: start over
-        _end_session(authenticator, SESSION_ENDED)
-        st.rerun()
+    if user is None:  # signed in during this run, by the form or by a screened cookie
+        user = _session_user()
+        if user is None:  # ended in the moment since: start over
+            _end_session(authenticator, SESSION_ENDED)
+            st.rerun()
     return user
 
 
