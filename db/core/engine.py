@@ -19,6 +19,7 @@ created owner-only (they hold password hashes), wherever the URL puts them.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -82,9 +83,8 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
 
     database = make_url(url).database
-    if database and database != ":memory:":
-        # Owner-only: the file holds customer data and password hashes.
-        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _create_owner_only(Path(database))
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -116,6 +116,19 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("PRAGMA busy_timeout=" + str(SQLITE_BUSY_TIMEOUT_MS))
 
     return engine
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only, before SQLite
+    would create it with the umask's mode: it holds customer data and password hashes.
+    SQLite gives the ``-wal`` and ``-shm`` files it makes the database file's mode, so they
+    are owner-only too. An existing file keeps the mode its owner gave it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
 
 
 def get_engine(url: str | None = None) -> Engine:
