@@ -13,7 +13,9 @@ eight busy writers starved one past its 10 s timeout for about 3 % of writes.
 and, while another writer holds the lock, begins again after a random pause, for at most
 :data:`WRITE_LOCK_WAIT_S`, so every waiter keeps polling densely (in SQLite's C sleep, not in
 Python). Nothing of the transaction has run before the lock is held, so a retry cannot
-half-write anything. The SQLite file and its ``-wal``/``-shm`` companions are
+half-write anything. A lock error inside the transaction (a PostgreSQL deadlock or
+serialization failure) rolls it back whole; :func:`retry_on_lock` runs such a write again
+from the start. The SQLite file and its ``-wal``/``-shm`` companions are
 created owner-only (they hold password hashes), wherever the URL puts them.
 """
 
@@ -23,11 +25,11 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -43,10 +45,14 @@ WRITE_LOCK_WAIT_S = 30.0
 _BEGIN_WAIT_MS = 50
 _MAX_PAUSE_S = 0.005
 _IMMEDIATE = "custdb_immediate"
+_RERUNS = 4
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 # SQLite's SQLITE_BUSY and SQLITE_LOCKED; PostgreSQL's serialization_failure,
 # deadlock_detected and lock_not_available. A version mismatch (StaleDataError) is none of
 # these: it is a real conflict and is reported, never retried.
 _SQLITE_LOCK_CODES = frozenset({5, 6})
+_SQLITE_LOCK_TEXTS = ("database is locked", "database table is locked")
 _POSTGRES_LOCK_STATES = frozenset({"40001", "40P01", "55P03"})
 
 
@@ -59,7 +65,10 @@ def is_lock_error(error: BaseException) -> bool:
     as opposed to a real conflict or a fault in the statement."""
     original = error.orig if isinstance(error, DBAPIError) else error
     if isinstance(original, sqlite3.OperationalError):
-        return (original.sqlite_errorcode & 0xFF) in _SQLITE_LOCK_CODES
+        code = getattr(original, "sqlite_errorcode", None)  # set on errors SQLite raised
+        if code is None:
+            return any(text in str(original) for text in _SQLITE_LOCK_TEXTS)
+        return (code & 0xFF) in _SQLITE_LOCK_CODES
     return getattr(original, "sqlstate", None) in _POSTGRES_LOCK_STATES
 
 
@@ -188,3 +197,24 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def retry_on_lock(write: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``write`` again from the start, up to four more times after random pauses of up to
+    0.1 s, 0.2 s ..., when a lock error (:func:`is_lock_error`) ends it.
+
+    For a function that is one :func:`write_session` transaction and does nothing outside
+    it (a write service), so a failed try left nothing behind. Any other error, a stale
+    version included, is raised at once: a real conflict is reported, not retried.
+    """
+    @wraps(write)
+    def rerun(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        for attempt in range(_RERUNS + 1):
+            try:
+                return write(*args, **kwargs)
+            except DBAPIError as error:
+                if attempt == _RERUNS or not is_lock_error(error):
+                    raise
+            time.sleep(random.uniform(0, 0.1 * 2 ** attempt))
+        raise AssertionError("unreachable")
+    return rerun
