@@ -46,7 +46,7 @@ LOCK_WORDS = ("locked", "busy", "deadlock", "could not serialize", "lock not ava
 def _writer(url: str, customer_id: int, worker: int, writes: int, barrier: Barrier,
             results: Any) -> None:
     """One worker: ``writes`` mixed writes; puts its counts and errors on ``results``."""
-    done = {"orders": 0, "edits": 0, "contacts": 0, "ms": 0}
+    done = {"orders": 0, "edits": 0, "contacts": 0, "ms": 0, "slowest_ms": 0}
     errors: list[str] = []
     engine = make_engine(url)
     try:
@@ -56,6 +56,7 @@ def _writer(url: str, customer_id: int, worker: int, writes: int, barrier: Barri
         barrier.wait(timeout=60)
         started = time.perf_counter()
         for step in range(writes):
+            began = time.perf_counter()
             try:
                 if step % 3 == 0:
                     record_order(ADMIN, customer_id, amount=f"{10 + step}.50", category="books",
@@ -74,6 +75,8 @@ def _writer(url: str, customer_id: int, worker: int, writes: int, barrier: Barri
                 lines = str(error).splitlines()
                 statement = [line for line in lines if line.startswith("[SQL:")]
                 errors.append(" ".join([f"{type(error).__name__}: {lines[0]}", *statement[:1]]))
+            done["slowest_ms"] = max(done["slowest_ms"],
+                                     round((time.perf_counter() - began) * 1000))
         done["ms"] = round((time.perf_counter() - started) * 1000)
     except Exception:
         errors.append(traceback.format_exc())
@@ -117,8 +120,9 @@ def test_concurrent_writers_never_fail_on_a_lock_nor_lose_a_write(
     lock_errors = [error for error in errors
                    if any(word in error.lower() for word in LOCK_WORDS)]
     writing = max(counts["ms"] for counts in done.values()) / 1000
+    slowest = max(counts["slowest_ms"] for counts in done.values()) / 1000
     print(f"{WORKERS} x {WRITES} writes on {engine.dialect.name}: {elapsed:.1f} s "
-          f"({writing:.1f} s writing), "
+          f"({writing:.1f} s writing, slowest write {slowest:.1f} s), "
           f"{len(lock_errors)} lock errors, {len(errors)} errors")
     assert lock_errors == [], f"{len(lock_errors)} of {WORKERS * WRITES} writes: {lock_errors[:3]}"
     assert errors == []
