@@ -6,31 +6,78 @@ delegated to :func:`db.users.service.authenticate`, which counts failures in the
 after five and spends the same work on unknown names; the library still draws the form,
 keeps the session state and sets the re-authentication cookie.
 
-The cookie is a signed token the server cannot recall, so a cookie sign-in is also checked
-against the user's ``sessions_revoked_at`` (set by sign-out, password change, deactivation).
+A session is only as good as the server says, on every rerun: the time it signed in (by the
+form, or the issue time of the cookie that signed it in) is kept in the session state and
+checked against the user's ``sessions_revoked_at`` and active flag by one indexed read
+(:func:`db.users.service.session_user`). Sign-out anywhere, a password change or a
+deactivation therefore ends every open session at its next click.
+
+The cookie is read by :func:`read_session_cookie` before the library sees it: a token that is
+not an HS256 JWT signed with our key, whose payload is not what the app writes, that has
+expired or whose session has ended is dropped (the browser is asked to delete it) and the
+form is shown; the library's own decoder lets some of those raise.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from dashboard import browser_cookie, settings
+from db.core.types import utcnow
 from db.users import service as users
 from db.users.service import UserView
 
 COOKIE_NAME = "custdb_session"
 COOKIE_DAYS = 1.0
+COOKIE_ALGORITHM = "HS256"  # what the library signs with; nothing else is accepted
 FORM_LABELS = {"Form name": "Sign in to custdb", "Username": "Username",
                "Password": "Password", "Login": "Sign in"}
-_SIGNED_IN_BY_FORM = "_custdb_signed_in_by_form"
-_SESSION_CHECKED = "_custdb_session_checked"
+SESSION_ENDED = "Your session has ended. Please sign in again."
+_SIGNED_IN_AT = "_custdb_signed_in_at"
 _NOTICE = "_custdb_sign_in_notice"
 
 browser_cookie.install()
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """What a valid sign-in cookie says: who, and when it was issued."""
+
+    username: str
+    issued_at: datetime
+
+
+def read_session_cookie(token: str, key: str, *, now: datetime | None = None,
+                        ) -> SessionCookie | None:
+    """The cookie's content if ``token`` is one the app wrote and has not expired, else None.
+
+    Never raises: any token that fails to decode for any reason (another algorithm, ``none``,
+    another key, truncated, not base64, not JSON, a payload of the wrong shape) is None.
+    """
+    try:
+        payload = jwt.decode(token, key, algorithms=[COOKIE_ALGORITHM])
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    username = payload.get("username")
+    exp_date = payload.get("exp_date")
+    if (not isinstance(username, str) or not username
+            or isinstance(exp_date, bool) or not isinstance(exp_date, int | float)
+            or not math.isfinite(exp_date)):
+        return None
+    try:
+        expires = datetime.fromtimestamp(exp_date, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    if expires <= (now or utcnow()):
+        return None
+    return SessionCookie(username, expires - timedelta(days=COOKIE_DAYS))
 
 
 def _check_credentials(username: str, password: str) -> bool:
@@ -38,7 +85,8 @@ def _check_credentials(username: str, password: str) -> bool:
         ok = users.authenticate(username, password) is not None
     except users.AccountLocked as locked:
         raise LoginError(str(locked)) from locked
-    st.session_state[_SIGNED_IN_BY_FORM] = ok
+    if ok:
+        st.session_state[_SIGNED_IN_AT] = utcnow()
     return ok
 
 
@@ -62,21 +110,34 @@ def _authenticator() -> stauth.Authenticate:
     return authenticator
 
 
-def _end_cookie_session(authenticator: stauth.Authenticate, notice: str) -> None:
-    """Forget a cookie sign-in: ignore the cookie from now on and ask the browser to drop it."""
+def _end_session(authenticator: stauth.Authenticate, notice: str) -> None:
+    """End this browser session's sign-in: ignore the cookie from now on (the browser keeps
+    sending the one it had when the page loaded) and ask the browser to drop it."""
     if st.session_state.get("authentication_status"):
         authenticator.logout(location="unrendered")  # also deletes the cookie
     else:
         st.session_state["logout"] = True  # the library then stops reading the cookie
         authenticator.cookie_controller.delete_cookie()
+    st.session_state.pop(_SIGNED_IN_AT, None)
     st.session_state[_NOTICE] = notice
 
 
-def _cookie_issued_at(authenticator: stauth.Authenticate) -> datetime | None:
-    token = authenticator.cookie_controller.get_cookie()
-    if not token:
+def _session_user() -> UserView | None:
+    """The signed-in account if the server still honours this session (one indexed read)."""
+    signed_in_at = st.session_state.get(_SIGNED_IN_AT)
+    if signed_in_at is None:
         return None
-    return datetime.fromtimestamp(token["exp_date"], UTC) - timedelta(days=COOKIE_DAYS)
+    return users.session_user(st.session_state["username"], signed_in_at)
+
+
+def _screen_cookie(authenticator: stauth.Authenticate) -> None:
+    """Let the library sign in from the cookie only if it is valid and its session current."""
+    cookie = read_session_cookie(st.context.cookies[COOKIE_NAME],
+                                 authenticator.cookie_controller.cookie_model.cookie_key)
+    if cookie is None or users.session_user(cookie.username, cookie.issued_at) is None:
+        _end_session(authenticator, SESSION_ENDED)
+    else:
+        st.session_state[_SIGNED_IN_AT] = cookie.issued_at
 
 
 def _form(authenticator: stauth.Authenticate) -> None:
@@ -92,7 +153,7 @@ def _form(authenticator: stauth.Authenticate) -> None:
             else:
                 # The cookie names a user who may no longer sign in (the library raises
                 # before drawing the form): drop the cookie and draw the form.
-                _end_cookie_session(authenticator, "Your session has ended. Please sign in.")
+                _end_session(authenticator, SESSION_ENDED)
                 st.info(st.session_state.pop(_NOTICE))
                 authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
         if st.session_state.get("authentication_status") is False:
@@ -100,23 +161,27 @@ def _form(authenticator: stauth.Authenticate) -> None:
 
 
 def signed_in_user() -> UserView | None:
-    """Show the sign-in form until someone signs in; then return their (current) account."""
+    """Show the sign-in form until someone signs in; then return their (current) account.
+
+    Every run asks the server whether the session still stands; once it does not, the
+    session ends here and the form comes back in the same run.
+    """
     authenticator = _authenticator()
     st.session_state["_authenticator"] = authenticator
+    if st.session_state.get("authentication_status"):
+        user = _session_user()
+        if user is not None:
+            return user
+        _end_session(authenticator, SESSION_ENDED)
+    elif not st.session_state.get("logout") and COOKIE_NAME in st.context.cookies:
+        _screen_cookie(authenticator)
     _form(authenticator)
     if not st.session_state.get("authentication_status"):
         return None
-    username = st.session_state["username"]
-    if not st.session_state.get(_SIGNED_IN_BY_FORM) and not st.session_state.get(
-            _SESSION_CHECKED):
-        issued_at = _cookie_issued_at(authenticator)
-        if issued_at is None or not users.cookie_session_is_current(username, issued_at):
-            _end_cookie_session(authenticator, "Your session has ended. Please sign in again.")
-            st.rerun()
-        st.session_state[_SESSION_CHECKED] = True
-    user = users.active_user(username)
-    if user is None:  # deactivated since signing in: end the session
-        _end_cookie_session(authenticator, "Your account is no longer active.")
+    # Signed in during this run, by the form or by a screened cookie.
+    user = _session_user()
+    if user is None:  # ended in the moment since: start over
+        _end_session(authenticator, SESSION_ENDED)
         st.rerun()
     return user
 
@@ -128,8 +193,7 @@ def sign_out_button(user: UserView) -> None:
     authenticator.logout("Sign out", "sidebar", key="sign_out",
                          callback=lambda _info: users.record_logout(user.username))
     if not st.session_state.get("authentication_status"):
-        for key in (_SIGNED_IN_BY_FORM, _SESSION_CHECKED):
-            st.session_state.pop(key, None)
+        st.session_state.pop(_SIGNED_IN_AT, None)
         # No st.rerun() here: the cookie deletion is a browser component that must render
         # in this run; it reruns the app itself, which then shows the sign-in form.
         st.info("You are signed out.")

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.text import plain
 from db.models import INTERACTION_KINDS
 from db.segments.definition import (
     FIELDS,
@@ -159,9 +160,9 @@ def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[in
                                           if key != "uid"})
     if problem := condition_problem(condition):
         if unfilled(condition):  # not typed yet: a hint, not an error
-            st.caption(problem)
+            st.caption(plain(problem))
         else:
-            st.error(problem, icon=":material/error:")
+            st.error(plain(problem), icon=":material/error:")
     return False
 
 

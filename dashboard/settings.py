@@ -4,7 +4,8 @@ The environment's key (``CUSTDB_COOKIE_KEY``) comes through :mod:`db.core.settin
 reader of the environment.
 
 The sign-in cookie is a JWT signed with ``cookie_key``; whoever knows the key can mint a
-cookie for any user, so the app refuses to start with a short or well-known key.
+cookie for any user, so the app refuses to start with a key that is short, published or
+guessable by its estimated entropy (:mod:`db.core.keys`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ import secrets
 import tomllib
 from pathlib import Path
 
+from db.core.keys import HOW_TO_MAKE_ONE, key_weakness
 from db.core.settings import COOKIE_KEY_ENV, PROJECT_ROOT, read_settings
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
-MIN_KEY_LENGTH = 43  # 32 random bytes in URL-safe base64
-KNOWN_WEAK_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "changeme", "secret",
-                             "random_signature_key"})
 
 
 class InsecureSecret(RuntimeError):
@@ -27,11 +26,11 @@ class InsecureSecret(RuntimeError):
 
 
 def check_cookie_key(key: str) -> str:
-    """Return ``key`` if it is long and not a published default; raise otherwise."""
-    if key in KNOWN_WEAK_KEYS or len(key) < MIN_KEY_LENGTH or len(set(key)) < 16:
+    """Return ``key`` if :func:`db.core.keys.key_weakness` finds nothing; raise otherwise."""
+    if weakness := key_weakness(key):
         raise InsecureSecret(
-            f"The cookie key is too weak: use at least {MIN_KEY_LENGTH} random characters "
-            f"(set {COOKIE_KEY_ENV} or delete {SECRETS_FILE.name} to have one generated)."
+            f"The cookie key is too weak: {weakness}. Make one with {HOW_TO_MAKE_ONE} and set "
+            f"{COOKIE_KEY_ENV} to it, or delete {SECRETS_FILE.name} to have one generated."
         )
     return key
 

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
-from dashboard.text import format_when
+from dashboard.text import format_when, plain
+from db.audit.keys import AuditKeyError
 from db.audit.search import (
     AuditFilter,
     AuditPage,
@@ -15,7 +16,7 @@ from db.audit.search import (
     filter_options,
     search_events,
 )
-from db.audit.trail import may_verify, verify
+from db.audit.trail import AnchorRefused, describe, may_verify, take_anchor, verify
 from db.core.access import Capability
 from db.users.service import UserView
 
@@ -48,7 +49,7 @@ def _page(user: UserView, filters: AuditFilter) -> AuditPage | None:
     try:
         return search_events(user.actor, filters, before_id=st.session_state[CURSORS][-1])
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
 
 
@@ -82,7 +83,7 @@ def _pager(page: AuditPage) -> None:
 
 def _detail(page: AuditPage, event_id: int) -> None:
     event = next(e for e in page.events if e.id == event_id)
-    st.subheader(f"Event {event.id}: {event.action}")
+    st.subheader(plain(f"Event {event.id}: {event.action}"))
     summary = (f"{format_when(event.at)} · by {event.actor} · via {event.source} · "
                f"{event.entity} {event.entity_id or ''}")
     st.text(summary)
@@ -114,14 +115,38 @@ def _export(user: UserView, filters: AuditFilter) -> None:
 def _verify(user: UserView) -> None:
     if not may_verify(user.actor):
         return
+    anchor = st.text_area(
+        "Anchor to check against (optional)", height=120,
+        help="Paste an anchor taken earlier (below, or by python -m db.audit anchor) to also "
+             "prove that no event up to it was cut from the end or rewritten.")
     if st.button("Verify the hash chain"):
         with st.spinner("Checking every event…"):
-            report = verify(user.actor)
+            report = verify(user.actor, anchor=anchor.strip() or None)
+        message = describe(report)
         if report.ok:
-            st.success(f"The chain is intact: {report.checked:,} events verified.")
+            st.success(plain(message))
+        elif report.unusable:
+            st.warning(plain(message))
         else:
-            st.error(f"The chain is broken at event {report.broken_id}: {report.reason}. "
-                     f"{report.checked:,} events before it verified.")
+            st.error(plain(message))
+
+
+def _anchor(user: UserView) -> None:
+    if not may_verify(user.actor):
+        return
+    if st.button("Take an anchor of the newest event"):
+        try:
+            st.session_state["audit_anchor"] = take_anchor(user.actor).to_text()
+        except (AnchorRefused, AuditKeyError) as error:
+            st.session_state.pop("audit_anchor", None)
+            st.error(str(error))
+    if text := st.session_state.get("audit_anchor"):
+        st.caption("Keep this anchor where the database's writers cannot change it (a ticket, "
+                   "an e-mail): checked against it later, the chain proves nothing up to its "
+                   "event was cut or rewritten.")
+        st.code(text, language="json")
+        st.download_button("Download the anchor", text, file_name="custdb-audit-anchor.json",
+                           mime="application/json")
 
 
 def main() -> None:
@@ -138,9 +163,10 @@ def main() -> None:
         _pager(page)
         if (selected := _chosen_event(page)) is not None:
             _detail(page, selected)
-    with st.expander("Export and verification"):
+    with st.expander("Export, verification and anchors"):
         _export(user, filters)
         _verify(user)
+        _anchor(user)
 
 
 main()

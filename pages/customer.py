@@ -112,17 +112,32 @@ def _form_values(customer: Customer) -> dict[str, object]:
             else getattr(customer, name) or "" for name in EDITABLE}
 
 
-def _fill_form(customer: Customer, values: dict[str, object] | None = None) -> None:
+def _form_key(customer: Customer) -> str:
+    """The edit form's key, and the prefix of its widgets' keys: it changes each time the
+    form is filled from another version than the user's own last save."""
+    return f"edit_{customer.id}_{st.session_state.get(f'edit_generation_{customer.id}', 0)}"
+
+
+def _fill_form(customer: Customer, values: dict[str, object] | None = None, *,
+               fresh: bool = True) -> None:
     """Put ``values`` (default: the stored record) into the form and remember the stored
     version and values the form now starts from, so a save sends only what the user changed.
 
     The widgets are set through Session State, before they are drawn in this run: a value
-    passed to the widget itself would lose to what the browser still holds.
+    passed to the widget itself would lose to what the browser still holds. A ``fresh`` fill
+    (first drawn, or reloaded after someone else's save) gives the form and its widgets new
+    keys, so a submit from the form the browser still shows — sent before the new one
+    arrived — names widgets this run does not draw and is dropped, instead of being checked
+    against the version it never showed. After the user's own save the keys stay, so a
+    second save typed meanwhile still counts.
     """
+    if fresh:
+        generation = f"edit_generation_{customer.id}"
+        st.session_state[generation] = st.session_state.get(generation, 0) + 1
     stored = _form_values(customer)
     st.session_state[f"edit_base_{customer.id}"] = (customer.version, stored)
     for name, value in (values or stored).items():
-        st.session_state[f"edit_{customer.id}_{name}"] = value
+        st.session_state[f"{_form_key(customer)}_{name}"] = value
     for key in (f"edit_errors_{customer.id}", f"conflict_{customer.id}",
                 f"edit_refill_{customer.id}", f"edit_rebased_{customer.id}"):
         st.session_state.pop(key, None)
@@ -132,23 +147,23 @@ def _edit_form(user: UserView, customer: Customer) -> None:
     """Edit the record; the version seen when the form opened guards against overwriting."""
     state = st.session_state
     saved: dict[str, object] | None = state.get(f"edit_refill_{customer.id}")
-    if f"edit_{customer.id}_{EDITABLE[0]}" not in state:
+    if f"{_form_key(customer)}_{EDITABLE[0]}" not in state:
         _fill_form(customer)  # first drawn, or left and come back to
     elif saved is not None:
         # Just saved: show the stored, normalised values — except where the user typed
         # again before this run (a fast second save arrives with this very run).
-        typed = {name: state[f"edit_{customer.id}_{name}"] for name in EDITABLE
-                 if state[f"edit_{customer.id}_{name}"] != saved[name]}
-        _fill_form(customer, _form_values(customer) | typed)
+        typed = {name: state[f"{_form_key(customer)}_{name}"] for name in EDITABLE
+                 if state[f"{_form_key(customer)}_{name}"] != saved[name]}
+        _fill_form(customer, _form_values(customer) | typed, fresh=False)
     version, seen = state[f"edit_base_{customer.id}"]
     errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
     editable = editable_fields(user.actor, EDITABLE)
-    with st.form(f"edit_{customer.id}"):
+    with st.form(_form_key(customer)):
         values: dict[str, object] = {}
         columns = st.columns(2)
         for index, name in enumerate(EDITABLE):
             column = columns[index % 2]
-            key, disabled = f"edit_{customer.id}_{name}", name not in editable
+            key, disabled = f"{_form_key(customer)}_{name}", name not in editable
             if name in CHOICES:
                 values[name] = column.selectbox(LABELS[name], ["", *CHOICES[name]], key=key,
                                                 disabled=disabled)
@@ -333,7 +348,7 @@ def _log_form(user: UserView, customer_id: int) -> None:
     if message := st.session_state.pop(_log_key(customer_id, "toast"), None):
         st.toast(message)
     if message := st.session_state.pop(_log_key(customer_id, "notice"), None):
-        st.info(message)
+        st.info(plain(message))
     with st.form(f"log_{customer_id}"):
         left, right = st.columns(2)
         left.selectbox("Kind", INTERACTION_KINDS, key=_log_key(customer_id, "kind"))
@@ -390,7 +405,7 @@ def _change_interaction(user: UserView, customer_id: int, rows: list[Interaction
     """Correct or delete one of the interactions the service says this user may change."""
     changeable = {i.id: i for i in rows if profile.may_change_interaction(user.actor, i)}
     if error := st.session_state.pop(_log_key(customer_id, "change_error"), None):
-        st.error(error)
+        st.error(plain(error))
     if not changeable:
         return
     chosen = st.selectbox(

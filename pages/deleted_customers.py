@@ -45,7 +45,7 @@ def main() -> None:
     admin = require_page(Capability.ADMINISTER, "deleted customers")
     st.title("Deleted customers")
     if error := st.session_state.pop("restore_error", None):
-        st.error(error)
+        st.error(plain(error))
     if (restored := st.session_state.pop("restored", None)) is not None:
         customer_id, name = restored
         st.success(plain(f"Restored {name} (#{customer_id}): lookup, segments and the KPIs "

@@ -93,7 +93,9 @@ def main() -> None:
     if candidates := st.session_state.get("new_candidates"):
         st.warning("This looks like an existing customer. Check them before creating another:")
         for customer_id, name, city, phone in candidates:
-            st.page_link(str(PROFILE), label=f"#{customer_id} {name} {city} {phone}".strip(),
+            # A link label renders Markdown, and the name and city are stored text.
+            st.page_link(str(PROFILE), label=plain(f"#{customer_id} {name} {city} {phone}"
+                                                   .strip()),
                          query_params={"customer": customer_id})
         left, right = st.columns(2)
         if left.button("Create anyway"):

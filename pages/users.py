@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.text import plain
 from db.core.access import ROLES, Capability
 from db.users.service import UserError, UserView, create_user, list_users, update_user
 
@@ -46,7 +47,7 @@ def _add_form(admin: UserView) -> None:
         created = create_user(admin.actor, username=username, display_name=display_name,
                               role=role, password=password, email=email.strip() or None)
     except UserError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     for key in ADD_FIELDS:
         del st.session_state[key]
@@ -72,7 +73,7 @@ def _change_form(admin: UserView, accounts: list[UserView]) -> None:
         update_user(admin.actor, current.id, role=role, active=active, unlock=unlock,
                     new_password=password or None)
     except UserError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     st.toast(f"Saved {username}.")
     st.rerun()

@@ -20,6 +20,7 @@ DEFAULT_DEMO_CUSTOMERS = 5_000
 
 DATABASE_URL_ENV = "DATABASE_URL"
 COOKIE_KEY_ENV = "CUSTDB_COOKIE_KEY"
+AUDIT_KEY_ENV = "CUSTDB_AUDIT_KEY"
 DEMO_CUSTOMERS_ENV = "CUSTDB_DEMO_CUSTOMERS"
 
 
@@ -34,6 +35,8 @@ class Settings:
     database_url: str  # SQLAlchemy URL; the SQLite file under data/ unless DATABASE_URL says
     cookie_key: str | None  # signs the sign-in cookie; None: the app uses its secrets file
     demo_customers: int  # demo customers `make run` loads into an empty database
+    # keys the audit trail's hash chain (HMAC); None: db.audit.keys uses its key file
+    audit_key: str | None = None
 
 
 def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,4 +53,5 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get(DATABASE_URL_ENV) or f"sqlite:///{DEFAULT_SQLITE_PATH}",
         cookie_key=env.get(COOKIE_KEY_ENV) or None,
         demo_customers=int(demo_customers),
+        audit_key=env.get(AUDIT_KEY_ENV) or None,
     )

@@ -19,7 +19,7 @@ from db.core.engine import write_session
 from db.core.money import AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
 from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
-from db.customers.validation import InvalidFields
+from db.customers.validation import InvalidFields, text_errors
 from db.derived.hook import customers_changed
 from db.models import ORDER_CHANNELS, Customer, Order, is_live
 
@@ -65,6 +65,7 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
         errors["ordered_at"] = "The order time needs a time zone."
     elif when > utcnow():
         errors["ordered_at"] = "An order cannot be in the future."
+    errors |= text_errors({"category": category, "product": product})
     if errors:
         raise InvalidFields(errors)
     with write_session(engine) as session:

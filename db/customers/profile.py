@@ -28,7 +28,7 @@ from db.core.sql import table_of
 from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
-from db.customers.validation import InvalidFields
+from db.customers.validation import InvalidFields, text_errors
 from db.derived.hook import customers_changed
 from db.models import (
     CONSENT_PURPOSES,
@@ -228,6 +228,8 @@ def _interaction_fields(*, kind: str, direction: str, subject: str, summary: str
         errors["summary"] = "At most 4000 characters."
     if outcome and len(outcome) > 100:
         errors["outcome"] = "At most 100 characters."
+    errors |= text_errors({"subject": subject, "summary": summary, "outcome": outcome},
+                          multiline=("summary",))
     if errors:
         raise InvalidFields(errors)
     return {"kind": kind, "direction": direction, "subject": subject.strip(),
@@ -384,6 +386,7 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
         errors["source"] = "Say where the consent came from (at most 50 characters)."
     if not notice_version.strip() or len(notice_version.strip()) > 20:
         errors["notice_version"] = "Name the privacy notice version (at most 20 characters)."
+    errors |= text_errors({"source": source, "notice_version": notice_version})
     if errors:
         raise InvalidFields(errors)
     with write_session(engine) as session:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from db.audit import trail
-from db.customers.validation import InvalidFields
+from db.customers.validation import InvalidFields, InvalidValue, check_text
 from db.models import CustomerTag, Tag
 
 MAX_TAGS = 30
@@ -18,6 +18,11 @@ TAG_LENGTH = 50
 def clean_tags(names: Iterable[str]) -> list[str]:
     """Trimmed, lower-case, unique and sorted; :class:`InvalidFields` when too many or long."""
     wanted = sorted({name.strip().lower() for name in names if name.strip()})
+    try:
+        for name in wanted:
+            check_text(name)
+    except InvalidValue as error:
+        raise InvalidFields({"tags": f"Tag {name!r}: {error}"}) from None
     if len(wanted) > MAX_TAGS or any(len(name) > TAG_LENGTH for name in wanted):
         raise InvalidFields({"tags": f"At most {MAX_TAGS} tags of at most {TAG_LENGTH} "
                                      "characters each."})

@@ -17,6 +17,7 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from db.core.text import control_problem
 from db.models import (
     CONTACT_CHANNELS,
     CUSTOMER_STATUSES,
@@ -74,6 +75,32 @@ def normalise_country(value: str) -> str:
     except LookupError:
         raise InvalidValue(f"{text!r} is not a country (use an ISO code such as DE).") from None
     return str(country.alpha_2)
+
+
+def check_text(value: str, *, multiline: bool = False) -> str:
+    """``value`` unchanged, or :class:`InvalidValue` naming the first control character in it.
+
+    Every service checks every typed text with this before writing (the rule is
+    :mod:`db.core.text`'s). Tabs and line breaks are allowed only where ``multiline``.
+    """
+    problem = control_problem(value, multiline=multiline)
+    if problem:
+        raise InvalidValue(problem)
+    return value
+
+
+def text_errors(values: Mapping[str, Any], *, multiline: tuple[str, ...] = ()
+                ) -> dict[str, str]:
+    """:func:`check_text` over several fields as they would be stored (trimmed): a message
+    per field that fails (text values only; anything else is left to the field's own rule)."""
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            try:
+                check_text(value.strip(), multiline=name in multiline)
+            except InvalidValue as error:
+                errors[name] = str(error)
+    return errors
 
 
 def check_birth_date(value: date, today: date) -> date:
@@ -136,7 +163,7 @@ def clean_customer_fields(fields: Mapping[str, Any], *, country_of_record: str |
     if unknown:
         raise InvalidFields({name: "Not a customer field." for name in sorted(unknown)})
     cleaned: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors = text_errors(fields)  # every customer field is a single line
 
     def attempt(name: str, clean: Callable[[], Any]) -> None:
         try:
@@ -145,21 +172,21 @@ def clean_customer_fields(fields: Mapping[str, Any], *, country_of_record: str |
             errors[name] = str(error)
 
     for name, rule in _TEXT_RULES.items():
-        if name in fields:
+        if name in fields and name not in errors:
             attempt(name, partial(rule, fields[name]))
-    if "country" in fields:
+    if "country" in fields and "country" not in errors:
         attempt("country", lambda: normalise_country(str(fields["country"] or ""))
                 if str(fields["country"] or "").strip() else _required())
-    if "status" in fields:
+    if "status" in fields and "status" not in errors:
         attempt("status", lambda: _choice(CUSTOMER_STATUSES)(fields["status"]) or _required())
-    if "email" in fields:
+    if "email" in fields and "email" not in errors:
         attempt("email", lambda: normalise_email(fields["email"])
                 if str(fields["email"] or "").strip() else None)
-    if "phone" in fields:
+    if "phone" in fields and "phone" not in errors:
         region = cleaned.get("country") or country_of_record
         attempt("phone", lambda: normalise_phone(fields["phone"], region)
                 if str(fields["phone"] or "").strip() else None)
-    if "birth_date" in fields:
+    if "birth_date" in fields and "birth_date" not in errors:
         attempt("birth_date", lambda: None if fields["birth_date"] in (None, "")
                 else check_birth_date(_as_date(fields["birth_date"]), today))
     if errors:

@@ -46,8 +46,21 @@ class Searchable(Protocol):
     city: str | None
 
 
+def visible(value: str) -> str:
+    """``value`` as it looks: characters nobody sees dropped (controls, and format marks such
+    as the right-to-left mark U+200F or an emoji's zero-width joiner U+200D), any other
+    space or line break a plain space. The index text and a typed search both pass through
+    it (in :func:`fold`), so a name is found whether or not the mark is typed."""
+    if value.isprintable():  # nearly every name: nothing to drop
+        return value
+    return "".join(" " if ch.isspace() else "" if unicodedata.category(ch)[0] == "C" else ch
+                   for ch in value)
+
+
 def fold(value: str) -> str:
-    """Lower-case ASCII: ``"José Łukasz"`` → ``"jose lukasz"`` (accents and case ignored)."""
+    """Lower-case ASCII: ``"José Łukasz"`` → ``"jose lukasz"`` (accents and case ignored),
+    of the :func:`visible` text."""
+    value = visible(value)
     value = value.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o")
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
@@ -121,14 +134,14 @@ def compose(first_name: str, last_name: str, email: str | None, phone: str | Non
     """:func:`search_text` from plain values (the demo loader calls it a million times)."""
     parts = [fold_name(first_name) + " " + fold_name(last_name)]
     if email:
-        parts.append(email)
+        parts.append(visible(email))
     if phone:
         # The bare national number is a substring of the other forms: no need to store it.
         forms = phone_digit_forms(phone)
         parts.extend(form for form in forms
                      if not any(form != other and form in other for other in forms))
     if external_ref:
-        parts.append(external_ref.lower())
+        parts.append(visible(external_ref).lower())
     if city:
         parts.append(fold_name(city))
     return " ".join(part + PART_END for part in parts)

@@ -31,7 +31,13 @@ from db.core.engine import read_session
 from db.core.sql import table_of
 from db.customers.validation import InvalidValue, normalise_email
 from db.derived import search_index
-from db.derived.search_index import SUFFIX_DIGITS, fold, phone_digit_forms, typed_phone
+from db.derived.search_index import (
+    SUFFIX_DIGITS,
+    fold,
+    phone_digit_forms,
+    typed_phone,
+    visible,
+)
 from db.models import Customer, CustomerTag, Tag, live
 
 CANDIDATES = 120
@@ -347,8 +353,8 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFil
     """
     require(actor, Capability.LOOKUP)
     offset = max(offset, 0)
-    # Printable characters only: PostgreSQL refuses NUL in text, and no name holds controls.
-    term = "".join(ch for ch in term if ch.isprintable()).strip()[:200]
+    # As the index holds text (PostgreSQL refuses a NUL anyway): invisible marks dropped.
+    term = visible(term).strip()[:200]
     folded = fold(term)
     with read_session(engine) as session:
         if not term:

@@ -22,6 +22,7 @@ from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import get_engine, read_session, write_session
 from db.core.sql import table_of
+from db.core.text import control_problem
 from db.core.types import utcnow
 from db.models import SEGMENT_KINDS, Segment, SegmentMember, SegmentSize
 from db.segments.definition import Group, InvalidDefinition, parse, problems
@@ -65,6 +66,9 @@ def _clean(name: str, description: str | None, kind: str) -> tuple[str, str | No
     description = (description or "").strip() or None
     if description and len(description) > 1000:
         errors.append("Descriptions are at most 1,000 characters.")
+    for label, text, multiline in (("Name", name, False), ("Description", description, True)):
+        if problem := control_problem(text or "", multiline=multiline):
+            errors.append(f"{label}: {problem}")
     if kind not in SEGMENT_KINDS:
         errors.append("Choose dynamic or static.")
     if errors:

@@ -1,4 +1,4 @@
-"""Staff accounts: sign-in with lockout, sign-in sessions that can be revoked, and user
-management for admins (``service``, also ``python -m db.users add|list``); ``passwords``
-hashes passwords and holds the password policy.
+"""Staff accounts: sign-in with growing delays after failures, sign-in sessions that can be
+revoked, and user management for admins (``service``, also ``python -m db.users add|list``);
+``passwords`` hashes passwords and holds the password policy.
 """

@@ -1,4 +1,4 @@
-"""Staff accounts: sign-in with lockout, and user management for admins.
+"""Staff accounts: sign-in with growing delays after failures, and user management for admins.
 
 Command line: ``python -m db.users add USERNAME --role ROLE`` creates a user, prompting for
 the password without echoing it; ``python -m db.users list`` shows the accounts.
@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import math
 import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.audit import trail
 from db.core.access import ROLES, Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
+from db.core.text import control_problem
 from db.core.types import utcnow
 from db.customers.validation import InvalidValue, normalise_email
-from db.models import User
-from db.users.passwords import DUMMY_HASH, hash_password, password_problems, verify_password
+from db.models import AuditEvent, User
+from db.users.passwords import (
+    DUMMY_HASH,
+    could_have_been_set,
+    hash_password,
+    password_problems,
+    verify_password,
+)
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+FAILURES_BEFORE_DELAY = 3
+MAX_DELAY = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,49}$")
 
 
@@ -58,53 +67,126 @@ class UserError(ValueError):
     """A user-management request that cannot be carried out; the message says why."""
 
 
-class AccountLocked(Exception):
-    """Too many failed sign-ins: the account refuses sign-in until ``until``."""
+def retry_delay(failures: int) -> timedelta:
+    """How long after the last of ``failures`` failed sign-ins in a row the next is heard.
 
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"Too many failed sign-ins. Try again after {until:%H:%M} UTC.")
+    Nothing for the first two; then 1 s after the third, doubling with each further failure
+    (2 s, 4 s, ... 512 s after the twelfth) up to :data:`MAX_DELAY` (15 minutes) from the
+    thirteenth on. A typo costs nothing, and an attacker can keep an account (the admin's
+    too) from signing in for at most 15 minutes after their latest failed guess.
+    """
+    if failures < FAILURES_BEFORE_DELAY:
+        return timedelta(0)
+    exponent = failures - FAILURES_BEFORE_DELAY
+    return MAX_DELAY if exponent >= 20 else min(timedelta(seconds=2 ** exponent), MAX_DELAY)
+
+
+# Past this many failures the delay stays at the cap, so no more need counting.
+_SATURATED = next(n for n in range(64) if retry_delay(n) == MAX_DELAY)
+
+
+def _in_words(wait: timedelta) -> str:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+class SignInDelayed(Exception):
+    """Too many failed sign-ins for this username: no attempt is heard before ``until``.
+
+    Raised alike for usernames with and without an account (the message names neither).
+    """
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(f"Too many failed sign-ins. Try again in {_in_words(until - now)}.")
         self.until = until
+
+
+AccountLocked = SignInDelayed  # the name the sign-in form (dashboard/auth.py) catches
 
 
 def _by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
+@dataclass(frozen=True)
+class _Streak:
+    """A username's failed sign-ins in a row, and when the next attempt may be heard."""
+
+    user: User | None  # its account, if it has one
+    failures: int
+    retry_at: datetime | None
+
+    def too_early(self, now: datetime) -> bool:
+        return self.retry_at is not None and now < self.retry_at
+
+
+def _streak(session: Session, username: str, *, for_update: bool = False) -> _Streak:
+    """The streak of ``username``: on its account row, else in its audited failures.
+
+    A name without an account keeps its failures only in the audit trail (one indexed read
+    of at most its last :data:`_SATURATED` failures), so it is delayed exactly as an
+    account would be and the answers do not tell which names exist.
+    """
+    statement = select(User).where(User.username == username)
+    user = session.exec(statement.with_for_update() if for_update else statement).first()
+    if user is not None:
+        return _Streak(user, user.failed_logins, user.locked_until)
+    failures = session.exec(
+        select(AuditEvent.changes).where(AuditEvent.actor == username,
+                                         AuditEvent.action == "login.failure")
+        .order_by(col(AuditEvent.id).desc()).limit(_SATURATED)).all()
+    retry_at = json.loads(failures[0]).get("retry_at") if failures else None
+    return _Streak(None, len(failures),
+                   None if retry_at is None else datetime.fromisoformat(retry_at))
+
+
+def _record_refusal(session: Session, username: str, streak: _Streak) -> None:
+    """Audit an attempt made before the delay ended (it does not count as a failure)."""
+    trail.record(session, actor=username, action="login.refused", entity="user",
+                 entity_id=None if streak.user is None else streak.user.id,
+                 changes={"reason": "too early", "retry_at": streak.retry_at}, source="login")
+
+
 def authenticate(username: str, password: str, *, engine: Engine | None = None,
                  now: datetime | None = None) -> UserView | None:
     """Check a sign-in; return the user, or None for a wrong name or password.
 
-    Failed attempts are counted in the database (so they survive reruns, restarts and other
-    app replicas); the fifth in a row locks the account for 15 minutes, during which even
-    the right password raises :class:`AccountLocked`. Every attempt is audited.
+    Failed sign-ins in a row are counted per username in the database (so they survive
+    reruns, restarts and other app replicas; on the account's row, or in the audit trail
+    for a name without an account). From the third on, the next attempt is refused with
+    :class:`SignInDelayed` until :func:`retry_delay` has passed since the last failure,
+    even with the right password; a refused attempt costs no bcrypt and does not count. A
+    success resets the count. Unknown, inactive and existing names get the same answers.
+
+    bcrypt runs outside any transaction: the account is read in a read session, the
+    password checked with no connection held, and the outcome recorded in one short write
+    transaction that re-reads the streak under the write lock. A password longer than bcrypt
+    reads (72 bytes) could never have been set and fails without bcrypt. Every attempt is
+    audited.
     """
     now = now or utcnow()
     username = username.strip().lower()[:50]
+    if not username or control_problem(username):  # no account has one, and a NUL would
+        username = "?"  # fail the query itself
+    with read_session(engine) as session:
+        streak = _streak(session, username)
+    if streak.too_early(now):
+        with write_session(engine) as session:
+            _record_refusal(session, username, streak)
+        raise SignInDelayed(streak.retry_at or now, now)
+    account = streak.user if streak.user is not None and streak.user.active else None
+    fits = could_have_been_set(password)
+    matched = fits and verify_password(
+        password, DUMMY_HASH if account is None else account.password_hash)
     with write_session(engine) as session:
-        user = _by_username(session, username)
-        if user is None or not user.active:
-            verify_password(password, DUMMY_HASH)  # same work as for a real account
-            trail.record(session, actor=username or "?", action="login.failure", entity="user",
-                         changes={"reason": "unknown or inactive user"}, source="login")
-            return None
-        if user.locked_until is not None and user.locked_until > now:
-            verify_password(password, DUMMY_HASH)
-            trail.record(session, actor=username, action="login.failure", entity="user",
-                         entity_id=user.id, changes={"reason": "locked"}, source="login")
-            locked_until = user.locked_until
-        elif not verify_password(password, user.password_hash):
-            user.failed_logins += 1
-            changes: dict[str, object] = {"reason": "wrong password",
-                                          "failed_logins": user.failed_logins}
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-                changes["locked_until"] = user.locked_until
-            session.add(user)
-            trail.record(session, actor=username, action="login.failure", entity="user",
-                         entity_id=user.id, changes=changes, source="login")
-            return None
-        else:
+        fresh = _streak(session, username, for_update=True)
+        user = fresh.user
+        if fresh.too_early(now):  # another attempt failed while this one ran bcrypt
+            _record_refusal(session, username, fresh)
+        elif (matched and account is not None and user is not None and user.active
+              and user.password_hash == account.password_hash):
             user.failed_logins = 0
             user.locked_until = None
             user.last_login_at = now
@@ -112,8 +194,24 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
             trail.record(session, actor=username, action="login.success", entity="user",
                          entity_id=user.id, source="login")
             return UserView.of(user)
+        else:
+            failures = fresh.failures + 1
+            retry_at = now + retry_delay(failures) if failures >= FAILURES_BEFORE_DELAY else None
+            if user is None or not user.active:
+                reason = "unknown or inactive user"
+            else:
+                reason = "wrong password" if fits else "password longer than 72 bytes"
+            if user is not None:
+                user.failed_logins = failures
+                user.locked_until = retry_at
+                session.add(user)
+            trail.record(session, actor=username, action="login.failure",
+                         entity="user", entity_id=None if user is None else user.id,
+                         changes={"reason": reason, "failures": failures,
+                                  "retry_at": retry_at}, source="login")
+            return None
     # Raised after the commit, so the audit event of the refused attempt is kept.
-    raise AccountLocked(locked_until)
+    raise SignInDelayed(fresh.retry_at or now, now)
 
 
 def record_logout(username: str, *, engine: Engine | None = None) -> None:
@@ -139,6 +237,23 @@ def cookie_session_is_current(username: str, issued_at: datetime, *,
         if user is None or not user.active:
             return False
         return user.sessions_revoked_at is None or issued_at > user.sessions_revoked_at
+
+
+def session_user(username: str, signed_in_at: datetime, *,
+                 engine: Engine | None = None) -> UserView | None:
+    """The account behind a session that signed in at ``signed_in_at``, or None once it ended.
+
+    A session ends when the account is deactivated or its sessions are revoked after
+    ``signed_in_at`` (sign-out anywhere, password change, deactivation). One read by the
+    unique username index, so the app asks on every rerun; a role change applies at once.
+    """
+    with read_session(engine) as session:
+        user = _by_username(session, username)
+        if user is None or not user.active:
+            return None
+        if user.sessions_revoked_at is not None and signed_in_at <= user.sessions_revoked_at:
+            return None
+        return UserView.of(user)
 
 
 def active_user(username: str, *, engine: Engine | None = None) -> UserView | None:
@@ -198,6 +313,8 @@ def create_user(actor: Actor, *, username: str, display_name: str, role: str, pa
     require(actor, Capability.ADMINISTER)
     username = check_username(username)
     display_name = display_name.strip()
+    if problem := control_problem(display_name):
+        raise UserError(f"The display name: {problem}")
     email = _check_email(email)
     if not display_name or len(display_name) > 100:
         raise UserError("The display name is required (at most 100 characters).")

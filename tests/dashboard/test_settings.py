@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import stat
 from pathlib import Path
 
@@ -25,10 +26,17 @@ def test_first_run_generates_a_private_random_key(tmp_path: Path) -> None:
     assert ensure_secrets_file(tmp_path / "other.toml") != key
 
 
-@pytest.mark.parametrize("weak", ["some_key", "short-key", "a" * 64, "ab" * 30])
-def test_weak_keys_are_refused(weak: str) -> None:
-    with pytest.raises(InsecureSecret, match="too weak"):
+@pytest.mark.parametrize("weak", ["some_key", "short-key", "a" * 64, "ab" * 30,
+                                  "abcdefghijklmnop" * 3])
+def test_weak_keys_are_refused_saying_how_to_make_one(weak: str) -> None:
+    with pytest.raises(InsecureSecret, match="too weak") as refused:
         check_cookie_key(weak)
+    assert 'python -c "import secrets; print(secrets.token_hex(32))"' in str(refused.value)
+
+
+def test_a_generated_hex_key_is_accepted() -> None:
+    key = secrets.token_hex(32)
+    assert check_cookie_key(key) == key
 
 
 def test_environment_key_wins_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,7 +63,8 @@ def test_setup_leaves_a_database_of_the_old_migrations_alone_and_says_what_to_do
                 "0017",)
     finally:  # PostgreSQL: the session's database is shared by the tests that follow
         with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+            connection.execute(text(
+                "UPDATE alembic_version SET version_num = '0002_audit_true_appends'"))
 
 
 def test_a_database_at_the_squashed_head_is_adopted_with_its_data(
@@ -78,4 +79,4 @@ def test_a_database_at_the_squashed_head_is_adopted_with_its_data(
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Customer)).one() == 30
         assert session.exec(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001_baseline",)]
+            ("0002_audit_true_appends",)]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import sign_in, wait_for_app
+from db.core.engine import make_engine
+from db.users.service import record_logout
+from tests.e2e.conftest import DEMO_LOGINS, sign_in, wait_for_app
 
 
 def test_sign_in_home_and_sign_out(page: Page, app_url: str) -> None:
@@ -46,6 +55,24 @@ def test_reload_keeps_the_session_but_a_copied_cookie_dies_with_sign_out(
     thief.close()
 
 
+def test_a_sign_out_elsewhere_ends_an_open_page_at_its_next_click(
+    page: Page, app_url: str, app_database: Path
+) -> None:
+    sign_in(page, app_url, "marketing")
+    engine = make_engine(f"sqlite:///{app_database}")
+    try:
+        record_logout("marketing", engine=engine)  # as a sign-out in another browser does
+    finally:
+        engine.dispose()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Lookup").click()
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Search")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out")
+           ).to_have_count(0)
+
+
 def test_marketing_menu_has_no_admin_pages(page: Page, app_url: str) -> None:
     sign_in(page, app_url, "marketing")
     sidebar = page.get_by_test_id("stSidebar")
@@ -62,3 +89,43 @@ def test_wrong_password_shows_an_error(page: Page, app_url: str) -> None:
     page.get_by_role("textbox", name="Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+_CLAIMS = {"username": "admin", "exp_date": time.time() + 86_400}
+FORGED = {
+    "alg none": _b64(b'{"alg":"none","typ":"JWT"}') + "." + _b64(json.dumps(_CLAIMS).encode())
+    + ".",
+    "HS512": jwt.encode(_CLAIMS, "another-key-" * 6, algorithm="HS512"),
+    "truncated": jwt.encode(_CLAIMS, "another-key-" * 6, algorithm="HS256")[:-12],
+    "not base64": "%%%not.base64!!!.at-all",
+}
+
+
+@pytest.mark.parametrize("kind", FORGED, ids=list(FORGED))
+def test_a_forged_cookie_gets_the_sign_in_form_not_a_traceback(
+    page: Page, app_url: str, kind: str
+) -> None:
+    page.context.add_cookies([{"name": "custdb_session", "value": FORGED[kind],
+                               "url": app_url}])
+    page.goto(app_url)
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+    expect(page.get_by_text("Error", exact=False)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Home")).to_have_count(0)
+    # The browser was asked to drop the cookie, and the form signs in as usual.
+    deadline = time.monotonic() + 20
+    while any(c["name"] == "custdb_session" and c["value"] == FORGED[kind]
+              for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the forged cookie was never deleted"
+        page.wait_for_timeout(100)
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill(DEMO_LOGINS["admin"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
 PASSWORDS = {"admin": "admin-pass-123", "manager": "manager-pass-123",
              "marketing": "marketing-pass-123"}
-TEST_COOKIE_KEY = "test-cookie-key-0123456789abcdefghijklmnopqrstuvwxyz"
+# Random (a made-up key would fail the entropy check): secrets.token_hex(32).
+TEST_COOKIE_KEY = "c0497d9b132fad41b3550dfb9ef97c97701e73f8b887dab31037ce2091516318"
 
 
 @pytest.fixture

@@ -87,6 +87,27 @@ def test_verify_button_for_admins_only(signed_in: Callable[[str], AppTest]) -> N
     assert all(b.label != "Verify the hash chain" for b in manager.button)
 
 
+def test_an_anchor_taken_on_the_page_shows_a_cut_tail(signed_in: Callable[[str], AppTest],
+                                                      app_db: Engine) -> None:
+    _record_city_changes(app_db, 3)
+    at = _open(signed_in, "admin")
+    next(b for b in at.button if b.label == "Take an anchor of the newest event").click().run()
+    anchor = at.code[0].value
+    assert '"format": "custdb-audit-anchor/1"' in anchor
+    next(t for t in at.text_area if t.label.startswith("Anchor to check")).input(anchor).run()
+    next(b for b in at.button if b.label == "Verify the hash chain").click().run()
+    assert "still holds the anchored event" in at.success[0].value
+    with app_db.begin() as connection:  # the newest event cut, around the triggers
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        connection.exec_driver_sql(
+            "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)")
+    next(b for b in at.button if b.label == "Verify the hash chain").click().run()
+    assert "cut from its end" in at.error[0].value
+
+
 def test_marketing_is_refused(signed_in: Callable[[str], AppTest]) -> None:
     at = _open(signed_in, "marketing")
     assert at.error[0].value.startswith("Your role (marketing) does not give access to Audit")

@@ -30,12 +30,21 @@ def john(app_db: Engine) -> int:
     return customer.id
 
 
+def _form(at: AppTest, customer_id: int) -> str:
+    """The key of the edit form as the page drew it last (it changes on each fresh fill)."""
+    return f"edit_{customer_id}_{at.session_state[f'edit_generation_{customer_id}']}"
+
+
 def _field(at: AppTest, customer_id: int, name: str):  # type: ignore[no-untyped-def]
-    return at.text_input(key=f"edit_{customer_id}_{name}")
+    return at.text_input(key=f"{_form(at, customer_id)}_{name}")
+
+
+def _submit(at: AppTest, customer_id: int):  # type: ignore[no-untyped-def]
+    return at.button(key=f"FormSubmitter:{_form(at, customer_id)}-Save changes")
 
 
 def _save(at: AppTest, customer_id: int) -> None:
-    at.button(key=f"FormSubmitter:edit_{customer_id}-Save changes").click().run()
+    _submit(at, customer_id).click().run()
 
 
 def test_search_with_a_typo_lists_the_customer_and_why(signed_in: Callable[[str], AppTest],
@@ -231,12 +240,12 @@ def test_marketing_sees_no_cards_or_history_and_edits_preferences_only(
     assert [t.label for t in at.tabs] == ["Details", "Orders", "Interactions", "Feedback",
                                           "Consent"]
     assert _field(at, john, "city").disabled
-    channel = at.selectbox(key=f"edit_{john}_preferred_channel")
+    channel = at.selectbox(key=f"{_form(at, john)}_preferred_channel")
     assert not channel.disabled
     channel.select("sms")
     _save(at, john)
     assert not at.exception and not at.error
-    assert at.selectbox(key=f"edit_{john}_preferred_channel").value == "sms"
+    assert at.selectbox(key=f"{_form(at, john)}_preferred_channel").value == "sms"
 
 
 def test_html_in_a_name_is_shown_as_text(signed_in: Callable[[str], AppTest],
@@ -317,6 +326,40 @@ def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], A
     assert not any("Loaded the latest version" in i.value for i in tab_b.info)  # saved now
     stored = get_customer(MANAGER, john, engine=app_db)
     assert (stored.occupation, stored.city) == ("Pilot", "Leeds")
+
+
+def test_a_save_sent_from_the_form_before_reload_is_dropped(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine) -> None:
+    """Two tabs: A saves occupation, B's postcode save conflicts, B clicks Reload and then
+    Save on the form still on screen before the reloaded one arrives. In a browser that
+    submit carries the pre-reload values (the old occupation), and checked against the
+    reloaded version it put them back over A's save. It is dropped: B sees the reloaded
+    form, and saves what it shows."""
+    update_customer(MANAGER, john, 1, {"occupation": "Typist"}, engine=app_db)
+    tab_a = open_profile(signed_in, "manager", john)
+    tab_b = open_profile(signed_in, "manager", john)
+    _field(tab_a, john, "occupation").input("Pilot")
+    _save(tab_a, john)
+    _field(tab_b, john, "postcode").input("99999")
+    _save(tab_b, john)
+    assert tab_b.error[0].value.startswith("Someone saved this customer after you opened it")
+    # The form still on screen: the browser submits what it shows, whatever the server
+    # has filled in since (AppTest would read untouched widgets from the server's state).
+    stale_form = _form(tab_b, john)
+    for widget in [*tab_b.text_input, *tab_b.selectbox, *tab_b.date_input]:
+        if (widget.key or "").startswith(stale_form):
+            widget.set_value(widget.value)
+    stale_save = _submit(tab_b, john)
+    next(b for b in tab_b.button if b.label == "Reload the latest version").click().run()
+    version = get_customer(MANAGER, john, engine=app_db).version
+    stale_save.click().run()
+    assert not tab_b.exception
+    assert get_customer(MANAGER, john, engine=app_db).version == version  # nothing written
+    assert _field(tab_b, john, "occupation").value == "Pilot"
+    assert _field(tab_b, john, "postcode").value == "99999"  # the user's edit, still there
+    _save(tab_b, john)
+    stored = get_customer(MANAGER, john, engine=app_db)
+    assert (stored.occupation, stored.postcode) == ("Pilot", "99999")
 
 
 def test_reload_keeps_a_colliding_edit_separate(signed_in: Callable[[str], AppTest],

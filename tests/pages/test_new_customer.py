@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import plain
 from db.core.access import Actor
 from db.customers.service import create_customer
 from db.models import Customer
@@ -100,3 +101,21 @@ def test_an_old_message_goes_when_the_field_is_emptied(signed_in: Callable[[str]
     _fill(at, email="")  # emptied: now only the likely duplicate stands in the way
     assert at.warning[0].value.startswith("This looks like an existing customer")
     assert [_shown(e.value) for e in at.error] == []
+
+
+HOSTILE = "![t](http://127.0.0.1:9/x.png) <img src=x> [a](javascript:alert(1)) **b**"
+
+
+def test_a_likely_duplicate_with_a_hostile_name_is_shown_as_typed(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    """The candidate's name is stored text: its link label renders Markdown, so it must reach
+    the page escaped (no image fetched, no link, no bold)."""
+    create_customer(Actor("x", "admin"), {"first_name": HOSTILE[:100], "last_name": "Lee",
+                                          "country": "GB", "postcode": "LS1 4AP",
+                                          "city": "**Leeds**"}, engine=app_db)
+    at = _open(signed_in)
+    _fill(at, first_name=HOSTILE[:100], last_name="Lee", country="GB", postcode="LS1 4AP")
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert len(labels) == 1
+    assert labels[0] == plain(labels[0].replace("\\", "").replace("\u200b", "")), labels
+    assert _shown(labels[0]).startswith("#") and HOSTILE[:100] in _shown(labels[0])

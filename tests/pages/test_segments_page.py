@@ -100,7 +100,7 @@ def test_a_new_condition_asks_for_a_value_and_start_over_asks_first(
     at = _open(signed_in, "marketing")
     # Nothing typed yet: a hint beside the condition, not an error, and no count.
     assert not at.error, [e.value for e in at.error]
-    assert any("Give a value." in c.value for c in at.caption)
+    assert any("Give a value" in c.value for c in at.caption)
     assert any("Give each condition a value" in i.value for i in at.info)
     assert not [m for m in at.metric if m.label == "Members"]
     at.selectbox(key="n2:op:country").select("in").run()

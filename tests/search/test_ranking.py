@@ -221,3 +221,27 @@ def test_past_the_ranked_window_the_total_still_counts_every_match(
     assert (page.total, page.more) == (6, True)
     everyone = search_customers(MANAGER, "", limit=4, offset=4, engine=engine)
     assert (everyone.total, everyone.more, len(everyone.hits)) == (6, True, 2)
+
+
+INVISIBLE = [("Da\u200fvid", "Cohen", ["Da\u200fvid Cohen", "David Cohen", "david", "Dav\u200fid"]),
+             ("Sam", "Coder\U0001f469\u200d\U0001f4bb",
+              ["Sam Coder\U0001f469\u200d\U0001f4bb", "Sam Coder\U0001f469\U0001f4bb",
+               "coder\U0001f469\u200d\U0001f4bb"])]
+
+
+@pytest.mark.parametrize(("first", "last", "typed"), INVISIBLE)
+def test_names_with_invisible_marks_are_found_with_or_without_them(
+        engine: Engine, first: str, last: str, typed: list[str]) -> None:
+    """An RTL mark or an emoji's zero-width joiner is folded away on both sides alike."""
+    create_customer(MANAGER, {"first_name": first, "last_name": last, "country": "IL"},
+                    confirm=True, engine=engine)
+    create_customer(MANAGER, {"first_name": "Other", "last_name": "Person", "country": "IL"},
+                    confirm=True, engine=engine)
+    for term in typed:
+        assert [(name, match) for name, match, _ in _find(engine, term)] == [
+            (last, Match.PREFIX)], term
+
+
+def test_the_index_and_the_query_fold_invisible_characters_alike() -> None:
+    assert fold("Da\u200fvid\u200d") == fold("David") == "david"
+    assert fold("Anna\u2028Maria\tX") == "anna maria x"
