@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -143,3 +145,23 @@ def test_stale_save_is_rejected_by_the_version_column(engine: Engine) -> None:
         assert stored is not None
         assert (stored.city, stored.version) == ("Leeds", 2)
 
+
+
+def test_a_new_sqlite_file_anywhere_is_owner_only(tmp_path: Path) -> None:
+    """The file holds password hashes: it and its -wal/-shm are 0600 wherever the URL points
+    (not only under data/), even under a group-sharing umask."""
+    path = tmp_path / "elsewhere" / "custdb.sqlite"
+    umask = os.umask(0o002)
+    try:
+        engine = make_engine(f"sqlite:///{path}")
+        with write_session(engine) as session:
+            session.connection().exec_driver_sql("CREATE TABLE note (body TEXT)")
+            session.connection().exec_driver_sql("INSERT INTO note VALUES ('first write')")
+        with engine.connect() as connection:  # open, so -wal and -shm exist
+            assert connection.exec_driver_sql("SELECT count(*) FROM note").scalar() == 1
+            modes = {name: stat.S_IMODE(Path(f"{path}{name}").stat().st_mode)
+                     for name in ("", "-wal", "-shm")}
+        engine.dispose()
+    finally:
+        os.umask(umask)
+    assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
