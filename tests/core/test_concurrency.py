@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 import traceback
+import types
 from multiprocessing.synchronize import Barrier
 from typing import Any
+from unittest.mock import patch
 
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
@@ -93,8 +96,11 @@ def _run_workers(url: str, customer_ids: list[int]) -> tuple[dict[int, dict[str,
     workers = [context.Process(target=_writer, args=(url, customer_id, number, WRITES,
                                                      barrier, results))
                for number, customer_id in enumerate(customer_ids)]
-    for worker in workers:
-        worker.start()
+    # A spawned child first re-imports the parent's __main__; after an AppTest in this
+    # process that is the last page script run, whose code would run again in every child.
+    with patch.dict(sys.modules, {"__main__": types.ModuleType("__main__")}):
+        for worker in workers:
+            worker.start()
     done: dict[int, dict[str, int]] = {}
     errors: list[str] = []
     try:
