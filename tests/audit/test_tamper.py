@@ -4,8 +4,6 @@ trail, and that :func:`db.audit.trail.verify` (or the triggers) catches each of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from db.audit import trail
 from db.core.engine import write_session
 from db.models import AuditEvent
 from tests.audit.conftest import OTHER_KEY
+from tests.audit.tampering import without_triggers
 from tests.factories import ADMIN, customer
 
 COLUMNS = "id, at, actor, action, entity, entity_id, changes, source, prev_hash, hash"
@@ -37,28 +36,6 @@ def _workload(engine: Engine, count: int = 6) -> list[AuditEvent]:
     return _events(engine)
 
 
-@contextmanager
-def _without_triggers(engine: Engine) -> Iterator[Connection]:
-    """A transaction with audit_event's guarding triggers dropped, put back at its end as
-    the migrations made them: what someone who holds the database file can do."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            triggers = connection.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name = 'audit_event'")).all()
-            drop = "DROP TRIGGER {}"
-        else:
-            triggers = connection.execute(text(
-                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
-                "WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")).all()
-            drop = "DROP TRIGGER {} ON audit_event"
-        for name, _ in triggers:
-            connection.exec_driver_sql(drop.format(name))
-        yield connection
-        for _, definition in triggers:
-            connection.exec_driver_sql(definition)
-
-
 def _fields(event: AuditEvent) -> dict[str, object]:
     return {"at": event.at, "actor": event.actor, "action": event.action,
             "entity": event.entity, "entity_id": event.entity_id, "changes": event.changes,
@@ -72,7 +49,7 @@ def _rewrite_from(engine: Engine, first: int, edit: dict[str, object],
     events = [e for e in _events(engine) if e.id is not None and e.id >= first
               and (through is None or e.id <= through)]
     prev = next((e.hash for e in _events(engine) if e.id == first - 1), trail.GENESIS_HASH)
-    with _without_triggers(engine) as connection:
+    with without_triggers(engine) as connection:
         for event in events:
             fields = {**_fields(event), **(edit if event.id == first else {})}
             digest = trail.event_hash(prev_hash=prev, **fields)
@@ -153,7 +130,7 @@ def test_replacing_an_event_is_refused(engine: Engine, position: int) -> None:
 @pytest.mark.parametrize("kind", ["wrong predecessor", "below the newest id"])
 def test_an_insert_that_is_not_an_append_is_refused(engine: Engine, kind: str) -> None:
     events = _workload(engine)
-    with _without_triggers(engine) as connection:  # make a gap below the newest id
+    with without_triggers(engine) as connection:  # make a gap below the newest id
         connection.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[2].id})
     new_id, prev = ((events[-1].id or 0) + 1, events[1].hash) if kind == "wrong predecessor" \
         else (events[2].id, events[1].hash)
@@ -179,7 +156,7 @@ def test_events_cut_after_an_anchor_are_reported(engine: Engine) -> None:
     anchor = trail.take_anchor(ADMIN, engine=engine).to_text()
     assert json.loads(anchor)["event_id"] == events[-1].id
     assert trail.verify(ADMIN, engine=engine, anchor=anchor).anchored is not None
-    with _without_triggers(engine) as connection:
+    with without_triggers(engine) as connection:
         connection.execute(text("DELETE FROM audit_event WHERE id >= :id"), {"id": events[-2].id})
     assert trail.verify(ADMIN, engine=engine).ok  # the chain alone cannot tell
     report = trail.verify(ADMIN, engine=engine, anchor=anchor)
@@ -275,7 +252,7 @@ def test_command_line_anchor_and_verify(engine: Engine, database_url: str, tmp_p
     assert trail.main(["anchor", "--out", str(anchor)]) == 0
     assert trail.main(["verify", "--anchor", str(anchor)]) == 0
     assert f"anchored event {events[-1].id}" in capsys.readouterr().out
-    with _without_triggers(engine) as connection:
+    with without_triggers(engine) as connection:
         connection.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[-1].id})
     assert trail.main(["verify"]) == 0
     assert trail.main(["verify", "--anchor", str(anchor)]) == 1

@@ -16,6 +16,7 @@ from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
 from db.models import AuditEvent
 from db.users.service import authenticate, create_user, record_logout, update_user
+from tests.audit.tampering import without_triggers
 from tests.factories import ADMIN
 
 
@@ -105,25 +106,9 @@ def test_triggers_refuse_update_and_delete(engine: Engine, statement: str) -> No
 
 
 def _tamper(engine: Engine, statement: str, **params: object) -> None:
-    """Run ``statement`` the way an attacker with database access would: with the guarding
-    triggers dropped (and put back as the migration made them, in the same transaction)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            triggers = connection.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name = 'audit_event'")).all()
-            drop = "DROP TRIGGER {}"
-        else:
-            triggers = connection.execute(text(
-                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
-                "WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")).all()
-            drop = "DROP TRIGGER {} ON audit_event"
-        assert triggers
-        for name, _ in triggers:
-            connection.exec_driver_sql(drop.format(name))
+    """Run ``statement`` the way an attacker with database access would."""
+    with without_triggers(engine) as connection:
         connection.execute(text(statement), params)
-        for _, definition in triggers:
-            connection.exec_driver_sql(definition)
 
 
 def test_verify_names_the_edited_event(engine: Engine) -> None:
