@@ -1,10 +1,10 @@
 """Sign-in and sign-out: streamlit-authenticator's form and cookie, our user table's rules.
 
-The library keeps failed-attempt counts only in the credentials dict it is given (lost on
-every rerun) and skips the bcrypt work for unknown usernames. So the password check is
-delegated to :func:`db.users.service.authenticate`, which counts failures in the database, locks
-after five and spends the same work on unknown names; the library still draws the form,
-keeps the session state and sets the re-authentication cookie.
+The library keeps failed-attempt counts only in the credentials dict it is given (lost on every
+rerun) and skips the bcrypt work for unknown usernames. So the password check is delegated to
+:func:`db.users.service.authenticate`, which counts failures in the database, delays further
+attempts more after each and answers unknown names the same way; the library still draws the
+form, keeps the session state and sets the re-authentication cookie.
 
 A session is only as good as the server says, on every rerun: the time it signed in (by the
 form, or the issue time of the cookie that signed it in) is kept in the session state and

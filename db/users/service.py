@@ -229,16 +229,6 @@ def record_logout(username: str, *, engine: Engine | None = None) -> None:
                      entity_id=None if user is None else user.id, source="login")
 
 
-def cookie_session_is_current(username: str, issued_at: datetime, *,
-                              engine: Engine | None = None) -> bool:
-    """Whether a sign-in cookie issued at ``issued_at`` may still sign ``username`` in."""
-    with read_session(engine) as session:
-        user = _by_username(session, username)
-        if user is None or not user.active:
-            return False
-        return user.sessions_revoked_at is None or issued_at > user.sessions_revoked_at
-
-
 def session_user(username: str, signed_in_at: datetime, *,
                  engine: Engine | None = None) -> UserView | None:
     """The account behind a session that signed in at ``signed_in_at``, or None once it ended.
@@ -254,13 +244,6 @@ def session_user(username: str, signed_in_at: datetime, *,
         if user.sessions_revoked_at is not None and signed_in_at <= user.sessions_revoked_at:
             return None
         return UserView.of(user)
-
-
-def active_user(username: str, *, engine: Engine | None = None) -> UserView | None:
-    """The account behind a signed-in session, re-read so a role change applies at once."""
-    with read_session(engine) as session:
-        user = _by_username(session, username)
-        return UserView.of(user) if user is not None and user.active else None
 
 
 def authenticator_credentials(*, engine: Engine | None = None) -> dict:

@@ -16,10 +16,10 @@ from db.users.service import (
     AccountLocked,
     UserError,
     authenticate,
-    cookie_session_is_current,
     create_user,
     list_users,
     record_logout,
+    session_user,
     update_user,
 )
 from tests.factories import ADMIN
@@ -216,14 +216,14 @@ def test_emails_are_validated_and_normalised(engine: Engine) -> None:
 def test_sign_out_password_change_and_deactivation_revoke_cookies(engine: Engine,
                                                                   alice: int) -> None:
     issued = utcnow()
-    assert cookie_session_is_current("alice", issued, engine=engine)
+    assert session_user("alice", issued, engine=engine) is not None
     record_logout("alice", engine=engine)
-    assert not cookie_session_is_current("alice", issued, engine=engine)
-    assert cookie_session_is_current("alice", utcnow(), engine=engine)  # a new sign-in
+    assert session_user("alice", issued, engine=engine) is None
+    assert session_user("alice", utcnow(), engine=engine) is not None  # a new sign-in
     issued = utcnow()
     update_user(ADMIN, alice, new_password="fresh-password-2", engine=engine)
-    assert not cookie_session_is_current("alice", issued, engine=engine)
+    assert session_user("alice", issued, engine=engine) is None
     issued = utcnow()
     update_user(ADMIN, alice, active=False, engine=engine)
-    assert not cookie_session_is_current("alice", utcnow(), engine=engine)
+    assert session_user("alice", utcnow(), engine=engine) is None
     assert [e.action for e in _events(engine, "logout")] == ["logout"]
