@@ -87,6 +87,8 @@ def test_delete_asks_first_and_an_admin_restores(page: Page, app_url: str,
     page.get_by_role("button", name="Yes, delete this customer").click()
     wait_for_app(page)
     expect(page.get_by_role("heading", name=f"{name} (deleted)")).to_be_visible()
+    # The profile drawn before the delete leaves the page when the deleted one's run ends.
+    expect(page.get_by_test_id("stExpanderDetails")).to_have_count(0, timeout=30_000)
     expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("UTC by admin.")
     expect(page.get_by_role("textbox", name="City")).to_have_count(0)
     page.screenshot(path=str(app_database.parent / "deleted-profile.png"), full_page=True)
