@@ -196,6 +196,8 @@ class Order(SQLModel, table=True):
     channel: str = Field(max_length=20)
     product: str = Field(max_length=120)
     quantity: int = 1
+    # The shop's own order number: an import of the same file again finds it and adds nothing.
+    external_ref: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class Interaction(SQLModel, table=True):
