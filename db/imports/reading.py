@@ -18,12 +18,12 @@ What is decided, and how:
   files hold decimal commas), then ``|``, then ``,``. When none does, text whose lines split
   into the same number of cells at runs of spaces is read that way (``Table.delimiter`` is
   then :data:`WHITESPACE`; quotes mean nothing there). Otherwise the file has one column.
-- **Header**: asked for, or (``has_header=None``) decided: a first row of distinct,
-  non-numeric labels (no number, date or e-mail among them) that is unlike the rows below —
-  some column below holds mostly numbers, dates or e-mails, or a label is a known field
-  name. Blank labels become "Column N", repeated ones "Email (2)", and a label "line" becomes
-  "line (2)" (``line`` is the line-number column of every chunk). Without a header the columns
-  are "Column 1", "Column 2", ...
+- **Header**: asked for, or (``has_header=None``) decided: a first row of non-numeric
+  labels (no number, date or e-mail among them) of which one is a known field name, or
+  which are distinct and unlike the rows below (some column below holds mostly numbers,
+  dates or e-mails; a lone first row counts as a header). Blank labels become "Column N",
+  repeated ones "Email (2)", and a label "line" becomes "line (2)" (``line`` is the
+  line-number column of every chunk). Without a header the columns are "Column 1", ...
 - **Rows**: records that hold no text at all (blank lines, ``;;;``) are skipped. A row with
   fewer cells than columns is padded with "", one with more loses the extras; when any lost
   cell held text, the row's line is listed in the chunk's ``attrs["long_rows"]``.
@@ -329,11 +329,13 @@ def _columns(sample: list[list[str]], has_header: bool | None, name: str
 
 def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
     labels = [cell.strip() for cell in first if cell.strip()]
-    if not labels or len(set(labels)) < len(labels):
+    if not labels or any(_typed(label) for label in labels):
         return False
-    if any(_typed(label) for label in labels):
+    if any(is_known_label(label) for label in labels):
+        return True  # even with a label repeated (a second "Email" column)
+    if len(set(labels)) < len(labels):
         return False
-    if not rest or any(is_known_label(label) for label in labels):
+    if not rest:
         return True
     for index in range(len(first)):
         values = [row[index].strip() for row in rest if index < len(row) and row[index].strip()]
