@@ -19,12 +19,12 @@ message for the person who uploaded the file. The rules:
 - **Amounts** (:func:`parse_amount`): a point or a comma before the decimals and the other
   one, a space, a no-break space or an apostrophe between groups of three digits
   (``1.234,56``, ``1,234.56``, ``1 234,56``, ``1'234.56``); a currency symbol or ISO code
-  before or after (``€ 12,50``, ``12.50 EUR``); negative as ``-12.00``, ``12.00-`` or, as
-  accountants write it, ``(12.00)``. A single separator followed by exactly three digits
-  ("1.234", "1,234") is read as thousands: three decimals would not be whole cents, so that
-  is its only reading as an amount. At most two decimals are kept; more is refused. The
-  final check (two decimals, the largest storable amount) is :mod:`db.core.money`'s, the one
-  the order form uses; that module's stricter syntax stays the rule for typed amounts.
+  before or after (``€ 12,50``, ``12.50 EUR``); ``12,-`` for twelve; negative as ``-12.00``,
+  ``12.00-`` or, as accountants write it, ``(12.00)``. A single separator followed by
+  exactly three digits ("1.234", "1,234") is read as thousands: three decimals would not be
+  whole cents, so that is its only reading as an amount. More than two decimals are refused.
+  The final check (two decimals, the largest storable amount) is :mod:`db.core.money`'s, the
+  one the order form uses; that module's stricter syntax stays the rule for typed amounts.
 - **Currencies** (:func:`parse_currency`): an ISO 4217 code in any case, or ``€`` (EUR),
   ``$`` (USD), ``£`` (GBP), ``¥`` (JPY), ``Fr.``/``SFr.`` (CHF).
 """
@@ -125,6 +125,8 @@ def split_amount(text: str) -> tuple[Decimal, str | None]:
                     raise InvalidValue(f"{text.strip()!r} is not an amount.")
                 currency = code
                 rest = (rest[:found.start()] + rest[found.end():]).strip()
+        if rest.endswith((".-", ",-", ".–", ",–")):  # "12,-": twelve, no cents
+            rest = rest[:-2]
         if rest[:1] in ("-", "+") or rest[-1:] == "-":
             if signed:
                 raise InvalidValue(f"{text.strip()!r} is not an amount.")
