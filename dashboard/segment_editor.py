@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.text import plain
 from db.models import INTERACTION_KINDS
 from db.segments.definition import (
@@ -184,7 +185,7 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
                        [(date.today() - timedelta(days=30)).isoformat(), date.today().isoformat()])
         picked = st.date_input("Dates", value=(date.fromisoformat(first),
                                                date.fromisoformat(last)), key=key,
-                               format="YYYY-MM-DD")
+                               format="YYYY-MM-DD", min_value=EARLIEST, max_value=LATEST)
         if isinstance(picked, tuple) and len(picked) == 2:
             return [picked[0].isoformat(), picked[1].isoformat()]
         return None  # only one date picked so far: flagged as a problem
@@ -256,7 +257,8 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
                 "Between", value=(date.fromisoformat(window["start"]) if window.get("start")
                                   else today - timedelta(days=90),
                                   date.fromisoformat(window["end"]) if window.get("end")
-                                  else today), format="YYYY-MM-DD", key=key + ":between")
+                                  else today), format="YYYY-MM-DD", key=key + ":between",
+                min_value=EARLIEST, max_value=LATEST)
             start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
                           else (None, None))
             node["window"] = {"kind": "between", "days": None,

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.text import format_when, plain
 from db.audit.keys import AuditKeyError
 from db.audit.search import (
@@ -32,8 +33,10 @@ def _filters(user: UserView) -> AuditFilter:
     entity = columns[2].selectbox("Record type", [ANY, *options["entity"]])
     entity_id = columns[3].text_input("Record id", max_chars=64,
                                       help="e.g. a customer's id; needs a record type")
-    since = columns[4].date_input("From (UTC)", value=None, format="YYYY-MM-DD")
-    until = columns[5].date_input("To (UTC)", value=None, format="YYYY-MM-DD")
+    since = columns[4].date_input("From (UTC)", value=None, format="YYYY-MM-DD",
+                                  min_value=EARLIEST, max_value=LATEST)
+    until = columns[5].date_input("To (UTC)", value=None, format="YYYY-MM-DD",
+                                  min_value=EARLIEST, max_value=LATEST)
     return AuditFilter(
         actor=None if actor == ANY else actor, action=None if action == ANY else action,
         entity=None if entity == ANY else entity, entity_id=entity_id.strip() or None,

@@ -5,13 +5,13 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
+from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, field_changes, search_events
@@ -169,8 +169,8 @@ def _edit_form(user: UserView, customer: Customer) -> None:
                                                 disabled=disabled)
             elif name == "birth_date":
                 values[name] = column.date_input(LABELS[name], key=key, disabled=disabled,
-                                                 min_value=date(1900, 1, 1),
-                                                 max_value=date.today(), format="YYYY-MM-DD")
+                                                 format="YYYY-MM-DD", min_value=EARLIEST,
+                                                 max_value=LATEST)
             else:
                 values[name] = column.text_input(LABELS[name], key=key, disabled=disabled)
             if name in errors:

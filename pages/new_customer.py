@@ -7,11 +7,10 @@ asks for confirmation first.
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Capability
@@ -50,8 +49,8 @@ def _form(errors: dict[str, str]) -> dict | None:
             if name in errors:
                 column.error(plain(errors[name]))
         values["birth_date"] = columns[1].date_input(
-            "Birth date", value=None, min_value=date(1900, 1, 1), max_value=date.today(),
-            format="YYYY-MM-DD", key="new_birth_date")
+            "Birth date", value=None, format="YYYY-MM-DD", key="new_birth_date",
+            min_value=EARLIEST, max_value=LATEST)
         if "birth_date" in errors:
             columns[1].error(plain(errors["birth_date"]))
         if not st.form_submit_button("Create customer"):

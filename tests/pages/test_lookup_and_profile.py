@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine
@@ -433,3 +434,21 @@ def test_a_profile_opened_again_starts_from_the_stored_record(
     _save(at, john)
     assert not at.error, [e.value for e in at.error]
     assert get_customer(MANAGER, john, engine=app_db).postcode == "YO1 7HH"
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    (date(2030, 1, 1), "The birth date is in the future."),
+    (date(1890, 5, 17), "That makes the customer older than 120."),
+])
+def test_a_birth_date_out_of_range_is_refused_beside_the_field_and_kept(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine, typed: date,
+        message: str) -> None:
+    """The service's rule decides, not the picker's bounds, which used to turn the typed date
+    back into the stored one and answer "Nothing to save"."""
+    at = open_profile(signed_in, "manager", john)
+    field = at.date_input(key=f"{_form(at, john)}_birth_date")
+    field.set_value(typed)
+    _save(at, john)
+    assert message in [e.value.replace("\\", "") for e in at.error]
+    assert at.date_input(key=f"{_form(at, john)}_birth_date").value == typed
+    assert get_customer(MANAGER, john, engine=app_db).birth_date is None

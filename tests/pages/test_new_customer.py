@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
@@ -119,3 +121,19 @@ def test_a_likely_duplicate_with_a_hostile_name_is_shown_as_typed(
     assert len(labels) == 1
     assert labels[0] == plain(labels[0].replace("\\", "").replace("\u200b", "")), labels
     assert _shown(labels[0]).startswith("#") and HOSTILE[:100] in _shown(labels[0])
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    (date(2030, 1, 1), "The birth date is in the future."),
+    (date(1890, 5, 17), "That makes the customer older than 120."),
+])
+def test_a_birth_date_out_of_range_is_refused_beside_the_field_and_kept(
+        signed_in: Callable[[str], AppTest], app_db: Engine, typed: date, message: str) -> None:
+    """The service's rule decides, not the picker's bounds: a date the picker would have
+    dropped used to create the customer without a birth date."""
+    at = _open(signed_in)
+    at.date_input(key="new_birth_date").set_value(typed)
+    _fill(at, first_name="Grace", last_name="Hopper", country="US")
+    assert message in [_shown(e.value) for e in at.error]
+    assert at.date_input(key="new_birth_date").value == typed
+    assert _count(app_db) == 0
