@@ -5,13 +5,19 @@ Every run: sign-in gate, then the menu for the signed-in user's current role, th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard.access import USER_KEY
 from dashboard.auth import sign_out_button, signed_in_user
 from dashboard.navigation import build_navigation
 
-st.set_page_config(page_title="custdb", page_icon=":material/groups:", layout="wide")
+# A file of our own, served by this server: a ":material/…:" or emoji page icon makes every
+# visitor's browser fetch the favicon from fonts.gstatic.com (the menu's Material icons come
+# from Streamlit's bundled font and stay local).
+FAVICON = Path(__file__).with_name("favicon.png")
+st.set_page_config(page_title="custdb", page_icon=str(FAVICON), layout="wide")
 
 user = signed_in_user()
 st.session_state[USER_KEY] = user

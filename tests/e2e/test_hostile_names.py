@@ -1,6 +1,7 @@
 """Stored names written as Markdown or HTML are shown as typed on every page that shows them:
 no image is fetched, no link or bold text appears. A bait server on loopback stands where
-the names point, and every request the browser makes is watched."""
+the names point, and every request the browser makes is watched: none may leave this machine
+(not even for the favicon or an icon), signed out or in, on any page."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.navigation import visible_titles
+from db.core.access import Actor
 from db.core.engine import make_engine
-from tests.e2e.conftest import choose, search_lookup, sign_in, wait_for_app
+from tests.e2e.conftest import DEMO_LOGINS, choose, search_lookup, sign_in, wait_for_app
 from tests.factories import customer
 
 SURNAME = "Hostile"
@@ -61,6 +65,15 @@ def hostile(app_url: str, app_database: Path, bait: ThreadingHTTPServer) -> dict
             for name in _names(port)}
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _outside(seen: list[str]) -> list[str]:
+    """The requests in ``seen`` that went to another machine (data: and blob: stay local)."""
+    return [url for url in seen if urlsplit(url).scheme not in ("data", "blob")
+            and urlsplit(url).hostname not in LOCAL_HOSTS]
+
+
 def _assert_nothing_injected(page: Page, port: int, seen: list[str]) -> None:
     wait_for_app(page)
     page.wait_for_timeout(500)  # an injected image would be requested by now
@@ -70,6 +83,7 @@ def _assert_nothing_injected(page: Page, port: int, seen: list[str]) -> None:
     assert page.locator(f"a[href*='127.0.0.1:{port}']").count() == 0
     assert page.locator("strong", has_text="bold").count() == 0
     assert [url for url in seen if f":{port}" in url] == []
+    assert _outside(seen) == []
 
 
 def test_hostile_names_render_as_typed_everywhere(page: Page, app_url: str,
@@ -113,3 +127,28 @@ def test_hostile_names_render_as_typed_everywhere(page: Page, app_url: str,
     _assert_nothing_injected(page, port, seen)
 
     assert _Bait.requests == []
+
+
+@pytest.mark.parametrize("role", list(DEMO_LOGINS))
+def test_no_page_asks_another_machine_for_anything(page: Page, app_url: str, role: str) -> None:
+    """The favicon was a Google-hosted Material symbol, fetched on every load by every
+    visitor, signed in or not: the app must work on a machine with no internet and tell
+    no one who uses it."""
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    page.goto(app_url)
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.wait_for_timeout(500)  # the favicon is asked for after the page has drawn
+    assert _outside(seen) == [], "signed out"
+    sign_in(page, app_url, role)
+    for title in visible_titles(Actor(role, role)):
+        page.get_by_test_id("stSidebar").get_by_role("link", name=title).click()
+        wait_for_app(page)
+        page.wait_for_timeout(300)
+        assert _outside(seen) == [], title
+    page.goto(f"{app_url}/customer?customer=1")  # a profile, reached by link only
+    wait_for_app(page)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.wait_for_timeout(500)
+    assert _outside(seen) == [], "profile"
