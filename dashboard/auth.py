@@ -151,6 +151,9 @@ def _form(authenticator: stauth.Authenticate) -> None:
             authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
         except LoginError as error:
             if isinstance(error.__cause__, users.AccountLocked):
+                # The attempt was not judged: the "incorrect" of the guess before it
+                # would make the right password look wrong.
+                st.session_state["authentication_status"] = None
                 st.error(str(error))
             else:
                 # The cookie names a user who may no longer sign in (the library raises

@@ -66,6 +66,27 @@ def test_the_delay_after_failures_persists_across_sessions(
     assert fresh.session_state["authentication_status"] is not True
 
 
+def test_an_attempt_refused_as_too_early_shows_only_the_delay(
+        app_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attempt was not judged, so "incorrect" (left from the guess before) must not
+    show beside the delay: with both, the right password looked wrong."""
+    from db.users import service as users
+
+    monkeypatch.setattr(users, "retry_delay",
+                        lambda failures: timedelta(minutes=15 if failures >= 3 else 0))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    for attempt in range(3):
+        at.text_input[0].input("manager")
+        at.text_input[1].input(f"wrong-guess-{attempt}")
+        at.button[0].click().run()
+    assert _errors(at) == ["Username or password is incorrect."]
+    at.text_input[1].input(PASSWORDS["manager"])
+    at.button[0].click().run()
+    assert len(_errors(at)) == 1, _errors(at)
+    assert _errors(at)[0].startswith("Too many failed sign-ins. Try again in ")
+    assert at.session_state["authentication_status"] is not True
+
+
 @pytest.mark.parametrize(("role", "titles"), [
     ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users",
                "Deleted customers"]),
