@@ -1,4 +1,5 @@
-"""Users (admin): who can sign in, with which role; add accounts, change roles, unlock."""
+"""Users (admin): who can sign in, with which role; add accounts, change roles, clear a
+run of failed sign-ins."""
 
 from __future__ import annotations
 
@@ -8,20 +9,28 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.text import plain
 from db.core.access import ROLES, Capability
+from db.core.types import utcnow
 from db.users.service import UserError, UserView, create_user, list_users, update_user
 
 ADD_FIELDS = ("new_username", "new_display_name", "new_email", "new_role", "new_password",
               "new_password_repeat")
 
 
+NEXT_ALLOWED = "Next sign-in allowed after (UTC)"
+
+
 def _table(accounts: list[UserView]) -> None:
+    # Failed sign-ins delay the next attempt, they never lock: the time shows only while it
+    # is still ahead, to the second (the first delays are seconds long).
+    now = utcnow()
     frame = pd.DataFrame([{
         "Username": u.username, "Name": u.display_name, "Email": u.email or "",
-        "Role": u.role, "Active": u.active, "Locked until (UTC)": u.locked_until or pd.NaT,
+        "Role": u.role, "Active": u.active, "Failed sign-ins in a row": u.failed_logins,
+        NEXT_ALLOWED: u.locked_until if u.locked_until and u.locked_until > now else pd.NaT,
         "Last sign-in (UTC)": u.last_login_at or pd.NaT} for u in accounts])
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         "Name": st.column_config.TextColumn(width="medium"),
-        "Locked until (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        NEXT_ALLOWED: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         "Last sign-in (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     })
 
@@ -65,7 +74,11 @@ def _change_form(admin: UserView, accounts: list[UserView]) -> None:
         left, right = st.columns(2)
         role = left.selectbox("Role", ROLES, index=ROLES.index(current.role))
         active = right.checkbox("Active (may sign in)", value=current.active)
-        unlock = right.checkbox("Unlock after failed sign-ins")
+        unlock = right.checkbox(
+            "Clear failed sign-ins",
+            help=f"{current.failed_logins} in a row now. From the third, each one delays the "
+                 "next attempt (1 s, then doubling up to 15 minutes); clearing lets them try "
+                 "again at once.")
         password = left.text_input("New password (leave empty to keep)", type="password")
         if not st.form_submit_button("Save changes"):
             return
