@@ -69,11 +69,14 @@ def _customer_id() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _header(user: UserView, customer: Customer) -> None:
+def _header(user: UserView, customer: Customer, numbers: profile.Figures) -> None:
     st.title(plain(f"{customer.first_name} {customer.last_name}"))
     address = ", ".join(filter(None, [customer.street, customer.postcode])) or "—"
+    # Since they were put on file, or since their first order when that is earlier: an
+    # order log loaded today makes customers whose history starts years back.
+    since = min(filter(None, (customer.created_at, numbers.first_order_at)))
     lines = [f"#{customer.id} · {customer.status} · {customer.city or '—'}, {customer.country}"
-             f" · customer since {customer.created_at:%Y-%m-%d}",
+             f" · customer since {since:%Y-%m-%d}",
              f"E-mail: {customer.email or '—'}    Phone: {customer.phone or '—'}    "
              f"Address: {address}"]
     for line in lines:
@@ -87,8 +90,7 @@ def _header(user: UserView, customer: Customer) -> None:
     st.text("Tags: " + (", ".join(tags) or "none") + "    Consent: " + " · ".join(badges))
 
 
-def _figures(user: UserView, customer_id: int) -> None:
-    numbers = profile.figures(user.actor, customer_id)
+def _figures(numbers: profile.Figures) -> None:
     # Two rows of three: in six columns a date or a large sum was cut off at 1,400 px.
     columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric("Lifetime value", f"€{numbers.lifetime_value:,.2f}")
@@ -545,8 +547,9 @@ def main() -> None:
         st.warning(str(error))
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
         return
-    _header(user, customer)
-    _figures(user, customer_id)
+    numbers = profile.figures(user.actor, customer_id)
+    _header(user, customer, numbers)
+    _figures(numbers)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
         names.append("Payment methods")
