@@ -13,11 +13,12 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.navigation import PAGES_DIR
+from dashboard.order_entry import order_form
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import orders, profile
 from db.customers import service as customers
 from db.customers.service import (
     CustomerNotFound,
@@ -293,6 +294,8 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
+    if orders.may_record(user.actor):
+        order_form(user, customer_id)
     rows = profile.orders(user.actor, customer_id)
     if not rows:
         st.info("No orders yet.")

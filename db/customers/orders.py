@@ -61,6 +61,11 @@ def _amount(value: object, errors: dict[str, str]) -> Decimal:
     return Decimal(0)
 
 
+def may_record(actor: Actor) -> bool:
+    """Whether ``actor`` may record orders and refunds (forms ask here, not the role)."""
+    return actor.can(Capability.EDIT_CUSTOMER)
+
+
 def record_order(actor: Actor, customer_id: int, *, amount: object, category: str,
                  channel: str, product: str, quantity: int = 1,
                  ordered_at: datetime | None = None, currency: str = "EUR",
