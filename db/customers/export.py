@@ -91,7 +91,8 @@ def export_record(actor: Actor, customer_id: int, *, fmt: str = "xlsx",
                   engine: Engine | None = None) -> exports.ExportFile:
     """A customer's complete record as the actor's role sees it on the profile: an Excel
     workbook with a sheet per part (``xlsx``) or a zip of one CSV per part (``csv``),
-    formulas neutralised, audited as ``customer.export_record`` with the rows in all and per part."""
+    formulas neutralised; audited as ``customer.export_record`` with the rows in all and
+    per part."""
     exports.check(actor, fmt=fmt, include_without_consent=False)
     engine = engine or get_engine()
     parts = record_parts(actor, customer_id, engine=engine)
