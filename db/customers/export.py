@@ -16,7 +16,10 @@ The whole table is every customer, consented or not: an admin's export, audited 
 
 from __future__ import annotations
 
+import argparse
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
@@ -24,7 +27,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from db import exports
 from db.audit import trail
-from db.core.access import Actor, Capability, require
+from db.core.access import Actor, Capability, operator, require
 from db.core.engine import get_engine, write_session
 from db.core.sql import table_of
 from db.customers import profile
@@ -153,6 +156,43 @@ def export_all_customers(actor: Actor, out: BinaryIO, *, fmt: str = "csv",
     return rows
 
 
-def all_customers_filename(fmt: str) -> str:
-    """The whole-table export's file name: ``customers-<today>.csv`` or ``.xlsx``."""
-    return exports.filename("customers", fallback="customers", ext=fmt)
+def all_customers_file(actor: Actor, *, fmt: str = "csv", engine: Engine | None = None
+                       ) -> exports.ExportFile:
+    """:func:`export_all_customers` as a download (``customers-<today>.csv`` or ``.xlsx``).
+
+    The file is written batch by batch to a temporary file on disk; only the finished file
+    is read back, because a download hands the browser its bytes at once. For tables too
+    large for that, run ``python -m db.customers.export FILE`` on the server.
+    """
+    with tempfile.TemporaryFile() as out:
+        rows = export_all_customers(actor, out, fmt=fmt, engine=engine)
+        out.seek(0)
+        data = out.read()
+    return exports.ExportFile(
+        data=data, filename=exports.filename("customers", fallback="customers", ext=fmt),
+        mime="text/csv" if fmt == "csv" else exports.XLSX_MIME, rows=rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m db.customers.export FILE``: every live customer into FILE (``.csv`` or
+    ``.xlsx``), as the operator (an admin), audited like the page's export."""
+    parser = argparse.ArgumentParser(prog="python -m db.customers.export",
+                                     description="Export every customer to a CSV or Excel "
+                                                 "file with the importable columns.")
+    parser.add_argument("file", type=Path, help="where to write; .csv or .xlsx")
+    args = parser.parse_args(argv)
+    fmt = args.file.suffix.lower().lstrip(".")
+    if fmt not in exports.EXPORT_FORMATS:
+        parser.error("the file must end in .csv or .xlsx")
+    try:
+        with args.file.open("wb") as out:
+            rows = export_all_customers(operator(), out, fmt=fmt)
+    except exports.ExportError as error:
+        args.file.unlink(missing_ok=True)
+        parser.exit(1, f"{error}\n")
+    print(f"{rows:,} customers written to {args.file}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
