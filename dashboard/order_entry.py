@@ -73,7 +73,7 @@ def _submitted(user: UserView, customer_id: int) -> None:
             "amount": "Type the amount without a sign; for money paid back choose Refund."}
         return
     try:
-        record_order(user.actor, customer_id, amount=f"-{amount}" if refund and amount
+        recorded = record_order(user.actor, customer_id, amount=f"-{amount}" if refund and amount
                      else amount, category=value["category"], channel=value["channel"],
                      product=value["product"], quantity=int(value["quantity"]),
                      currency=value["currency"], ordered_at=_ordered_at(value["day"]))
@@ -87,6 +87,7 @@ def _submitted(user: UserView, customer_id: int) -> None:
         state[key(customer_id, "notice")] = str(already)
     else:
         state[key(customer_id, "toast")] = "Refund recorded." if refund else "Order recorded."
+        state[key(customer_id, "currency")] = recorded.currency  # as stored: upper case
     state[key(customer_id, "recorded")] = utcnow()
     state.pop(key(customer_id, "errors"), None)
     _reset(customer_id)

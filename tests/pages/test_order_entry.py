@@ -75,6 +75,7 @@ def test_a_manager_records_an_order_and_sees_it_at_once(
     assert at.text_input(key=f"order_{ada}_amount").value == ""
     assert at.text_input(key=f"order_{ada}_product").value == ""
     assert at.text_input(key=f"order_{ada}_category").value == "kitchen"
+    assert at.text_input(key=f"order_{ada}_currency").value == "CHF"  # as stored
     assert not at.error
 
 
