@@ -27,8 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-# The three model modules register every table on SQLModel.metadata.
+# The model modules register every table on SQLModel.metadata.
 import db.derived.models
+import db.imports.models
 import db.models  # noqa: F401
 from db.core.engine import database_url, make_engine, normalise_url
 from db.derived.search_index import TABLE as SEARCH_TABLE

@@ -13,6 +13,7 @@ validation, demo data and tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,14 +21,16 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ColumnElement,
+    Connection,
     Index,
     Integer,
     Numeric,
     Text,
     UniqueConstraint,
     and_,
+    select,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from db.core.access import ROLES
 from db.core.sql import table_of
@@ -133,6 +136,21 @@ def is_live(customer: Customer | None) -> bool:
     return customer is not None and customer.deleted_at is None and customer.erased_at is None
 
 
+def lock_customers(executor: Session | Connection, customer_ids: Iterable[int]) -> None:
+    """Lock these customers' rows until the transaction ends, in id order.
+
+    A write that changes several customers locks them all before it changes any, and always
+    in the same order: two writes naming the same customers in other orders then queue
+    instead of each holding one row (and the audit chain) while waiting for the other's,
+    which PostgreSQL ends as a deadlock. Locking again what this transaction holds is free;
+    SQLite writes one at a time anyway.
+    """
+    ids = sorted(set(customer_ids))
+    key = table_of(Customer).c.id
+    if ids:
+        executor.execute(select(key).where(key.in_(ids)).order_by(key).with_for_update())
+
+
 class Tag(SQLModel, table=True):
     """An interest or label marketing attaches to customers (e.g. "cycling", "vip")."""
 
@@ -178,6 +196,8 @@ class Order(SQLModel, table=True):
     channel: str = Field(max_length=20)
     product: str = Field(max_length=120)
     quantity: int = 1
+    # The shop's own order number: an import of the same file again finds it and adds nothing.
+    external_ref: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class Interaction(SQLModel, table=True):

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 # The three model modules register the tables.
 import db.derived.models
+import db.imports.models
 import db.models  # noqa: F401
 from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade

@@ -13,10 +13,11 @@ eight busy writers starved one past its 10 s timeout for about 3 % of writes.
 and, while another writer holds the lock, begins again after a random pause, for at most
 :data:`WRITE_LOCK_WAIT_S`, so every waiter keeps polling densely (in SQLite's C sleep, not in
 Python). Nothing of the transaction has run before the lock is held, so a retry cannot
-half-write anything. A lock error inside the transaction (a PostgreSQL deadlock or
-serialization failure) rolls it back whole; :func:`retry_on_lock` runs such a write again
-from the start. The SQLite file and its ``-wal``/``-shm`` companions are
-created owner-only (they hold password hashes), wherever the URL puts them.
+half-write anything. On PostgreSQL writers run side by side and wait for each other's rows;
+a write that changes several customers locks them all first, in id order
+(:func:`db.models.lock_customers`), so two such writes queue instead of deadlocking. The
+SQLite file and its ``-wal``/``-shm`` companions are created owner-only (they hold password
+hashes), wherever the URL puts them.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache, wraps
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -45,9 +46,6 @@ WRITE_LOCK_WAIT_S = 30.0
 _BEGIN_WAIT_MS = 50
 _MAX_PAUSE_S = 0.005
 _IMMEDIATE = "custdb_immediate"
-_RERUNS = 4
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 # SQLite's SQLITE_BUSY and SQLITE_LOCKED; PostgreSQL's serialization_failure,
 # deadlock_detected and lock_not_available. A version mismatch (StaleDataError) is none of
 # these: it is a real conflict and is reported, never retried.
@@ -197,24 +195,3 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-def retry_on_lock(write: Callable[_P, _T]) -> Callable[_P, _T]:
-    """Run ``write`` again from the start, up to four more times after random pauses of up to
-    0.1 s, 0.2 s ..., when a lock error (:func:`is_lock_error`) ends it.
-
-    For a function that is one :func:`write_session` transaction and does nothing outside
-    it (a write service), so a failed try left nothing behind. Any other error, a stale
-    version included, is raised at once: a real conflict is reported, not retried.
-    """
-    @wraps(write)
-    def rerun(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        for attempt in range(_RERUNS + 1):
-            try:
-                return write(*args, **kwargs)
-            except DBAPIError as error:
-                if attempt == _RERUNS or not is_lock_error(error):
-                    raise
-            time.sleep(random.uniform(0, 0.1 * 2 ** attempt))
-        raise AssertionError("unreachable")
-    return rerun

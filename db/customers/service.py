@@ -24,7 +24,7 @@ from db.core.types import utcnow
 from db.customers.tags import clean_tags, replace_tags
 from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
-from db.models import AuditEvent, Customer
+from db.models import AuditEvent, Customer, lock_customers
 
 Row = TypeVar("Row")
 # What the marketing role may change on a record: tags, and the preferred channel (consent
@@ -317,6 +317,7 @@ def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
     _require_fields(actor, {name for _, _, changes in rows for name in changes})
     result = GridResult()
     with write_session(engine) as session:
+        lock_customers(session, [customer_id for customer_id, _, _ in rows])
         for customer_id, version, changes in rows:
             changes = dict(changes)
             tag_names = changes.pop("tags", None)

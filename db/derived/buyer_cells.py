@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Row,
@@ -44,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from db.core.sql import UtcDay, table_of
+from db.core.sql import IDS, UtcDay, ids_parameter, table_of
 from db.derived.models import DailyCustomers, MonthlyCustomers, WeeklyCustomers
 from db.derived.summed_cells import count_if
 from db.models import Customer, Order
@@ -65,7 +66,7 @@ Sets = dict[tuple[date, str, str], BitMap]
 _Key = TypeVar("_Key")
 
 
-def memberships(customer_ids: list[int] | Select | None = None) -> Select:
+def memberships(customer_ids: BindParameter | Select | None = None) -> Select:
     """Per customer and UTC day with an order: the day (ISO text), country, how many orders
     of zero or more, and whether the customer's first order of all is that day."""
     first = (select(_ORDERS.customer_id, func.min(_ORDERS.ordered_at).label("first_at"))
@@ -88,6 +89,9 @@ def memberships(customer_ids: list[int] | Select | None = None) -> Select:
     )
 
 
+_MEMBERSHIPS_OF_IDS = memberships(ids_parameter())  # built once: see ids_parameter
+
+
 def _kinds(orders: int, first: int) -> list[str]:
     return [kind for kind, member in zip(KINDS, (orders >= 1, orders >= 2, first == 1),
                                          strict=True) if member]
@@ -96,7 +100,7 @@ def _kinds(orders: int, first: int) -> list[str]:
 def read(executor: Session | Connection, customer_ids: list[int]) -> set[Membership]:
     """Which sets these customers are in, computed now."""
     return {(row.customer_id, date.fromisoformat(row.day), row.country, kind)
-            for row in executor.execute(memberships(customer_ids))
+            for row in executor.execute(_MEMBERSHIPS_OF_IDS, {IDS: customer_ids})
             for kind in _kinds(int(row.orders), int(row.first))}
 
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, select
-from sqlmodel import Session, col
+from sqlalchemy import Connection
+from sqlmodel import Session
 
 from db.derived import buyer_cells
 from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
 from db.derived.month_cells import MONTH_CELLS
 from db.derived.recency_cells import RECENCY_CELLS
 from db.derived.sales_cells import ROLLUPS, SALES_CELLS
-from db.models import Customer
+from db.models import lock_customers
 
 # daily_sales before its roll-ups: their rebuild sums it.
 SUMMED = (SALES_CELLS, *ROLLUPS, INTERACTION_CELLS, NPS_CELLS, RECENCY_CELLS, MONTH_CELLS)
@@ -47,7 +47,7 @@ def kept_current(session: Session, customer_ids: Iterable[int]) -> Iterator[None
         yield
         rebuild(session)
         return
-    session.execute(select(col(Customer.id)).where(col(Customer.id).in_(ids)).with_for_update())
+    lock_customers(session, ids)
     before = [table.read(session, ids) for table in SUMMED]
     members = buyer_cells.read(session, ids)
     yield

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
     Integer,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from db.core.sql import cents, filled, table_of
+from db.core.sql import IDS, cents, filled, ids_parameter, table_of
 from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
     CONSENT_PURPOSES,
@@ -42,6 +43,7 @@ from db.models import (
     Interaction,
     Order,
     live,
+    lock_customers,
 )
 
 SUMMARY = table_of(CustomerSummary)
@@ -59,7 +61,7 @@ def _latest(table: Table, column: str, *where: ColumnElement[bool]) -> ColumnEle
             .order_by(table.c.at.desc(), table.c.id.desc()).limit(1).scalar_subquery())
 
 
-def summary_rows(customer_ids: list[int] | None = None) -> Select[Any]:
+def summary_rows(customer_ids: BindParameter[Any] | None = None) -> Select[Any]:
     """The summary rows, in ``customer_summary`` column order, of some or all customers."""
     orders = select(
         ORDER.customer_id, func.count().label("order_count"),
@@ -127,9 +129,13 @@ def refresh(executor: Session | Connection, customer_ids: Iterable[int]) -> None
         return
     # Two writes for one customer at once would both delete and re-insert its row; on
     # PostgreSQL the second waits here for the first to commit (SQLite writes one at a time).
-    executor.execute(select(CUSTOMER.id).where(CUSTOMER.id.in_(ids)).with_for_update())
+    lock_customers(executor, ids)
     executor.execute(delete(SUMMARY).where(SUMMARY.c.customer_id.in_(ids)))
-    executor.execute(insert(SUMMARY).from_select(_columns(), summary_rows(ids)))
+    executor.execute(_REFRESH, {IDS: ids})
+
+
+# Built once: see db.core.sql.ids_parameter.
+_REFRESH = insert(SUMMARY).from_select(_columns(), summary_rows(ids_parameter()))
 
 
 def rebuild(executor: Session | Connection) -> int:

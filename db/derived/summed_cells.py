@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Delete,
+    Insert,
     Select,
     Table,
     bindparam,
@@ -29,9 +33,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from db.core.sql import IDS, ids_parameter
+
 # A table's rows by key: key tuple → measure tuple.
 Cells = dict[tuple, tuple[int, ...]]
-Customers = list[int] | Select | None
+Customers = list[int] | BindParameter | Select | None
 
 
 def count_if(test: ColumnElement[bool]) -> ColumnElement[int]:
@@ -50,12 +56,18 @@ class SummedCells:
     measures: tuple[str, ...]
     present: tuple[str, ...]
     rows: Callable[[Customers], Select]
+    for_ids: Select = field(init=False, repr=False, compare=False)
 
-    def read(self, executor: Session | Connection, customers: Customers) -> Cells:
-        """The cells ``customers`` contribute, computed now."""
+    def __post_init__(self) -> None:
+        # ``rows`` for a list of ids, built once (see db.core.sql.ids_parameter).
+        object.__setattr__(self, "for_ids", self.rows(ids_parameter()))
+
+    def read(self, executor: Session | Connection, customers: list[int] | None) -> Cells:
+        """The cells these customers (all when None) contribute, computed now."""
         width = len(self.key)
-        return {tuple(row[:width]): tuple(row[width:])
-                for row in executor.execute(self.rows(customers))}
+        rows = (executor.execute(self.rows(None)) if customers is None
+                else executor.execute(self.for_ids, {IDS: customers}))
+        return {tuple(row[:width]): tuple(row[width:]) for row in rows}
 
     def stored(self, executor: Session | Connection) -> Cells:
         width = len(self.key)
@@ -73,17 +85,9 @@ class SummedCells:
                 for key, values in change.items() if any(values)]
         if not rows:
             return
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(self.table)
-        columns = self.table.c
-        session.execute(upsert.on_conflict_do_update(
-            index_elements=[columns[name] for name in self.key],
-            set_={name: columns[name] + upsert.excluded[name] for name in self.measures}),
-            rows)
-        session.execute(delete(self.table).where(
-            *(columns[name] == 0 for name in self.present),
-            *(columns[name] == bindparam(name) for name in self.key)),
-            [dict(zip(self.key, key, strict=True)) for key in change])
+        upsert, drop_empty = _moves(self, session.get_bind().dialect.name)
+        session.execute(upsert, rows)
+        session.execute(drop_empty, [dict(zip(self.key, key, strict=True)) for key in change])
 
     def rebuild(self, executor: Session | Connection) -> int:
         """Recompute every cell; returns how many there are."""
@@ -97,3 +101,19 @@ class SummedCells:
         stored, fresh = self.stored(connection), self.read(connection, None)
         return sum(1 for key in stored.keys() | fresh.keys()
                    if stored.get(key) != fresh.get(key))
+
+
+@cache
+def _moves(cells: SummedCells, dialect_name: str) -> tuple[Insert, Delete]:
+    """The two statements :meth:`SummedCells.move` runs, built once per table and engine:
+    add a change to a cell (creating it when missing), and drop the cells left empty."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    upsert = dialect.insert(cells.table)
+    columns = cells.table.c
+    add = upsert.on_conflict_do_update(
+        index_elements=[columns[name] for name in cells.key],
+        set_={name: columns[name] + upsert.excluded[name] for name in cells.measures})
+    drop_empty = delete(cells.table).where(
+        *(columns[name] == 0 for name in cells.present),
+        *(columns[name] == bindparam(name) for name in cells.key))
+    return add, drop_empty

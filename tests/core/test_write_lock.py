@@ -10,22 +10,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import select
 
 from db.core import engine as engine_module
 from db.core.engine import (
     DatabaseBusy,
     is_lock_error,
     make_engine,
-    read_session,
-    retry_on_lock,
     write_session,
 )
-from db.models import Customer
-from tests.factories import customer
 
 
 def _wrapped(original: Exception) -> OperationalError:
@@ -76,59 +70,3 @@ def test_a_write_gives_up_when_busy_too_long_and_never_runs_its_block(
     holder.rollback()
     holder.close()
     engine.dispose()
-
-
-def test_a_conflict_is_reported_not_retried() -> None:
-    calls = []
-
-    @retry_on_lock
-    def stale_save() -> None:
-        calls.append(1)
-        raise StaleDataError("expected to update 1 row; 0 were matched")
-
-    with pytest.raises(StaleDataError):
-        stale_save()
-    assert calls == [1]
-
-
-def test_a_deadlocked_write_is_run_again_whole(engine: Engine) -> None:
-    """Two writes lock two customers in opposite orders; PostgreSQL ends one of them with a
-    deadlock, and the rerun saves it once (each customer one version step, no half-write)."""
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite writers never interleave: BEGIN IMMEDIATE queues them")
-    first, second = customer(engine).id, customer(engine).id
-    assert first and second
-    both_hold_one = threading.Barrier(2)
-    attempts: list[int] = []
-    errors: list[BaseException] = []
-
-    @retry_on_lock
-    def move(mine: int, theirs: int) -> None:
-        attempts.append(mine)
-        with write_session(engine) as session:
-            own = session.get(Customer, mine, with_for_update=True)
-            assert own is not None
-            own.city = f"Moved by {mine}"
-            session.flush()
-            if attempts.count(mine) == 1:
-                both_hold_one.wait(timeout=10)
-            session.exec(select(Customer).where(Customer.id == theirs).with_for_update()).one()
-
-    def run(mine: int, theirs: int) -> None:
-        try:
-            move(mine, theirs)
-        except BaseException as error:  # collected for the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=pair) for pair in ((first, second),
-                                                                    (second, first))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    assert len(attempts) == 3  # one of the two was ended by the deadlock and run again
-    with read_session(engine) as session:
-        stored = [session.get(Customer, number) for number in (first, second)]
-    assert [(row.city, row.version) for row in stored if row] == [
-        (f"Moved by {first}", 2), (f"Moved by {second}", 2)]
