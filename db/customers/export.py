@@ -60,12 +60,13 @@ def record_parts(actor: Actor, customer_id: int, *, engine: Engine | None = None
     parts = {
         "customer": _part([{"customer_id": stored_id(customer)}
                            | {name: getattr(customer, name) for name in fields[1:]}], fields),
-        "orders": _part([{"order_id": o.id, "ordered_at": o.ordered_at, "amount": o.amount,
+        "orders": _part([{"order_id": o.id, "external_ref": o.external_ref,
+                          "ordered_at": o.ordered_at, "amount": o.amount,
                           "currency": o.currency, "category": o.category,
                           "product": o.product, "quantity": o.quantity,
                           "channel": o.channel} for o in orders],
-                        ["order_id", "ordered_at", "amount", "currency", "category",
-                         "product", "quantity", "channel"]),
+                        ["order_id", "external_ref", "ordered_at", "amount", "currency",
+                         "category", "product", "quantity", "channel"]),
         "interactions": _part([{"at": i.at, "kind": i.kind, "direction": i.direction,
                                 "subject": i.subject, "summary": i.summary,
                                 "outcome": i.outcome, "logged_at": i.logged_at}
