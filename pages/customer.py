@@ -12,13 +12,16 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
+from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
+from dashboard.order_entry import order_form
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import orders, profile
 from db.customers import service as customers
+from db.customers.export import export_record
 from db.customers.service import (
     CustomerNotFound,
     DuplicateEmail,
@@ -32,6 +35,7 @@ from db.customers.service import (
     update_customer,
 )
 from db.customers.validation import InvalidFields
+from db.exports import ExportError, ExportFile
 from db.models import (
     CONSENT_PURPOSES,
     CONTACT_CHANNELS,
@@ -295,6 +299,8 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
+    if orders.may_record(user.actor):
+        order_form(user, customer_id)
     rows = profile.orders(user.actor, customer_id)
     if not rows:
         st.info("No orders yet.")
@@ -533,6 +539,26 @@ def _history_tab(user: UserView, customer_id: int) -> None:
         "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 
+def _export(user: UserView, customer_id: int) -> None:
+    """The customer's complete record as a file: what this user's role sees on the profile."""
+    with st.expander("Export this customer's record"):
+        export_panel(
+            user, key=f"record_export_{customer_id}", scope=customer_id, rows_are="rows",
+            make=lambda fmt, _everyone: export_record(user.actor, customer_id, fmt=fmt),
+            file_of=_made, refusals=(ExportError, PermissionDenied,
+                                                 CustomerNotFound),
+            consent_rule=False, format_names={"xlsx": "Excel", "csv": "CSV (zip)"},
+            note="Details, orders, interactions, consent history, tags and feedback"
+                 + (" and payment methods (masked)"
+                    if user.actor.can(Capability.VIEW_PAYMENT_DETAILS) else "")
+                 + ": Excel with a sheet each, or a zip of one CSV each. Recorded in the "
+                   "audit trail.")
+
+
+def _made(made: ExportFile) -> ExportFile:
+    return made
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "customer profiles")
     customer_id = _customer_id()
@@ -574,6 +600,7 @@ def main() -> None:
     if "History" in tabs:
         with tabs["History"]:
             _history_tab(user, customer_id)
+    _export(user, customer_id)
 
 
 main()

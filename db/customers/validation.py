@@ -91,6 +91,15 @@ def normalise_country(value: str) -> str:
     return code
 
 
+def normalise_currency(value: object) -> str:
+    """An ISO 4217 currency code, upper-cased: ``" eur "`` → ``"EUR"``."""
+    text = str(value or "").strip().upper()
+    if len(text) != 3 or not text.isascii() or pycountry.currencies.get(alpha_3=text) is None:
+        raise InvalidValue(f"{str(value or '').strip()!r} is not a currency: use its three-letter"
+                           " ISO 4217 code, such as EUR, USD or CHF.")
+    return text
+
+
 def check_text(value: str, *, multiline: bool = False) -> str:
     """``value`` unchanged, or :class:`InvalidValue` naming the first control character in it.
 
