@@ -24,7 +24,9 @@ Made = TypeVar("Made")
 
 def export_panel(user: UserView, *, key: str, scope: object, rows_are: str,
                  make: Callable[[str, bool], Made], file_of: Callable[[Made], ExportFile],
-                 refusals: tuple[type[Exception], ...]) -> Made | None:
+                 refusals: tuple[type[Exception], ...], consent_rule: bool = True,
+                 format_names: dict[str, str] | None = None,
+                 note: str | None = None) -> Made | None:
     """Ask for a format (and, for admins, whether to include ``rows_are`` without e-mail
     marketing consent), prepare the file with ``make(format, everyone)`` on request and
     offer it for download.
@@ -32,13 +34,20 @@ def export_panel(user: UserView, *, key: str, scope: object, rows_are: str,
     ``scope`` names what the rows come from (a segment, a search): a file prepared for
     another scope or other choices is dropped. Returns what ``make`` returned while it is
     current, so the page can say more about it; an exception in ``refusals`` is shown as
-    the reason instead.
+    the reason instead. An export the consent rule does not apply to (one customer's own
+    record, an admin's whole table; ``consent_rule=False``) shows ``note`` instead of the
+    consent choice; ``format_names`` renames the formats (Excel first when given first).
     """
-    columns = st.columns([1, 2, 1.5], vertical_alignment="bottom")
-    fmt = columns[0].radio("Format", list(EXPORT_FORMATS), horizontal=True,
-                           format_func=FORMAT_NAMES.__getitem__, key=f"{key}_format")
+    names = format_names or FORMAT_NAMES
+    columns = st.columns([1.2, 2, 1.5], vertical_alignment="bottom")
+    fmt = columns[0].radio("Format", [name for name in names if name in EXPORT_FORMATS],
+                           horizontal=True, format_func=names.__getitem__,
+                           key=f"{key}_format")
     everyone = False
-    if user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
+    if not consent_rule:
+        if note:
+            columns[1].caption(note)
+    elif user.actor.can(Capability.EXPORT_WITHOUT_CONSENT):
         everyone = columns[1].checkbox(
             f"Include {rows_are} without e-mail marketing consent", key=f"{key}_everyone",
             help="Recorded in the audit trail. Only for purposes that need no consent.")

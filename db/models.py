@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import (
     CheckConstraint,
@@ -131,7 +132,17 @@ def live() -> ColumnElement[bool]:
     return and_(columns.deleted_at.is_(None), columns.erased_at.is_(None))
 
 
-def is_live(customer: Customer | None) -> bool:
+class Lifecycle(Protocol):
+    """What :func:`is_live` reads: a Customer, or any row carrying these two fields."""
+
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+    @property
+    def erased_at(self) -> datetime | None: ...
+
+
+def is_live(customer: Lifecycle | None) -> bool:
     """Python's twin of :func:`live` for a loaded record (``None``: no such customer)."""
     return customer is not None and customer.deleted_at is None and customer.erased_at is None
 

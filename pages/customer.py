@@ -12,13 +12,16 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.date_bounds import EARLIEST, LATEST
+from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
+from dashboard.order_entry import order_form
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import orders, profile
 from db.customers import service as customers
+from db.customers.export import export_record
 from db.customers.service import (
     CustomerNotFound,
     DuplicateEmail,
@@ -32,6 +35,7 @@ from db.customers.service import (
     update_customer,
 )
 from db.customers.validation import InvalidFields
+from db.exports import ExportError, ExportFile
 from db.models import (
     CONSENT_PURPOSES,
     CONTACT_CHANNELS,
@@ -69,11 +73,14 @@ def _customer_id() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _header(user: UserView, customer: Customer) -> None:
+def _header(user: UserView, customer: Customer, numbers: profile.Figures) -> None:
     st.title(plain(f"{customer.first_name} {customer.last_name}"))
     address = ", ".join(filter(None, [customer.street, customer.postcode])) or "—"
+    # Since they were put on file, or since their first order when that is earlier: an
+    # order log loaded today makes customers whose history starts years back.
+    since = min(filter(None, (customer.created_at, numbers.first_order_at)))
     lines = [f"#{customer.id} · {customer.status} · {customer.city or '—'}, {customer.country}"
-             f" · customer since {customer.created_at:%Y-%m-%d}",
+             f" · customer since {since:%Y-%m-%d}",
              f"E-mail: {customer.email or '—'}    Phone: {customer.phone or '—'}    "
              f"Address: {address}"]
     for line in lines:
@@ -87,8 +94,7 @@ def _header(user: UserView, customer: Customer) -> None:
     st.text("Tags: " + (", ".join(tags) or "none") + "    Consent: " + " · ".join(badges))
 
 
-def _figures(user: UserView, customer_id: int) -> None:
-    numbers = profile.figures(user.actor, customer_id)
+def _figures(numbers: profile.Figures) -> None:
     # Two rows of three: in six columns a date or a large sum was cut off at 1,400 px.
     columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric("Lifetime value", f"€{numbers.lifetime_value:,.2f}")
@@ -293,6 +299,8 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
+    if orders.may_record(user.actor):
+        order_form(user, customer_id)
     rows = profile.orders(user.actor, customer_id)
     if not rows:
         st.info("No orders yet.")
@@ -531,6 +539,26 @@ def _history_tab(user: UserView, customer_id: int) -> None:
         "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 
+def _export(user: UserView, customer_id: int) -> None:
+    """The customer's complete record as a file: what this user's role sees on the profile."""
+    with st.expander("Export this customer's record"):
+        export_panel(
+            user, key=f"record_export_{customer_id}", scope=customer_id, rows_are="rows",
+            make=lambda fmt, _everyone: export_record(user.actor, customer_id, fmt=fmt),
+            file_of=_made, refusals=(ExportError, PermissionDenied,
+                                                 CustomerNotFound),
+            consent_rule=False, format_names={"xlsx": "Excel", "csv": "CSV (zip)"},
+            note="Details, orders, interactions, consent history, tags and feedback"
+                 + (" and payment methods (masked)"
+                    if user.actor.can(Capability.VIEW_PAYMENT_DETAILS) else "")
+                 + ": Excel with a sheet each, or a zip of one CSV each. Recorded in the "
+                   "audit trail.")
+
+
+def _made(made: ExportFile) -> ExportFile:
+    return made
+
+
 def main() -> None:
     user = require_page(Capability.LOOKUP, "customer profiles")
     customer_id = _customer_id()
@@ -545,8 +573,9 @@ def main() -> None:
         st.warning(str(error))
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
         return
-    _header(user, customer)
-    _figures(user, customer_id)
+    numbers = profile.figures(user.actor, customer_id)
+    _header(user, customer, numbers)
+    _figures(numbers)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
         names.append("Payment methods")
@@ -571,6 +600,7 @@ def main() -> None:
     if "History" in tabs:
         with tabs["History"]:
             _history_tab(user, customer_id)
+    _export(user, customer_id)
 
 
 main()

@@ -2,8 +2,12 @@
 filters that live in the link, so a view can be shared.
 
 Every figure comes from one call (:func:`db.kpi.board.dashboard`), cached by the choices and
-the data version that every write raises: an edit shows on the next run, and reruns that
+the data version that every write changes: an edit shows on the next run, and reruns that
 change nothing cost one small query.
+
+Old data shows as it is: the date fields reach back to the first order, and when the newest
+order is older than the last 30 days the presets end on its day and the RFM grid is scored
+there (:func:`db.kpi.periods.as_of`), with a note saying so.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from db.core.access import Actor, Capability
 from db.core.types import utcnow
 from db.kpi import board as kpi_board
 from db.kpi.filters import filter_options
-from db.kpi.periods import GRANULARITIES, Period
+from db.kpi.periods import GRANULARITIES, Period, as_of
 from db.segments import service as segments
 from db.segments.membership import SegmentError, SegmentNotFound
 
@@ -42,33 +46,40 @@ KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _options(role: str, username: str, version: int) -> dict[str, list[str]]:
+def _options(role: str, username: str, version: tuple[int, ...]) -> dict[str, list[str]]:
     return filter_options(Actor(username, role))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _segments(role: str, username: str, version: int) -> dict[int, str]:
+def _segments(role: str, username: str, version: tuple[int, ...]) -> dict[int, str]:
     return segments.segment_names(Actor(username, role))
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _order_days(role: str, username: str, version: tuple[int, ...]) -> Period | None:
+    return kpi_board.order_days(Actor(username, role))
+
+
 @st.cache_data(ttl=600, max_entries=64, show_spinner="Computing the figures…")
-def _figures(role: str, username: str, view: kpi_view.View, today: date,
-             version: int) -> kpi_board.Dashboard:
-    """Cached by the choices and the data version: any write makes a new entry."""
-    return kpi_board.dashboard(Actor(username, role), view.resolve(today), view.granularity,
-                             view.filters, today=today)
+def _figures(role: str, username: str, view: kpi_view.View, today: date, anchor: date,
+             version: tuple[int, ...]) -> kpi_board.Dashboard:
+    """Cached by the choices and the data version: any write makes a new entry. Presets end
+    and the RFM grid is scored on ``anchor`` (today, or the newest order's day when old)."""
+    return kpi_board.dashboard(Actor(username, role), view.resolve(anchor), view.granularity,
+                             view.filters, today=today, as_of=anchor)
 
 
-def _start_from_link(today: date, options: dict[str, list[str]],
+def _start_from_link(today: date, anchor: date, options: dict[str, list[str]],
                      segment_names: dict[int, str]) -> None:
-    """On the first run, set the widgets from the link (and say what in it was ignored)."""
+    """On the first run, set the widgets from the link (and say what in it was ignored);
+    presets end on ``anchor``."""
     if KEYS["period"] in st.session_state:
         return
     known = {name: set(values) for name, values in options.items()}
     view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known,
                                        segments=segment_names.keys())
     st.session_state["kpi_notes"] = notes
-    period = view.resolve(today)
+    period = view.resolve(anchor)
     st.session_state.update({
         KEYS["period"]: view.period, KEYS["first"]: period.first, KEYS["last"]: period.last,
         KEYS["granularity"]: view.granularity, KEYS["countries"]: list(view.countries),
@@ -81,26 +92,44 @@ def _make_custom() -> None:
     st.session_state[KEYS["period"]] = kpi_view.CUSTOM
 
 
-def _choices(today: date, options: dict[str, list[str]],
+def _earliest(days: Period | None, *shown: date) -> date:
+    """The first day the date fields take: 1 January of the first order's year (so that
+    its whole year can be chosen), or an earlier day they show (a preset reaching before
+    the data, a link's), so that none is ever reset."""
+    return min([*shown, *([days.first.replace(month=1, day=1)] if days else [])])
+
+
+def _choices(today: date, anchor: date, days: Period | None, options: dict[str, list[str]],
              segment_names: dict[int, str]) -> kpi_view.View | None:
     """The widgets; the view they describe (None while custom dates do not make sense).
 
     The date fields always show the period's days: a preset writes its dates into them on
-    every run (so they follow the choice, and today), and editing one makes the period
-    custom, starting from the dates shown.
+    every run (so they follow the choice, and ``anchor``), and editing one makes the period
+    custom, starting from the dates shown. They take any day from the first order's year
+    (``days``) to today, and say so beside them and in their help: Streamlit's own range (ten
+    years before the value shown) refused an old order log's days, and a day outside the
+    range never reaches the script (Streamlit puts the previous one back), so the range is
+    told up front.
     """
     top = st.columns([2, 1.4, 1.4, 2])
     top[0].selectbox("Period", list(kpi_view.PERIOD_CHOICES), key=KEYS["period"],
                      format_func=kpi_view.PERIOD_CHOICES.__getitem__)
     custom = st.session_state[KEYS["period"]] == kpi_view.CUSTOM
     if not custom:
-        shown = kpi_view.View(period=st.session_state[KEYS["period"]]).resolve(today)
+        shown = kpi_view.View(period=st.session_state[KEYS["period"]]).resolve(anchor)
         st.session_state[KEYS["first"]], st.session_state[KEYS["last"]] = (shown.first,
                                                                            shown.last)
-    top[1].date_input("From (UTC)", key=KEYS["first"], max_value=today, format="YYYY-MM-DD",
-                      on_change=_make_custom)
-    top[2].date_input("To (UTC)", key=KEYS["last"], max_value=today, format="YYYY-MM-DD",
-                      on_change=_make_custom)
+    earliest = _earliest(days, *(st.session_state[KEYS[name]] for name in ("first", "last")
+                                 if st.session_state[KEYS[name]] is not None))
+    reach = (f"The date fields take any day from {earliest:%d %b %Y} to today "
+             f"({today:%d %b %Y}); " + (f"the first order is from {days.first:%d %b %Y}."
+                                          if days else "there are no orders yet."))
+    top[1].date_input("From (UTC)", key=KEYS["first"], min_value=earliest, max_value=today,
+                      format="YYYY-MM-DD", on_change=_make_custom,
+                      help=reach)
+    top[2].date_input("To (UTC)", key=KEYS["last"], min_value=earliest, max_value=today,
+                      format="YYYY-MM-DD", on_change=_make_custom,
+                      help=reach)
     top[3].segmented_control("Granularity", list(GRANULARITIES), key=KEYS["granularity"],
                              format_func=GRANULARITIES.__getitem__, selection_mode="single")
     row = st.columns(4)
@@ -115,6 +144,7 @@ def _choices(today: date, options: dict[str, list[str]],
     row[3].selectbox("Saved segment", [None, *segment_names], key=KEYS["segment"],
                      placeholder=ANY_SEGMENT,
                      format_func=lambda key: ANY_SEGMENT if key is None else segment_names[key])
+    st.caption(reach)
     first, last = st.session_state[KEYS["first"]], st.session_state[KEYS["last"]]
     if custom:
         problem = kpi_view.custom_problem(first, last, today)
@@ -168,7 +198,7 @@ def _previous(trend: pd.DataFrame) -> pd.DataFrame:
     return trend[["bucket", "first", "last", "partial", *names]].rename(columns=names)
 
 
-def _charts(board: kpi_board.Dashboard, granularity: str, today: date) -> None:
+def _charts(board: kpi_board.Dashboard, granularity: str, today: date, anchor: date) -> None:
     trend, period, by = board.trend, board.period, f"-by-{granularity}"
     spans = ["bucket", "first", "last", "partial"]
     has_sales = bool(board.sales.orders or board.sales.refunds)
@@ -212,8 +242,13 @@ def _charts(board: kpi_board.Dashboard, granularity: str, today: date) -> None:
     # The grid takes the wider column, so that its group names fit their cells.
     left, right = st.columns([3, 2])
     with left:
-        _chart("RFM grid (today)", build_rfm_grid(board.rfm), board.rfm, "rfm-grid",
-               Period(today, today), "No customer has ordered yet.")
+        scored = "today" if anchor == today else f"as of {anchor:%d %b %Y}"
+        _chart(f"RFM grid ({scored})",
+               None if board.rfm.empty else build_rfm_grid(board.rfm), board.rfm,
+               "rfm-grid", Period(anchor, anchor), "No customer has ordered yet.")
+        if anchor != today:
+            st.caption(f"Recency is counted back from the newest order, {anchor:%d %b %Y}, "
+                       "not from today.")
     with right:
         if not board.rfm.empty:
             st.subheader("RFM groups")
@@ -264,15 +299,20 @@ def main() -> None:
     version = kpi_board.data_version()
     options = _options(user.role, user.username, version)
     segment_names = _segments(user.role, user.username, version)
-    _start_from_link(today, options, segment_names)
+    days = _order_days(user.role, user.username, version)
+    anchor = as_of(today, days.last if days else None)
+    _start_from_link(today, anchor, options, segment_names)
     for note in st.session_state.get("kpi_notes", []):
         st.warning(plain(note))
-    view = _choices(today, options, segment_names)
+    if anchor != today:
+        st.info(f"Your newest order is from {anchor:%d %b %Y}; periods end there, and the "
+                "RFM grid counts from it. Choose Custom dates for other days.")
+    view = _choices(today, anchor, days, options, segment_names)
     if view is None:
         return
     st.query_params.from_dict(kpi_view.to_params(view))
     try:
-        board = _figures(user.role, user.username, view, today, version)
+        board = _figures(user.role, user.username, view, today, anchor, version)
     except (SegmentError, SegmentNotFound) as error:  # deleted, or broken
         st.error(plain(error))
         return
@@ -285,7 +325,7 @@ def main() -> None:
         st.info("No orders, answers or contacts in this period for these filters. "
                 "Choose a longer period or fewer filters.")
     _tiles(board)
-    _charts(board, view.granularity, today)
+    _charts(board, view.granularity, today, anchor)
 
 
 main()

@@ -15,9 +15,10 @@ from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Actor, Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
+from db.customers.export import ALL_CUSTOMER_COLUMNS, all_customers_file
 from db.customers.profile import all_tags, tags_for
 from db.customers.service import editable_fields, stored_id, update_many
-from db.exports import ExportError
+from db.exports import ExportError, ExportFile
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
 from db.search.ranking import (
@@ -200,9 +201,25 @@ def _export(user: UserView, term: str, filters: SearchFilters) -> None:
         st.text(_export_note(made))
 
 
-def main() -> None:
-    user = require_page(Capability.LOOKUP, "Lookup")
-    st.title("Customer lookup")
+def _made(made: ExportFile) -> ExportFile:
+    return made
+
+
+def _export_all(user: UserView) -> None:
+    """Admins: every customer with every importable field, as a file an import reads back."""
+    if not user.actor.can(Capability.ADMINISTER):
+        return
+    with st.expander("Export all customers"):
+        export_panel(
+            user, key="export_all", scope="all", rows_are="customers",
+            make=lambda fmt, _everyone: all_customers_file(user.actor, fmt=fmt),
+            file_of=_made, refusals=(ExportError, PermissionDenied), consent_rule=False,
+            note="Every customer, with or without consent (recorded in the audit trail), "
+                 "with the columns an import reads: " + ", ".join(ALL_CUSTOMER_COLUMNS) + ".")
+
+
+def _listing(user: UserView) -> None:
+    """The search box, its filters and the results, with their export and edit panels."""
     term = _search_box()
     filters = _filters(user)
     results = search_customers(user.actor, term, filters, limit=PAGE_SIZE,
@@ -222,6 +239,13 @@ def main() -> None:
     if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
         with st.expander("Edit these customers"):
             _grid(user, results.hits)
+
+
+def main() -> None:
+    user = require_page(Capability.LOOKUP, "Lookup")
+    st.title("Customer lookup")
+    _listing(user)
+    _export_all(user)
 
 
 main()

@@ -28,13 +28,13 @@ import hmac
 import itertools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
 from db.audit import anchor as anchors
@@ -132,6 +132,22 @@ def _key_for_writing(session: Session) -> str:
         return keys.audit_key(create=True)
 
 
+class Event(NamedTuple):
+    """One event to record: what :func:`record` takes, for :func:`record_many`."""
+
+    action: str
+    entity: str
+    entity_id: object | None
+    changes: dict[str, Any]
+
+
+def _payload(changes: dict[str, Any] | None) -> str:
+    payload = {key: ([_jsonable(v) for v in value] if isinstance(value, (list, tuple))
+                     else _jsonable(value))
+               for key, value in (changes or {}).items()}
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
 def record(session: Session, *, actor: str, action: str, entity: str,
            entity_id: object | None = None, changes: dict[str, Any] | None = None,
            source: str) -> AuditEvent:
@@ -143,21 +159,42 @@ def record(session: Session, *, actor: str, action: str, entity: str,
     """
     if source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}")
-    payload = {key: ([_jsonable(v) for v in value] if isinstance(value, (list, tuple))
-                     else _jsonable(value))
-               for key, value in (changes or {}).items()}
     key = _key_for_writing(session)  # read before the chain lock, to hold that briefly
     prev_hash = _last_hash(session)
     # Taken after the chain lock, so times rise with ids (the audit search relies on it).
     fields: dict[str, Any] = {
         "at": utcnow(), "actor": actor[:50], "action": action, "entity": entity,
         "entity_id": None if entity_id is None else str(entity_id),
-        "changes": json.dumps(payload, sort_keys=True, ensure_ascii=False), "source": source,
+        "changes": _payload(changes), "source": source,
     }
     event = AuditEvent(**fields, prev_hash=prev_hash,
                        hash=keyed_hash(key, prev_hash=prev_hash, **fields))
     session.add(event)
     return event
+
+
+def record_many(session: Session, events: Iterable[Event], *, actor: str, source: str) -> int:
+    """Chain and write many events in one statement (an import's event per customer);
+    returns how many. The same events as :func:`record` one by one, without an ORM object
+    and a query per event: 100,000 of those took longer than the import they describe."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r}")
+    key = _key_for_writing(session)
+    prev_hash = _last_hash(session)
+    at = utcnow()
+    rows = []
+    for event in events:
+        fields: dict[str, Any] = {
+            "at": at, "actor": actor[:50], "action": event.action, "entity": event.entity,
+            "entity_id": None if event.entity_id is None else str(event.entity_id),
+            "changes": _payload(event.changes), "source": source,
+        }
+        chained = keyed_hash(key, prev_hash=prev_hash, **fields)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": chained})
+        prev_hash = chained
+    if rows:
+        session.execute(insert(table_of(AuditEvent)), rows)  # Core: no ORM work per row
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,20 @@ An order changes the customer's summary (count, spend, first and last order) and
 tables, so :func:`db.derived.hook.customers_changed` moves them in the same transaction as the
 order and its audit event.
 Refunds are orders with a negative amount, so sums stay honest.
+
+The same order recorded again by the same person within :data:`DOUBLE_SUBMIT_WINDOW` (a
+second click before the form cleared) is refused with :class:`AlreadyRecorded`, as a
+contact logged twice is (:class:`db.customers.profile.AlreadyLogged`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from db.audit import trail
 from db.core.access import Actor, Capability, require
@@ -19,12 +25,28 @@ from db.core.engine import write_session
 from db.core.money import AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
 from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
-from db.customers.validation import InvalidFields, text_errors
+from db.customers.validation import (
+    InvalidFields,
+    InvalidValue,
+    normalise_currency,
+    text_errors,
+)
 from db.derived.hook import customers_changed
-from db.models import ORDER_CHANNELS, Customer, Order, is_live
+from db.models import ORDER_CHANNELS, AuditEvent, Customer, Order, is_live
 
 # NUMERIC(12, 2): ten digits before the point.
 _LARGEST = Decimal("9999999999.99")
+# The same order recorded again by the same person within this time is a double submit.
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+
+
+class AlreadyRecorded(ValueError):
+    """The same order was recorded moments ago (a double submit); nothing was written."""
+
+    def __init__(self, existing: Order) -> None:
+        super().__init__(f"This order was already recorded (order {existing.id}); it was not "
+                         "recorded twice.")
+        self.existing = existing
 
 
 def _amount(value: object, errors: dict[str, str]) -> Decimal:
@@ -39,14 +61,23 @@ def _amount(value: object, errors: dict[str, str]) -> Decimal:
     return Decimal(0)
 
 
+def may_record(actor: Actor) -> bool:
+    """Whether ``actor`` may record orders and refunds (forms ask here, not the role)."""
+    return actor.can(Capability.EDIT_CUSTOMER)
+
+
 def record_order(actor: Actor, customer_id: int, *, amount: object, category: str,
                  channel: str, product: str, quantity: int = 1,
-                 ordered_at: datetime | None = None,
+                 ordered_at: datetime | None = None, currency: str = "EUR",
                  engine: Engine | None = None) -> Order:
     """Add an order (or, with a negative amount, a refund) to a live customer.
 
-    Amounts are in the house currency (EUR, the column's default): the sales figures add
-    them up as they are.
+    ``currency`` is an ISO 4217 code (upper-cased; EUR by default). The sales figures add
+    amounts up as they are, whatever their currency. ``ordered_at`` defaults to now.
+
+    The same order (amount, currency, category, channel, product, quantity and, when given,
+    ``ordered_at``) recorded by the same actor for the same customer within
+    :data:`DOUBLE_SUBMIT_WINDOW` raises :class:`AlreadyRecorded` and writes nothing.
     """
     require(actor, Capability.EDIT_CUSTOMER)
     errors: dict[str, str] = {}
@@ -65,6 +96,10 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
         errors["ordered_at"] = "The order time needs a time zone."
     elif when > utcnow():
         errors["ordered_at"] = "An order cannot be in the future."
+    try:
+        currency = normalise_currency(currency)
+    except InvalidValue as error:
+        errors["currency"] = str(error)
     errors |= text_errors({"category": category, "product": product})
     if errors:
         raise InvalidFields(errors)
@@ -72,12 +107,45 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
         customer = session.get(Customer, customer_id)
         if customer is None or not is_live(customer):
             raise CustomerNotFound(f"There is no customer {customer_id}.")
+        # Lock the customer, so two submits of one order check and write one after the
+        # other (PostgreSQL; SQLite writes one at a time anyway).
+        session.execute(select(Customer.id).where(Customer.id == customer_id)
+                        .with_for_update())
         order = Order(customer_id=customer_id, ordered_at=when, amount=value,
-                      category=category, channel=channel, product=product, quantity=quantity)
+                      currency=currency, category=category, channel=channel,
+                      product=product, quantity=quantity)
+        if (twin := _twin(session, actor, order, given_time=ordered_at is not None)) is not None:
+            session.expunge(twin)
+            raise AlreadyRecorded(twin)
         with customers_changed(session, [customer_id]):
             session.add(order)
         trail.record(session, actor=actor.username, action="order.record", entity="customer",
                      entity_id=customer_id,
-                     changes={"order_id": order.id, "amount": value, "category": category,
-                              "channel": channel, "ordered_at": when}, source="form")
+                     changes={"order_id": order.id, "amount": value, "currency": currency,
+                              "category": category, "channel": channel, "product": product,
+                              "quantity": quantity, "ordered_at": when}, source="form")
         return order
+
+
+def _twin(session: Session, actor: Actor, order: Order, *, given_time: bool) -> Order | None:
+    """The same order as ``order``, recorded by ``actor`` within the double-submit window.
+
+    An order has no time of recording of its own: the window is read from the audit events
+    that recorded this customer's orders (few, and found by the entity index).
+    """
+    since = utcnow() - DOUBLE_SUBMIT_WINDOW
+    recent = [json.loads(changes).get("order_id") for changes in session.exec(
+        select(AuditEvent.changes).where(
+            AuditEvent.entity == "customer", AuditEvent.entity_id == str(order.customer_id),
+            AuditEvent.action == "order.record", AuditEvent.actor == actor.username[:50],
+            col(AuditEvent.at) >= since))]
+    if not recent:
+        return None
+    same = select(Order).where(
+        col(Order.id).in_([order_id for order_id in recent if isinstance(order_id, int)]),
+        Order.amount == order.amount, Order.currency == order.currency,
+        Order.category == order.category, Order.channel == order.channel,
+        Order.product == order.product, Order.quantity == order.quantity)
+    if given_time:  # an order typed in with its own time is a twin only at that time
+        same = same.where(Order.ordered_at == order.ordered_at)
+    return session.exec(same.limit(1)).first()

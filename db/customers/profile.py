@@ -131,15 +131,15 @@ def _rows_of(actor: Actor, model: type[Row], customer_id: int, newest_first: tup
             .order_by(*(table.c[name].desc() for name in newest_first)).limit(limit)))
 
 
-def orders(actor: Actor, customer_id: int, *, limit: int = 1_000,
+def orders(actor: Actor, customer_id: int, *, limit: int | None = 1_000,
            engine: Engine | None = None) -> list[Order]:
-    """The customer's orders, newest first (at most ``limit``)."""
+    """The customer's orders, newest first (at most ``limit``; None: all)."""
     return _rows_of(actor, Order, customer_id, ("ordered_at",), limit, engine)
 
 
-def interactions(actor: Actor, customer_id: int, *, limit: int = 500,
+def interactions(actor: Actor, customer_id: int, *, limit: int | None = 500,
                  engine: Engine | None = None) -> list[Interaction]:
-    """The customer's contacts, newest first (at most ``limit``)."""
+    """The customer's contacts, newest first (at most ``limit``; None: all)."""
     return _rows_of(actor, Interaction, customer_id, ("at",), limit, engine)
 
 

@@ -8,9 +8,10 @@ field and save nothing until all pass.
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable, Mapping
 from datetime import date
-from functools import partial
+from functools import cache, partial
 from typing import Any, NoReturn
 
 import phonenumbers
@@ -67,14 +68,36 @@ def normalise_phone(value: str, default_country: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@cache
+def _german_names() -> dict[str, str]:
+    """German country names (pycountry's own translations) → alpha-2, folded to lower case:
+    files from German-speaking teams write "Deutschland" and "Österreich"."""
+    german = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"])
+    return {german.gettext(country.name).casefold(): str(country.alpha_2)
+            for country in pycountry.countries}
+
+
+@cache
 def normalise_country(value: str) -> str:
-    """An ISO 3166 alpha-2 code from a code (``de``, ``DEU``) or an English name."""
+    """An ISO 3166 alpha-2 code from a code (``de``, ``DEU``) or an English or German name."""
     text = value.strip()
     try:
-        country = pycountry.countries.lookup(text)
+        return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
-        raise InvalidValue(f"{text!r} is not a country (use an ISO code such as DE).") from None
-    return str(country.alpha_2)
+        pass
+    code = _german_names().get(text.casefold())
+    if code is None:
+        raise InvalidValue(f"{text!r} is not a country (use an ISO code such as DE).")
+    return code
+
+
+def normalise_currency(value: object) -> str:
+    """An ISO 4217 currency code, upper-cased: ``" eur "`` → ``"EUR"``."""
+    text = str(value or "").strip().upper()
+    if len(text) != 3 or not text.isascii() or pycountry.currencies.get(alpha_3=text) is None:
+        raise InvalidValue(f"{str(value or '').strip()!r} is not a currency: use its three-letter"
+                           " ISO 4217 code, such as EUR, USD or CHF.")
+    return text
 
 
 def check_text(value: str, *, multiline: bool = False) -> str:

@@ -33,5 +33,5 @@ def customers_changed(session: Session, customer_ids: Iterable[int]) -> Iterator
         session.flush()
         summary.refresh(session, ids)
     if ids:
-        changed = session.exec(select(Customer).where(col(Customer.id).in_(ids))).all()
-        search_index.index_customers(session, changed)
+        search_index.index_customers(session, session.execute(
+            select(*search_index.INDEXED_COLUMNS).where(col(Customer.id).in_(ids))).all())

@@ -42,11 +42,13 @@ FIELDS: dict[str, tuple[ImportField, ...]] = {
         ("preferred_channel", "Preferred channel", False), ("status", "Status", False),
         ("source", "Source", False), ("created_at", "Customer since", False)),
     "orders": _fields(
-        ("order_ref", "Order number", True), ("customer_ref", "Customer number", False),
+        ("order_ref", "Order number", False), ("customer_ref", "Customer number", False),
         ("email", "Customer e-mail", False), ("ordered_at", "Order date", True),
-        ("amount", "Amount", True), ("currency", "Currency", False),
+        ("amount", "Amount", False), ("unit_price", "Unit price", False),
+        ("currency", "Currency", False),
         ("category", "Category", False), ("channel", "Channel", False),
-        ("product", "Product", False), ("quantity", "Quantity", False)),
+        ("product", "Product", False), ("quantity", "Quantity", False),
+        ("country", "Customer country", False)),
     "interactions": _fields(
         ("customer_ref", "Customer number", False), ("email", "Customer e-mail", False),
         ("at", "Date and time", True), ("kind", "Kind", True),
@@ -56,7 +58,7 @@ FIELDS: dict[str, tuple[ImportField, ...]] = {
 
 REQUIRED_ANY: dict[str, tuple[tuple[str, ...], ...]] = {
     "customers": (),
-    "orders": (("customer_ref", "email"),),
+    "orders": (("customer_ref", "email"), ("amount", "unit_price")),
     "interactions": (("customer_ref", "email"),),
 }
 """Per kind, groups of fields of which at least one must be mapped."""
@@ -125,6 +127,9 @@ _SHARED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "revenue", "betrag", "summe", "gesamt", "gesamtbetrag", "gesamtsumme",
                 "bruttobetrag", "brutto", "umsatz", "endbetrag", "rechnungsbetrag"),
                ("betrag", "summe", "total", "amount", "brutto", "umsatz")),
+    "unit_price": (("unit price", "unitprice", "price", "price each", "item price", "preis",
+                    "einzelpreis", "stueckpreis", "stuckpreis", "ep"),
+                   ("unitprice", "einzelpreis", "stueckpreis", "stuckpreis")),
     "currency": (("currency", "currency code", "curr", "waehrung", "wahrung", "wahrungscode",
                   "waehrungscode"), ("currency", "wahrung", "waehrung")),
     "category": (("category", "product category", "kategorie", "warengruppe",

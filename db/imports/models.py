@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from db.imports.mapping import KINDS
 from db.models import timestamp_field
 
-IMPORT_KINDS = ("customers", "orders", "interactions")
-_KIND_CHECK = "kind IN ('customers', 'orders', 'interactions')"
+_KIND_CHECK = "kind IN (" + ", ".join(f"'{kind}'" for kind in KINDS) + ")"
 
 
 class ImportRun(SQLModel, table=True):

@@ -1,6 +1,7 @@
 """The KPI page's one call: every figure for one choice of period, granularity and filters
-(:func:`dashboard`, what the page caches and the benchmark times), the number that keys the
-page's cache (:func:`data_version`), and its charts' rows as CSV downloads
+(:func:`dashboard`, what the page caches and the benchmark times), the first and last day
+with an order (:func:`order_days`, the date fields' range), the number that keys the page's
+cache (:func:`data_version`), and its charts' rows as CSV downloads
 (:func:`csv_download`).
 """
 
@@ -27,7 +28,7 @@ from db.kpi.periods import Period, bucket_spans, bucketed
 from db.kpi.rfm import average_lifetime_value_cents, rfm
 from db.kpi.sales import Sales, breakdown, daily, sales, totals
 from db.kpi.top import top_customers
-from db.models import AuditEvent
+from db.models import AuditEvent, Customer, Feedback, Interaction, Order
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,12 @@ class Dashboard:
 
 
 def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters = NO_FILTERS, *,
-              today: date | None = None, engine: Engine | None = None) -> Dashboard:
-    """Every figure of the KPI page, on one connection (see :mod:`db.kpi.scope`); the RFM
-    grid is scored on ``today``."""
+              today: date | None = None, as_of: date | None = None,
+              engine: Engine | None = None) -> Dashboard:
+    """Every figure of the KPI page, on one connection (see :mod:`db.kpi.scope`). ``today``
+    says which buckets and months are not over; the RFM grid is scored on ``as_of``
+    (default ``today``; the newest order's day for old data, see
+    :func:`db.kpi.periods.as_of`)."""
     require(actor, Capability.VIEW_KPIS)
     engine = engine or get_engine()
     today = today or utcnow().date()
@@ -94,21 +98,34 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
             by_category=breakdown(actor, period, "category", filters, engine=engine),
             by_channel=breakdown(actor, period, "channel", filters, engine=engine),
             nps=answers.assign(nps=nps_of(answers)).merge(spans, on="bucket"),
-            rfm=rfm(actor, filters, today=today, engine=engine),
+            rfm=rfm(actor, filters, today=as_of or today, engine=engine),
             top_customers=top_customers(actor, period, filters, engine=engine),
         )
 
 
-def data_version(*, engine: Engine | None = None) -> int:
-    """A number that grows with every committed write, for keying cached figures.
-
-    Every write service records an audit event, and the audit chain admits one writer at a
-    time (a transaction lock on PostgreSQL, the write lock on SQLite), so the newest event's
-    id rises in commit order.
-    """
+def order_days(actor: Actor, *, engine: Engine | None = None) -> Period | None:
+    """The first and the last UTC day with an order or a refund (of any customer, deleted
+    ones included, as the sales figures count them); None before the first order."""
+    require(actor, Capability.VIEW_KPIS)
+    days = sales_table(set()).table.c.day
     with kpi_scope.connect(engine) as connection:
-        return connection.execute(
-            select(func.coalesce(func.max(table_of(AuditEvent).c.id), 0))).scalar_one()
+        first, last = connection.execute(select(func.min(days), func.max(days))).one()
+    return None if first is None else Period(first, last)
+
+
+def data_version(*, engine: Engine | None = None) -> tuple[int, ...]:
+    """A value that changes with every committed write, for keying cached figures.
+
+    First the newest audit event's id: every write service records an event, and the audit
+    chain admits one writer at a time (a transaction lock on PostgreSQL, the write lock on
+    SQLite), so it rises in commit order. Then the newest customer, order, interaction and
+    answer ids, so that a bulk load writing rows without an event (the demo loader) moves it
+    too. One query over primary keys.
+    """
+    newest = [select(func.coalesce(func.max(table_of(model).c.id), 0)).scalar_subquery()
+              for model in (AuditEvent, Customer, Order, Interaction, Feedback)]
+    with kpi_scope.connect(engine) as connection:
+        return tuple(int(value) for value in connection.execute(select(*newest)).one())
 
 
 @dataclass(frozen=True)

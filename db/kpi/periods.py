@@ -64,6 +64,16 @@ def preset(name: str, today: date) -> Period:
     return Period(today - timedelta(days=days - 1), today)
 
 
+def as_of(today: date, newest: date | None) -> date:
+    """The day the presets end and the RFM grid is scored: ``today``, or the newest order's
+    day when even the shortest preset ending today (the last 30 days) would hold no order,
+    so that an old order log (a 1997–98 history loaded in 2026) shows its own last days
+    rather than nothing. Current data, no data, or an order dated after today: ``today``."""
+    if newest is None or newest >= preset("last_30", today).first:
+        return today
+    return newest
+
+
 def months(first: date, last: date) -> list[tuple[date, date]]:
     """The calendar months from ``first``'s to ``last``'s, as (first day, last day)."""
     found, start = [], first.replace(day=1)

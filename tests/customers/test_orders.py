@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from db.core.access import PermissionDenied
 from db.core.types import utcnow
+from db.customers import orders
 from db.customers.orders import record_order
 from db.customers.service import CustomerNotFound, soft_delete_customer
 from db.customers.validation import InvalidFields
@@ -100,3 +101,57 @@ def test_an_order_and_a_refund_move_the_summary_and_are_audited(engine: Engine) 
     assert [json.loads(event.changes)["amount"] for event in events] == ["100.00", "-30.00"]
     assert json.loads(events[0].changes)["order_id"] == first.id
     assert {event.actor for event in events} == {MANAGER.username}
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("EUR", "EUR"), (" usd ", "USD"), ("chf", "CHF")])
+def test_the_currency_is_an_iso_code_stored_upper_case_and_audited(
+        engine: Engine, typed: str, stored: str) -> None:
+    customer = factories.customer(engine)
+    order = _record(engine, customer.id, currency=typed)
+    with Session(engine) as session:
+        saved = session.get(Order, order.id)
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "order.record")
+                             ).one()
+    assert saved is not None and saved.currency == stored
+    assert json.loads(event.changes)["currency"] == stored
+
+
+@pytest.mark.parametrize("typed", ["", "EU", "EURO", "ABC", "€", "ÉUR"])
+def test_a_currency_that_is_not_iso_4217_is_refused_beside_its_field(
+        engine: Engine, typed: str) -> None:
+    customer = factories.customer(engine)
+    with pytest.raises(InvalidFields) as refused:
+        _record(engine, customer.id, currency=typed)
+    assert "three-letter ISO 4217 code" in refused.value.errors["currency"]
+    with Session(engine) as session:
+        assert session.exec(select(Order)).all() == []
+
+
+def test_the_same_order_submitted_twice_at_once_is_recorded_once(engine: Engine) -> None:
+    customer = factories.customer(engine)
+    first = _record(engine, customer.id, amount="19.90", product="Kettle")
+    with pytest.raises(orders.AlreadyRecorded, match="already recorded") as refused:
+        _record(engine, customer.id, amount="19.90", product="Kettle")
+    assert refused.value.existing.id == first.id
+    yesterday = utcnow().replace(microsecond=0) - timedelta(days=1)
+    _record(engine, customer.id, amount="-5.00", ordered_at=yesterday)
+    with pytest.raises(orders.AlreadyRecorded):
+        _record(engine, customer.id, amount="-5,00", ordered_at=yesterday)
+    with Session(engine) as session:
+        assert len(session.exec(select(Order)).all()) == 2
+        assert len(session.exec(select(AuditEvent)
+                                .where(AuditEvent.action == "order.record")).all()) == 2
+
+
+def test_a_different_order_or_another_clerk_or_a_later_one_is_recorded(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    customer = factories.customer(engine)
+    _record(engine, customer.id)
+    _record(engine, customer.id, quantity=2)
+    _record(engine, customer.id, currency="USD")
+    record_order(ADMIN, customer.id, amount="49.90", category="books", channel="web",
+                 product="Paperback", engine=engine)
+    monkeypatch.setattr(orders, "DOUBLE_SUBMIT_WINDOW", timedelta(0))  # the window passed
+    _record(engine, customer.id)
+    with Session(engine) as session:
+        assert len(session.exec(select(Order)).all()) == 5

@@ -78,8 +78,10 @@ def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
                                    granted=rng.random() < 0.6, source="test",
                                    notice_version="v1", engine=engine)
         elif draw < 0.8:
+            # Each a different product: the same order again within seconds is refused as
+            # a double submit.
             record_order(ADMIN, customer_id, amount="12.50", category="books",
-                         channel=rng.choice(ORDER_CHANNELS), product="p", engine=engine)
+                         channel=rng.choice(ORDER_CHANNELS), product=f"p{step}", engine=engine)
         else:
             _edit(customer_id, rng.choice(edits), engine)
     soft_delete_customer(ADMIN, ids[0], engine=engine)

@@ -24,7 +24,10 @@ def test_every_field_is_named_as_the_app_names_it() -> None:
     assert tuple(FIELDS) == KINDS
     names = {kind: {field.name for field in FIELDS[kind]} for kind in KINDS}
     assert names["customers"] <= set(Customer.model_fields)
-    assert names["orders"] - set(Order.model_fields) <= {"order_ref", "customer_ref", "email"}
+    # Beside the order's own fields: how to find its customer (and their country, for a
+    # customer the import creates), and a unit price the amount is computed from.
+    assert names["orders"] - set(Order.model_fields) <= {
+        "order_ref", "customer_ref", "email", "country", "unit_price"}
     assert names["interactions"] - set(Interaction.model_fields) <= {"customer_ref", "email"}
     for kind, groups in REQUIRED_ANY.items():
         assert all(set(group) <= names[kind] for group in groups)
@@ -35,9 +38,10 @@ def test_uci_online_retail_orders() -> None:
                "UnitPrice", "CustomerID", "Country"]
     assert mapped("orders", columns) == {
         "order_ref": "InvoiceNo", "product": "Description", "quantity": "Quantity",
-        "ordered_at": "InvoiceDate", "customer_ref": "CustomerID"}
-    # A unit price is not the order's amount: left for the person to decide.
-    assert missing_required("orders", suggest("orders", columns)) == ["Amount"]
+        "ordered_at": "InvoiceDate", "customer_ref": "CustomerID", "unit_price": "UnitPrice",
+        "country": "Country"}
+    # A unit price is not the order's amount: the amount is quantity x unit price.
+    assert missing_required("orders", suggest("orders", columns)) == []
 
 
 def test_german_shop_order_export() -> None:
@@ -48,7 +52,7 @@ def test_german_shop_order_export() -> None:
         "order_ref": "Bestellnummer", "ordered_at": "Bestelldatum",
         "customer_ref": "Kundennummer", "email": "E-Mail", "currency": "Währung",
         "amount": "Gesamtbetrag", "product": "Artikelname", "quantity": "Menge",
-        "category": "Warengruppe", "channel": "Vertriebskanal"}
+        "category": "Warengruppe", "channel": "Vertriebskanal", "country": "Lieferland"}
     assert missing_required("orders", suggest("orders", columns)) == []
 
 
@@ -124,6 +128,6 @@ def test_a_whole_name_beats_a_keyword_and_no_column_feeds_two_fields() -> None:
 def test_missing_required_names_fields_and_either_or_groups() -> None:
     assert missing_required("customers", {}) == ["First name", "Last name", "Country"]
     assert missing_required("orders", {"order_ref": "Nr", "email": None}) == [
-        "Order date", "Amount", "Customer number or Customer e-mail"]
+        "Order date", "Customer number or Customer e-mail", "Amount or Unit price"]
     assert missing_required("interactions", {"email": "Mail", "at": "Datum", "kind": "Art",
                                              "subject": "Betreff"}) == []

@@ -4,7 +4,7 @@ keeps its choices in the link, and shows a write on the next run."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -79,14 +79,20 @@ def test_filters_and_a_segment_narrow_the_figures(signed_in: Callable[[str], App
 
 def test_custom_dates_are_checked_and_an_empty_period_says_so(
         signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    today = utcnow().date()
+    # The date fields reach back to 1 January of the first order's year: one order nine
+    # years back leaves that year's first months empty.
+    orders.record_order(ADMIN, 1, amount="10.00", category="books", channel="web",
+                        product="A book", engine=shop,
+                        ordered_at=datetime(today.year - 9, 6, 15, 12, tzinfo=UTC))
     at = _open(signed_in)
     at.selectbox(key="kpi_period").select("custom").run()
-    today = utcnow().date()
     at.date_input(key="kpi_first").set_value(today).run()
     at.date_input(key="kpi_last").set_value(today.replace(year=today.year - 1)).run()
     assert any("before the first" in w.value for w in at.warning)
-    at.date_input(key="kpi_first").set_value(today.replace(year=today.year - 9)).run()
-    at.date_input(key="kpi_last").set_value(today.replace(year=today.year - 8)).run()
+    at.date_input(key="kpi_first").set_value(date(today.year - 9, 1, 1)).run()
+    at.date_input(key="kpi_last").set_value(date(today.year - 9, 5, 31)).run()
+    assert at.date_input(key="kpi_first").value == date(today.year - 9, 1, 1)
     assert not at.exception, at.exception
     assert any("No orders, answers or contacts" in i.value for i in at.info)
     assert _metric(at, "Revenue") == "€0.00"

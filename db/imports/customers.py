@@ -1,0 +1,125 @@
+"""Customer files: each row a new customer, an update, unchanged, or rejected.
+
+Customers are matched on their customer number (``external_ref``) when the file gives one,
+else on the normalised e-mail. A number the database does not know but whose e-mail
+belongs to a customer without a number links that customer to it; an e-mail that belongs to
+a customer with another number is refused rather than moved. Rows repeating a number or an
+e-mail of an earlier row are rejected as duplicates. An update changes only what the file
+gives and differs from the record (an empty cell keeps the stored value); the record's
+version moves, so a form opened before the import reports a conflict instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from db.imports.lookup import Ids, Outcome, Plan, Stored, stored
+from db.imports.mapping import FIELDS
+from db.imports.rows import CustomerRow, Options, RowProblem, customer_row
+from db.models import is_live
+
+_REQUIRED = [spec for spec in FIELDS["customers"] if spec.required]
+CUSTOMER_COLUMNS = [spec.name for spec in FIELDS["customers"] if spec.name != "created_at"]
+
+
+
+
+class CustomerJudge:
+    """Customers: new, updated, unchanged or rejected, by the options' mode."""
+
+    def __init__(self, session: Session, options: Options, outcome: Outcome,
+                 now: datetime, writing: bool) -> None:
+        self.session, self.options, self.outcome, self.now = session, options, outcome, now
+        self.ids = Ids(session, writing)
+        self.seen: dict[tuple[str, str], int] = {}
+        self.source_mapped = False
+
+    def read(self, cells: dict[str, str], line: int, record: dict[str, str]
+             ) -> tuple[CustomerRow, dict[str, str]]:
+        self.source_mapped = "source" in cells
+        return customer_row(cells, line, self.options, self.now), record
+
+    def _first_sighting(self, row: CustomerRow, record: dict[str, str]) -> bool:
+        for kind, value, words in (("ref", row.ref, "customer number"),
+                                   ("email", row.email, "e-mail")):
+            if value is None:
+                continue
+            first = self.seen.get((kind, value))
+            if first is not None:
+                self.outcome.duplicate(value, first, row.line)
+                self.outcome.reject(row.line, f"Same {words} as line {first}.", record)
+                return False
+        for kind, value in (("ref", row.ref), ("email", row.email)):
+            if value is not None:
+                self.seen[(kind, value)] = row.line
+        return True
+
+    def decide(self, rows: list[tuple[CustomerRow, dict[str, str]]]) -> Plan:
+        rows = [(row, record) for row, record in rows if self._first_sighting(row, record)]
+        by_ref = stored(self.session, "external_ref", {r.ref for r, _ in rows if r.ref})
+        by_email = stored(self.session, "email", {r.email for r, _ in rows if r.email})
+        plan = Plan()
+        for row, record in rows:
+            try:
+                match = self._match(row, by_ref, by_email)
+                if match is None:
+                    self._create(plan, row)
+                else:
+                    self._update(plan, row, match)
+            except RowProblem as problem:
+                self.outcome.reject(row.line, str(problem), record)
+        return plan
+
+    def _match(self, row: CustomerRow, by_ref: dict[str, Stored],
+               by_email: dict[str, Stored]) -> Stored | None:
+        match = by_ref.get(row.ref) if row.ref else None
+        owner = by_email.get(row.email) if row.email else None
+        if owner is not None and match is None and row.ref and owner.values["external_ref"]:
+            raise RowProblem(f"The e-mail belongs to customer #{owner.id}, whose customer "
+                             f"number is {owner.values['external_ref']}.")
+        if owner is not None and match is not None and owner.id != match.id:
+            raise RowProblem(f"The e-mail belongs to another customer (#{owner.id}).")
+        match = match or owner
+        if match is not None and not is_live(match):
+            raise RowProblem(f"This is customer #{match.id}, who was deleted; restore them "
+                             "first.")
+        return match
+
+    def _create(self, plan: Plan, row: CustomerRow) -> None:
+        if self.options.mode == "update_only":
+            raise RowProblem("No customer with this customer number or e-mail (the import "
+                             "only updates existing customers).")
+        missing = [spec.label for spec in _REQUIRED if spec.name not in row.fields]
+        if missing:
+            raise RowProblem("A new customer needs: " + ", ".join(missing) + ".")
+        customer_id = self.ids.take()
+        values = {name: row.fields.get(name) for name in CUSTOMER_COLUMNS}
+        values |= {"id": customer_id, "status": row.fields.get("status") or "lead",
+                   # "import" unless the file has a source column (then its cell, or none).
+                   "source": row.fields.get("source", None if self.source_mapped
+                                            else "import"),
+                   "created_at": row.created_at or self.now, "updated_at": self.now,
+                   "version": 1}
+        plan.customers.append(values)
+        plan.notes[customer_id] = {name: [None, value] for name, value in row.fields.items()}
+        self.outcome.new += 1
+
+    def _update(self, plan: Plan, row: CustomerRow, match: Stored) -> None:
+        if self.options.mode == "create_only":
+            self.outcome.unchanged += 1
+            return
+        wanted = dict(row.fields)
+        if row.created_at is not None:
+            wanted["created_at"] = row.created_at
+        changes = {name: [match.values[name], value] for name, value in wanted.items()
+                   if match.values[name] != value}
+        if not changes:
+            self.outcome.unchanged += 1
+            return
+        values = {name: new for name, (_, new) in changes.items()}
+        values |= {"updated_at": self.now, "version": match.values["version"] + 1}
+        plan.updates.append((match.id, values, changes))
+        plan.notes[match.id] = changes
+        self.outcome.updated += 1
