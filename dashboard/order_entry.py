@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.text import plain
 from db.core.types import utcnow
 from db.customers.orders import AlreadyRecorded, record_order
@@ -43,8 +44,9 @@ def key(customer_id: int, name: str) -> str:
 
 
 def _ordered_at(day: date) -> datetime | None:
-    """None (now) for today's order; noon UTC of an earlier day."""
-    return None if day >= utcnow().date() else datetime.combine(day, PAST_DAY_TIME)
+    """None (now) for today's order; noon UTC of any other day (a later one is then refused
+    by the order service, beside the date, rather than quietly recorded as now)."""
+    return None if day == utcnow().date() else datetime.combine(day, PAST_DAY_TIME)
 
 
 def _reset(customer_id: int) -> None:
@@ -136,7 +138,7 @@ def order_form(user: UserView, customer_id: int) -> None:
                               key=key(customer_id, "quantity"))
         beside(quantity, "quantity")
         day.date_input("Order date", key=key(customer_id, "day"), format="YYYY-MM-DD",
-                       min_value=date(1970, 1, 1), max_value=utcnow().date(),
+                       min_value=EARLIEST, max_value=LATEST,
                        help="Today's order gets the current time; an earlier day's, "
                             "noon UTC.")
         beside(day, "ordered_at")

@@ -145,3 +145,16 @@ def test_the_same_order_submitted_twice_within_seconds_is_recorded_once(
     # A click on the emptied form moments later records nothing and says nothing.
     _type_order(at, ada)
     assert len(_orders(app_db, ada)) == 1 and not at.error
+
+
+def test_an_order_date_in_the_future_is_refused_beside_it_and_kept(
+        signed_in: Callable[[str], AppTest], ada: int, app_db: Engine) -> None:
+    """The picker's bound (today) turned a typed future day back into today, and a day
+    after today counted as "now": the order was recorded today without a word."""
+    at = open_profile(signed_in, "manager", ada)
+    next_week = utcnow().date() + timedelta(days=7)
+    _type_order(at, ada, amount="20", category="books", product="Atlas", day=next_week)
+    assert "An order cannot be in the future." in [e.value.replace("\\", "") for e in at.error]
+    assert at.date_input(key=f"order_{ada}_day").value == next_week
+    assert at.text_input(key=f"order_{ada}_amount").value == "20"
+    assert _orders(app_db, ada) == []
