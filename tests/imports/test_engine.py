@@ -202,10 +202,11 @@ def test_interactions_are_logged_once(engine: Engine) -> None:
     derived_are_current(engine)
 
 
-def test_a_file_of_several_chunks_and_parts_keeps_the_derived_tables_current(
+def test_large_files_keep_the_derived_tables_current_in_parts_or_by_a_rebuild(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imports, "CHUNK_ROWS", 700)
     monkeypatch.setattr(imports, "PART_CUSTOMERS", 300)
+    monkeypatch.setattr(imports, "INCREMENTAL_ROWS", 2_500)  # the orders below rebuild
     rows = [f"N-{n},First{n},Last{n},p{n}@example.org,DE" for n in range(2_050)]
     text = "customer number,first name,last name,email,country\n" + "\n".join(rows) + "\n"
     outcome = imports.commit(ADMIN, request("customers", text, encoding="utf-8"),
