@@ -68,7 +68,7 @@ def test_the_delay_after_failures_persists_across_sessions(
 
 @pytest.mark.parametrize(("role", "titles"), [
     ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users",
-               "Deleted customers"]),
+               "Import data", "Deleted customers"]),
     ("manager", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])
