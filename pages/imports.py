@@ -188,9 +188,10 @@ def _go(step: int) -> None:
 
 
 def _steps(current: int) -> None:
-    parts = [f"**{number}. {label}**" if number == current else f"{number}. {label}"
+    # "1\." : a line starting "1." would be a numbered list. Fixed text only.
+    parts = [f"**{number}\\. {label}**" if number == current else f"{number}\\. {label}"
              for number, label in enumerate(STEPS, 1)]
-    st.markdown(" → ".join(parts))  # fixed text only
+    st.markdown(" → ".join(parts))
 
 
 def _notice() -> None:
@@ -287,9 +288,15 @@ def _map_step(user: UserView, file: Upload, kind: str, table: Table) -> None:
 def _options_form(kind: str) -> None:
     st.subheader("What the file leaves open")
     left, right = st.columns(2)
-    left.radio("Matching", MODES, format_func=MODE_LABELS.__getitem__, key=MODE,
-               help="Customers are matched on their customer number, then their e-mail "
-                    "address (letter case and spaces ignored).")
+    if kind == "customers":
+        left.radio("Customers already stored", MODES, format_func=MODE_LABELS.__getitem__,
+                   key=MODE, help="A row is the stored customer with the same customer "
+                   "number, or else the same e-mail address (letter case and spaces ignored).")
+    else:
+        same = ("order number (or, without one, the same customer, date, amount and product)"
+                if kind == "orders" else "customer, time, kind and subject")
+        left.caption("Each row's customer is found by customer number, or else by e-mail. A "
+                     f"row already imported (same {same}) is not added again.")
     right.radio("Dates such as 03/05/2024", list(DATE_ORDERS),
                 format_func=DATE_LABELS.__getitem__, key=DATES)
     if kind != "orders":
@@ -307,7 +314,7 @@ def _options_form(kind: str) -> None:
 
 
 def _preview(file: Upload, table: Table, kind: str, mapping: dict[str, str | None]) -> None:
-    st.subheader("The first rows as they will be read")
+    st.subheader("The first rows, under the fields they feed")
     first = next(chunks(file.data, table, size=10), None)
     labels = {spec.name: spec.label for spec in FIELDS[kind]}
     shown = {name: column for name, column in mapping.items() if column}
