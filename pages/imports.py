@@ -60,6 +60,7 @@ MODE, DATES, CURRENCY, CHANNEL, CATEGORY, CREATE, COUNTRY = (
     "imp_mode", "imp_dates", "imp_currency", "imp_channel", "imp_category", "imp_create",
     "imp_country")
 SAVED, SAVE_NAME, NOTICE = "imp_saved", "imp_save_name", "imp_notice"
+SHOWN_IN_UPLOADER = "imp_in_uploader"  # the kept file is the one the uploader shows
 OPTION_KEYS = (MODE, DATES, CURRENCY, CHANNEL, CATEGORY, CREATE, COUNTRY)
 
 
@@ -214,8 +215,12 @@ def _upload_step(file: Upload | None, table: Table | str | None) -> None:
                                 key=UPLOAD)
     if uploaded is not None:
         take_file(uploaded.name, uploaded.getvalue())
+        st.session_state[SHOWN_IN_UPLOADER] = True
         file = st.session_state[FILE]
         table = _table(file)
+    elif st.session_state.pop(SHOWN_IN_UPLOADER, False):
+        _forget_file()  # the user removed it from the uploader
+        return
     if file is None or table is None:
         return
     if uploaded is None:
@@ -533,6 +538,8 @@ def main() -> None:
                      or checked[0] != _fingerprint(request, file)):
         step = 2  # the choices changed since the check: check again
     st.session_state[STEP] = step
+    if step != 1:
+        st.session_state.pop(SHOWN_IN_UPLOADER, None)  # the uploader is empty when back
     _steps(step)
     _notice()
     if step == 1:

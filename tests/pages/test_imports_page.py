@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from db.core.engine import read_session
+from db.core.engine import DatabaseBusy, read_session
 from db.imports.models import ImportRun
 from db.imports.rows import Options
 from db.imports.saved import list_mappings, save_mapping
@@ -238,3 +238,38 @@ def test_choices_survive_a_step_back_and_a_new_file_starts_afresh(
     _upload(at, "other.csv", MESSY.replace(b"Ort", b"Stadt"))
     at.button(key="imp_to_map").click().run()
     assert at.selectbox(key="imp_map_city").value == "Stadt"  # suggested for the new file
+    at.button(key="imp_back_1").click().run()
+    _upload(at, "other.csv", MESSY)
+    at.file_uploader(key="imp_upload").set_value(None).run()  # the user removes it
+    _fine(at)
+    assert "Current file" not in _texts(at) and not [b for b in at.button
+                                                      if b.key == "imp_to_map"]
+
+
+def test_a_busy_database_at_import_loses_nothing_and_the_import_can_be_repeated(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from db.imports import engine as imports
+
+    real_commit = imports.commit
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise DatabaseBusy("The database is busy (other changes are being saved); nothing "
+                           "was saved. Try again in a moment.")
+    at = _open(signed_in)
+    _upload(at, "kunden.csv", MESSY)
+    at.button(key="imp_to_map").click().run()
+    at.button(key="imp_check").click().run()
+    at.button(key="imp_to_commit").click().run()
+    monkeypatch.setattr(imports, "commit", busy)
+    at.button(key="imp_commit").click().run()
+    assert not at.exception
+    assert "The database is busy" in _shown(at.error[0].value)
+    assert "Nothing was written" in _texts(at)
+    assert at.button(key="imp_commit").label == "Import 3 rows"  # still there, choices kept
+    monkeypatch.setattr(imports, "commit", real_commit)
+    at.button(key="imp_commit").click().run()
+    _fine(at)
+    assert "is committed" in at.success[0].value
+    with read_session(app_db) as session:
+        assert len(session.exec(select(Customer)).all()) == 3
