@@ -7,13 +7,18 @@ features to read; ``--rebuild`` builds them again.
 from __future__ import annotations
 
 import argparse
+import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import CACHE_DIR, ROOT, Measurement, machine_description, run_child
+from db.core.engine import normalise_url
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 TARGET_SECONDS = {100_000: 60.0, 1_000_000: 300.0}
-SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis")
+SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis", "imports")
+IMPORT_TARGETS = {"customers": (100_000, 30.0), "orders": (1_000_000, 120.0)}
 
 
 def demo_generation(sizes: list[int], repeat: int, rebuild: bool) -> list[str]:
@@ -192,6 +197,76 @@ def kpi_page(size: int) -> list[str]:
     return lines
 
 
+def _postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """A new empty database on the PostgreSQL server at ``server_url``, and its dropper."""
+    from sqlalchemy import create_engine, make_url
+
+    name = f"custdb_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE " + name)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+        admin.dispose()
+
+    url = make_url(normalise_url(server_url)).set(database=name)
+    return url.render_as_string(hide_password=False), drop
+
+
+def import_files() -> list[str]:
+    """Time importing a customer file and an order file through :mod:`db.imports` on
+    SQLite (and PostgreSQL when ``BENCH_POSTGRES_URL`` names a server), beside pandas and
+    DuckDB loading the same file without validation."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    server = os.environ.get("BENCH_POSTGRES_URL")
+    lines = ["## Imports (SQLite, PostgreSQL)", "",
+             "`db.imports.engine.commit` of a shop's file (German headers, semicolons, comma "
+             "decimals, dd.mm.yyyy) into a new database: every row validated, matched and "
+             "audited, summary, KPI tables and search index current at commit. The order "
+             "file creates its 10% as many customers. Baselines on the same file: "
+             "`pandas.read_csv` + `to_sql` into SQLite, and DuckDB `read_csv` into a table "
+             "(no validation). Each run in a fresh process; peak = max RSS.", "",
+             "| file | rows | engine | seconds | rows/s | peak MiB | pandas s | DuckDB s | "
+             "× pandas | × DuckDB | target |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+             "---:|---|"]
+    for kind, (rows, target) in IMPORT_TARGETS.items():
+        file = CACHE_DIR / f"import-{kind}-{rows}.csv"
+        if not file.exists():
+            run_child("bench.imports", ["make", "--kind", kind, "--rows", str(rows),
+                                        "--path", str(file)])
+        floor, _ = run_child("bench.imports", ["baseline", "--file", str(file)])
+        engines = [("SQLite", None)] + ([("PostgreSQL", server)] if server else [])
+        for engine_name, server_url in engines:
+            drop: Callable[[], None] | None = None
+            if server_url is None:
+                path = CACHE_DIR / f"import-{kind}.sqlite"
+                for stale in path.parent.glob(path.name + "*"):
+                    stale.unlink()
+                url = f"sqlite:///{path}"
+            else:
+                url, drop = _postgres_database(server_url)
+            try:
+                report, peak = run_child("bench.imports", ["run", "--kind", kind, "--file",
+                                                           str(file), "--url", url])
+            finally:
+                if drop is not None:
+                    drop()
+            seconds = report["seconds"]
+            verdict = (f"< {target:.0f} s: {'met' if seconds < target else 'MISSED'}"
+                       if engine_name == "SQLite" else "—")
+            lines.append(
+                f"| {kind} | {rows:,} | {engine_name} | {seconds:.1f} | "
+                f"{rows / seconds:,.0f} | {peak:,.0f} | {floor['pandas_seconds']:.1f} | "
+                f"{floor['duckdb_seconds']:.1f} | "
+                f"{seconds / floor['pandas_seconds']:.1f}× | "
+                f"{seconds / floor['duckdb_seconds']:.0f}× | {verdict} |")
+            print(lines[-1], flush=True)
+    lines += ["", "Peak memory target: under 1 GiB for the 1,000,000-row file."]
+    return lines
+
+
 def _replace(source: Path, target: Path) -> None:
     for stale in target.parent.glob(target.name + "*"):
         stale.unlink()
@@ -220,7 +295,9 @@ def main() -> None:
     if "segments" in args.scenarios:
         lines += [*segment_counts(max(args.sizes)), ""]
     if "kpis" in args.scenarios:
-        lines += kpi_page(max(args.sizes))
+        lines += [*kpi_page(max(args.sizes)), ""]
+    if "imports" in args.scenarios:
+        lines += import_files()
     _write_results(lines)
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 

@@ -95,6 +95,14 @@ def neutralise(value: object) -> object:
     return value
 
 
+def restored(text: str) -> str:
+    """:func:`neutralise` undone: the apostrophe it put before a formula character is
+    dropped, as a spreadsheet drops it, so a file this app exported imports as it was."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
 def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
     """``frame`` as CSV that a spreadsheet opens safely: every text cell passed through
     :func:`neutralise`, UTF-8 with a BOM (which tells Excel the encoding)."""

@@ -123,7 +123,11 @@ def _batches(connection: Connection, batch_size: int) -> Iterator[pd.DataFrame]:
         if not rows:
             return
         after = rows[-1][0]
-        yield pd.DataFrame([row[1:] for row in rows], columns=list(ALL_CUSTOMER_COLUMNS))
+        frame = pd.DataFrame([row[1:] for row in rows], columns=list(ALL_CUSTOMER_COLUMNS))
+        # ISO text to the microsecond in both formats: an Excel date cell would keep
+        # milliseconds at best, and a re-import must give back the same "customer since".
+        frame["created_at"] = [value.isoformat() for value in frame["created_at"]]
+        yield frame
         if len(rows) < batch_size:
             return
 

@@ -34,9 +34,11 @@ class CustomerJudge:
         self.session, self.options, self.outcome, self.now = session, options, outcome, now
         self.ids = Ids(session, writing)
         self.seen: dict[tuple[str, str], int] = {}
+        self.source_mapped = False
 
     def read(self, cells: dict[str, str], line: int, record: dict[str, str]
              ) -> tuple[CustomerRow, dict[str, str]]:
+        self.source_mapped = "source" in cells
         return customer_row(cells, line, self.options, self.now), record
 
     def _first_sighting(self, row: CustomerRow, record: dict[str, str]) -> bool:
@@ -95,7 +97,9 @@ class CustomerJudge:
         customer_id = self.ids.take()
         values = {name: row.fields.get(name) for name in CUSTOMER_COLUMNS}
         values |= {"id": customer_id, "status": row.fields.get("status") or "lead",
-                   "source": row.fields.get("source") or "import",
+                   # "import" unless the file has a source column (then its cell, or none).
+                   "source": row.fields.get("source", None if self.source_mapped
+                                            else "import"),
                    "created_at": row.created_at or self.now, "updated_at": self.now,
                    "version": 1}
         plan.customers.append(values)

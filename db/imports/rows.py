@@ -25,6 +25,7 @@ from db.customers.validation import (
     normalise_country,
     normalise_email,
 )
+from db.exports import restored
 from db.imports.mapping import FIELDS
 from db.imports.values import parse_currency, parse_date, parse_datetime, split_amount
 from db.models import DIRECTIONS, INTERACTION_KINDS, ORDER_CHANNELS
@@ -136,8 +137,10 @@ class InteractionRow:
 
 
 def given(cells: dict[str, str]) -> dict[str, str]:
-    """The cells with something in them, trimmed."""
-    return {name: text.strip() for name, text in cells.items() if text and text.strip()}
+    """The cells with something in them, trimmed; a value a spreadsheet-safe export marked
+    as text (``'=...``) as it was before."""
+    return {name: restored(text.strip()) for name, text in cells.items()
+            if text and text.strip()}
 
 
 def _problem(kind: str, errors: dict[str, str]) -> RowProblem:

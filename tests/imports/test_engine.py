@@ -3,19 +3,22 @@ derived tables, the audit trail and a second import of the same file agree with 
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, delete, func
 from sqlmodel import col, select
 
 from db.audit import trail
 from db.audit.search import AuditFilter, search_events
 from db.core.access import PermissionDenied
 from db.core.engine import read_session
+from db.core.sql import table_of
+from db.customers.export import ALL_CUSTOMER_COLUMNS, export_all_customers
 from db.derived import kpi_tables, search_index, summary
 from db.derived.models import CustomerSummary
 from db.imports import engine as imports
@@ -199,10 +202,11 @@ def test_interactions_are_logged_once(engine: Engine) -> None:
     derived_are_current(engine)
 
 
-def test_a_file_of_several_chunks_and_parts_keeps_the_derived_tables_current(
+def test_large_files_keep_the_derived_tables_current_in_parts_or_by_a_rebuild(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imports, "CHUNK_ROWS", 700)
     monkeypatch.setattr(imports, "PART_CUSTOMERS", 300)
+    monkeypatch.setattr(imports, "INCREMENTAL_ROWS", 2_500)  # the orders below rebuild
     rows = [f"N-{n},First{n},Last{n},p{n}@example.org,DE" for n in range(2_050)]
     text = "customer number,first name,last name,email,country\n" + "\n".join(rows) + "\n"
     outcome = imports.commit(ADMIN, request("customers", text, encoding="utf-8"),
@@ -227,3 +231,33 @@ def test_only_admins_import_and_a_bad_mapping_is_refused(engine: Engine) -> None
     with pytest.raises(ImportRefused, match="no column 'Nope'"):
         imports.check(ADMIN, request("customers", CUSTOMERS, mapping={
             "first_name": "Vorname", "last_name": "Nope", "country": "Land"}), engine=engine)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_all_customers_exported_and_imported_into_an_empty_database_are_equal(
+        engine: Engine, fmt: str) -> None:
+    customer(engine, "Jürgen", "Müller", email="j@example.de", phone="+4922112345678",
+             city="Köln", street="Hauptstr. 5", postcode="50667", birth_date="1961-02-03",
+             gender="male", occupation="Teacher", income_band="50-75k",
+             preferred_channel="email", status="active", source="web", external_ref="K-1")
+    customer(engine, "=HYPERLINK(\"http://x\",\"y\")", "-minus", country="AT",
+             email="+weird@example.at")
+    customer(engine, "Ana", "@Sum", country="ES")
+    with read_session(engine) as session:
+        before = [c.model_dump(include=set(ALL_CUSTOMER_COLUMNS))
+                  for c in session.exec(select(Customer).order_by(col(Customer.id)))]
+    out = io.BytesIO()
+    assert export_all_customers(ADMIN, out, fmt=fmt, engine=engine) == 3
+    with engine.begin() as connection:  # an empty database of customers again
+        connection.execute(delete(table_of(Customer)))
+        summary.rebuild(connection)
+        kpi_tables.rebuild(connection)
+        search_index.rebuild(connection)
+    table = open_table(out.getvalue(), name=f"customers.{fmt}")
+    request = Request("customers", out.getvalue(), table, suggest("customers", table.columns))
+    assert counts(imports.commit(ADMIN, request, engine=engine)) == (3, 0, 0, 0)
+    with read_session(engine) as session:
+        after = [c.model_dump(include=set(ALL_CUSTOMER_COLUMNS))
+                 for c in session.exec(select(Customer).order_by(col(Customer.id)))]
+    assert after == before
+    derived_are_current(engine)
