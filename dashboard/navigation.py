@@ -34,6 +34,8 @@ PAGES = (
              "Marketing"),
     PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),
     PageSpec("users.py", "Users", ":material/manage_accounts:", Capability.ADMINISTER, "Admin"),
+    PageSpec("imports.py", "Import data", ":material/upload_file:", Capability.ADMINISTER,
+             "Admin"),
     PageSpec("deleted_customers.py", "Deleted customers", ":material/restore_from_trash:",
              Capability.ADMINISTER, "Admin"),
 )

@@ -37,7 +37,11 @@ MODE_LABELS = {"create_and_update": "Create new and update existing",
 _GENDERS = {"f": "female", "w": "female", "weiblich": "female", "frau": "female",
             "m": "male", "männlich": "male", "maennlich": "male", "mann": "male",
             "d": "diverse", "divers": "diverse", "x": "diverse", "u": "undisclosed",
-            "unknown": "undisclosed", "keine angabe": "undisclosed"}
+            "unknown": "undisclosed", "keine angabe": "undisclosed",
+            # salutations ("Anrede"), which the mapping suggests for gender
+            "herr": "male", "hr.": "male", "hr": "male", "mr": "male", "mr.": "male",
+            "fr.": "female", "fr": "female", "mrs": "female", "mrs.": "female",
+            "ms": "female", "ms.": "female", "miss": "female"}
 _KINDS = {"e-mail": "email", "mail": "email", "phone": "call", "anruf": "call",
           "telefonat": "call", "termin": "meeting", "besuch": "meeting", "notiz": "note",
           "support": "ticket"}
