@@ -3,7 +3,9 @@
 The wizard's engine for scripts and cron. Without ``--mapping`` the columns are placed by
 their header names (:func:`db.imports.mapping.suggest`); when that leaves a required field
 unplaced, nothing is imported and the command says which fields and which columns the file
-has. ``--mapping`` names a JSON file ``{"field": "column", ...}``. ``--dry-run`` checks
+has. ``--mapping`` names a mapping saved on the import page, or a JSON file
+``{"field": "column", ...}``; its saved options (date order, defaults) apply unless a flag
+says otherwise. ``--dry-run`` checks
 every row and writes nothing. Exit status: 0 done (rejected rows are listed, and written in
 full with ``--rejects FILE``), 2 the file or the mapping cannot be imported as given.
 """
@@ -11,16 +13,17 @@ full with ``--rejects FILE``), 2 the file or the mapping cannot be imported as g
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from db.core.access import operator
 from db.core.engine import DatabaseBusy
 from db.imports import engine
-from db.imports.mapping import FIELDS, KINDS, missing_required, suggest
+from db.imports.mapping import KINDS, missing_required, suggest
 from db.imports.reading import UnreadableFile, open_table
 from db.imports.rows import MODES, Options
+from db.imports.saved import MappingError, resolve_mapping
 
 SHOWN_REJECTS = 20
 
@@ -30,43 +33,39 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path)
     parser.add_argument("--kind", choices=KINDS, required=True)
-    parser.add_argument("--mapping", type=Path, help="JSON file: field → column")
+    parser.add_argument("--mapping", help="a saved mapping's name, or a JSON file")
     parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
-    parser.add_argument("--mode", choices=MODES, default="create_and_update")
+    parser.add_argument("--mode", choices=MODES, help="default: create_and_update")
     dates = parser.add_mutually_exclusive_group()
     dates.add_argument("--day-first", dest="day_first", action="store_const", const=True,
                        help="03/05/2024 is 3 May")
     dates.add_argument("--month-first", dest="day_first", action="store_const", const=False,
                        help="03/05/2024 is 5 March")
     parser.add_argument("--no-header", action="store_true", help="the first row is data")
-    parser.add_argument("--currency", default="EUR", help="for orders without one")
-    parser.add_argument("--channel", default="web", help="for orders without one")
-    parser.add_argument("--category", default="uncategorised", help="for orders without one")
-    parser.add_argument("--create-customers", action="store_true",
+    parser.add_argument("--currency", help="for orders without one (default EUR)")
+    parser.add_argument("--channel", help="for orders without one (default web)")
+    parser.add_argument("--category", help="for orders without one (default uncategorised)")
+    parser.add_argument("--create-customers", action="store_const", const=True,
                         help="orders: create customers for unknown customer numbers")
     parser.add_argument("--country", help="country of the customers an order file creates")
     parser.add_argument("--rejects", type=Path, help="write the rejected rows to this CSV")
     return parser
 
 
-def _mapping(path: Path | None, kind: str, columns: list[str]) -> dict[str, str | None]:
-    if path is None:
-        mapping = suggest(kind, columns)
-        missing = missing_required(kind, mapping)
-        if missing:
-            raise engine.ImportRefused(
-                "Could not place " + ", ".join(missing) + " among the file's columns ("
-                + ", ".join(columns) + "); give --mapping FILE.json.")
-        return mapping
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise engine.ImportRefused(f"Cannot read the mapping {path}: {error}") from None
-    if not isinstance(loaded, dict) or not all(
-            isinstance(value, str | None) for value in loaded.values()):
-        raise engine.ImportRefused('The mapping must be a JSON object {"field": "column"}; '
-                                   "fields: " + ", ".join(f.name for f in FIELDS[kind]))
-    return {str(name): value for name, value in loaded.items()}
+def _mapping(name: str | None, kind: str, columns: list[str]
+             ) -> tuple[dict[str, str | None], Options]:
+    if name is not None:
+        try:
+            return resolve_mapping(operator(), kind, name)
+        except MappingError as error:
+            raise engine.ImportRefused(str(error)) from None
+    mapping = suggest(kind, columns)
+    missing = missing_required(kind, mapping)
+    if missing:
+        raise engine.ImportRefused(
+            "Could not place " + ", ".join(missing) + " among the file's columns ("
+            + ", ".join(columns) + "); give --mapping with a saved mapping or a JSON file.")
+    return mapping, Options()
 
 
 def _progress(done: int, total: int | None, seconds: float) -> None:
@@ -77,18 +76,19 @@ def _progress(done: int, total: int | None, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    options = Options(mode=arguments.mode, day_first=arguments.day_first,
-                      currency=arguments.currency, channel=arguments.channel,
-                      category=arguments.category,
-                      create_customers=arguments.create_customers, country=arguments.country)
+    flags = {"mode": arguments.mode, "day_first": arguments.day_first,
+             "currency": arguments.currency, "channel": arguments.channel,
+             "category": arguments.category, "create_customers": arguments.create_customers,
+             "country": arguments.country}
     try:
         if not arguments.file.is_file():
             raise engine.ImportRefused(f"There is no file {arguments.file}.")
         table = open_table(arguments.file, name=arguments.file.name,
                            has_header=False if arguments.no_header else None)
-        request = engine.Request(arguments.kind, arguments.file, table,
-                                 _mapping(arguments.mapping, arguments.kind, table.columns),
-                                 options)
+        mapping, saved = _mapping(arguments.mapping, arguments.kind, table.columns)
+        options = replace(saved, **{name: value for name, value in flags.items()
+                                    if value is not None})
+        request = engine.Request(arguments.kind, arguments.file, table, mapping, options)
         run = engine.check if arguments.dry_run else engine.commit
         outcome = run(operator(), request, progress=_progress)
     except (engine.ImportRefused, UnreadableFile, DatabaseBusy) as error:

@@ -3,6 +3,7 @@ the fields and columns named, and a process killed mid-import leaves the databas
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,8 @@ from db.audit import trail
 from db.core.engine import read_session
 from db.imports.__main__ import main
 from db.imports.models import ImportRun
+from db.imports.rows import Options
+from db.imports.saved import save_mapping
 from db.models import AuditEvent, Customer, Order
 from tests.factories import ADMIN
 
@@ -101,3 +104,24 @@ def test_a_killed_import_leaves_the_database_as_it_was(
     assert count(engine, ImportRun) == 0
     assert count(engine, AuditEvent) == before
     assert trail.verify(ADMIN, engine=engine).ok
+
+
+def test_a_saved_mapping_or_a_json_file_places_the_columns(
+        here: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "pos.csv"
+    path.write_text("A;B;C\nK-7;15.03.2020;9,99\nK-8;16.03.2020;1,50\n", encoding="utf-8")
+    columns = {"customer_ref": "A", "ordered_at": "B", "amount": "C"}
+    save_mapping(ADMIN, "orders", "Till export", columns,
+                 Options(create_customers=True, country="AT", currency="CHF"), engine=engine)
+    assert main([str(path), "--kind", "orders", "--mapping", "Till export", "--dry-run"]) == 0
+    assert "2 new" in capsys.readouterr().out
+    assert main([str(path), "--kind", "orders", "--mapping", "Till export",
+                 "--currency", "EUR"]) == 0  # a flag overrides the saved option
+    with read_session(engine) as session:
+        assert set(session.exec(select(Order.currency))) == {"EUR"}
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(columns), encoding="utf-8")
+    assert main([str(path), "--kind", "orders", "--mapping", str(mapping_file)]) == 0
+    assert "0 new, 0 updated, 2 unchanged" in capsys.readouterr().out
+    assert main([str(path), "--kind", "orders", "--mapping", "Nope"]) == 2
+    assert "Nope" in capsys.readouterr().err
