@@ -58,10 +58,10 @@ def make(kind: str, rows: int, path: Path) -> dict:
             for number in range(rows):
                 customer = draw.randrange(max(1, rows // 10))
                 amount = draw.randrange(-2_000, 50_000) / 100 or 1.0
+                written = f"{amount:.2f}".replace(".", ",")
                 out.write(f"B-{number};K-{customer};{draw.randrange(1, 29):02d}."
                           f"{draw.randrange(1, 13):02d}.{draw.randrange(2015, 2026)};"
-                          f"{amount:.2f}".replace(".", ",")
-                          + f";EUR;{draw.choice(('books', 'wine', 'travel'))};"
+                          f"{written};EUR;{draw.choice(('books', 'wine', 'travel'))};"
                           f"{draw.choice(('web', 'store', 'app'))};Artikel {number % 997};"
                           f"{1 + number % 3};{_COUNTRIES[customer % len(_COUNTRIES)]}\n")
     return {"rows": rows, "bytes": path.stat().st_size}
