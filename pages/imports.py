@@ -225,7 +225,8 @@ def _upload_step(file: Upload | None, table: Table | str | None) -> None:
         return
     if uploaded is None:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.text(f"Current file: {file.name} ({len(file.data) / 1024:,.0f} KB)")
+        current = f"Current file: {file.name} ({len(file.data) / 1024:,.0f} KB)"
+        left.text(current)
         right.button("Remove", key="imp_remove", on_click=_forget_file)
     if isinstance(table, str):
         st.error(plain(table))
@@ -248,14 +249,17 @@ def _describe(table: Table) -> None:
     rows = ("rows counted during the check" if table.rows is None
             else f"{table.rows:,} data row{'s' * (table.rows != 1)}")
     header = "column names in the first row" if table.has_header else "no header row"
-    st.text(f"Read as: {how}; {header}; {rows}.")
-    st.text(f"{len(table.columns)} columns: " + " | ".join(table.columns))
+    read_as = f"Read as: {how}; {header}; {rows}."
+    st.text(read_as)
+    columns = f"{len(table.columns)} columns: " + " | ".join(table.columns)
+    st.text(columns)
 
 
 # -- step 2 -------------------------------------------------------------------------------
 
 def _map_step(user: UserView, file: Upload, kind: str, table: Table) -> None:
-    st.text(f"{file.name}: {KIND_LABELS[kind].lower()}")
+    title = f"{file.name}: {KIND_LABELS[kind].lower()}"
+    st.text(title)
     _saved_picker(user, kind, table)
     st.subheader("Which column holds what")
     st.caption("Fields marked * are needed for every row. Suggested from the column names; "
@@ -476,9 +480,10 @@ def _commit_step(user: UserView, request: Request, file: Upload, checked: Outcom
         _result(done[1])
         return
     accepted = checked.rows - checked.rejected
-    st.text(f"{file.name}: {accepted:,} rows to import as {request.kind} "
-            f"({checked.new:,} new, {checked.updated:,} updated, {checked.unchanged:,} "
-            f"unchanged); {checked.rejected:,} rejected rows are left out.")
+    summary = (f"{file.name}: {accepted:,} rows to import as {request.kind} "
+               f"({checked.new:,} new, {checked.updated:,} updated, {checked.unchanged:,} "
+               f"unchanged); {checked.rejected:,} rejected rows are left out.")
+    st.text(summary)
     st.caption("The whole file is written in one transaction: every accepted row or, if "
                "anything fails, none. Importing the same file again adds nothing.")
     back, forward = st.columns([1, 3])
