@@ -16,7 +16,7 @@ from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
 from dashboard.text import format_when, plain
-from db.audit.search import AuditFilter, field_changes, search_events
+from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
 from db.core.types import utcnow
 from db.customers import orders, profile
@@ -44,6 +44,7 @@ from db.models import (
     GENDERS,
     INCOME_BANDS,
     INTERACTION_KINDS,
+    AuditEvent,
     Customer,
     Interaction,
 )
@@ -525,13 +526,25 @@ def _payments_tab(user: UserView, customer_id: int) -> None:
                                 "Expired": c.expired} for c in cards]), hide_index=True)
 
 
+def _names_the_import(event: AuditEvent, change: FieldChange) -> bool:
+    return event.action == "customer.import" and change.field == "import"
+
+
+def _action(event: AuditEvent, changes: list[FieldChange]) -> str:
+    """The event's action; an import's says which import changed the customer."""
+    number = next((c.new for c in changes if _names_the_import(event, c)), None)
+    return event.action if number is None else f"changed by import {number}"
+
+
 def _history_tab(user: UserView, customer_id: int) -> None:
     page = search_events(user.actor, AuditFilter(entity="customer", entity_id=str(customer_id)),
                          limit=200)
-    rows = [{"When (UTC)": event.at, "By": event.actor, "Action": event.action,
+    rows = [{"When (UTC)": event.at, "By": event.actor, "Action": _action(event, changes),
              "Field": change.field, "Old": "—" if change.old is None else str(change.old),
              "New": "—" if change.new is None else str(change.new)}
-            for event in page.events for change in field_changes(event)]
+            for event in page.events
+            for changes in [field_changes(event)]
+            for change in changes if not _names_the_import(event, change)]
     if not rows:
         st.info("No recorded changes.")
         return

@@ -301,6 +301,10 @@ def _options_form(kind: str) -> None:
         left.radio("Customers already stored", MODES, format_func=MODE_LABELS.__getitem__,
                    key=MODE, help="A row is the stored customer with the same customer "
                    "number, or else the same e-mail address (letter case and spaces ignored).")
+        left.text_input("Country of new customers, when the file has none (ISO code or "
+                        "name)", max_chars=56, key=COUNTRY,
+                        help="Used only for customers this import creates; a stored "
+                             "customer's country is never changed by it.")
     else:
         same = ("order number (or, without one, the same customer, date, amount and product)"
                 if kind == "orders" else "customer, time, kind and subject")
@@ -482,14 +486,14 @@ def _commit_step(user: UserView, request: Request, file: Upload, checked: Outcom
     accepted = checked.rows - checked.rejected
     summary = (f"{file.name}: {accepted:,} rows to import as {request.kind} "
                f"({checked.new:,} new, {checked.updated:,} updated, {checked.unchanged:,} "
-               f"unchanged); {checked.rejected:,} rejected rows are left out.")
+               f"unchanged); {_rows(checked.rejected, 'rejected row')} left out.")
     st.text(summary)
     st.caption("The whole file is written in one transaction: every accepted row or, if "
                "anything fails, none. Importing the same file again adds nothing.")
     back, forward = st.columns([1, 3])
     back.button("Back to the check", icon=":material/arrow_back:", key="imp_back_3",
                 on_click=_go, args=(3,))
-    if not forward.button(f"Import {accepted:,} rows", type="primary",
+    if not forward.button(f"Import {_rows(accepted)}", type="primary",
                           icon=":material/upload:", key="imp_commit"):
         return
     if st.session_state.get(DONE, (None,))[0] == fingerprint:
@@ -505,6 +509,11 @@ def _commit_step(user: UserView, request: Request, file: Upload, checked: Outcom
         return
     st.session_state[DONE] = (fingerprint, outcome)
     st.rerun()
+
+
+def _rows(count: int, noun: str = "row") -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 def _result(outcome: Outcome) -> None:

@@ -53,7 +53,7 @@ def _amount(value: object, errors: dict[str, str]) -> Decimal:
     try:
         return parse_amount(value, largest=_LARGEST)
     except NotAnAmount:
-        errors["amount"] = "Give the amount as a number, such as 49.90 (refunds: -49.90)."
+        errors["amount"] = "Give the amount as a number, such as 49.90."
     except AmountTooLarge:
         errors["amount"] = "The amount is too large."
     except TooManyDecimals:

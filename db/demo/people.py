@@ -74,14 +74,16 @@ def _pattern(rng: np.random.Generator, pattern: str, count: int) -> np.ndarray:
 
 
 def _phone_numbers(rng: np.random.Generator, country: str, count: int) -> np.ndarray:
-    """Mobile numbers in E.164 that follow the country's numbering plan."""
+    """Mobile numbers in E.164 that follow the country's numbering plan: the example
+    number's leading digits, then random ones. Keeping only two (three in the US) made one
+    German and US number in five invalid, so those keep all but the last five digits."""
     import phonenumbers
 
     example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
     if example is None:
         raise ValueError(f"phonenumbers has no example mobile number for {country}")
     national = str(example.national_number)
-    keep = 3 if country == "US" else 2
+    keep = len(national) - 5 if country in ("DE", "US") else 2
     random_digits = len(national) - keep
     tails = rng.integers(0, 10**random_digits, count)
     prefix = f"+{example.country_code}{national[:keep]}"

@@ -47,12 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--category", help="for orders without one (default uncategorised)")
     parser.add_argument("--create-customers", action="store_const", const=True,
                         help="orders: create customers for unknown customer numbers")
-    parser.add_argument("--country", help="country of the customers an order file creates")
+    parser.add_argument("--country", help="country of new customers when the file has none")
     parser.add_argument("--rejects", type=Path, help="write the rejected rows to this CSV")
     return parser
 
 
-def _mapping(name: str | None, kind: str, columns: list[str]
+def _mapping(name: str | None, kind: str, columns: list[str], country: str | None
              ) -> tuple[dict[str, str | None], Options]:
     if name is not None:
         try:
@@ -60,7 +60,7 @@ def _mapping(name: str | None, kind: str, columns: list[str]
         except MappingError as error:
             raise engine.ImportRefused(str(error)) from None
     mapping = suggest(kind, columns)
-    missing = missing_required(kind, mapping)
+    missing = missing_required(kind, {**mapping, "country": mapping.get("country") or country})
     if missing:
         raise engine.ImportRefused(
             "Could not place " + ", ".join(missing) + " among the file's columns ("
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             raise engine.ImportRefused(f"There is no file {arguments.file}.")
         table = open_table(arguments.file, name=arguments.file.name,
                            has_header=False if arguments.no_header else None)
-        mapping, saved = _mapping(arguments.mapping, arguments.kind, table.columns)
+        mapping, saved = _mapping(arguments.mapping, arguments.kind, table.columns,
+                                  arguments.country)
         options = replace(saved, **{name: value for name, value in flags.items()
                                     if value is not None})
         request = engine.Request(arguments.kind, arguments.file, table, mapping, options)

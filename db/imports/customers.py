@@ -12,10 +12,12 @@ version moves, so a form opened before the import reports a conflict instead of 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
-from db.imports.lookup import Ids, Outcome, Plan, Stored, stored
+from db.customers.validation import normalise_country
+from db.imports.lookup import Ids, Outcome, Plan, Stored, stored, without_keys
 from db.imports.mapping import FIELDS
 from db.imports.rows import CustomerRow, Options, RowProblem, customer_row
 from db.models import is_live
@@ -42,6 +44,14 @@ class CustomerJudge:
         return customer_row(cells, line, self.options, self.now), record
 
     def _first_sighting(self, row: CustomerRow, record: dict[str, str]) -> bool:
+        if _keyless(row):
+            key = repr(sorted(row.fields.items()))
+            first = self.seen.get(("row", key))
+            if first is not None:
+                self.outcome.reject(row.line, f"The same customer as line {first}.", record)
+                return False
+            self.seen[("row", key)] = row.line
+            return True
         for kind, value, words in (("ref", row.ref, "customer number"),
                                    ("email", row.email, "e-mail")):
             if value is None:
@@ -60,9 +70,14 @@ class CustomerJudge:
         rows = [(row, record) for row, record in rows if self._first_sighting(row, record)]
         by_ref = stored(self.session, "external_ref", {r.ref for r, _ in rows if r.ref})
         by_email = stored(self.session, "email", {r.email for r, _ in rows if r.email})
+        keyless = without_keys(self.session, {r.fields["last_name"] for r, _ in rows
+                                              if _keyless(r) and "last_name" in r.fields})
         plan = Plan()
         for row, record in rows:
             try:
+                if _keyless(row):
+                    self._keyless(plan, row, keyless)
+                    continue
                 match = self._match(row, by_ref, by_email)
                 if match is None:
                     self._create(plan, row)
@@ -71,6 +86,26 @@ class CustomerJudge:
             except RowProblem as problem:
                 self.outcome.reject(row.line, str(problem), record)
         return plan
+
+    def _keyless(self, plan: Plan, row: CustomerRow, candidates: list[Stored]) -> None:
+        """A row with neither customer number nor e-mail cannot be matched, so it is a new
+        customer, unless a stored customer without either holds exactly what it says
+        (the same file imported again, or an export of this database): then it is left."""
+        wanted = self._new_fields(row)
+        if row.created_at is not None:
+            wanted["created_at"] = row.created_at
+        if any(all(match.values.get(name) == value for name, value in wanted.items())
+               for match in candidates if is_live(match)):
+            self.outcome.unchanged += 1
+            return
+        self._create(plan, row)
+
+    def _new_fields(self, row: CustomerRow) -> dict[str, Any]:
+        """The row's fields, with the options' country when the file gives none."""
+        fields = dict(row.fields)
+        if "country" not in fields and self.options.country:
+            fields["country"] = normalise_country(self.options.country)
+        return fields
 
     def _match(self, row: CustomerRow, by_ref: dict[str, Stored],
                by_email: dict[str, Stored]) -> Stored | None:
@@ -91,19 +126,20 @@ class CustomerJudge:
         if self.options.mode == "update_only":
             raise RowProblem("No customer with this customer number or e-mail (the import "
                              "only updates existing customers).")
-        missing = [spec.label for spec in _REQUIRED if spec.name not in row.fields]
+        fields = self._new_fields(row)
+        missing = [spec.label for spec in _REQUIRED if spec.name not in fields]
         if missing:
             raise RowProblem("A new customer needs: " + ", ".join(missing) + ".")
         customer_id = self.ids.take()
-        values = {name: row.fields.get(name) for name in CUSTOMER_COLUMNS}
-        values |= {"id": customer_id, "status": row.fields.get("status") or "lead",
+        values = {name: fields.get(name) for name in CUSTOMER_COLUMNS}
+        values |= {"id": customer_id, "status": fields.get("status") or "lead",
                    # "import" unless the file has a source column (then its cell, or none).
                    "source": row.fields.get("source", None if self.source_mapped
                                             else "import"),
                    "created_at": row.created_at or self.now, "updated_at": self.now,
                    "version": 1}
         plan.customers.append(values)
-        plan.notes[customer_id] = {name: [None, value] for name, value in row.fields.items()}
+        plan.notes[customer_id] = {name: [None, value] for name, value in fields.items()}
         self.outcome.new += 1
 
     def _update(self, plan: Plan, row: CustomerRow, match: Stored) -> None:
@@ -123,3 +159,7 @@ class CustomerJudge:
         plan.updates.append((match.id, values, changes))
         plan.notes[match.id] = changes
         self.outcome.updated += 1
+
+
+def _keyless(row: CustomerRow) -> bool:
+    return row.ref is None and row.email is None

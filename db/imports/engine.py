@@ -150,7 +150,9 @@ def refusals(request: Request) -> list[str]:
             found.append(f"{name!r} is not a field of a {request.kind} import.")
         elif column and column not in request.table.columns:
             found.append(f"The file has no column {column!r}.")
-    missing = missing_required(request.kind, request.mapping)
+    supplied = {"country"} if request.options.country else set()  # the options' default
+    missing = missing_required(request.kind, {**request.mapping,
+                                              **dict.fromkeys(supplied, "(default)")})
     if missing:
         found.append("Map a column to: " + ", ".join(missing) + ".")
     found += request.options.problems()
@@ -283,5 +285,6 @@ def _walk(session: Session, request: Request, writer: Writer | None,
             _keep_statistics(session)
         if progress is not None:
             progress(outcome.rows, total, time.perf_counter() - started)
+    outcome.rejects.sort(key=lambda reject: reject.line)  # the read's, then the matching's
     outcome.seconds = time.perf_counter() - started
     return outcome

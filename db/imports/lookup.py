@@ -101,6 +101,18 @@ def stored(session: Session, column: str, keys: set[str]) -> dict[str, Stored]:
     return found
 
 
+def without_keys(session: Session, last_names: set[str]) -> list[Stored]:
+    """Stored customers with neither customer number nor e-mail, of these last names: the
+    only ones a row without either could be."""
+    found = []
+    for batch in batches(sorted(last_names)):
+        query = select(CUSTOMER).where(CUSTOMER.c.last_name.in_(batch),
+                                       CUSTOMER.c.external_ref.is_(None),
+                                       CUSTOMER.c.email.is_(None))
+        found += [Stored(dict(row._mapping)) for row in session.execute(query)]
+    return found
+
+
 class Ids:
     """Ids for the customers an import creates, taken before they are written so that the
     derived tables can be moved around the write. A check gets negative stand-ins.

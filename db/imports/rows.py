@@ -64,7 +64,8 @@ class Options:
     ``day_first`` reads dates such as 03/05/2024 (None: the file must not hold any that read
     both ways); ``currency``, ``channel`` and ``category`` fill orders whose file has no such
     column; ``create_customers`` lets an order file create a customer for an unknown
-    customer number or e-mail, in ``country`` when the file has no country column.
+    customer number or e-mail. ``country`` is the country of the customers an import
+    creates (from a customer or an order file) whose row gives none.
     """
 
     mode: str = "create_and_update"

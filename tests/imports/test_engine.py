@@ -261,3 +261,29 @@ def test_all_customers_exported_and_imported_into_an_empty_database_are_equal(
                  for c in session.exec(select(Customer).order_by(col(Customer.id)))]
     assert after == before
     derived_are_current(engine)
+
+
+def test_a_customer_file_without_a_country_column_takes_the_chosen_country(
+        engine: Engine) -> None:
+    text = "first name,last name,email\nAnna,Berg,anna@example.org\nBen,Kurz,ben@example.org\n"
+    with pytest.raises(ImportRefused, match="Map a column to: Country"):
+        imports.check(ADMIN, request("customers", text), engine=engine)
+    outcome = imports.commit(ADMIN, request("customers", text, country="Österreich"),
+                             engine=engine)
+    assert counts(outcome) == (2, 0, 0, 0)
+    moved = imports.commit(ADMIN, request("customers", text, country="DE"), engine=engine)
+    assert counts(moved) == (0, 0, 2, 0)  # the default never changes a stored country
+    with read_session(engine) as session:
+        assert set(session.exec(select(Customer.country))) == {"AT"}
+
+
+def test_rows_without_number_or_email_are_not_added_twice(engine: Engine) -> None:
+    text = ("Vorname;Nachname;Ort;Land\nRenée;Strauß;Wien;AT\nRenée;Strauß;Wien;AT\n"
+            "Renée;Strauß;Graz;AT\n")
+    first = imports.commit(ADMIN, request("customers", text), engine=engine)
+    assert counts(first) == (2, 0, 0, 1)
+    assert first.rejects[0].reason == "The same customer as line 2."
+    again = imports.commit(ADMIN, request("customers", text), engine=engine)
+    assert counts(again) == (0, 0, 2, 1)
+    with read_session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 2

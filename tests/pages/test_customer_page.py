@@ -20,6 +20,9 @@ from db.customers.service import (
     get_customer,
     soft_delete_customer,
 )
+from db.imports import engine as imports
+from db.imports.mapping import suggest
+from db.imports.reading import open_table
 from db.models import Interaction
 from db.search.ranking import search_customers
 from tests.pages.conftest import ROOT, open_profile
@@ -178,3 +181,18 @@ def test_admins_restore_from_the_deleted_customers_page(signed_in: Callable[[str
     assert at.info[0].value == "No deleted customers."
     assert [hit.customer.id for hit in search_customers(MANAGER, "ada byron",
                                                         engine=app_db).hits] == [ada]
+
+
+def test_history_says_which_import_changed_the_customer(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    data = b"customer number,first name,last name,country\nK-9,Ida,Import,DE\n"
+    table = open_table(data, name="list.csv")
+    done = imports.commit(ADMIN, imports.Request("customers", data, table,
+                                                 suggest("customers", table.columns)),
+                          engine=app_db)
+    customer_id = search_customers(ADMIN, "K-9", engine=app_db).hits[0].customer.id or 0
+    at = open_profile(signed_in, "admin", customer_id)
+    history = at.tabs[6].dataframe[0].value
+    assert set(history["Action"]) == {f"changed by import {done.import_id}"}
+    assert set(history["Field"]) == {"external_ref", "first_name", "last_name", "country"}

@@ -273,3 +273,15 @@ def test_a_busy_database_at_import_loses_nothing_and_the_import_can_be_repeated(
     assert "is committed" in at.success[0].value
     with read_session(app_db) as session:
         assert len(session.exec(select(Customer)).all()) == 3
+
+
+def test_a_customer_list_without_countries_takes_the_country_chosen_for_new_customers(
+        signed_in: Callable[[str], AppTest]) -> None:
+    at = _open(signed_in)
+    _upload(at, "liste.csv", b"first name,last name,email\nAnna,Berg,anna@example.org\n")
+    at.button(key="imp_to_map").click().run()
+    assert at.button(key="imp_check").disabled
+    assert "Map a column to: Country." in _texts(at)
+    at.text_input(key="imp_country").set_value("Deutschland").run()
+    _fine(at)
+    assert not at.button(key="imp_check").disabled
