@@ -13,6 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 _CENT = Decimal("0.01")
 
+# The largest amount an order holds: its column is NUMERIC(12, 2), ten digits before the point.
+LARGEST_AMOUNT = Decimal("9999999999.99")
+
 
 class InvalidAmount(ValueError):
     """A value that is not an amount of money; the subclass says why."""

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
-from db.core.money import AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
+from db.core.money import LARGEST_AMOUNT, AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
 from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
 from db.customers.validation import (
@@ -34,8 +34,6 @@ from db.customers.validation import (
 from db.derived.hook import customers_changed
 from db.models import ORDER_CHANNELS, AuditEvent, Customer, Order, is_live
 
-# NUMERIC(12, 2): ten digits before the point.
-_LARGEST = Decimal("9999999999.99")
 # The same order recorded again by the same person within this time is a double submit.
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
 
@@ -51,7 +49,7 @@ class AlreadyRecorded(ValueError):
 
 def _amount(value: object, errors: dict[str, str]) -> Decimal:
     try:
-        return parse_amount(value, largest=_LARGEST)
+        return parse_amount(value, largest=LARGEST_AMOUNT)
     except NotAnAmount:
         errors["amount"] = "Give the amount as a number, such as 49.90."
     except AmountTooLarge:

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from db.core.money import LARGEST_AMOUNT
 from db.core.text import control_problem
 from db.customers.validation import (
     InvalidFields,
@@ -252,7 +253,7 @@ def order_row(cells: dict[str, str], line: int, options: Options, now: datetime)
     amount = number if source == "amount" else number * quantity
     if quantity < 0 and amount > 0:
         amount = -amount
-    if amount.copy_abs() > Decimal("9999999999.99"):
+    if amount.copy_abs() > LARGEST_AMOUNT:
         raise _problem("orders", {source: "The amount is too large."})
     channel = raw.get("channel", options.channel).lower()
     if channel not in ORDER_CHANNELS:

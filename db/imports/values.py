@@ -43,7 +43,6 @@ from db.core import money
 from db.customers.validation import InvalidValue
 
 DateOrder = Literal["day_first", "month_first", "ambiguous", "none"]
-LARGEST_AMOUNT = Decimal("9999999999.99")
 """The largest amount an order holds (its column is ``Numeric(12, 2)``)."""
 
 _YEAR_FIRST = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
@@ -135,7 +134,7 @@ def split_amount(text: str) -> tuple[Decimal, str | None]:
         if rest == before:
             break
     try:
-        amount = money.parse_amount(_plain_number(rest, text), largest=LARGEST_AMOUNT)
+        amount = money.parse_amount(_plain_number(rest, text), largest=money.LARGEST_AMOUNT)
     except money.TooManyDecimals:
         raise InvalidValue(f"{text.strip()!r} has more than two decimals (whole cents "
                            "only).") from None
