@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from db.audit import trail
+from db.core.bulk import insert_rows
 from db.core.sql import table_of
 from db.imports.lookup import CUSTOMER, Plan, batches
 from db.models import Interaction, Order
@@ -32,19 +33,29 @@ class Writer:
         self.session, self.actor, self.import_id = session, actor, import_id
         self.notes: dict[int, dict[str, Any]] = defaultdict(dict)
 
+    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows (dicts with the same keys): ``COPY`` on PostgreSQL, which adapts the
+        Python values itself; an executemany on SQLite, where SQLAlchemy turns timestamps
+        into the text SQLite stores."""
+        if not rows:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            columns = list(rows[0])
+            insert_rows(self.session.connection(), table, columns,
+                        ([row[name] for name in columns] for row in rows))
+        else:
+            self.session.execute(insert(table), rows)
+
     def write(self, plan: Plan) -> None:
-        if plan.customers:
-            self.session.execute(insert(CUSTOMER), plan.customers)
+        self._insert(CUSTOMER, plan.customers)
         by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for customer_id, values, _ in plan.updates:
             by_fields[tuple(sorted(values))].append({"_id": customer_id, **values})
         for rows in by_fields.values():
             self.session.execute(
                 update(CUSTOMER).where(CUSTOMER.c.id == bindparam("_id")), rows)
-        if plan.orders:
-            self.session.execute(insert(ORDERS), plan.orders)
-        if plan.contacts:
-            self.session.execute(insert(CONTACTS), plan.contacts)
+        self._insert(ORDERS, plan.orders)
+        self._insert(CONTACTS, plan.contacts)
         for customer_id, note in plan.notes.items():
             kept = self.notes[customer_id]
             for name, value in note.items():
