@@ -75,8 +75,8 @@ def _pattern(rng: np.random.Generator, pattern: str, count: int) -> np.ndarray:
 
 def _phone_numbers(rng: np.random.Generator, country: str, count: int) -> np.ndarray:
     """Mobile numbers in E.164 that follow the country's numbering plan: the example
-    number's leading digits, then random ones. Keeping only two (three in the US) made one
-    German and US number in five invalid, so those keep all but the last five digits."""
+    number's leading digits, then random ones. Keeping only two made one German and US
+    number in five invalid, so those keep all but the last five digits."""
     import phonenumbers
 
     example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
@@ -85,7 +85,10 @@ def _phone_numbers(rng: np.random.Generator, country: str, count: int) -> np.nda
     national = str(example.national_number)
     keep = len(national) - 5 if country in ("DE", "US") else 2
     random_digits = len(national) - keep
-    tails = rng.integers(0, 10**random_digits, count)
+    # Drawn over the range the demo always drew from, then cut to the digits kept: the
+    # generator's stream, and so every other demo value of a seed, stays as it was.
+    drawn = len(national) - (3 if country == "US" else 2)
+    tails = rng.integers(0, 10**drawn, count) % 10**random_digits
     prefix = f"+{example.country_code}{national[:keep]}"
     return np.array([f"{prefix}{tail:0{random_digits}d}" for tail in tails], dtype=object)
 
