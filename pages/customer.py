@@ -99,7 +99,8 @@ def _figures(numbers: profile.Figures) -> None:
     # Two rows of three: in six columns a date or a large sum was cut off at 1,400 px.
     columns = [*st.columns(3), *st.columns(3)]
     columns[0].metric("Lifetime value", f"€{numbers.lifetime_value:,.2f}")
-    columns[1].metric("Orders", f"{numbers.orders:,}")
+    columns[1].metric("Orders", f"{numbers.orders:,}",
+                      help=f"Refunds, counted apart: {numbers.refunds:,}.")
     columns[2].metric("Average order", "—" if numbers.average_order is None
                       else f"€{numbers.average_order:,.2f}")
     columns[3].metric("Last order", "—" if numbers.last_order_at is None

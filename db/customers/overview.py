@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session
@@ -29,7 +29,9 @@ def database_overview(actor: Actor, *, engine: Engine | None = None) -> Overview
     with read_session(engine) as session:
         return Overview(
             customers=session.exec(select(func.count()).select_from(Customer).where(live())).one(),
-            orders=session.exec(select(func.count()).select_from(Order)).one(),
+            # Orders as the KPI page counts them: of zero or more (refunds apart).
+            orders=session.exec(select(func.count()).select_from(Order)
+                                .where(col(Order.amount) >= 0)).one(),
             interactions=session.exec(select(func.count()).select_from(Interaction)).one(),
             last_order_at=session.exec(select(func.max(Order.ordered_at))).one(),
             last_customer_change_at=session.exec(select(func.max(Customer.updated_at))).one(),

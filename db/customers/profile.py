@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, case
+from sqlalchemy import select as sql_select  # five columns: more than sqlmodel's types take
 from sqlmodel import Session, col, func, select
 
 from db.audit import trail
@@ -55,8 +56,9 @@ class Figures:
     """What the customer is worth and how recently they bought."""
 
     lifetime_value: Decimal
-    orders: int
-    average_order: Decimal | None
+    orders: int  # of zero or more, as the KPI page counts them
+    refunds: int
+    average_order: Decimal | None  # lifetime value ÷ orders, as the KPI page's average
     first_order_at: datetime | None
     last_order_at: datetime | None
     days_since_last_order: int | None
@@ -103,15 +105,18 @@ def figures(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> 
     require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
         _live_customer(session, customer_id)
-        total, count, first, last = session.exec(
-            select(func.coalesce(func.sum(Order.amount), 0), func.count(),
-                   func.min(Order.ordered_at), func.max(Order.ordered_at))
-            .where(Order.customer_id == customer_id)).one()
+        refund = case((col(Order.amount) < 0, 1), else_=0)
+        total, rows, refunds, first, last = session.execute(
+            sql_select(func.coalesce(func.sum(Order.amount), 0), func.count(),
+                       func.coalesce(func.sum(refund), 0),
+                       func.min(Order.ordered_at), func.max(Order.ordered_at))
+            .where(col(Order.customer_id) == customer_id)).one()
+        count = rows - refunds
         nps = session.exec(select(Feedback.nps_score).where(Feedback.customer_id == customer_id)
                            .order_by(col(Feedback.at).desc()).limit(1)).first()
     total = Decimal(str(total)).quantize(Decimal("0.01"))
     return Figures(
-        lifetime_value=total, orders=count,
+        lifetime_value=total, orders=count, refunds=refunds,
         average_order=(total / count).quantize(Decimal("0.01")) if count else None,
         first_order_at=first, last_order_at=last,
         days_since_last_order=(utcnow() - last).days if last else None, latest_nps=nps)

@@ -50,7 +50,8 @@ def _events(engine: Engine, action: str) -> list[AuditEvent]:
 def test_figures_sum_refunds_and_pick_the_latest_answer(engine: Engine, customer_id: int) -> None:
     result = profile.figures(MARKETING, customer_id, engine=engine)
     assert result.lifetime_value == Decimal("130.50")
-    assert (result.orders, result.average_order) == (3, Decimal("43.50"))
+    # As the KPI page counts them: a refund is not an order; the average is net ÷ orders.
+    assert (result.orders, result.refunds, result.average_order) == (2, 1, Decimal("65.25"))
     assert result.days_since_last_order == 5
     assert result.latest_nps == 9
 
@@ -59,8 +60,8 @@ def test_figures_of_a_customer_without_orders(engine: Engine) -> None:
     lead = create_customer(MANAGER, {"first_name": "Lea", "last_name": "D", "country": "FR"},
                            engine=engine)
     result = profile.figures(MANAGER, lead.id, engine=engine)
-    assert (result.lifetime_value, result.orders, result.average_order) == (Decimal("0.00"),
-                                                                            0, None)
+    assert (result.lifetime_value, result.orders, result.refunds, result.average_order) == (
+        Decimal("0.00"), 0, 0, None)
     assert result.last_order_at is None and result.latest_nps is None
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from db.imports import engine as imports
 from db.imports.mapping import suggest
 from db.imports.reading import open_table
-from tests.factories import ADMIN, customer
+from tests.factories import ADMIN, customer, order
 from tests.pages.conftest import ROOT
 
 HOME = str(ROOT / "pages" / "home.py")
@@ -34,3 +34,13 @@ def test_an_import_shows_on_home_at_the_next_click(
                                           suggest("customers", table.columns)), engine=app_db)
     at.run()
     assert _figures(at)["Customers"] == "3"
+
+
+def test_home_counts_orders_as_the_kpi_page_does(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    buyer = customer(app_db, "Ada", "Buyer").id or 0
+    order(app_db, buyer, "30.00")
+    order(app_db, buyer, "-10.00")  # a refund is counted apart, not as an order
+    at = signed_in("manager")
+    at.switch_page(HOME).run()
+    assert _figures(at)["Orders"] == "1"
