@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -22,7 +23,13 @@ TEST_COOKIE_KEY = "c0497d9b132fad41b3550dfb9ef97c97701e73f8b887dab31037ce2091516
 
 @pytest.fixture
 def app_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """Point the app at the test database and create ``admin``, ``manager``, ``marketing``."""
+    """Point the app at the test database and create ``admin``, ``manager``, ``marketing``.
+
+    The pages' cached figures are dropped first: they are keyed by the database URL and its
+    data version (the newest ids), and the PostgreSQL tests reuse one database emptied with
+    its ids restarted, so an earlier test's figures could match a later test's key.
+    """
+    st.cache_data.clear()
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CUSTDB_COOKIE_KEY", TEST_COOKIE_KEY)
     setup = Actor("setup", "admin")
