@@ -70,10 +70,7 @@ def load_mapping(actor: Actor, kind: str, name: str, *, engine: Engine | None = 
     require(actor, Capability.ADMINISTER)
     _check_kind(kind)
     with read_session(engine) as session:
-        row = _find(session, kind, name.strip())
-        if row is None:
-            raise MappingError(f"No saved {kind} mapping is named “{name.strip()}”.")
-        saved = _view(row)
+        saved = _view(_existing(session, kind, name))
     return _complete(kind, saved.mapping), saved.options
 
 
@@ -124,9 +121,7 @@ def delete_mapping(actor: Actor, kind: str, name: str, *, engine: Engine | None 
     require(actor, Capability.ADMINISTER)
     _check_kind(kind)
     with write_session(engine) as session:
-        row = _find(session, kind, name.strip())
-        if row is None:
-            raise MappingError(f"No saved {kind} mapping is named “{name.strip()}”.")
+        row = _existing(session, kind, name)
         trail.record(session, actor=actor.username, action="import.mapping.delete",
                      entity="import_mapping", entity_id=row.id,
                      changes={"kind": kind, "name": row.name, "columns": row.columns,
@@ -222,6 +217,14 @@ def _options(stored: dict[str, Any]) -> Options:
 def _find(session: Any, kind: str, name: str) -> ImportMapping | None:
     return session.exec(select(ImportMapping).where(col(ImportMapping.kind) == kind,
                                                     col(ImportMapping.name) == name)).first()
+
+
+def _existing(session: Any, kind: str, name: str) -> ImportMapping:
+    """The saved mapping ``name`` (trimmed) of ``kind``, or :class:`MappingError`."""
+    row = _find(session, kind, name.strip())
+    if row is None:
+        raise MappingError(f"No saved {kind} mapping is named “{name.strip()}”.")
+    return row
 
 
 def _view(row: ImportMapping) -> SavedMapping:
