@@ -370,8 +370,9 @@ class AuditEvent(SQLModel, table=True):
 
     ``changes`` holds JSON text (``{"field": [old, new]}`` for updates) so that the row is
     the same bytes on both engines. ``prev_hash`` and ``hash`` chain every event to the one
-    before it (see :mod:`db.audit.trail`), and database triggers refuse UPDATE and DELETE, so the
-    table is append-only and any edit made around the triggers shows up in ``verify``.
+    before it (see :mod:`db.audit.trail`), and database triggers refuse DELETE and every UPDATE
+    but an erasure's redaction of sealed details, so the table is append-only and any edit
+    made around the triggers shows up in ``verify``.
     """
 
     __tablename__ = "audit_event"
@@ -391,3 +392,19 @@ class AuditEvent(SQLModel, table=True):
     source: str = Field(max_length=20)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The details sealed apart from the chain (see db.audit.details): NULL on events written
+    # before sealing; ``salt`` is dropped when an erasure redacts the details.
+    changes_digest: str | None = Field(default=None, max_length=64)
+    salt: str | None = Field(default=None, max_length=32)
+
+
+class SuppressedEmail(SQLModel, table=True):
+    """An e-mail address whose owner had their data erased: kept only as a keyed hash of its
+    normalised form (db.customers.suppression), so a new-customer form or an import can
+    recognise the person and say so, without the database holding the address again."""
+
+    __tablename__ = "suppressed_email"
+
+    email_hash: str = Field(primary_key=True, max_length=64)
+    since: datetime = timestamp_field()
+    reason: str = Field(max_length=20)

@@ -29,7 +29,7 @@ import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,7 +38,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session, col
 
 from db.audit import anchor as anchors
-from db.audit import keys
+from db.audit import details, keys
 from db.core.access import Actor, Capability, operator, require
 from db.core.engine import get_engine
 from db.core.sql import table_of
@@ -106,12 +106,16 @@ class StoredEvent(NamedTuple):
     source: str
     prev_hash: str
     hash: str
+    changes_digest: str | None
+    salt: str | None
 
 
 def _fields(event: AuditEvent | StoredEvent) -> dict[str, Any]:
+    """What the event's hash covers: sealed details by their digest (:mod:`.details`)."""
     return {"prev_hash": event.prev_hash, "at": event.at, "actor": event.actor,
             "action": event.action, "entity": event.entity, "entity_id": event.entity_id,
-            "changes": event.changes, "source": event.source}
+            "changes": details.chained(event.changes, event.changes_digest),
+            "source": event.source}
 
 
 def _key_for_writing(session: Session) -> str:
@@ -167,8 +171,11 @@ def record(session: Session, *, actor: str, action: str, entity: str,
         "entity_id": None if entity_id is None else str(entity_id),
         "changes": _payload(changes), "source": source,
     }
-    event = AuditEvent(**fields, prev_hash=prev_hash,
-                       hash=keyed_hash(key, prev_hash=prev_hash, **fields))
+    salt, digest = details.seal(fields["changes"])
+    link = keyed_hash(key, prev_hash=prev_hash,
+                      **{**fields, "changes": details.chained(fields["changes"], digest)})
+    event = AuditEvent(**fields, prev_hash=prev_hash, hash=link, changes_digest=digest,
+                       salt=salt)
     session.add(event)
     return event
 
@@ -189,8 +196,11 @@ def record_many(session: Session, events: Iterable[Event], *, actor: str, source
             "entity_id": None if event.entity_id is None else str(event.entity_id),
             "changes": _payload(event.changes), "source": source,
         }
-        chained = keyed_hash(key, prev_hash=prev_hash, **fields)
-        rows.append({**fields, "prev_hash": prev_hash, "hash": chained})
+        salt, digest = details.seal(fields["changes"])
+        chained = keyed_hash(key, prev_hash=prev_hash,
+                             **{**fields, "changes": details.chained(fields["changes"], digest)})
+        rows.append({**fields, "prev_hash": prev_hash, "hash": chained,
+                     "changes_digest": digest, "salt": salt})
         prev_hash = chained
     if rows:
         session.execute(insert(table_of(AuditEvent)), rows)  # Core: no ORM work per row
@@ -213,6 +223,7 @@ class ChainReport:
     unusable: str | None = None
     unkeyed: int = 0
     keyed: int = 0
+    redacted: int = 0  # events whose details an erasure removed (the chain still holds)
     anchored: anchors.Anchor | None = None  # the anchor the chain was found to hold
     newest: StoredEvent | None = None  # the newest event verified
 
@@ -253,9 +264,12 @@ class _Walk:
     keyed: int = 0
     anchor_held: bool = False
     newest: StoredEvent | None = None
+    redacted: set[int] = field(default_factory=set)  # events whose details were erased
+    listed: set[int] = field(default_factory=set)  # ... and those an erasure event names
 
     def report(self, **found: Any) -> ChainReport:
         return ChainReport(self.checked, unkeyed=self.unkeyed, keyed=self.keyed,
+                           redacted=len(self.redacted),
                            anchored=self.anchor if self.anchor_held else None,
                            newest=self.newest, **found)
 
@@ -302,6 +316,13 @@ def _walk(walk: _Walk, events: Iterator[StoredEvent]) -> ChainReport:
                 "re-hashed by someone without the audit key"))
         else:
             return _mismatch(walk, event, events)
+        if not details.intact(event):
+            return walk.report(broken_id=event.id,
+                               reason="its details were altered after it was written")
+        if event.changes_digest is not None and event.salt is None:
+            walk.redacted.add(event.id)
+        elif event.salt is not None:
+            walk.listed.update(details.listed_redactions(event.action, event.changes))
         if walk.anchor and event.id == walk.anchor.event_id:
             if event.hash != walk.anchor.hash:
                 return walk.report(broken_id=event.id, reason=(
@@ -311,6 +332,9 @@ def _walk(walk: _Walk, events: Iterator[StoredEvent]) -> ChainReport:
         expected_prev = event.hash
         walk.checked += 1
         walk.newest = event
+    if unlisted := walk.redacted - walk.listed:
+        return walk.report(broken_id=min(unlisted), reason=(
+            "its details were removed, but no erasure lists it"))
     if walk.anchor and not walk.anchor_held:
         named = f"the anchor names event {walk.anchor.event_id} of {walk.anchor.at}"
         if walk.newest and walk.newest.id > walk.anchor.event_id:
@@ -386,6 +410,9 @@ def describe(report: ChainReport) -> str:
     elif report.unkeyed:
         lines.append("None of them is keyed: they predate the audit key, or someone "
                      "without the key rewrote the whole chain; only an anchor proves them.")
+    if report.redacted:
+        lines.append(f"Erasures removed the details of {report.redacted:,} of them; each "
+                     "is listed by its erasure.")
     if report.anchored:
         lines.append(f"It still holds the anchored event {report.anchored.event_id} of "
                      f"{report.anchored.at} unchanged: no event up to it was cut or "

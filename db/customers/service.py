@@ -21,6 +21,7 @@ from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
+from db.customers import suppression
 from db.customers.tags import clean_tags, replace_tags
 from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
@@ -198,6 +199,12 @@ def _detached(session: Session, objects: list[Row]) -> list[Row]:
     return objects
 
 
+def _refuse_suppressed(session: Session, email: str | None) -> None:
+    """Refuse an address whose owner was erased (see :mod:`db.customers.suppression`)."""
+    if email and (found := suppression.suppressed_since(session, [email])):
+        raise InvalidFields({"email": suppression.REFUSAL.format(since=found[email])})
+
+
 def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = False,
                     source: str = "form", engine: Engine | None = None) -> Customer:
     """Create a customer from typed fields (first and last name and country required).
@@ -217,6 +224,7 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
     with write_session(engine) as session:
         if cleaned.get("email") and (owner := _email_owner(session, cleaned["email"], None)):
             raise DuplicateEmail(owner)
+        _refuse_suppressed(session, cleaned.get("email"))
         if not confirm and (candidates := _likely_duplicates(session, cleaned)):
             raise PossibleDuplicate(candidates)
         now = utcnow()
@@ -245,6 +253,8 @@ def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str
     if "email" in diff and cleaned["email"] and (
             owner := _email_owner(session, cleaned["email"], customer.id)):
         raise DuplicateEmail(owner)
+    if "email" in diff:
+        _refuse_suppressed(session, cleaned["email"])
     assert customer.id is not None
     with customers_changed(session, [customer.id]):
         for name, (_, value) in diff.items():
@@ -271,7 +281,7 @@ def _changes_since(session: Session, customer: Customer, version: int) -> list[A
 
 def _load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None:
+    if customer is None or customer.deleted_at is not None or customer.erased_at is not None:
         raise CustomerNotFound(f"There is no customer {customer_id}.")
     if customer.version != expected_version:
         changes = _detached(session, _changes_since(session, customer, expected_version))

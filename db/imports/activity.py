@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.core.sql import table_of
+from db.customers import suppression
 from db.imports.customers import CUSTOMER_COLUMNS
 from db.imports.lookup import Ids, Outcome, Plan, batches, keys, stored
 from db.imports.rows import (
@@ -90,6 +91,7 @@ class OrderJudge:
         self.session, self.options, self.outcome, self.now = session, options, outcome, now
         self.finder = CustomerFinder(session, Ids(session, writing))
         self.numbers: dict[str, int] = {}
+        self.erased: dict[str, datetime] = {}  # this chunk's suppressed e-mails
 
     def read(self, cells: dict[str, str], line: int, record: dict[str, str]
              ) -> tuple[OrderRow, dict[str, str]]:
@@ -109,6 +111,9 @@ class OrderJudge:
                 select(ORDERS.c.external_ref).where(ORDERS.c.external_ref.in_(batch))).scalars())
         self.finder.load([(row.customer_ref, row.email) for row, _, reference in planned
                           if reference not in held])
+        self.erased = suppression.suppressed_since(
+            self.session, {row.email for row, _, reference in planned
+                           if row.email and reference not in held})
         plan = Plan()
         for row, record, reference in planned:
             if reference in held:
@@ -134,6 +139,8 @@ class OrderJudge:
         if not self.options.create_customers:
             raise RowProblem("No customer with this customer number or e-mail (choose to "
                              "create customers for unknown ones).")
+        if row.email in self.erased:
+            raise RowProblem(suppression.REFUSAL.format(since=self.erased[row.email]))
         self.outcome.created += 1
         return self.finder.create(plan, row, self.options, self.now)
 

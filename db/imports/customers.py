@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from db.customers import suppression
 from db.customers.validation import normalise_country
 from db.imports.lookup import Ids, Outcome, Plan, Stored, stored, without_keys
 from db.imports.mapping import FIELDS
@@ -72,9 +73,12 @@ class CustomerJudge:
         by_email = stored(self.session, "email", {r.email for r, _ in rows if r.email})
         keyless = without_keys(self.session, {r.fields["last_name"] for r, _ in rows
                                               if _keyless(r) and "last_name" in r.fields})
+        erased = suppression.suppressed_since(self.session, {r.email for r, _ in rows if r.email})
         plan = Plan()
         for row, record in rows:
             try:
+                if row.email in erased:
+                    raise RowProblem(suppression.REFUSAL.format(since=erased[row.email]))
                 if _keyless(row):
                     self._keyless(plan, row, keyless)
                     continue

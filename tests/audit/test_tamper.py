@@ -45,7 +45,8 @@ def _fields(event: AuditEvent) -> dict[str, object]:
 def _rewrite_from(engine: Engine, first: int, edit: dict[str, object],
                   through: int | None = None) -> None:
     """Edit event ``first`` and re-hash it and every later event (to ``through``) with the
-    published (unkeyed) rule, so every link and hash is consistent again."""
+    published (unkeyed) rule, details inline as before sealing, so every link and hash is
+    consistent again."""
     events = [e for e in _events(engine) if e.id is not None and e.id >= first
               and (through is None or e.id <= through)]
     prev = next((e.hash for e in _events(engine) if e.id == first - 1), trail.GENESIS_HASH)
@@ -55,7 +56,8 @@ def _rewrite_from(engine: Engine, first: int, edit: dict[str, object],
             digest = trail.event_hash(prev_hash=prev, **fields)
             connection.execute(text(
                 "UPDATE audit_event SET actor = :actor, changes = :changes, "
-                "prev_hash = :prev, hash = :hash WHERE id = :id"),
+                "prev_hash = :prev, hash = :hash, changes_digest = NULL, salt = NULL "
+                "WHERE id = :id"),
                 {"actor": fields["actor"], "changes": fields["changes"], "prev": prev,
                  "hash": digest, "id": event.id})
             prev = digest

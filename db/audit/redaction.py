@@ -1,0 +1,64 @@
+"""Removing an erased person's values from the audit trail without breaking its chain.
+
+An erasure calls :func:`redact` inside its own transaction: every event about the customer,
+and every other event whose details mention one of the person's identifying values (a
+lookup export's search term, say), has its sealed details replaced by the redacted form
+(:mod:`db.audit.details`); the erasure's own event then lists them, which is what lets
+``verify`` tell a redaction from tampering. The database triggers allow this one update and
+no other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, update
+from sqlmodel import Session
+
+from db.audit import details
+from db.core.sql import table_of
+from db.models import AuditEvent
+
+# Values shorter than this are not searched for in other events' details: "Li" or a
+# two-digit fragment would match unrelated events, and redacting those loses real history.
+SHORTEST_TERM = 5
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What :func:`redact` did: the events whose details it removed, and how many events
+    that hold the values predate sealed details and so could not be redacted."""
+
+    event_ids: list[int]
+    unredactable: int
+
+
+def _mentions(terms: Iterable[str]) -> ColumnElement[bool]:
+    """Details containing any of ``terms`` as stored: JSON-escaped, compared without case."""
+    changes = func.lower(table_of(AuditEvent).c.changes)
+    wanted = {json.dumps(term.strip().lower(), ensure_ascii=False)[1:-1] for term in terms
+              if term and len(term.strip()) >= SHORTEST_TERM}
+    return or_(false(), *(changes.contains(term, autoescape=True) for term in sorted(wanted)))
+
+
+def redact(session: Session, *, customer_id: int, terms: Iterable[str]) -> Redaction:
+    """Redact the details of every event about ``customer_id`` or mentioning ``terms``."""
+    events = table_of(AuditEvent)
+    about = and_(events.c.entity == "customer", events.c.entity_id == str(customer_id))
+    found = session.execute(
+        select(events.c.id, events.c.changes, events.c.changes_digest, events.c.salt)
+        .where(or_(about, _mentions(terms)),
+               events.c.action.not_in(sorted(details.REDACTING_ACTIONS)))
+        .order_by(events.c.id)).all()
+    sealed = [row for row in found if row.salt is not None]
+    if sealed:
+        session.execute(
+            update(events).where(events.c.id == bindparam("event_id"))
+            .values(changes=bindparam("redacted"), salt=None)
+            .execution_options(synchronize_session=False),
+            [{"event_id": row.id, "redacted": details.redacted(row.changes)} for row in sealed])
+    return Redaction(event_ids=[row.id for row in sealed],
+                     unredactable=sum(row.changes_digest is None for row in found))
+
