@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
 from dashboard.date_bounds import EARLIEST, LATEST
+from dashboard.erasure_panel import erased_notice, erasure_section
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
@@ -298,6 +299,15 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
         st.rerun()
     st.page_link(str(DELETED_PAGE), label="All deleted customers",
                  icon=":material/restore_from_trash:")
+    erasure_section(user, gone.id)
+
+
+def _erased_profile(erased: customers.CustomerErased) -> None:
+    """An erased customer opened by link: only the pseudonym is left to show."""
+    st.title(plain(f"Erased customer {erased.pseudonym}"))
+    erased_notice()
+    st.info(plain(str(erased)))
+    st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
 
 
 def _orders_tab(user: UserView, customer_id: int) -> None:
@@ -580,6 +590,9 @@ def main() -> None:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
         customer = get_customer(user.actor, customer_id)
+    except customers.CustomerErased as erased:
+        _erased_profile(erased)
+        return
     except customers.CustomerDeleted as deleted:
         _deleted_profile(user, deleted)
         return
@@ -595,6 +608,8 @@ def main() -> None:
         names.append("Payment methods")
     if user.actor.can(Capability.VIEW_AUDIT):
         names.append("History")
+    if user.actor.can(Capability.ADMINISTER):
+        names.append("Privacy")
     tabs = dict(zip(names, st.tabs(names), strict=True))
     with tabs["Details"]:
         _conflict(customer)
@@ -614,6 +629,9 @@ def main() -> None:
     if "History" in tabs:
         with tabs["History"]:
             _history_tab(user, customer_id)
+    if "Privacy" in tabs:
+        with tabs["Privacy"]:
+            erasure_section(user, customer_id)
     _export(user, customer_id)
 
 

@@ -48,6 +48,17 @@ class CustomerDeleted(CustomerNotFound):
         self.gone = gone
 
 
+class CustomerErased(CustomerNotFound):
+    """The customer's personal data was erased: only their pseudonym and their orders remain
+    (see :mod:`db.privacy.erasure`)."""
+
+    def __init__(self, customer_id: int, pseudonym: str, erased_at: datetime) -> None:
+        super().__init__(f"Customer {customer_id}'s personal data was erased on "
+                         f"{erased_at:%Y-%m-%d}: only the pseudonym {pseudonym} remains, and "
+                         "their orders still count in the figures under it.")
+        self.pseudonym, self.erased_at = pseudonym, erased_at
+
+
 @dataclass(frozen=True)
 class DeletedCustomer:
     """A soft-deleted customer as admins list it; ``name`` is None for other roles."""
@@ -96,12 +107,15 @@ class GridResult:
 
 
 def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
-    """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted."""
+    """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted,
+    :class:`CustomerErased` that one was erased."""
     require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
         customer = session.get(Customer, customer_id)
         if customer is None:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
+        if customer.erased_at is not None:
+            raise CustomerErased(customer_id, customer.last_name, customer.erased_at)
         if customer.deleted_at is not None:
             (gone,) = _as_deleted(session, actor, [customer])
             raise CustomerDeleted(gone)
@@ -378,7 +392,7 @@ def restore_customer(actor: Actor, customer_id: int, *,
     require(actor, Capability.ADMINISTER)
     with write_session(engine) as session:
         customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is None:
+        if customer is None or customer.deleted_at is None or customer.erased_at is not None:
             raise CustomerNotFound(f"There is no deleted customer {customer_id}.")
         deleted_at = customer.deleted_at
         with customers_changed(session, [customer_id]):  # back in lookup, segments, KPIs
@@ -412,10 +426,12 @@ def _as_deleted(session: Session, actor: Actor,
 
 def deleted_customers(actor: Actor, *, limit: int = 500,
                       engine: Engine | None = None) -> list[DeletedCustomer]:
-    """Soft-deleted customers, the most recently deleted first (admins only)."""
+    """Soft-deleted customers, the most recently deleted first (admins only); erased ones
+    are not among them: nothing of theirs could be restored."""
     require(actor, Capability.ADMINISTER)
     with read_session(engine) as session:
         customers = list(session.exec(
-            select(Customer).where(col(Customer.deleted_at).is_not(None))
+            select(Customer).where(col(Customer.deleted_at).is_not(None),
+                                   col(Customer.erased_at).is_(None))
             .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc()).limit(limit)))
         return _as_deleted(session, actor, customers)
