@@ -90,10 +90,12 @@ def erase_customer(actor: Actor, customer_id: int, *, confirmation: str,
 
 
 def anonymise(session: Session, actor: Actor, customer: Customer, *, reason: str,
-              suppress: bool) -> Erasure:
+              suppress: bool, search_others: bool = True) -> Erasure:
     """Erase ``customer`` in the caller's transaction (the caller holds their row lock and
     has checked the role): an erasure request, or the retention rule (``suppress`` False:
-    someone past retention may come back as a new customer)."""
+    someone past retention may come back as a new customer). ``search_others`` False
+    searches only events that name no record for the person's values (see
+    :func:`db.audit.redaction.redact`)."""
     assert customer.id is not None
     customer_id = customer.id
     terms = [customer.email or "", customer.phone or "",
@@ -115,7 +117,8 @@ def anonymise(session: Session, actor: Actor, customer: Customer, *, reason: str
                         .values(comment=None))
         for linked in (PaymentMethod, CustomerTag, SegmentMember):
             session.execute(delete(linked).where(col(linked.customer_id) == customer_id))
-    redaction = redact(session, customer_id=customer_id, terms=terms)
+    redaction = redact(session, customer_id=customer_id, terms=terms,
+                       search_others=search_others)
     trail.record(session, actor=actor.username, action="customer.erase", entity="customer",
                  entity_id=customer_id,
                  changes={"pseudonym": pseudonym, "reason": reason,
