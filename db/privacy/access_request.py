@@ -156,7 +156,8 @@ def _cards(actor: Actor, customer_id: int, engine: Engine) -> Rows:
 
 
 def _tags(session: Session, customer_id: int) -> Rows:
-    return [{"tag_id": tag_id, "tag": name} for tag_id, name in session.execute(
+    return [{"customer_id": customer_id, "tag_id": tag_id, "tag": name}
+            for tag_id, name in session.execute(
         select(col(Tag.id), col(Tag.name)).join(CustomerTag)
         .where(col(CustomerTag.customer_id) == customer_id).order_by(col(Tag.name)))]
 
@@ -187,7 +188,8 @@ def _segments(connection: Connection, customer_id: int) -> Rows:
                                       .where(where, S.customer_id == customer_id)).first() is None:
                     continue
                 basis = f"dynamic: matched on {now:%Y-%m-%d %H:%M} UTC"
-        rows.append({"segment_id": segment.id, "name": segment.name, "kind": segment.kind,
+        rows.append({"customer_id": customer_id, "segment_id": segment.id,
+                     "name": segment.name, "kind": segment.kind,
                      "description": segment.description, "membership": basis})
     return rows
 
@@ -236,8 +238,9 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
         "feedback": _held(actor, Feedback, customer_id, engine),
         "consent_history": _held(actor, ConsentEvent, customer_id, engine),
         "payment_methods": (_CARD_COLUMNS, _cards(actor, customer_id, engine)),
-        "tags": (["tag_id", "tag"], tags),
-        "segments": (["segment_id", "name", "kind", "description", "membership"], segments),
+        "tags": (["customer_id", "tag_id", "tag"], tags),
+        "segments": (["customer_id", "segment_id", "name", "kind", "description",
+                      "membership"], segments),
         "audit_events": (_AUDIT_COLUMNS, _audit_events(actor, customer_id, engine)),
     }
     return customer, parts
