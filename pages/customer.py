@@ -16,6 +16,7 @@ from dashboard.erasure_panel import erased_notice, erasure_section
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
+from dashboard.privacy_tab import privacy_tab
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
@@ -631,7 +632,7 @@ def main() -> None:
             _history_tab(user, customer_id)
     if "Privacy" in tabs:
         with tabs["Privacy"]:
-            erasure_section(user, customer_id)
+            privacy_tab(user, customer_id)
     _export(user, customer_id)
 
 
