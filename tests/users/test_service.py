@@ -22,7 +22,7 @@ from db.users.service import (
     session_user,
     update_user,
 )
-from tests.factories import ADMIN
+from tests.factories import ADMIN, user
 
 PASSWORD = "correct-horse-7"
 
@@ -143,6 +143,42 @@ def test_admins_cannot_lock_themselves_out(engine: Engine) -> None:
         update_user(ADMIN, me.id, role="marketing", engine=engine)
     with pytest.raises(UserError, match="deactivate yourself"):
         update_user(ADMIN, me.id, active=False, engine=engine)
+
+
+@pytest.mark.parametrize("removal", [{"role": "manager"}, {"active": False},
+                                     {"role": "marketing", "active": False}])
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(engine: Engine,
+                                                                  removal: dict) -> None:
+    """Whoever acts (another admin whose own account is gone, the command line's operator),
+    an installation keeps one active admin: an inactive admin does not count."""
+    bob = user(engine, "bob", "admin")
+    user(engine, "carol", "admin")
+    update_user(ADMIN, _id(engine, "carol"), active=False, engine=engine)
+    with pytest.raises(UserError, match="bob is the last active admin"):
+        update_user(ADMIN, bob.id, engine=engine, **removal)
+    assert (_user(engine, bob.id).role, _user(engine, bob.id).active) == ("admin", True)
+    assert [json.loads(e.changes) for e in _events(engine, "user.update")] == [
+        {"active": [True, False]}]  # carol's deactivation only
+
+    update_user(ADMIN, _id(engine, "carol"), active=True, engine=engine)
+    demoted = update_user(ADMIN, bob.id, engine=engine, **removal)  # carol remains
+    assert demoted.role != "admin" or not demoted.active
+    with pytest.raises(UserError, match="carol is the last active admin"):
+        update_user(ADMIN, _id(engine, "carol"), role="manager", engine=engine)
+
+
+def test_an_inactive_admin_may_be_demoted_and_others_changed_freely(engine: Engine) -> None:
+    bob = user(engine, "bob", "admin")
+    carol = user(engine, "carol", "admin")
+    update_user(ADMIN, carol.id, active=False, engine=engine)
+    assert update_user(ADMIN, carol.id, role="manager", engine=engine).role == "manager"
+    bob_again = update_user(ADMIN, bob.id, unlock=True, new_password="another-pass-9",
+                            engine=engine)
+    assert (bob_again.role, bob_again.active) == ("admin", True)
+
+
+def _id(engine: Engine, username: str) -> int:
+    return next(u.id for u in list_users(ADMIN, engine=engine) if u.username == username)
 
 
 def test_command_line_add_prompts_for_the_password(engine: Engine, database_url: str,
