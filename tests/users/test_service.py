@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from db.models import AuditEvent, User
 from db.users.service import (
     AccountLocked,
     UserError,
+    UserView,
     authenticate,
     create_user,
     list_users,
@@ -175,6 +177,32 @@ def test_an_inactive_admin_may_be_demoted_and_others_changed_freely(engine: Engi
     bob_again = update_user(ADMIN, bob.id, unlock=True, new_password="another-pass-9",
                             engine=engine)
     assert (bob_again.role, bob_again.active) == ("admin", True)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(engine: Engine,
+                                                                attempt: int) -> None:
+    """Each sees the other as an admin who remains; the second write must see the first's."""
+    first, second = user(engine, "first", "admin"), user(engine, "second", "admin")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor: UserView, target: UserView) -> None:
+        start.wait()
+        try:
+            update_user(actor.actor, target.id, role="manager", engine=engine)
+            outcomes.append("demoted")
+        except UserError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=demote, args=pair)
+               for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2 and outcomes.count("demoted") == 1, outcomes
+    assert [u.role for u in list_users(ADMIN, engine=engine)].count("admin") == 1
 
 
 def _id(engine: Engine, username: str) -> int:
