@@ -100,10 +100,10 @@ def _sqlite_counts(connection: Connection, names: list[str]) -> list[TableRows]:
 
 
 def _postgres_counts(connection: Connection, names: list[str]) -> list[TableRows]:
-    estimates: dict[str, float] = dict(connection.execute(text(
+    estimates = {str(name): float(tuples) for name, tuples in connection.execute(text(
         "SELECT c.relname, c.reltuples FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')")).tuples().all())
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"))}
     rows = []
     for name in names:
         estimate = float(estimates.get(name, -1))
