@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.text import format_when, plain
 from db.backup.copy import BackupError, back_up, pg_dump_command, pg_restore_command
-from db.backup.facts import DatabaseFacts, check_audit_chain, database_facts
+from db.backup.facts import DatabaseFacts, check_audit_chain, database_facts, newest_backup
 from db.core.access import Capability
 from db.core.engine import DatabaseBusy
 from db.users.service import UserView
@@ -75,14 +75,14 @@ def _backups(user: UserView, found: DatabaseFacts) -> None:
         st.write("Restore such a dump (the app stopped) with:")
         st.code(pg_restore_command(found.location), language="bash")
         return
+    newest = found.newest_backup
     if st.button("Back up now", type="primary"):
         _back_up(user)
-        found = database_facts(user.actor)  # the newest backup is the one just written
+        newest = newest_backup(found.backup_folder)  # the one just written
     if written := st.session_state.get(WRITTEN):
         path, size = written
         st.success(plain(f"Backup written: {path} ({size_text(size)})."))
-    if found.newest_backup is not None:
-        newest = found.newest_backup
+    if newest is not None:
         st.text(f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
                 f"{format_when(newest.written_at)}")
     else:
