@@ -12,12 +12,16 @@ import streamlit as st
 from dashboard.access import USER_KEY
 from dashboard.auth import sign_out_button, signed_in_user
 from dashboard.navigation import build_navigation
+from db.admin import settings
 
 # A file of our own, served by this server: a ":material/…:" or emoji page icon makes every
 # visitor's browser fetch the favicon from fonts.gstatic.com (the menu's Material icons come
 # from Streamlit's bundled font and stay local).
 FAVICON = Path(__file__).with_name("favicon.png")
-st.set_page_config(page_title="custdb", page_icon=str(FAVICON), layout="wide")
+# The company's name (a setting) titles the browser tab and heads the menu; plain text only.
+company = settings.current().company_name
+st.set_page_config(page_title=f"{company} · custdb" if company else "custdb",
+                   page_icon=str(FAVICON), layout="wide")
 
 user = signed_in_user()
 st.session_state[USER_KEY] = user
@@ -25,6 +29,8 @@ if user is None:
     st.stop()
 
 page = build_navigation(user.actor)
+if company:
+    st.sidebar.text(company)
 signed_in_as = f"Signed in as {user.username} ({user.role})"
 st.sidebar.text(signed_in_as)
 sign_out_button(user)

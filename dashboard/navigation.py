@@ -38,6 +38,10 @@ PAGES = (
              "Admin"),
     PageSpec("deleted_customers.py", "Deleted customers", ":material/restore_from_trash:",
              Capability.ADMINISTER, "Admin"),
+    PageSpec("privacy.py", "Privacy", ":material/shield_person:", Capability.ADMINISTER,
+             "Admin"),
+    PageSpec("database.py", "Database", ":material/database:", Capability.ADMINISTER, "Admin"),
+    PageSpec("settings.py", "Settings", ":material/settings:", Capability.ADMINISTER, "Admin"),
 )
 
 

@@ -20,6 +20,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.text import plain
+from db.admin import settings
 from db.core.types import utcnow
 from db.customers.orders import AlreadyRecorded, record_order
 from db.customers.service import CustomerNotFound
@@ -100,7 +101,7 @@ def order_form(user: UserView, customer_id: int) -> None:
     state = st.session_state
     if key(customer_id, "kind") not in state:
         _reset(customer_id)
-        state[key(customer_id, "currency")] = "EUR"
+        state[key(customer_id, "currency")] = settings.current().house_currency
         state[key(customer_id, "category")] = ""
         state[key(customer_id, "channel")] = CHANNELS[0]
     if message := state.pop(key(customer_id, "toast"), None):

@@ -28,6 +28,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 # The model modules register every table on SQLModel.metadata.
+import db.admin.models
 import db.derived.models
 import db.imports.models
 import db.models  # noqa: F401

@@ -139,7 +139,7 @@ def _sync_choices(file: Upload, kind: str, table: Table) -> None:
         return
     st.session_state[CHOICES_FOR] = marker
     _set_mapping(kind, table, suggest(kind, table.columns))
-    _set_options(Options())
+    _set_options(Options.house())
     for key in (CHECKED, DONE, SAVED):
         st.session_state.pop(key, None)
 

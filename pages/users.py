@@ -1,5 +1,6 @@
-"""Users (admin): who can sign in, with which role; add accounts, change roles, clear a
-run of failed sign-ins."""
+"""Users (admin): who can sign in, with which role; add accounts, change roles and passwords,
+clear a run of failed sign-ins. The service refuses demoting or deactivating oneself or the
+last active admin; the page shows its reason."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import plain
+from db.admin import settings
 from db.core.access import ROLES, Capability
 from db.core.types import utcnow
 from db.users.service import UserError, UserView, create_user, list_users, update_user
@@ -64,6 +66,16 @@ def _add_form(admin: UserView) -> None:
     st.rerun()
 
 
+def _delay_rule() -> str:
+    """The sign-in delay policy in words, as the settings say it now."""
+    now = settings.current()
+    nth = {1: "first", 2: "second", 3: "third"}.get(now.sign_in_delay_after,
+                                                    f"{now.sign_in_delay_after}th")
+    longest = now.longest_sign_in_delay_minutes
+    return (f"From the {nth}, each one delays the next attempt (1 s, then doubling up to "
+            f"{longest} minute{'s' if longest != 1 else ''}; Settings page)")
+
+
 def _change_form(admin: UserView, accounts: list[UserView]) -> None:
     by_name = {u.username: u for u in accounts}
     st.subheader("Change a user")
@@ -76,9 +88,8 @@ def _change_form(admin: UserView, accounts: list[UserView]) -> None:
         active = right.checkbox("Active (may sign in)", value=current.active)
         unlock = right.checkbox(
             "Clear failed sign-ins",
-            help=f"{current.failed_logins} in a row now. From the third, each one delays the "
-                 "next attempt (1 s, then doubling up to 15 minutes); clearing lets them try "
-                 "again at once.")
+            help=f"{current.failed_logins} in a row now. {_delay_rule()}; clearing lets them "
+                 "try again at once.")
         password = left.text_input("New password (leave empty to keep)", type="password")
         if not st.form_submit_button("Save changes"):
             return

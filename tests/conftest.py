@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url
 from sqlmodel import SQLModel
 
-# The three model modules register the tables.
+# The model modules register the tables.
+import db.admin.models
 import db.derived.models
 import db.imports.models
 import db.models  # noqa: F401

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+import pycountry
+
+from db.core.fields import InvalidValue
+
 _CENT = Decimal("0.01")
 
 # The largest amount an order holds: its column is NUMERIC(12, 2), ten digits before the point.
@@ -63,3 +67,14 @@ def to_cents(value: object) -> int:
     Not to be confused with :func:`db.core.sql.cents`, the SQL twin for an amount column.
     """
     return int(parse_amount(value) * 100)
+
+
+def normalise_currency(value: object) -> str:
+    """An ISO 4217 currency code, upper-cased: ``" eur "`` → ``"EUR"``; otherwise
+    :class:`~db.core.fields.InvalidValue` saying what to type. The one currency rule of an
+    order, an import's default and the house currency (``db.admin.settings``)."""
+    text = str(value or "").strip().upper()
+    if len(text) != 3 or not text.isascii() or pycountry.currencies.get(alpha_3=text) is None:
+        raise InvalidValue(f"{str(value or '').strip()!r} is not a currency: use its three-letter"
+                           " ISO 4217 code, such as EUR, USD or CHF.")
+    return text

@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from db.admin import settings
 from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
@@ -66,11 +67,12 @@ def may_record(actor: Actor) -> bool:
 
 def record_order(actor: Actor, customer_id: int, *, amount: object, category: str,
                  channel: str, product: str, quantity: int = 1,
-                 ordered_at: datetime | None = None, currency: str = "EUR",
+                 ordered_at: datetime | None = None, currency: str | None = None,
                  engine: Engine | None = None) -> Order:
     """Add an order (or, with a negative amount, a refund) to a live customer.
 
-    ``currency`` is an ISO 4217 code (upper-cased; EUR by default). The sales figures add
+    ``currency`` is an ISO 4217 code (upper-cased; by default the house currency, a
+    setting: :mod:`db.admin.settings`). The sales figures add
     amounts up as they are, whatever their currency. ``ordered_at`` defaults to now.
 
     The same order (amount, currency, category, channel, product, quantity and, when given,
@@ -94,6 +96,8 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
         errors["ordered_at"] = "The order time needs a time zone."
     elif when > utcnow():
         errors["ordered_at"] = "An order cannot be in the future."
+    if currency is None:
+        currency = settings.current(engine=engine).house_currency
     try:
         currency = normalise_currency(currency)
     except InvalidValue as error:

@@ -18,6 +18,8 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from db.core.fields import InvalidFields, InvalidValue
+from db.core.money import normalise_currency as normalise_currency  # callers import it here
 from db.core.text import control_problem
 from db.models import (
     CONTACT_CHANNELS,
@@ -28,18 +30,6 @@ from db.models import (
 )
 
 MAX_AGE_YEARS = 120
-
-
-class InvalidValue(ValueError):
-    """A value a person typed that cannot be stored; the message says why."""
-
-
-class InvalidFields(ValueError):
-    """Several fields failed; ``errors`` maps each field to its message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
 
 
 def normalise_email(value: str) -> str:
@@ -89,15 +79,6 @@ def normalise_country(value: str) -> str:
     if code is None:
         raise InvalidValue(f"{text!r} is not a country (use an ISO code such as DE).")
     return code
-
-
-def normalise_currency(value: object) -> str:
-    """An ISO 4217 currency code, upper-cased: ``" eur "`` → ``"EUR"``."""
-    text = str(value or "").strip().upper()
-    if len(text) != 3 or not text.isascii() or pycountry.currencies.get(alpha_3=text) is None:
-        raise InvalidValue(f"{str(value or '').strip()!r} is not a currency: use its three-letter"
-                           " ISO 4217 code, such as EUR, USD or CHF.")
-    return text
 
 
 def check_text(value: str, *, multiline: bool = False) -> str:

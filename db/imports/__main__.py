@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     dates.add_argument("--month-first", dest="day_first", action="store_const", const=False,
                        help="03/05/2024 is 5 March")
     parser.add_argument("--no-header", action="store_true", help="the first row is data")
-    parser.add_argument("--currency", help="for orders without one (default EUR)")
+    parser.add_argument("--currency",
+                        help="for orders without one (default: the house currency setting)")
     parser.add_argument("--channel", help="for orders without one (default web)")
     parser.add_argument("--category", help="for orders without one (default uncategorised)")
     parser.add_argument("--create-customers", action="store_const", const=True,
@@ -65,7 +66,7 @@ def _mapping(name: str | None, kind: str, columns: list[str], country: str | Non
         raise engine.ImportRefused(
             "Could not place " + ", ".join(missing) + " among the file's columns ("
             + ", ".join(columns) + "); give --mapping with a saved mapping or a JSON file.")
-    return mapping, Options()
+    return mapping, Options.house()
 
 
 def _progress(done: int, total: int | None, seconds: float) -> None:

@@ -17,6 +17,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Engine
+
+from db.admin import settings
 from db.core.money import LARGEST_AMOUNT
 from db.core.text import control_problem
 from db.customers.validation import (
@@ -64,7 +67,8 @@ class Options:
 
     ``day_first`` reads dates such as 03/05/2024 (None: the file must not hold any that read
     both ways); ``currency``, ``channel`` and ``category`` fill orders whose file has no such
-    column; ``create_customers`` lets an order file create a customer for an unknown
+    column (:meth:`house` starts from the house currency setting, the wizard's and the
+    command's default); ``create_customers`` lets an order file create a customer for an unknown
     customer number or e-mail. ``country`` is the country of the customers an import
     creates (from a customer or an order file) whose row gives none.
     """
@@ -76,6 +80,11 @@ class Options:
     category: str = "uncategorised"
     create_customers: bool = False
     country: str | None = None
+
+    @classmethod
+    def house(cls, *, engine: Engine | None = None) -> Options:
+        """The defaults, with the house currency (a setting) for orders without one."""
+        return cls(currency=settings.current(engine=engine).house_currency)
 
     def problems(self) -> list[str]:
         """What is wrong with these options (empty when they can be used)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, case, func, select
 
+from db.admin import settings
 from db.audit import trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session, write_session
@@ -74,6 +75,7 @@ class Inactive:
 
 @dataclass(frozen=True)
 class RetentionReport:
+    years: int  # the retention period it applied
     cutoff: datetime
     total: int  # every customer past retention
     customers: list[Inactive]  # the first REPORT_LIMIT of them, longest inactive first
@@ -89,10 +91,11 @@ def _past(cut: datetime) -> Select[Any]:
             .where(CUSTOMER.erased_at.is_(None), last < cut))
 
 
-def past_retention(actor: Actor, *, years: int, today: date | None = None,
+def past_retention(actor: Actor, *, years: int | None = None, today: date | None = None,
                    engine: Engine | None = None) -> RetentionReport:
-    """Who is past the retention period of ``years`` (admins only)."""
+    """Who is past the retention period (admins only): ``years``, or the setting."""
     require(actor, Capability.ADMINISTER)
+    years = years or settings.current(engine=engine).retention_years
     cut = cutoff(years, today or utcnow().date())
     query = _past(cut)
     with read_session(engine) as session:
@@ -100,19 +103,19 @@ def past_retention(actor: Actor, *, years: int, today: date | None = None,
                                 ).scalar_one()
         rows = session.execute(query.order_by("last_activity", CUSTOMER.id)
                                .limit(REPORT_LIMIT)).all()
-    return RetentionReport(cut, total, [
+    return RetentionReport(years, cut, total, [
         Inactive(row.id, f"{row.first_name} {row.last_name}", row.country, row.last_activity,
                  row.deleted_at is not None) for row in rows])
 
 
-def anonymise_past_retention(actor: Actor, *, years: int, confirmation: str,
+def anonymise_past_retention(actor: Actor, *, confirmation: str, years: int | None = None,
                              today: date | None = None, engine: Engine | None = None) -> int:
-    """Erase everyone past retention (admins only), confirmed by typing how many there
-    are; returns how many were anonymised. Each chunk checks again under its locks, so a
-    customer who ordered since the report stays."""
+    """Erase everyone past retention (``years``, or the setting; admins only), confirmed by
+    typing how many there are; returns how many were anonymised. Each chunk checks again
+    under its locks, so a customer who ordered since the report stays."""
     require(actor, Capability.ADMINISTER)
-    cut = cutoff(years, today or utcnow().date())
     report = past_retention(actor, years=years, today=today, engine=engine)
+    years, cut = report.years, report.cutoff
     if confirmation.strip() != str(report.total):
         raise RetentionRefused(f"To confirm, type the number of customers past retention "
                                f"({report.total}).")

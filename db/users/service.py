@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from db.admin import settings
 from db.audit import trail
 from db.core.access import ROLES, Actor, Capability, operator, require
 from db.core.engine import read_session, write_session
@@ -33,8 +34,9 @@ from db.users.passwords import (
     verify_password,
 )
 
-FAILURES_BEFORE_DELAY = 3
-MAX_DELAY = timedelta(minutes=15)
+# The defaults of the sign-in policy; an admin changes them on the Settings page.
+FAILURES_BEFORE_DELAY = settings.DEFAULTS.sign_in_delay_after
+MAX_DELAY = timedelta(minutes=settings.DEFAULTS.longest_sign_in_delay_minutes)
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,49}$")
 
 
@@ -67,22 +69,33 @@ class UserError(ValueError):
     """A user-management request that cannot be carried out; the message says why."""
 
 
-def retry_delay(failures: int) -> timedelta:
+def retry_delay(failures: int, *, after: int = FAILURES_BEFORE_DELAY,
+                longest: timedelta = MAX_DELAY) -> timedelta:
     """How long after the last of ``failures`` failed sign-ins in a row the next is heard.
 
-    Nothing for the first two; then 1 s after the third, doubling with each further failure
-    (2 s, 4 s, ... 512 s after the twelfth) up to :data:`MAX_DELAY` (15 minutes) from the
-    thirteenth on. A typo costs nothing, and an attacker can keep an account (the admin's
-    too) from signing in for at most 15 minutes after their latest failed guess.
+    Nothing before the ``after``-th failure; then 1 s, doubling with each further failure
+    up to ``longest``. With the defaults (the settings ``sign_in_delay_after`` and
+    ``longest_sign_in_delay_minutes``): 1 s after the third, 2 s, 4 s, ... 512 s after the
+    twelfth, 15 minutes from the thirteenth on. A typo costs nothing, and an attacker can
+    keep an account (the admin's too) from signing in for at most ``longest`` after their
+    latest failed guess.
     """
-    if failures < FAILURES_BEFORE_DELAY:
+    if failures < after:
         return timedelta(0)
-    exponent = failures - FAILURES_BEFORE_DELAY
-    return MAX_DELAY if exponent >= 20 else min(timedelta(seconds=2 ** exponent), MAX_DELAY)
+    exponent = failures - after
+    return longest if exponent >= 40 else min(timedelta(seconds=2 ** exponent), longest)
 
 
-# Past this many failures the delay stays at the cap, so no more need counting.
-_SATURATED = next(n for n in range(64) if retry_delay(n) == MAX_DELAY)
+def _policy(engine: Engine | None) -> tuple[int, timedelta]:
+    """The sign-in delay settings now: failures before delays start, the longest delay."""
+    now = settings.current(engine=engine)
+    return now.sign_in_delay_after, timedelta(minutes=now.longest_sign_in_delay_minutes)
+
+
+def _saturated(after: int, longest: timedelta) -> int:
+    """Past this many failures the delay stays at the cap, so no more need counting."""
+    return next(n for n in range(after, after + 64)
+                if retry_delay(n, after=after, longest=longest) == longest)
 
 
 def _in_words(wait: timedelta) -> str:
@@ -122,12 +135,13 @@ class _Streak:
         return self.retry_at is not None and now < self.retry_at
 
 
-def _streak(session: Session, username: str, *, for_update: bool = False) -> _Streak:
+def _streak(session: Session, username: str, *, saturated: int,
+            for_update: bool = False) -> _Streak:
     """The streak of ``username``: on its account row, else in its audited failures.
 
     A name without an account keeps its failures only in the audit trail (one indexed read
-    of at most its last :data:`_SATURATED` failures), so it is delayed exactly as an
-    account would be and the answers do not tell which names exist.
+    of at most its last ``saturated`` failures, past which the delay no longer grows), so it
+    is delayed exactly as an account would be and the answers do not tell which names exist.
     """
     statement = select(User).where(User.username == username)
     user = session.exec(statement.with_for_update() if for_update else statement).first()
@@ -136,7 +150,7 @@ def _streak(session: Session, username: str, *, for_update: bool = False) -> _St
     failures = session.exec(
         select(AuditEvent.changes).where(AuditEvent.actor == username,
                                          AuditEvent.action == "login.failure")
-        .order_by(col(AuditEvent.id).desc()).limit(_SATURATED)).all()
+        .order_by(col(AuditEvent.id).desc()).limit(saturated)).all()
     retry_at = json.loads(failures[0]).get("retry_at") if failures else None
     return _Streak(None, len(failures),
                    None if retry_at is None else datetime.fromisoformat(retry_at))
@@ -156,7 +170,8 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
     Failed sign-ins in a row are counted per username in the database (so they survive
     reruns, restarts and other app replicas; on the account's row, or in the audit trail
     for a name without an account). From the third on, the next attempt is refused with
-    :class:`SignInDelayed` until :func:`retry_delay` has passed since the last failure,
+    :class:`SignInDelayed` until :func:`retry_delay` has passed since the last failure (as the
+    sign-in delay settings say when the failure is recorded),
     even with the right password; a refused attempt costs no bcrypt and does not count. A
     success resets the count. Unknown, inactive and existing names get the same answers.
 
@@ -170,8 +185,10 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
     username = username.strip().lower()[:50]
     if not username or control_problem(username):  # no account has one, and a NUL would
         username = "?"  # fail the query itself
+    after, longest = _policy(engine)
+    saturated = _saturated(after, longest)
     with read_session(engine) as session:
-        streak = _streak(session, username)
+        streak = _streak(session, username, saturated=saturated)
     if streak.too_early(now):
         with write_session(engine) as session:
             _record_refusal(session, username, streak)
@@ -181,7 +198,7 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
     matched = fits and verify_password(
         password, DUMMY_HASH if account is None else account.password_hash)
     with write_session(engine) as session:
-        fresh = _streak(session, username, for_update=True)
+        fresh = _streak(session, username, saturated=saturated, for_update=True)
         user = fresh.user
         if fresh.too_early(now):  # another attempt failed while this one ran bcrypt
             _record_refusal(session, username, fresh)
@@ -196,7 +213,8 @@ def authenticate(username: str, password: str, *, engine: Engine | None = None,
             return UserView.of(user)
         else:
             failures = fresh.failures + 1
-            retry_at = now + retry_delay(failures) if failures >= FAILURES_BEFORE_DELAY else None
+            retry_at = (now + retry_delay(failures, after=after, longest=longest)
+                        if failures >= after else None)
             if user is None or not user.active:
                 reason = "unknown or inactive user"
             else:
@@ -323,7 +341,8 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
     """Change an account's role, active flag, lock or password (admins only).
 
     Writes one audit event listing the fields that changed, and none when nothing did.
-    Admins cannot demote or deactivate themselves, so an installation keeps an admin.
+    Admins cannot demote or deactivate themselves, nor the last active admin (whoever asks:
+    another admin, the command line), so an installation always keeps an admin.
     A new password or a deactivation also ends the user's signed-in sessions.
     """
     require(actor, Capability.ADMINISTER)
@@ -335,8 +354,11 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
         user = session.get(User, user_id)
         if user is None:
             raise UserError("No such user.")
+        removes_admin = role not in (None, "admin") or active is False
         if user.username == actor.username and (role not in (None, user.role) or active is False):
             raise UserError("You cannot change your own role or deactivate yourself.")
+        if removes_admin and user.role == "admin" and user.active:
+            _keep_an_admin(session, user)
         changes: dict[str, list[object]] = {}
         if role is not None and role != user.role:
             changes["role"] = [user.role, role]
@@ -358,6 +380,20 @@ def update_user(actor: Actor, user_id: int, *, role: str | None = None,
             trail.record(session, actor=actor.username, action="user.update", entity="user",
                          entity_id=user.id, changes=changes, source="form")
         return UserView.of(user)
+
+
+def _keep_an_admin(session: Session, leaving: User) -> None:
+    """Refuse to demote or deactivate ``leaving`` when no other active admin would remain.
+
+    The active admins' rows are locked (in id order) first, so two admins demoting each
+    other at once queue on PostgreSQL and the second sees the first's change (SQLite writes
+    one at a time anyway).
+    """
+    admins = session.exec(select(User.id).where(User.role == "admin", col(User.active))
+                          .order_by(col(User.id)).with_for_update()).all()
+    if not [admin for admin in admins if admin != leaving.id]:
+        raise UserError(f"{leaving.username} is the last active admin: make another account "
+                        "an admin first, so someone can still manage users and settings.")
 
 
 def _prompt_password() -> str:

@@ -53,7 +53,7 @@ def test_the_delay_after_failures_persists_across_sessions(
 
     # Long delays from the third failure, so the test does not race the clock.
     monkeypatch.setattr(users, "retry_delay",
-                        lambda failures: timedelta(minutes=15 if failures >= 3 else 0))
+                        lambda failures, **policy: timedelta(minutes=15 if failures >= 3 else 0))
     at = AppTest.from_file(APP, default_timeout=30).run()
     for attempt in range(5):
         at.text_input[0].input("manager")
@@ -73,7 +73,7 @@ def test_an_attempt_refused_as_too_early_shows_only_the_delay(
     from db.users import service as users
 
     monkeypatch.setattr(users, "retry_delay",
-                        lambda failures: timedelta(minutes=15 if failures >= 3 else 0))
+                        lambda failures, **policy: timedelta(minutes=15 if failures >= 3 else 0))
     at = AppTest.from_file(APP, default_timeout=30).run()
     for attempt in range(3):
         at.text_input[0].input("manager")
@@ -89,7 +89,7 @@ def test_an_attempt_refused_as_too_early_shows_only_the_delay(
 
 @pytest.mark.parametrize(("role", "titles"), [
     ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users",
-               "Import data", "Deleted customers"]),
+               "Import data", "Deleted customers", "Privacy", "Database", "Settings"]),
     ("manager", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])

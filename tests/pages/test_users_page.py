@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.admin import settings
 from db.core.types import utcnow
 from db.users import service as users
 from tests.factories import ADMIN
-from tests.pages.conftest import ROOT
+from tests.pages.conftest import PASSWORDS, ROOT, sign_in
 
 USERS_PAGE = str(ROOT / "pages" / "users.py")
 
@@ -75,7 +76,7 @@ def test_failed_sign_ins_show_their_count_and_when_the_next_attempt_is_allowed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A sign-in delay is not a lock: the table says how many failed in a row and, to the
     second, when the next attempt is heard, and nothing once that time has passed."""
-    monkeypatch.setattr(users, "retry_delay", lambda failures: timedelta(minutes=15))
+    monkeypatch.setattr(users, "retry_delay", lambda failures, **policy: timedelta(minutes=15))
     an_hour_ago = utcnow() - timedelta(hours=1)
     for attempt in range(3):
         users.authenticate("marketing", f"wrong-{attempt}", engine=app_db, now=an_hour_ago)
@@ -100,3 +101,56 @@ def test_failed_sign_ins_show_their_count_and_when_the_next_attempt_is_allowed(
     table = at.dataframe[0].value.set_index("Username")
     assert table.loc["manager", "Failed sign-ins in a row"] == 0
     assert pd.isna(table.loc["manager", "Next sign-in allowed after (UTC)"])
+
+
+def _change(at: AppTest, username: str) -> None:
+    next(s for s in at.selectbox if s.label == "User").select(username).run()
+
+
+def test_reset_a_password_then_the_user_signs_in_with_it(
+        signed_in: Callable[[str], AppTest]) -> None:
+    at = _open(signed_in)
+    _change(at, "marketing")
+    next(t for t in at.text_input if t.label.startswith("New password")).input("fresh-pass-456")
+    at.button(key="FormSubmitter:change_user_marketing-Save changes").click().run()
+    assert not at.error and not at.exception
+    assert sign_in("marketing", PASSWORDS["marketing"]).session_state[
+        "authentication_status"] is not True
+    assert sign_in("marketing", "fresh-pass-456").session_state["authentication_status"] is True
+
+
+def test_an_admin_cannot_demote_themselves_and_is_told_why(
+        signed_in: Callable[[str], AppTest]) -> None:
+    at = _open(signed_in)
+    _change(at, "admin")
+    next(s for s in at.selectbox if s.label == "Role" and s.key != "new_role").select("manager")
+    at.button(key="FormSubmitter:change_user_admin-Save changes").click().run()
+    assert len(at.error) == 1
+    assert "You cannot change your own role or deactivate yourself" in at.error[0].value
+    table = at.dataframe[0].value
+    assert table.loc[table["Username"] == "admin", "Role"].item() == "admin"
+
+
+def test_another_admin_can_be_deactivated_while_the_signed_in_admin_remains(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    """The last-admin rule refuses only when no other active admin would remain; on the page
+    the signed-in admin always remains (demoting themselves is refused above), so it never
+    gets in the way here. Its refusal is tested at the service, with two admins racing."""
+    users.create_user(ADMIN, username="boss", display_name="Boss", role="admin",
+                      password="boss-pass-123", engine=app_db)
+    at = _open(signed_in)
+    _change(at, "boss")
+    next(c for c in at.checkbox if c.label == "Active (may sign in)").uncheck()
+    at.button(key="FormSubmitter:change_user_boss-Save changes").click().run()
+    assert not at.error
+    table = at.dataframe[0].value.set_index("Username")
+    assert not table.loc["boss", "Active"]
+
+
+def test_the_delay_help_follows_the_settings(signed_in: Callable[[str], AppTest],
+                                             app_db: Engine) -> None:
+    settings.update(ADMIN, {"sign_in_delay_after": 5, "longest_sign_in_delay_minutes": 30},
+                    engine=app_db)
+    at = _open(signed_in)
+    clear = next(c for c in at.checkbox if c.label == "Clear failed sign-ins")
+    assert "From the 5th" in clear.help and "up to 30 minutes" in clear.help

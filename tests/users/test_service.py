@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from db.models import AuditEvent, User
 from db.users.service import (
     AccountLocked,
     UserError,
+    UserView,
     authenticate,
     create_user,
     list_users,
@@ -22,7 +24,7 @@ from db.users.service import (
     session_user,
     update_user,
 )
-from tests.factories import ADMIN
+from tests.factories import ADMIN, user
 
 PASSWORD = "correct-horse-7"
 
@@ -143,6 +145,68 @@ def test_admins_cannot_lock_themselves_out(engine: Engine) -> None:
         update_user(ADMIN, me.id, role="marketing", engine=engine)
     with pytest.raises(UserError, match="deactivate yourself"):
         update_user(ADMIN, me.id, active=False, engine=engine)
+
+
+@pytest.mark.parametrize("removal", [{"role": "manager"}, {"active": False},
+                                     {"role": "marketing", "active": False}])
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(engine: Engine,
+                                                                  removal: dict) -> None:
+    """Whoever acts (another admin whose own account is gone, the command line's operator),
+    an installation keeps one active admin: an inactive admin does not count."""
+    bob = user(engine, "bob", "admin")
+    user(engine, "carol", "admin")
+    update_user(ADMIN, _id(engine, "carol"), active=False, engine=engine)
+    with pytest.raises(UserError, match="bob is the last active admin"):
+        update_user(ADMIN, bob.id, engine=engine, **removal)
+    assert (_user(engine, bob.id).role, _user(engine, bob.id).active) == ("admin", True)
+    assert [json.loads(e.changes) for e in _events(engine, "user.update")] == [
+        {"active": [True, False]}]  # carol's deactivation only
+
+    update_user(ADMIN, _id(engine, "carol"), active=True, engine=engine)
+    demoted = update_user(ADMIN, bob.id, engine=engine, **removal)  # carol remains
+    assert demoted.role != "admin" or not demoted.active
+    with pytest.raises(UserError, match="carol is the last active admin"):
+        update_user(ADMIN, _id(engine, "carol"), role="manager", engine=engine)
+
+
+def test_an_inactive_admin_may_be_demoted_and_others_changed_freely(engine: Engine) -> None:
+    bob = user(engine, "bob", "admin")
+    carol = user(engine, "carol", "admin")
+    update_user(ADMIN, carol.id, active=False, engine=engine)
+    assert update_user(ADMIN, carol.id, role="manager", engine=engine).role == "manager"
+    bob_again = update_user(ADMIN, bob.id, unlock=True, new_password="another-pass-9",
+                            engine=engine)
+    assert (bob_again.role, bob_again.active) == ("admin", True)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(engine: Engine,
+                                                                attempt: int) -> None:
+    """Each sees the other as an admin who remains; the second write must see the first's."""
+    first, second = user(engine, "first", "admin"), user(engine, "second", "admin")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor: UserView, target: UserView) -> None:
+        start.wait()
+        try:
+            update_user(actor.actor, target.id, role="manager", engine=engine)
+            outcomes.append("demoted")
+        except UserError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=demote, args=pair)
+               for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2 and outcomes.count("demoted") == 1, outcomes
+    assert [u.role for u in list_users(ADMIN, engine=engine)].count("admin") == 1
+
+
+def _id(engine: Engine, username: str) -> int:
+    return next(u.id for u in list_users(ADMIN, engine=engine) if u.username == username)
 
 
 def test_command_line_add_prompts_for_the_password(engine: Engine, database_url: str,

@@ -7,8 +7,8 @@ salt, with every other column unchanged. DELETE (and TRUNCATE) stay refused. Add
 columns needs no batch rebuild on SQLite, so the insert triggers of 0002 stay.
 ``suppressed_email`` holds keyed hashes of erased people's addresses. Frozen DDL only.
 
-Revision ID: 0007_erasure
-Revises: 0003_imports
+Revision ID: 0005_erasure
+Revises: 0004_settings
 Create Date: 2026-12-01 16:40:00
 """
 from collections.abc import Sequence
@@ -18,8 +18,8 @@ from alembic import op
 
 # Frozen DDL and literal SQL only: never import the application (db.*) here.
 
-revision: str = '0007_erasure'
-down_revision: str | None = '0003_imports'
+revision: str = '0005_erasure'
+down_revision: str | None = '0004_settings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,98 @@
+"""The Privacy page: the retention report follows the setting, anonymising needs the count
+and keeps a wrong one as typed, and an erased address can be lifted off the suppression list;
+managers are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, update
+from sqlmodel import col
+from streamlit.testing.v1 import AppTest
+
+from db.admin import settings
+from db.core.access import Actor
+from db.customers.service import CustomerErased, create_customer, get_customer
+from db.derived import summary
+from db.models import Customer
+from db.privacy.erasure import erase_customer
+from tests.pages.conftest import ROOT
+
+PRIVACY = str(ROOT / "pages" / "privacy.py")
+ADMIN = Actor("admin", "admin")
+
+
+def _old_customer(engine: Engine, name: str, email: str | None = None) -> int:
+    made = create_customer(ADMIN, {"first_name": name, "last_name": "Old", "country": "DE",
+                                   "email": email}, engine=engine, confirm=True)
+    assert made.id is not None
+    with engine.begin() as connection:
+        connection.execute(update(Customer).where(col(Customer.id) == made.id)
+                           .values(created_at=datetime(2001, 5, 1, tzinfo=UTC)))
+        summary.refresh(connection, [made.id])
+    return made.id
+
+
+def _open(signed_in: Callable[[str], AppTest], role: str = "admin") -> AppTest:
+    at = signed_in(role)
+    at.switch_page(PRIVACY).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_managers_are_refused(signed_in: Callable[[str], AppTest]) -> None:
+    at = _open(signed_in, "manager")
+    assert at.error[0].value.startswith("Your role (manager) does not give access")
+    assert not at.dataframe and not at.text_input
+
+
+def test_the_report_follows_the_setting_and_anonymising_needs_the_count(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    settings.update(ADMIN, {"retention_years": 30}, engine=app_db)
+    first, second = _old_customer(app_db, "Anna"), _old_customer(app_db, "Bert")
+    at = _open(signed_in)
+    assert at.success[0].value == "No customer is past the retention period."
+    assert "for 30 years" in at.caption[1].value
+    settings.update(ADMIN, {"retention_years": 10}, engine=app_db)
+    at.run()
+    shown = at.dataframe[0].value
+    assert sorted(shown["Id"]) == [first, second]
+    at.text_input(key="retention_confirm").input("3")
+    at.button(key="FormSubmitter:retention_anonymise-Anonymise all 2").click().run()
+    assert "(2)" in at.error[0].value.replace("\\", "")
+    assert at.text_input(key="retention_confirm").value == "3"  # kept as typed
+    assert get_customer(ADMIN, first, engine=app_db).first_name == "Anna"
+    at.text_input(key="retention_confirm").input("2")
+    at.button(key="FormSubmitter:retention_anonymise-Anonymise all 2").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Anonymised 2 customers past the retention period."
+    assert at.success[1].value == "No customer is past the retention period."
+    for customer_id in (first, second):
+        try:
+            get_customer(ADMIN, customer_id, engine=app_db)
+        except CustomerErased:
+            continue
+        raise AssertionError(f"customer {customer_id} was not anonymised")
+
+
+def test_lifting_an_erased_address(signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    gone = create_customer(ADMIN, {"first_name": "Cora", "last_name": "Gone", "country": "DE",
+                                   "email": "cora@example.org"}, engine=app_db)
+    erase_customer(ADMIN, gone.id or 0, confirmation="cora@example.org", engine=app_db)
+    at = _open(signed_in)
+    lift = "FormSubmitter:suppression_lift-Lift the block"
+    at.text_input(key="lift_email").input("not an address")
+    at.button(key=lift).click().run()
+    assert "is not a valid email address" in at.error[0].value.replace("\\", "")
+    at.text_input(key="lift_email").input("nobody@example.org")
+    at.button(key=lift).click().run()
+    assert at.info[0].value == "That address is not on the suppression list."
+    at.text_input(key="lift_email").input("CORA@example.org")
+    at.button(key=lift).click().run()
+    assert at.success[0].value == "Lifted: the address can be added again."
+    assert at.text_input(key="lift_email").value == ""
+    again = create_customer(ADMIN, {"first_name": "Cora", "last_name": "Back", "country": "DE",
+                                    "email": "cora@example.org"}, engine=app_db)
+    assert again.email == "cora@example.org"
