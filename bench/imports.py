@@ -36,13 +36,19 @@ _COUNTRIES = ("DE", "DE", "DE", "DE", "AT", "AT", "CH", "CH")
 _PREFIXES = {"DE": "030", "AT": "01", "CH": "044"}
 
 
-def make(kind: str, rows: int, path: Path) -> dict:
-    """A file of ``rows`` rows; orders go to ``rows // 10`` customers, numbered K-0..."""
+_CONSENT_CELLS = ("ja", "nein", "", "1", "0", "")
+
+
+def make(kind: str, rows: int, path: Path, consent: bool = False) -> dict:
+    """A file of ``rows`` rows; orders go to ``rows // 10`` customers, numbered K-0...
+    ``consent`` adds the four consent columns to a customer file (yes, no or empty)."""
     draw = random.Random(7)
     with path.open("w", encoding="utf-8") as out:
         if kind == "customers":
             out.write("Kundennummer;Vorname;Nachname;E-Mail;Telefon;Straße;PLZ;Ort;Land;"
-                      "Geburtsdatum\n")
+                      "Geburtsdatum" + (";consent_email_marketing;consent_sms;"
+                                        "consent_profiling;consent_third_party_sharing"
+                                        if consent else "") + "\n")
             for number in range(rows):
                 place = draw.randrange(len(_CITIES))
                 country = _COUNTRIES[place]
@@ -51,7 +57,9 @@ def make(kind: str, rows: int, path: Path) -> dict:
                           f"{draw.randrange(2_000_000, 9_999_999)};Hauptstraße {number % 200};"
                           f"{draw.randrange(1000, 99999):05d};{_CITIES[place]};{country};"
                           f"{draw.randrange(1, 29):02d}.{draw.randrange(1, 13):02d}."
-                          f"{draw.randrange(1940, 2005)}\n")
+                          f"{draw.randrange(1940, 2005)}"
+                          + ("".join(";" + _CONSENT_CELLS[(number + shift) % 6]
+                                     for shift in range(4)) if consent else "") + "\n")
         else:
             out.write("Bestellnummer;Kundennummer;Bestelldatum;Betrag;Währung;Warengruppe;"
                       "Kanal;Artikel;Menge;Land\n")
@@ -72,7 +80,8 @@ def run(kind: str, file: Path, url: str) -> dict:
     engine = make_engine(url)
     table = open_table(file, name=file.name)
     request = imports.Request(kind, file, table, suggest(kind, table.columns),
-                              Options(create_customers=True, day_first=True))
+                              Options(create_customers=True, day_first=True,
+                                      notice_version="2026-02"))
     started = time.perf_counter()
     outcome = imports.commit(operator(), request, engine=engine)
     seconds = time.perf_counter() - started
@@ -104,6 +113,7 @@ def main() -> None:
     made.add_argument("--kind", choices=("customers", "orders"), required=True)
     made.add_argument("--rows", type=int, required=True)
     made.add_argument("--path", type=Path, required=True)
+    made.add_argument("--consent", action="store_true", help="customers: consent columns")
     ran = commands.add_parser("run")
     ran.add_argument("--kind", choices=("customers", "orders"), required=True)
     ran.add_argument("--file", type=Path, required=True)
@@ -112,7 +122,7 @@ def main() -> None:
     floor.add_argument("--file", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "make":
-        report = make(args.kind, args.rows, args.path)
+        report = make(args.kind, args.rows, args.path, args.consent)
     elif args.command == "run":
         report = run(args.kind, args.file, args.url)
     else:

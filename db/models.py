@@ -58,6 +58,11 @@ DIRECTIONS = ("inbound", "outbound", "internal")
 # on them and the demo writes comments to match; all three read this one definition.
 NPS_BANDS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing")
+# Where a grant or withdrawal came from: a signed or in-person form typed in by staff, a phone
+# call, the website (sign-up, preference centre), an e-mail (a double opt-in confirmation,
+# an unsubscribe reply) or a file import (written only by db.imports). Checked by the
+# services, not by a CHECK constraint: rows recorded before this vocabulary hold free text.
+CONSENT_SOURCES = ("form", "phone", "web", "email", "import")
 SEGMENT_KINDS = ("dynamic", "static")
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.charts import build_spend_chart
+from dashboard.consent_panel import consent_tab
 from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.erasure_panel import erased_notice, erasure_section
 from dashboard.export_panel import export_panel
@@ -39,7 +40,6 @@ from db.customers.service import (
 from db.customers.validation import InvalidFields
 from db.exports import ExportError, ExportFile
 from db.models import (
-    CONSENT_PURPOSES,
     CONTACT_CHANNELS,
     CUSTOMER_STATUSES,
     DIRECTIONS,
@@ -493,42 +493,6 @@ def _feedback_tab(user: UserView, customer_id: int) -> None:
                                 "Comment": f.comment or ""} for f in rows]), hide_index=True)
 
 
-def _consent_tab(user: UserView, customer_id: int) -> None:
-    history = profile.consent_history(user.actor, customer_id)
-    state = profile.current_consent(history)
-    st.dataframe(pd.DataFrame([{
-        "Purpose": purpose.replace("_", " "),
-        "Now": "never asked" if event is None else "granted" if event.granted else "withdrawn",
-        "Since (UTC)": None if event is None else event.at,
-        "Source": "" if event is None else event.source} for purpose, event in state.items()]),
-        hide_index=True)
-    if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
-        with st.form(f"consent_{customer_id}"):
-            left, middle, right = st.columns(3)
-            purpose = left.selectbox("Purpose", CONSENT_PURPOSES)
-            granted = middle.radio("Change", ["grant", "withdraw"], horizontal=True)
-            notice = right.text_input("Privacy notice version", value="2026-02", max_chars=20)
-            source = st.text_input("Where did it come from?", max_chars=50,
-                                   placeholder="e.g. phone call, signed form, web form")
-            if st.form_submit_button("Record consent change"):
-                try:
-                    profile.record_consent(user.actor, customer_id, purpose=purpose,
-                                           granted=granted == "grant", source=source,
-                                           notice_version=notice, recorded_by_user_id=user.id)
-                except InvalidFields as error:
-                    for message in error.errors.values():
-                        st.error(plain(message))
-                else:
-                    st.toast("Consent recorded.")
-                    st.rerun()
-    if history:
-        st.caption("History, newest first")
-        st.dataframe(pd.DataFrame([{"When (UTC)": e.at, "Purpose": e.purpose,
-                                    "Granted": e.granted, "Source": e.source,
-                                    "Notice": e.notice_version} for e in history]),
-                     hide_index=True)
-
-
 def _payments_tab(user: UserView, customer_id: int) -> None:
     cards = profile.payment_methods(user.actor, customer_id)
     if not cards:
@@ -623,7 +587,7 @@ def main() -> None:
     with tabs["Feedback"]:
         _feedback_tab(user, customer_id)
     with tabs["Consent"]:
-        _consent_tab(user, customer_id)
+        consent_tab(user, customer_id)
     if "Payment methods" in tabs:
         with tabs["Payment methods"]:
             _payments_tab(user, customer_id)

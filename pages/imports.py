@@ -21,7 +21,9 @@ from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
 from db.core.engine import DatabaseBusy
+from db.customers.consent import NOTICE_LENGTH
 from db.imports import engine
+from db.imports.consent import mapped as consent_mapped
 from db.imports.engine import KEPT_REJECTS, ImportRefused, Outcome, Request, refusals
 from db.imports.mapping import FIELDS, KINDS, REQUIRED_ANY, suggest
 from db.imports.reading import MAX_BYTES, WHITESPACE, Table, UnreadableFile, chunks, open_table
@@ -60,8 +62,9 @@ MODE, DATES, CURRENCY, CHANNEL, CATEGORY, CREATE, COUNTRY = (
     "imp_mode", "imp_dates", "imp_currency", "imp_channel", "imp_category", "imp_create",
     "imp_country")
 SAVED, SAVE_NAME, NOTICE = "imp_saved", "imp_save_name", "imp_notice"
+NOTICE_VERSION = "imp_notice_version"  # the privacy notice of a file's consent columns
 SHOWN_IN_UPLOADER = "imp_in_uploader"  # the kept file is the one the uploader shows
-OPTION_KEYS = (MODE, DATES, CURRENCY, CHANNEL, CATEGORY, CREATE, COUNTRY)
+OPTION_KEYS = (MODE, DATES, CURRENCY, CHANNEL, CATEGORY, CREATE, COUNTRY, NOTICE_VERSION)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ def _set_options(options: Options) -> None:
     st.session_state.update({
         MODE: options.mode, DATES: day[options.day_first], CURRENCY: options.currency,
         CHANNEL: options.channel, CATEGORY: options.category,
-        CREATE: options.create_customers, COUNTRY: options.country or ""})
+        CREATE: options.create_customers, COUNTRY: options.country or "",
+        NOTICE_VERSION: options.notice_version or ""})
 
 
 def _mapping(kind: str) -> dict[str, str | None]:
@@ -175,7 +179,8 @@ def _options() -> Options:
     return Options(mode=state[MODE], day_first=DATE_ORDERS[state[DATES]],
                    currency=state[CURRENCY].strip(), channel=state[CHANNEL],
                    category=state[CATEGORY].strip(), create_customers=state[CREATE],
-                   country=state[COUNTRY].strip() or None)
+                   country=state[COUNTRY].strip() or None,
+                   notice_version=state.get(NOTICE_VERSION, "").strip() or None)
 
 
 def _fingerprint(request: Request, file: Upload) -> tuple[Any, ...]:
@@ -305,6 +310,15 @@ def _options_form(kind: str) -> None:
                         "name)", max_chars=56, key=COUNTRY,
                         help="Used only for customers this import creates; a stored "
                              "customer's country is never changed by it.")
+        asked = consent_mapped(_mapping(kind))
+        left.text_input("Privacy notice version of the consent columns"
+                         + (" *" if asked else ""), max_chars=NOTICE_LENGTH,
+                         key=NOTICE_VERSION, placeholder="e.g. 2026-02",
+                         help="The version of the privacy notice under which the customers "
+                              "gave the consent the file states; needed when a consent "
+                              "column is mapped. A consent cell that differs from the "
+                              "customer's current state is recorded as a new consent row "
+                              "(source: import), by you.")
     else:
         same = ("order number (or, without one, the same customer, date, amount and product)"
                 if kind == "orders" else "customer, time, kind and subject")
@@ -437,6 +451,9 @@ def _counts(outcome: Outcome, kind: str) -> None:
     if kind == "orders":
         shown.append(("Customers created" if outcome.import_id else "Customers to create",
                       outcome.created))
+    if kind == "customers" and (outcome.consent or consent_mapped(_mapping(kind))):
+        shown.append(("Consent changes recorded" if outcome.import_id
+                      else "Consent changes to record", outcome.consent))
     for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(label, f"{value:,}")
 
@@ -486,7 +503,9 @@ def _commit_step(user: UserView, request: Request, file: Upload, checked: Outcom
     accepted = checked.rows - checked.rejected
     summary = (f"{file.name}: {accepted:,} rows to import as {request.kind} "
                f"({checked.new:,} new, {checked.updated:,} updated, {checked.unchanged:,} "
-               f"unchanged); {_rows(checked.rejected, 'rejected row')} left out.")
+               f"unchanged); {_rows(checked.rejected, 'rejected row')} left out."
+               + (f" {checked.consent:,} consent changes to record." if checked.consent
+                  else ""))
     st.text(summary)
     st.caption("The whole file is written in one transaction: every accepted row or, if "
                "anything fails, none. Importing the same file again adds nothing.")

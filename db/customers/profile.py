@@ -27,6 +27,7 @@ from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.sql import table_of
 from db.core.types import utcnow
+from db.customers.consent import record_consent as record_consent  # its old home
 from db.customers.service import CustomerNotFound
 from db.customers.tags import clean_tags, replace_tags, tags_of
 from db.customers.validation import InvalidFields, text_errors
@@ -397,33 +398,3 @@ def delete_interaction(actor: Actor, interaction_id: int, *,
         trail.record(session, actor=actor.username, action="interaction.delete",
                      entity="customer", entity_id=customer_id,
                      changes={"interaction_id": interaction_id, **deleted}, source="form")
-
-
-def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: bool,
-                   source: str, notice_version: str, recorded_by_user_id: int | None = None,
-                   engine: Engine | None = None) -> ConsentEvent:
-    """Append a grant or withdrawal; the history is never edited."""
-    require(actor, Capability.EDIT_MARKETING_FIELDS)
-    errors = {}
-    if purpose not in CONSENT_PURPOSES:
-        errors["purpose"] = f"Choose one of: {', '.join(CONSENT_PURPOSES)}."
-    if not source.strip() or len(source.strip()) > 50:
-        errors["source"] = "Say where the consent came from (at most 50 characters)."
-    if not notice_version.strip() or len(notice_version.strip()) > 20:
-        errors["notice_version"] = "Name the privacy notice version (at most 20 characters)."
-    errors |= text_errors({"source": source, "notice_version": notice_version})
-    if errors:
-        raise InvalidFields(errors)
-    with write_session(engine) as session:
-        _live_customer(session, customer_id)
-        event = ConsentEvent(customer_id=customer_id, purpose=purpose, granted=granted,
-                             at=utcnow(), source=source.strip(),
-                             notice_version=notice_version.strip(),
-                             recorded_by_user_id=recorded_by_user_id)
-        with customers_changed(session, [customer_id]):
-            session.add(event)
-        trail.record(session, actor=actor.username, action="consent.change", entity="customer",
-                     entity_id=customer_id,
-                     changes={"purpose": purpose, "granted": granted, "source": event.source,
-                              "notice_version": event.notice_version}, source="form")
-        return event

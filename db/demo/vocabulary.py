@@ -111,7 +111,7 @@ FEEDBACK_COMMENTS = {
 }
 
 CARD_BRANDS = ("visa", "mastercard", "amex")
-CONSENT_SOURCES = {"web": "web form", "store": "in-store sign-up", "referral": "web form",
-                   "event": "event sign-up", "partner": "partner import",
-                   "social": "social campaign", "import": "import"}
+# Where a customer's sign-up consent came from (db.models.CONSENT_SOURCES), by how they came.
+CONSENT_SOURCES = {"web": "web", "store": "form", "referral": "web", "event": "form",
+                   "partner": "import", "social": "web", "import": "import"}
 NOTICE_VERSIONS = ((2023, "2023-01"), (2024, "2024-06"), (2025, "2025-03"), (2026, "2026-02"))

@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--create-customers", action="store_const", const=True,
                         help="orders: create customers for unknown customer numbers")
     parser.add_argument("--country", help="country of new customers when the file has none")
+    parser.add_argument("--notice-version",
+                        help="customers: the privacy notice the consent columns were given "
+                             "under (required when the file has consent columns)")
     parser.add_argument("--rejects", type=Path, help="write the rejected rows to this CSV")
     return parser
 
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = {"mode": arguments.mode, "day_first": arguments.day_first,
              "currency": arguments.currency, "channel": arguments.channel,
              "category": arguments.category, "create_customers": arguments.create_customers,
-             "country": arguments.country}
+             "country": arguments.country, "notice_version": arguments.notice_version}
     try:
         if not arguments.file.is_file():
             raise engine.ImportRefused(f"There is no file {arguments.file}.")

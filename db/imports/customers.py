@@ -7,6 +7,8 @@ a customer with another number is refused rather than moved. Rows repeating a nu
 e-mail of an earlier row are rejected as duplicates. An update changes only what the file
 gives and differs from the record (an empty cell keeps the stored value); the record's
 version moves, so a form opened before the import reports a conflict instead of overwriting.
+Consent columns append consent rows where they differ from the customer's current state
+(:mod:`db.imports.consent`); a row that changes only consent is counted as updated.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from sqlmodel import Session
 
 from db.customers import suppression
 from db.customers.validation import normalise_country
+from db.imports.consent import PURPOSE_OF, changes, current_states
 from db.imports.lookup import Ids, Outcome, Plan, Stored, stored, without_keys
 from db.imports.mapping import FIELDS
 from db.imports.rows import CustomerRow, Options, RowProblem, customer_row
 from db.models import is_live
 
 _REQUIRED = [spec for spec in FIELDS["customers"] if spec.required]
-CUSTOMER_COLUMNS = [spec.name for spec in FIELDS["customers"] if spec.name != "created_at"]
+CUSTOMER_COLUMNS = [spec.name for spec in FIELDS["customers"]
+                    if spec.name != "created_at" and spec.name not in PURPOSE_OF]
 
 
 
@@ -38,6 +42,7 @@ class CustomerJudge:
         self.ids = Ids(session, writing)
         self.seen: dict[tuple[str, str], int] = {}
         self.source_mapped = False
+        self.consent: dict[int, dict[str, bool]] = {}  # the matched customers' current state
 
     def read(self, cells: dict[str, str], line: int, record: dict[str, str]
              ) -> tuple[CustomerRow, dict[str, str]]:
@@ -74,6 +79,9 @@ class CustomerJudge:
         keyless = without_keys(self.session, {r.fields["last_name"] for r, _ in rows
                                               if _keyless(r) and "last_name" in r.fields})
         erased = suppression.suppressed_since(self.session, {r.email for r, _ in rows if r.email})
+        if any(row.consent for row, _ in rows):
+            self.consent = current_states(self.session, {
+                match.id for found in (by_ref, by_email) for match in found.values()})
         plan = Plan()
         for row, record in rows:
             try:
@@ -144,7 +152,20 @@ class CustomerJudge:
                    "version": 1}
         plan.customers.append(values)
         plan.notes[customer_id] = {name: [None, value] for name, value in fields.items()}
+        self._consent(plan, customer_id, row, {})
         self.outcome.new += 1
+
+    def _consent(self, plan: Plan, customer_id: int, row: CustomerRow,
+                 current: dict[str, bool]) -> bool:
+        """Plan the consent rows this row states differently from ``current``; whether any."""
+        rows, note = changes(customer_id, row.consent, current,
+                             notice_version=(self.options.notice_version or "").strip(),
+                             now=self.now)
+        if rows:
+            plan.consent += rows
+            plan.notes.setdefault(customer_id, {}).update(note)
+            self.outcome.consent += len(rows)
+        return bool(rows)
 
     def _update(self, plan: Plan, row: CustomerRow, match: Stored) -> None:
         if self.options.mode == "create_only":
@@ -153,16 +174,18 @@ class CustomerJudge:
         wanted = dict(row.fields)
         if row.created_at is not None:
             wanted["created_at"] = row.created_at
-        changes = {name: [match.values[name], value] for name, value in wanted.items()
-                   if match.values[name] != value}
-        if not changes:
+        differences = {name: [match.values[name], value] for name, value in wanted.items()
+                       if match.values[name] != value}
+        if differences:  # consent alone leaves the record (and its version) as it is
+            values = {name: new for name, (_, new) in differences.items()}
+            values |= {"updated_at": self.now, "version": match.values["version"] + 1}
+            plan.updates.append((match.id, values, differences))
+            plan.notes[match.id] = differences
+        consented = self._consent(plan, match.id, row, self.consent.get(match.id, {}))
+        if differences or consented:
+            self.outcome.updated += 1
+        else:
             self.outcome.unchanged += 1
-            return
-        values = {name: new for name, (_, new) in changes.items()}
-        values |= {"updated_at": self.now, "version": match.values["version"] + 1}
-        plan.updates.append((match.id, values, changes))
-        plan.notes[match.id] = changes
-        self.outcome.updated += 1
 
 
 def _keyless(row: CustomerRow) -> bool:

@@ -39,6 +39,7 @@ from db.derived import kpi_tables, search_index, summary
 from db.derived.hook import customers_changed
 from db.exports import spreadsheet_csv
 from db.imports.activity import InteractionJudge, OrderJudge
+from db.imports.consent import mapped as consent_mapped
 from db.imports.customers import CustomerJudge
 from db.imports.lookup import Plan
 from db.imports.mapping import FIELDS, KINDS, missing_required
@@ -108,6 +109,7 @@ class Outcome:
     unchanged: int = 0
     rejected: int = 0
     created: int = 0
+    consent: int = 0  # consent rows appended (or, in a check, to append)
     rejects: list[Reject] = field(default_factory=list)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     import_id: int | None = None
@@ -116,7 +118,7 @@ class Outcome:
     def counts(self) -> dict[str, int]:
         return {"rows": self.rows, "new": self.new, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": self.rejected,
-                "customers_created": self.created}
+                "customers_created": self.created, "consent_rows": self.consent}
 
     def reject(self, line: int, reason: str, cells: dict[str, str]) -> None:
         self.rejected += 1
@@ -155,6 +157,9 @@ def refusals(request: Request) -> list[str]:
                                               **dict.fromkeys(supplied, "(default)")})
     if missing:
         found.append("Map a column to: " + ", ".join(missing) + ".")
+    if consent_mapped(request.mapping) and not (request.options.notice_version or "").strip():
+        found.append("Name the privacy notice version the consent columns were given "
+                     "under.")
     found += request.options.problems()
     if not found and request.options.day_first is None and _ambiguous_dates(request):
         found.append("Some dates, such as 03/05/2024, could be day/month or month/day: "
@@ -223,6 +228,8 @@ def commit(actor: Actor, request: Request, *, engine: Engine | None = None,
                      entity_id=run.id, source="import",
                      changes={"file": request.table.name, "sha256": digest,
                               "kind": request.kind, "mode": request.options.mode,
+                              **({"notice_version": request.options.notice_version}
+                                 if consent_mapped(request.mapping) else {}),
                               **outcome.counts()})
     return outcome
 

@@ -31,6 +31,7 @@ class Outcome(Protocol):
     updated: int
     unchanged: int
     created: int
+    consent: int
 
     def reject(self, line: int, reason: str, cells: dict[str, str]) -> None: ...
 
@@ -39,13 +40,15 @@ class Outcome(Protocol):
 
 @dataclass
 class Plan:
-    """One chunk's writes: rows to insert per table, customer updates (id, new values, and
+    """One chunk's writes: rows to insert per table (consent rows without their recorder,
+    which the writer adds), customer updates (id, new values, and
     the audit's ``[old, new]`` per field), and per customer what the audit should say."""
 
     customers: list[dict[str, Any]] = field(default_factory=list)
     updates: list[tuple[int, dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
     orders: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
+    consent: list[dict[str, Any]] = field(default_factory=list)
     notes: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def customer_ids(self) -> list[int]:
@@ -63,6 +66,7 @@ class Plan:
                 updates=[update for update in self.updates if update[0] in group],
                 orders=[row for row in self.orders if row["customer_id"] in group],
                 contacts=[row for row in self.contacts if row["customer_id"] in group],
+                consent=[row for row in self.consent if row["customer_id"] in group],
                 notes={key: note for key, note in self.notes.items() if key in group}))
         return parts
 

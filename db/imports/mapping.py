@@ -40,7 +40,10 @@ FIELDS: dict[str, tuple[ImportField, ...]] = {
         ("gender", "Gender", False), ("occupation", "Occupation", False),
         ("income_band", "Income band", False),
         ("preferred_channel", "Preferred channel", False), ("status", "Status", False),
-        ("source", "Source", False), ("created_at", "Customer since", False)),
+        ("source", "Source", False), ("created_at", "Customer since", False),
+        ("consent_email_marketing", "Consent: e-mail marketing", False),
+        ("consent_sms", "Consent: SMS", False), ("consent_profiling", "Consent: profiling", False),
+        ("consent_third_party_sharing", "Consent: third-party sharing", False)),
     "orders": _fields(
         ("order_ref", "Order number", False), ("customer_ref", "Customer number", False),
         ("email", "Customer e-mail", False), ("ordered_at", "Order date", True),
@@ -159,8 +162,17 @@ _SHARED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  "kommentar", "inhalt"), ("summary", "notiz", "zusammenfassung")),
     "outcome": (("outcome", "result", "ergebnis", "resultat"), ("outcome", "ergebnis")),
 }
+# Consent columns are named whole (a column merely containing "email" is the e-mail's).
+_CONSENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "consent_" + purpose: (tuple(f"{a} {b}" for a in ("consent", "einwilligung")
+                                 for b in words) + tuple(f"{b} consent" for b in words), ())
+    for purpose, words in (
+        ("email_marketing", ("email marketing", "e mail marketing", "email", "newsletter")),
+        ("sms", ("sms", "sms marketing")), ("profiling", ("profiling",)),
+        ("third_party_sharing", ("third party sharing", "third party", "dritte",
+                                 "weitergabe")))}
 _BY_KIND: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "customers": {"external_ref": _CUSTOMER_NUMBER},
+    "customers": {"external_ref": _CUSTOMER_NUMBER, **_CONSENT},
     "orders": {"customer_ref": _CUSTOMER_NUMBER,
                "email": (_SHARED["email"][0] + ("customer email", "kunden email"),
                          _SHARED["email"][1]),

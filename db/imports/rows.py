@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from db.admin import settings
 from db.core.money import LARGEST_AMOUNT
 from db.core.text import control_problem
+from db.customers.consent import NOTICE_LENGTH
 from db.customers.validation import (
     InvalidFields,
     InvalidValue,
@@ -30,6 +31,7 @@ from db.customers.validation import (
     normalise_email,
 )
 from db.exports import restored
+from db.imports.consent import statements
 from db.imports.mapping import FIELDS
 from db.imports.values import parse_currency, parse_date, parse_datetime, split_amount
 from db.models import DIRECTIONS, INTERACTION_KINDS, ORDER_CHANNELS
@@ -70,7 +72,9 @@ class Options:
     column (:meth:`house` starts from the house currency setting, the wizard's and the
     command's default); ``create_customers`` lets an order file create a customer for an unknown
     customer number or e-mail. ``country`` is the country of the customers an import
-    creates (from a customer or an order file) whose row gives none.
+    creates (from a customer or an order file) whose row gives none. ``notice_version`` is
+    the privacy notice under which a customer file's consent columns were given (required
+    when any is mapped).
     """
 
     mode: str = "create_and_update"
@@ -80,6 +84,7 @@ class Options:
     category: str = "uncategorised"
     create_customers: bool = False
     country: str | None = None
+    notice_version: str | None = None
 
     @classmethod
     def house(cls, *, engine: Engine | None = None) -> Options:
@@ -89,6 +94,11 @@ class Options:
     def problems(self) -> list[str]:
         """What is wrong with these options (empty when they can be used)."""
         found = []
+        notice = self.notice_version
+        if notice is not None and (not notice.strip() or len(notice.strip()) > NOTICE_LENGTH
+                                   or control_problem(notice)):
+            found.append(f"Privacy notice version: 1 to {NOTICE_LENGTH} characters, no "
+                         "control characters.")
         if self.mode not in MODES:
             found.append(f"Choose a mode: {', '.join(MODES)}.")
         try:
@@ -114,6 +124,7 @@ class CustomerRow:
     line: int
     fields: dict[str, Any]
     created_at: datetime | None = None
+    consent: dict[str, bool] = field(default_factory=dict)  # purpose → granted, as stated
 
     @property
     def ref(self) -> str | None:
@@ -180,7 +191,7 @@ def customer_row(cells: dict[str, str], line: int, options: Options, now: dateti
         if name in raw:
             folded = raw[name].lower()
             raw[name] = _GENDERS.get(folded, folded) if name == "gender" else folded
-    errors: dict[str, str] = {}
+    consent, errors = statements(raw)
     if "birth_date" in raw:
         try:
             raw["birth_date"] = parse_date(raw["birth_date"], day_first=options.day_first)
@@ -195,7 +206,7 @@ def customer_row(cells: dict[str, str], line: int, options: Options, now: dateti
         cleaned = {}
     if errors:
         raise _problem("customers", errors)
-    return CustomerRow(line, cleaned, created_at)
+    return CustomerRow(line, cleaned, created_at, consent)
 
 
 def _customer_keys(kind: str, raw: dict[str, str]) -> tuple[str | None, str | None]:

@@ -33,7 +33,8 @@ NAME_LENGTH = 100
 _OPTION_NAMES = {option.name for option in dataclasses.fields(Options)}
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "mode": (str,), "day_first": (bool, type(None)), "currency": (str,), "channel": (str,),
-    "category": (str,), "create_customers": (bool,), "country": (str, type(None))}
+    "category": (str,), "create_customers": (bool,), "country": (str, type(None)),
+    "notice_version": (str, type(None))}
 
 
 class MappingError(ValueError):

@@ -18,10 +18,12 @@ from db.audit import trail
 from db.core.bulk import insert_rows
 from db.core.sql import table_of
 from db.imports.lookup import CUSTOMER, Plan, batches
-from db.models import Interaction, Order
+from db.models import ConsentEvent, Interaction, Order, User
 
 ORDERS = table_of(Order)
 CONTACTS = table_of(Interaction)
+CONSENT = table_of(ConsentEvent)
+USERS = table_of(User)
 
 
 class Writer:
@@ -32,6 +34,9 @@ class Writer:
     def __init__(self, session: Session, actor: str, import_id: int) -> None:
         self.session, self.actor, self.import_id = session, actor, import_id
         self.notes: dict[int, dict[str, Any]] = defaultdict(dict)
+        # Consent rows are recorded by the importing user's account (none for an operator).
+        self.recorder = session.execute(
+            select(USERS.c.id).where(USERS.c.username == actor)).scalar()
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows (dicts with the same keys): ``COPY`` on PostgreSQL, which adapts the
@@ -56,6 +61,8 @@ class Writer:
                 update(CUSTOMER).where(CUSTOMER.c.id == bindparam("_id")), rows)
         self._insert(ORDERS, plan.orders)
         self._insert(CONTACTS, plan.contacts)
+        self._insert(CONSENT, [{**row, "recorded_by_user_id": self.recorder}
+                               for row in plan.consent])
         for customer_id, note in plan.notes.items():
             kept = self.notes[customer_id]
             for name, value in note.items():

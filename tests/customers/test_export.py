@@ -41,7 +41,7 @@ def hostile(engine: Engine) -> int:
                     ordered_at=utcnow() - timedelta(days=3))
     factories.contact(engine, customer.id, subject=command)
     profile.record_consent(ADMIN, customer.id, purpose="email_marketing", granted=True,
-                           source=total, notice_version="v1", engine=engine)
+                           source="form", notice_version=total, engine=engine)
     profile.set_tags(ADMIN, customer.id, ["vip", "newsletter"], engine=engine)
     with write_session(engine) as session:
         session.add(Feedback(customer_id=customer.id, at=utcnow(), nps_score=9, comment=link))

@@ -76,9 +76,9 @@ def test_cards_are_masked_and_hidden_from_marketing(engine: Engine, customer_id:
 
 def test_consent_history_and_current_state(engine: Engine, customer_id: int) -> None:
     profile.record_consent(MARKETING, customer_id, purpose="email_marketing", granted=True,
-                           source="web form", notice_version="2026-02", engine=engine)
+                           source="web", notice_version="2026-02", engine=engine)
     profile.record_consent(MARKETING, customer_id, purpose="email_marketing", granted=False,
-                           source="phone call", notice_version="2026-02", engine=engine)
+                           source="phone", notice_version="2026-02", engine=engine)
     history = profile.consent_history(MANAGER, customer_id, engine=engine)
     assert [event.granted for event in history] == [False, True]
     state = profile.current_consent(history)

@@ -228,7 +228,7 @@ def test_delete_then_restore_leaves_derived_tables_as_a_rebuild_makes_them(
                      engine=engine)
     profile.log_interaction(ADMIN, john.id, kind="call", subject="Welcome", engine=engine)
     profile.record_consent(ADMIN, john.id, purpose="email_marketing", granted=True,
-                           source="web form", notice_version="v1", engine=engine)
+                           source="web", notice_version="v1", engine=engine)
     before = _derived(engine)
     soft_delete_customer(ADMIN, john.id, engine=engine)
     assert _derived(engine) != before

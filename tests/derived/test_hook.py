@@ -35,7 +35,7 @@ def test_every_kind_of_write_leaves_no_derived_row_stale(engine: Engine) -> None
     note = factories.contact(engine, bob.id, "Note", kind="note")
     profile.delete_interaction(ADMIN, note.id, engine=engine)
     profile.record_consent(ADMIN, bob.id, purpose="email_marketing", granted=True,
-                           source="web form", notice_version="v1", engine=engine)
+                           source="web", notice_version="v1", engine=engine)
     # A move of country takes the customer's orders to another cell of the daily tables;
     # a new name and city change what lookup finds.
     update_customer(MANAGER, ann.id, ann.version,

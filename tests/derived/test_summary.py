@@ -75,7 +75,7 @@ def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
                                     at=datetime.now(UTC) - timedelta(days=rng.randint(0, 90)))
         elif draw < 0.55:
             profile.record_consent(ADMIN, customer_id, purpose=rng.choice(CONSENT_PURPOSES),
-                                   granted=rng.random() < 0.6, source="test",
+                                   granted=rng.random() < 0.6, source="form",
                                    notice_version="v1", engine=engine)
         elif draw < 0.8:
             # Each a different product: the same order again within seconds is refused as

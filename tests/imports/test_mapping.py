@@ -13,7 +13,7 @@ from db.imports.mapping import (
     missing_required,
     suggest,
 )
-from db.models import Customer, Interaction, Order
+from db.models import CONSENT_PURPOSES, Customer, Interaction, Order
 
 
 def mapped(kind: str, columns: list[str]) -> dict[str, str]:
@@ -23,7 +23,9 @@ def mapped(kind: str, columns: list[str]) -> dict[str, str]:
 def test_every_field_is_named_as_the_app_names_it() -> None:
     assert tuple(FIELDS) == KINDS
     names = {kind: {field.name for field in FIELDS[kind]} for kind in KINDS}
-    assert names["customers"] <= set(Customer.model_fields)
+    # Beside the customer's own fields: what they stated per consent purpose.
+    assert names["customers"] - set(Customer.model_fields) == {
+        "consent_" + purpose for purpose in CONSENT_PURPOSES}
     # Beside the order's own fields: how to find its customer (and their country, for a
     # customer the import creates), and a unit price the amount is computed from.
     assert names["orders"] - set(Order.model_fields) <= {

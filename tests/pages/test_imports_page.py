@@ -20,7 +20,7 @@ from db.core.engine import DatabaseBusy, read_session
 from db.imports.models import ImportRun
 from db.imports.rows import Options
 from db.imports.saved import list_mappings, save_mapping
-from db.models import Customer
+from db.models import ConsentEvent, Customer, User
 from tests.factories import ADMIN
 from tests.pages.conftest import ROOT
 
@@ -285,3 +285,41 @@ def test_a_customer_list_without_countries_takes_the_country_chosen_for_new_cust
     at.text_input(key="imp_country").set_value("Deutschland").run()
     _fine(at)
     assert not at.button(key="imp_check").disabled
+
+
+CONSENTING = ("Kundennummer;Vorname;Nachname;E-Mail;Land;Einwilligung Newsletter\n"
+              "K-1;Jürgen;Müller;juergen@example.de;DE;ja\n"
+              "K-2;Anna;Groß;anna@example.de;DE;\n").encode()
+
+
+def test_consent_columns_ask_for_the_notice_version_before_the_check(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    at = _open(signed_in)
+    _upload(at, "kunden.csv", CONSENTING)
+    at.button(key="imp_to_map").click().run()
+    _fine(at)
+    assert at.selectbox(key="imp_map_consent_email_marketing").value == "Einwilligung Newsletter"
+    assert at.button(key="imp_check").disabled
+    assert "Name the privacy notice version the consent columns" in _texts(at)
+    at.text_input(key="imp_notice_version").input("x" * 5 + "\x07").run()  # a control char
+    assert at.button(key="imp_check").disabled
+    assert "Privacy notice version: 1 to 20 characters" in _texts(at)
+    at.text_input(key="imp_notice_version").input("2026-02").run()
+    _fine(at)
+    assert not at.button(key="imp_check").disabled
+    at.button(key="imp_check").click().run()
+    _fine(at)
+    assert _metrics(at) == {"New": "2", "Updated": "0", "Unchanged": "0", "Rejected": "0",
+                            "Consent changes to record": "1"}
+    at.button(key="imp_back_2").click().run()  # back to the mapping: the version stays
+    assert at.text_input(key="imp_notice_version").value == "2026-02"
+    at.button(key="imp_check").click().run()
+    at.button(key="imp_to_commit").click().run()
+    at.button(key="imp_commit").click().run()
+    _fine(at)
+    assert _metrics(at)["Consent changes recorded"] == "1"
+    with read_session(app_db) as session:
+        rows = session.exec(select(ConsentEvent)).all()
+        recorder = session.exec(select(User).where(User.username == "admin")).one()
+    assert [(r.purpose, r.granted, r.source, r.notice_version, r.recorded_by_user_id)
+            for r in rows] == [("email_marketing", True, "import", "2026-02", recorder.id)]

@@ -160,7 +160,7 @@ def test_lookup_exports_consented_results_and_says_who_was_left_out(
                                engine=app_db)
         if first != "Cem":
             profile.record_consent(admin, made.id, purpose="email_marketing", granted=True,
-                                   source="test", notice_version="v1", engine=app_db)
+                                   source="form", notice_version="v1", engine=app_db)
     at = signed_in("marketing")
     at.switch_page(LOOKUP).run()
     at.text_input[0].input("pager").run()
@@ -411,7 +411,7 @@ def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: 
                                      app_db: Engine) -> None:
     """Emoji badges render as identical boxes where no emoji font exists."""
     for purpose, granted in (("email_marketing", True), ("sms", True), ("sms", False)):
-        record_consent(MANAGER, john, purpose=purpose, granted=granted, source="phone call",
+        record_consent(MANAGER, john, purpose=purpose, granted=granted, source="phone",
                        notice_version="2026-02", engine=app_db)
     at = open_profile(signed_in, "manager", john)
     line = next(t.value for t in at.text if t.value.startswith("Tags:"))

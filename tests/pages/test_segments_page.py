@@ -28,7 +28,7 @@ def _people(engine: Engine) -> None:
                                            "email": email}, engine=engine, confirm=True)
         if first != "Ben":
             profile.record_consent(ADMIN, customer.id, purpose="email_marketing",
-                                   granted=True, source="test", notice_version="v1",
+                                   granted=True, source="form", notice_version="v1",
                                    engine=engine)
 
 

@@ -98,9 +98,10 @@ def _fill(engine: Engine) -> int:
                             subject="@Hawk consultation", summary="-Asked about merlins",
                             outcome="=Booked", staff_user_id=staff.id, engine=engine)
     factories.feedback(engine, customer_id, 7, comment="+Lovely aviary")
-    profile.record_consent(ADMIN, customer_id, purpose="sms", granted=True,
-                           source="signed form ZQ", notice_version="2026-07",
-                           recorded_by_user_id=staff.id, engine=engine)
+    # Recorded by the clerk: the service takes the recorder from the acting user.
+    profile.record_consent(Actor(staff.username, staff.role), customer_id, purpose="sms",
+                           granted=True, source="form", notice_version="ZQ-2026-07",
+                           engine=engine)
     factories.card(engine, customer_id, brand="amex", last4="3005", exp_month=11,
                    exp_year=2031, processor_token=TOKEN)
     profile.set_tags(ADMIN, customer_id, ["falconer-zq", "@vip"], engine=engine)

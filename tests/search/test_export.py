@@ -33,7 +33,7 @@ def pagers(engine: Engine) -> dict[str, int]:
             "phone": "030 1234567" if first == "Ada" else None}, engine=engine).id
         if first != "Cem":
             profile.record_consent(ADMIN, ids[first], purpose="email_marketing", granted=True,
-                                   source="test", notice_version="v1", engine=engine)
+                                   source="form", notice_version="v1", engine=engine)
     create_customer(ADMIN, {"first_name": "Ida", "last_name": "Olsen", "country": "DE"},
                     engine=engine)
     return ids

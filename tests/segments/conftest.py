@@ -24,5 +24,5 @@ def people(engine: Engine) -> dict[str, int]:
                                      engine=engine, confirm=True).id
     for first in ("Anna", "Ben", "Dora"):
         profile.record_consent(ADMIN, ids[first], purpose="email_marketing", granted=True,
-                               source="test", notice_version="v1", engine=engine)
+                               source="form", notice_version="v1", engine=engine)
     return ids
