@@ -15,6 +15,7 @@ from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
+from dashboard.restriction_panel import restriction_panel
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
@@ -589,6 +590,7 @@ def main() -> None:
         return
     numbers = profile.figures(user.actor, customer_id)
     _header(user, customer, numbers)
+    restriction_panel(user, customer_id)
     _figures(numbers)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
