@@ -15,6 +15,7 @@ from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
+from dashboard.privacy_tab import privacy_tab
 from dashboard.restriction_panel import restriction_panel
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
@@ -597,6 +598,8 @@ def main() -> None:
         names.append("Payment methods")
     if user.actor.can(Capability.VIEW_AUDIT):
         names.append("History")
+    if user.actor.can(Capability.ADMINISTER):
+        names.append("Privacy")
     tabs = dict(zip(names, st.tabs(names), strict=True))
     with tabs["Details"]:
         _conflict(customer)
@@ -616,6 +619,9 @@ def main() -> None:
     if "History" in tabs:
         with tabs["History"]:
             _history_tab(user, customer_id)
+    if "Privacy" in tabs:
+        with tabs["Privacy"]:
+            privacy_tab(user, customer_id)
     _export(user, customer_id)
 
 

@@ -1,6 +1,7 @@
 """Shared builders for tests: the three roles as actors, and customers, orders, contacts and
 users made through the real services (so every row a test starts from passed the same
-validation, audit and derived-table refresh the app uses).
+validation, audit and derived-table refresh the app uses); survey answers and payment cards,
+which no service writes, with the derived tables kept current as a service would.
 
 Each builder takes the fields a test cares about and fills the rest with plain defaults.
 """
@@ -13,10 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.core.access import Actor
+from db.core.engine import write_session
+from db.core.types import utcnow
 from db.customers.orders import record_order
 from db.customers.profile import log_interaction
 from db.customers.service import create_customer
-from db.models import Customer, Interaction, Order
+from db.derived.hook import customers_changed
+from db.models import Customer, Feedback, Interaction, Order, PaymentMethod
 from db.users.service import UserView, create_user
 
 ADMIN = Actor("ada", "admin")
@@ -53,3 +57,33 @@ def user(engine: Engine, username: str, role: str = "marketing", *,
     """A staff account through the user service."""
     return create_user(ADMIN, username=username, display_name=username.title(), role=role,
                        password=password, engine=engine)
+
+
+def feedback(engine: Engine, customer_id: int, nps_score: int = 9, *,
+             comment: str | None = None, at: datetime | None = None) -> Feedback:
+    """A survey answer. No service writes them (surveys arrive in bulk), so this writes the
+    row itself and keeps the derived tables current as a service would."""
+    with write_session(engine) as session:
+        answer = Feedback(customer_id=customer_id, nps_score=nps_score, comment=comment,
+                          at=at or utcnow())
+        with customers_changed(session, [customer_id]):
+            session.add(answer)
+        session.flush()
+        session.refresh(answer)
+        session.expunge(answer)
+        return answer
+
+
+def card(engine: Engine, customer_id: int, *, brand: str = "visa", last4: str = "4242",
+         exp_month: int = 12, exp_year: int = 2030,
+         processor_token: str = "tok_test_0001") -> PaymentMethod:
+    """A stored payment method as the processor tokenised it (no service writes them)."""
+    with write_session(engine) as session:
+        method = PaymentMethod(customer_id=customer_id, brand=brand, last4=last4,
+                               exp_month=exp_month, exp_year=exp_year,
+                               processor_token=processor_token)
+        session.add(method)
+        session.flush()
+        session.refresh(method)
+        session.expunge(method)
+        return method

@@ -14,7 +14,7 @@ for a double submit and refused with :class:`AlreadyLogged`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -48,7 +48,7 @@ from db.models import (
 )
 
 # The rows of a customer the profile lists in its tabs.
-Row = TypeVar("Row", Order, Interaction, Feedback, ConsentEvent)
+Row = TypeVar("Row", Order, Interaction, Feedback, ConsentEvent, PaymentMethod)
 
 
 @dataclass(frozen=True)
@@ -123,14 +123,19 @@ def figures(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> 
 
 
 def _rows_of(actor: Actor, model: type[Row], customer_id: int, newest_first: tuple[str, ...],
-             limit: int | None, engine: Engine | None) -> list[Row]:
+             limit: int | None, engine: Engine | None, *, any_state: bool = False
+             ) -> list[Row]:
     """A live customer's rows of ``model``, newest first by the ``newest_first`` columns: one
     read for every tab of the profile, so each checks the role and refuses a deleted
-    customer the same way."""
-    require(actor, Capability.LOOKUP)
+    customer the same way. ``any_state``: a soft-deleted or erased customer's too (admins
+    only, see :func:`held_rows`)."""
+    require(actor, Capability.ADMINISTER if any_state else Capability.LOOKUP)
     table = table_of(model)
     with read_session(engine) as session:
-        _live_customer(session, customer_id)
+        if not any_state:
+            _live_customer(session, customer_id)
+        elif session.get(Customer, customer_id) is None:
+            raise CustomerNotFound(f"There is no customer {customer_id}.")
         return list(session.exec(
             select(model).where(table.c.customer_id == customer_id)
             .order_by(*(table.c[name].desc() for name in newest_first)).limit(limit)))
@@ -159,6 +164,18 @@ def consent_history(actor: Actor, customer_id: int, *,
     return _rows_of(actor, ConsentEvent, customer_id, ("at", "id"), None, engine)
 
 
+def held_rows(actor: Actor, model: type[Row], customer_id: int, *,
+              engine: Engine | None = None) -> list[Row]:
+    """Every row of ``model`` (orders, interactions, feedback, consent events, payment
+    methods) held about a customer, live, soft-deleted or erased alike, newest first: what a
+    subject access request hands over. Admins only; a payment method's token is the
+    caller's to leave out (:func:`masked`)."""
+    newest_first = ("at", "id") if "at" in table_of(model).c else ("id",)
+    if model is Order:
+        newest_first = ("ordered_at", "id")
+    return _rows_of(actor, model, customer_id, newest_first, None, engine, any_state=True)
+
+
 def current_consent(history: list[ConsentEvent]) -> dict[str, ConsentEvent | None]:
     """The newest event per purpose (None: never asked) from :func:`consent_history`."""
     state: dict[str, ConsentEvent | None] = dict.fromkeys(CONSENT_PURPOSES)
@@ -178,10 +195,13 @@ def payment_methods(actor: Actor, customer_id: int, *,
         cards = session.exec(select(PaymentMethod)
                              .where(PaymentMethod.customer_id == customer_id)
                              .order_by(col(PaymentMethod.id)))
-        return [MaskedCard(card.brand, f"•••• {card.last4}",
-                           f"{card.exp_month:02d}/{card.exp_year}",
-                           (card.exp_year, card.exp_month) < (today.year, today.month))
-                for card in cards]
+        return [masked(card, today) for card in cards]
+
+
+def masked(card: PaymentMethod, today: date) -> MaskedCard:
+    """A card as it may be shown: brand, last four and expiry, never the token."""
+    return MaskedCard(card.brand, f"•••• {card.last4}", f"{card.exp_month:02d}/{card.exp_year}",
+                      (card.exp_year, card.exp_month) < (today.year, today.month))
 
 
 def tags(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> list[str]:
