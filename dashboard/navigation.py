@@ -38,6 +38,7 @@ PAGES = (
              "Admin"),
     PageSpec("deleted_customers.py", "Deleted customers", ":material/restore_from_trash:",
              Capability.ADMINISTER, "Admin"),
+    PageSpec("database.py", "Database", ":material/database:", Capability.ADMINISTER, "Admin"),
 )
 
 

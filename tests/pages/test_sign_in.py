@@ -89,7 +89,7 @@ def test_an_attempt_refused_as_too_early_shows_only_the_delay(
 
 @pytest.mark.parametrize(("role", "titles"), [
     ("admin", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail", "Users",
-               "Import data", "Deleted customers"]),
+               "Import data", "Deleted customers", "Database"]),
     ("manager", ["Home", "KPIs", "Lookup", "New customer", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])
