@@ -37,6 +37,8 @@ def export_panel(user: UserView, *, key: str, scope: object, rows_are: str,
     the reason instead. An export the consent rule does not apply to (one customer's own
     record, an admin's whole table; ``consent_rule=False``) shows ``note`` instead of the
     consent choice; ``format_names`` renames the formats (Excel first when given first).
+    Under the download it says how many were left out because they objected or their
+    processing is restricted (``ExportFile.withheld``).
     """
     names = format_names or FORMAT_NAMES
     columns = st.columns([1.2, 2, 1.5], vertical_alignment="bottom")
@@ -71,4 +73,7 @@ def export_panel(user: UserView, *, key: str, scope: object, rows_are: str,
     st.download_button(f"Download {file.filename} ({file.rows:,} {rows_are})", file.data,
                        file_name=file.filename, mime=file.mime,
                        icon=":material/file_download:", on_click="ignore")
+    if file.withheld:
+        st.text(f"Left out of this file: {file.withheld:,} who objected to contact or whose "
+                "processing is restricted (no export holds them).")
     return made

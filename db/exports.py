@@ -6,6 +6,9 @@ record, the whole customer table — goes through here, so they all follow the s
 - exporting is the segment right (``Capability.SEGMENTS``: admin, manager, marketing);
 - only customers who granted email-marketing consent are exported, unless an admin asks
   for everyone (``Capability.EXPORT_WITHOUT_CONSENT``), which the caller audits as such;
+- a customer who objected ("do not contact") or whose processing is restricted is never
+  exported, whoever asks (:func:`contactable`); each export counts them (:func:`withheld`)
+  so the page can say how many were left out and why;
 - every list of customers has the same columns, and no cell runs as a spreadsheet formula.
 
 A file of several parts (a customer's record) is a workbook with a sheet per part, or a zip
@@ -27,7 +30,7 @@ import openpyxl
 import pandas as pd
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import ColumnElement, Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from db.core.access import Actor, Capability, require
 from db.core.sql import table_of
@@ -57,6 +60,8 @@ class ExportFile:
     filename: str
     mime: str
     rows: int
+    # Customers left out because they objected or their processing is restricted.
+    withheld: int = 0
 
 
 def check(actor: Actor, *, fmt: str, include_without_consent: bool) -> None:
@@ -68,13 +73,35 @@ def check(actor: Actor, *, fmt: str, include_without_consent: bool) -> None:
         raise ExportError("Choose CSV or Excel.")
 
 
-def exportable(where: ColumnElement[bool], *, include_without_consent: bool
+def contactable() -> ColumnElement[bool]:
+    """Over :func:`~db.derived.models.customer_rows`: neither marked "do not contact" nor
+    restricted (the summary's copies of :class:`db.models.CustomerRestriction`). No export
+    holds anyone else, whoever asks and whatever they include."""
+    return and_(S.do_not_contact.is_(False), S.restricted.is_(False))
+
+
+def _consented(where: ColumnElement[bool], include_without_consent: bool
                ) -> ColumnElement[bool]:
-    """``where`` (over :func:`~db.derived.models.customer_rows`) narrowed to the customers who
-    granted email-marketing consent, unless everyone was asked for."""
     if include_without_consent:
         return where
     return and_(where, S.consent_email_marketing.is_(True))
+
+
+def exportable(where: ColumnElement[bool], *, include_without_consent: bool
+               ) -> ColumnElement[bool]:
+    """``where`` (over :func:`~db.derived.models.customer_rows`) narrowed to the customers who
+    granted email-marketing consent, unless everyone was asked for, and always to those who
+    may be exported at all (:func:`contactable`)."""
+    return and_(_consented(where, include_without_consent), contactable())
+
+
+def withheld(connection: Connection, where: ColumnElement[bool], *,
+             include_without_consent: bool = True) -> int:
+    """How many customers matching ``where`` the consent rule would export but
+    :func:`contactable` leaves out (they objected, or their processing is restricted)."""
+    return connection.execute(
+        select(func.count()).select_from(customer_rows())
+        .where(_consented(where, include_without_consent), ~contactable())).scalar_one()
 
 
 def customer_frame(connection: Connection, where: ColumnElement[bool]) -> pd.DataFrame:
@@ -164,10 +191,11 @@ def fits_excel(rows: int, *, rows_are: str) -> None:
                           f"({EXCEL_MAX_ROWS:,} at most); export CSV instead.")
 
 
-def write(frame: pd.DataFrame, *, fmt: str, name: str, fallback: str, rows_are: str
-          ) -> ExportFile:
+def write(frame: pd.DataFrame, *, fmt: str, name: str, fallback: str, rows_are: str,
+          withheld: int = 0) -> ExportFile:
     """``frame`` as a formula-safe CSV or Excel file named after ``name`` (or ``fallback``)
-    and today; ``rows_are`` names what a row is ("members"), for the sheet and messages."""
+    and today; ``rows_are`` names what a row is ("members"), for the sheet and messages;
+    ``withheld`` is how many :func:`contactable` left out, carried for the page."""
     if fmt == "xlsx":
         fits_excel(len(frame), rows_are=rows_are)
     if fmt == "csv":
@@ -177,7 +205,7 @@ def write(frame: pd.DataFrame, *, fmt: str, name: str, fallback: str, rows_are: 
         data = _excel(frame, rows_are.capitalize())
         mime = XLSX_MIME
     return ExportFile(data=data, filename=filename(name, fallback=fallback, ext=fmt),
-                      mime=mime, rows=len(frame))
+                      mime=mime, rows=len(frame), withheld=withheld)
 
 
 def write_parts(parts: Mapping[str, pd.DataFrame], *, fmt: str, name: str, fallback: str

@@ -30,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     select,
+    text,
 )
 from sqlmodel import Field, Session, SQLModel
 
@@ -64,6 +65,9 @@ CONSENT_PURPOSES = ("email_marketing", "sms", "profiling", "third_party_sharing"
 # services, not by a CHECK constraint: rows recorded before this vocabulary hold free text.
 CONSENT_SOURCES = ("form", "phone", "web", "email", "import")
 SEGMENT_KINDS = ("dynamic", "static")
+# A customer's markers against processing: an objection (GDPR art. 21, "do not contact")
+# and a restriction of processing (art. 18). Either keeps them out of every export.
+RESTRICTION_KINDS = ("do_not_contact", "restricted")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -282,6 +286,38 @@ class ConsentEvent(SQLModel, table=True):
     recorded_by_user_id: int | None = Field(
         default=None, foreign_key="app_user.id", ondelete="SET NULL"
     )
+
+
+class CustomerRestriction(SQLModel, table=True):
+    """One period during which a marker (:data:`RESTRICTION_KINDS`) held for a customer:
+    set with a reason, a time and who set it; cleared (with the same three) when it ends.
+    A marker holds while its row has no ``cleared_at``; at most one such row per customer
+    and kind (a partial unique index).
+
+    A table of its own rather than columns on ``customer``: the customer row is
+    version-locked, so a marker set there would turn every open edit form into a conflict;
+    and a column keeps only the latest reason, while a rights request must show each
+    objection and restriction with when and why it was set and lifted. Segments and exports
+    read the markers from the copies in ``customer_summary``.
+    """
+
+    __tablename__ = "customer_restriction"
+    __table_args__ = (
+        _one_of("kind", RESTRICTION_KINDS, "kind"),
+        Index("uq_customer_restriction_current", "customer_id", "kind", unique=True,
+              sqlite_where=text("cleared_at IS NULL"),
+              postgresql_where=text("cleared_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=20)
+    reason: str = Field(max_length=500)
+    set_at: datetime = timestamp_field()
+    set_by: str = Field(max_length=50)
+    cleared_at: datetime | None = timestamp_field(nullable=True)
+    cleared_by: str | None = Field(default=None, max_length=50)
+    clear_reason: str | None = Field(default=None, max_length=500)
 
 
 class PaymentMethod(SQLModel, table=True):

@@ -18,6 +18,7 @@ from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
 from dashboard.privacy_tab import privacy_tab
+from dashboard.restriction_panel import restriction_panel
 from dashboard.text import format_when, plain
 from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
@@ -567,6 +568,7 @@ def main() -> None:
         return
     numbers = profile.figures(user.actor, customer_id)
     _header(user, customer, numbers)
+    restriction_panel(user, customer_id)
     _figures(numbers)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):

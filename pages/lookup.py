@@ -15,6 +15,7 @@ from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Actor, Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
+from db.customers import restriction
 from db.customers.export import ALL_CUSTOMER_COLUMNS, all_customers_file
 from db.customers.profile import all_tags, tags_for
 from db.customers.service import editable_fields, stored_id, update_many
@@ -34,6 +35,7 @@ from db.users.service import UserView
 ANY = "(any)"
 PAGE = "lookup_page"  # (term, filters, offset) of the page of results shown
 EXPORT = "lookup_export"  # the export panel's key
+MARKER_NAMES = {"do_not_contact": "do not contact", "restricted": "restricted"}
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -51,18 +53,24 @@ def _filters(user: UserView) -> SearchFilters:
                          tag=None if tag == ANY else tag)
 
 
-def _results(hits: list[SearchHit]) -> None:
+def _results(user: UserView, hits: list[SearchHit]) -> None:
+    markers = restriction.held_by(user.actor, [stored_id(h.customer) for h in hits])
     frame = pd.DataFrame([{
         "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
         "E-mail": h.customer.email or "", "Phone": h.customer.phone or "",
         "City": h.customer.city or "", "Country": h.customer.country,
-        "Status": h.customer.status, "Why": h.reason} for h in hits])
+        "Status": h.customer.status, "Why": h.reason,
+        "Marker": ", ".join(MARKER_NAMES[kind]
+                            for kind in markers.get(stored_id(h.customer), []))}
+        for h in hits])
     selection = st.dataframe(
         frame, hide_index=True, on_select="rerun", selection_mode="single-row",
         key="lookup_results", column_config={
             "Id": st.column_config.NumberColumn(format="%d", width="small"),
             "Country": st.column_config.TextColumn(width="small"),
-            "Why": st.column_config.TextColumn(help="Why this customer matched the search")})
+            "Why": st.column_config.TextColumn(help="Why this customer matched the search"),
+            "Marker": st.column_config.TextColumn(
+                help="Objected (do not contact) or restricted: left out of every export")})
     st.caption("Select a row to open the customer's profile.")
     if selection.selection.rows:
         customer_id = int(frame.iloc[selection.selection.rows[0]]["Id"])
@@ -179,11 +187,13 @@ def _export_note(made: LookupExport) -> str:
     """What the prepared file holds and why some results are not in it."""
     total = f"more than {made.total:,}" if made.more else f"{made.total:,}"
     if made.without_consent:
-        note = (f"All {made.results:,} results are in the file, with or without e-mail "
-                "marketing consent (recorded in the audit trail).")
+        held = (f"All {made.results:,}" if made.file.rows == made.results
+                else f"{made.file.rows:,} of {made.results:,}")
+        note = (f"{held} results are in the file, with or without e-mail marketing consent "
+                "(recorded in the audit trail).")
     else:
-        note = (f"{made.file.rows:,} of {made.results:,} results have e-mail marketing "
-                "consent; only they are in the file.")
+        note = (f"{made.file.rows + made.file.withheld:,} of {made.results:,} results have "
+                "e-mail marketing consent; only they are in the file.")
     if made.results < made.total or made.more:
         note += (f" Only the first {made.results:,} of {total} results can be exported: "
                  "narrow the search for the rest.")
@@ -232,7 +242,7 @@ def _listing(user: UserView) -> None:
                 "No customer matches these filters.")
         return
     _pager(term, filters, results)
-    _results(results.hits)
+    _results(user, results.hits)
     if user.actor.can(Capability.SEGMENTS):
         with st.expander("Export these results"):
             _export(user, term, filters)

@@ -136,7 +136,8 @@ def _show_preview(user: UserView, definition: Group) -> None:
     first.metric("Members", f"{shown.count:,}")
     second.metric("Share", f"{shown.share:.1%}", help="Of all customers")
     third.metric("Emailable", f"{shown.emailable:,}",
-                 help="Members with an email address who granted email-marketing consent")
+                 help="Members with an email address who granted email-marketing consent "
+                      "and have neither objected to contact nor had processing restricted")
     if shown.count == 0:
         st.caption("No customer matches this definition.")
         return

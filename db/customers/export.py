@@ -12,6 +12,10 @@ exported, how many rows and the format.
   :data:`db.exports.EXCEL_MAX_ROWS`.
 
 The whole table is every customer, consented or not: an admin's export, audited as such.
+Neither export holds a customer who objected ("do not contact") or whose processing is
+restricted (:func:`db.exports.contactable`): the whole table leaves them out and counts
+them, and such a customer's record is refused with the reason. A subject access request
+is not an export in this sense and has its own service.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from db.core.engine import get_engine, write_session
 from db.core.sql import table_of
 from db.customers import profile
 from db.customers.service import get_customer, stored_id
+from db.derived.models import customer_rows
 from db.models import Customer, live
 
 # Every importable customer field, under the name an import maps it from: the columns of
@@ -99,6 +104,12 @@ def export_record(actor: Actor, customer_id: int, *, fmt: str = "xlsx",
     per part."""
     exports.check(actor, fmt=fmt, include_without_consent=False)
     engine = engine or get_engine()
+    with engine.connect() as connection:
+        if exports.withheld(connection, exports.C.id == customer_id):
+            raise exports.ExportError(
+                f"Customer {customer_id} objected to contact or their processing is "
+                "restricted (see the marker at the top of the profile): their record is "
+                "not exported.")
     parts = record_parts(actor, customer_id, engine=engine)
     exported = exports.write_parts(parts, fmt=fmt, name=f"customer {customer_id}",
                                    fallback="customer")
@@ -113,13 +124,16 @@ def export_record(actor: Actor, customer_id: int, *, fmt: str = "xlsx",
 
 
 def _batches(connection: Connection, batch_size: int) -> Iterator[pd.DataFrame]:
-    """Every live customer's :data:`ALL_CUSTOMER_COLUMNS`, by id, ``batch_size`` at a time
-    (each batch a fresh query after the last id: no cursor held open between them)."""
+    """Every exportable live customer's :data:`ALL_CUSTOMER_COLUMNS`, by id, ``batch_size``
+    at a time (each batch a fresh query after the last id: no cursor held open between
+    them)."""
     after = 0
     while True:
         rows = connection.execute(
             select(C.id, *(C[name] for name in ALL_CUSTOMER_COLUMNS))
-            .where(live(), C.id > after).order_by(C.id).limit(batch_size)).all()
+            .select_from(customer_rows())
+            .where(live(), exports.contactable(), C.id > after).order_by(C.id)
+            .limit(batch_size)).all()
         if not rows:
             return
         after = rows[-1][0]
@@ -137,18 +151,27 @@ def export_all_customers(actor: Actor, out: BinaryIO, *, fmt: str = "csv",
     """Write every live customer, consented or not, to ``out`` as CSV or Excel with the
     columns :data:`ALL_CUSTOMER_COLUMNS` (admins only), ``batch_size`` customers at a time;
     audited as ``customer.export_all`` with the rows and format. Returns the rows written.
+    Customers who objected or whose processing is restricted are left out (and counted in
+    the audit event; :func:`all_customers_file` reports them too).
 
     Excel is refused up front (nothing written) when the customers do not fit on a sheet.
     """
+    return _export_all(actor, out, fmt=fmt, batch_size=batch_size, engine=engine)[0]
+
+
+def _export_all(actor: Actor, out: BinaryIO, *, fmt: str, batch_size: int = BATCH_SIZE,
+                engine: Engine | None = None) -> tuple[int, int]:
+    """:func:`export_all_customers`, returning the rows written and the customers withheld."""
     require(actor, Capability.ADMINISTER)
     exports.check(actor, fmt=fmt, include_without_consent=True)
     engine = engine or get_engine()
     columns = list(ALL_CUSTOMER_COLUMNS)
     with engine.connect() as connection:
+        withheld = exports.withheld(connection, live())
         if fmt == "xlsx":
             count = connection.execute(select(func.count()).select_from(table_of(Customer))
                                        .where(live())).scalar_one()
-            exports.fits_excel(count, rows_are="customers")
+            exports.fits_excel(count - withheld, rows_are="customers")
             rows = exports.stream_excel(out, columns, _batches(connection, batch_size),
                                         rows_are="customers")
         else:
@@ -156,9 +179,9 @@ def export_all_customers(actor: Actor, out: BinaryIO, *, fmt: str = "csv",
     with write_session(engine) as session:
         trail.record(session, actor=actor.username, action="customer.export_all",
                      entity="customer",
-                     changes={"format": fmt, "rows": rows, "columns": columns,
-                              "without_consent": True}, source="form")
-    return rows
+                     changes={"format": fmt, "rows": rows, "withheld": withheld,
+                              "columns": columns, "without_consent": True}, source="form")
+    return rows, withheld
 
 
 def all_customers_file(actor: Actor, *, fmt: str = "csv", engine: Engine | None = None
@@ -170,12 +193,12 @@ def all_customers_file(actor: Actor, *, fmt: str = "csv", engine: Engine | None 
     large for that, run ``python -m db.customers.export FILE`` on the server.
     """
     with tempfile.TemporaryFile() as out:
-        rows = export_all_customers(actor, out, fmt=fmt, engine=engine)
+        rows, withheld = _export_all(actor, out, fmt=fmt, engine=engine)
         out.seek(0)
         data = out.read()
     return exports.ExportFile(
         data=data, filename=exports.filename("customers", fallback="customers", ext=fmt),
-        mime="text/csv" if fmt == "csv" else exports.XLSX_MIME, rows=rows)
+        mime="text/csv" if fmt == "csv" else exports.XLSX_MIME, rows=rows, withheld=withheld)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,11 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the file must end in .csv or .xlsx")
     try:
         with args.file.open("wb") as out:
-            rows = export_all_customers(operator(), out, fmt=fmt)
+            rows, withheld = _export_all(operator(), out, fmt=fmt)
     except exports.ExportError as error:
         args.file.unlink(missing_ok=True)
         parser.exit(1, f"{error}\n")
     print(f"{rows:,} customers written to {args.file}")
+    if withheld:
+        print(f"{withheld:,} left out: they objected to contact or their processing is "
+              "restricted")
     return 0
 
 

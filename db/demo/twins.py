@@ -25,7 +25,7 @@ from db.demo import vocabulary as vocab
 from db.demo.generator import CHANNELS, Arrays
 from db.derived import buyer_cells, sales_cells
 from db.derived.models import CHANNEL_BITS
-from db.models import CONSENT_PURPOSES, INTERACTION_KINDS
+from db.models import CONSENT_PURPOSES, INTERACTION_KINDS, RESTRICTION_KINDS
 
 COUNTRIES = tuple(country.code for country in vocab.COUNTRIES)
 CATEGORIES = tuple(vocab.CATEGORIES)
@@ -102,6 +102,8 @@ def summary(ids: np.ndarray, orders: Arrays, interactions: Arrays, feedback: Arr
         current = np.zeros(size, dtype=bool)
         current[latest >= 0] = granted[chosen[latest[latest >= 0]]]
         rows["consent_" + purpose] = current.tolist()
+    for kind in RESTRICTION_KINDS:  # demo customers have neither objected nor been restricted
+        rows[kind] = [False] * size
     return rows
 
 

@@ -67,6 +67,11 @@ class CustomerSummary(SQLModel, table=True):
     # Spend before refunds: no period's revenue can exceed it, which lets the KPI page find
     # the top customers of a long period without summing everyone's orders.
     gross_cents: int = Field(default=0, sa_type=BigInteger, index=True)
+    # Copies of the markers that keep a customer out of every export (see
+    # db.models.CustomerRestriction): an objection and a restriction of processing. Last,
+    # where migration 0006 added them.
+    do_not_contact: bool = False
+    restricted: bool = False
 
 
 class _SalesSums(SQLModel):

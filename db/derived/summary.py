@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -37,8 +38,10 @@ from db.core.sql import IDS, cents, filled, ids_parameter, table_of
 from db.derived.models import CHANNEL_BITS, CustomerSummary
 from db.models import (
     CONSENT_PURPOSES,
+    RESTRICTION_KINDS,
     ConsentEvent,
     Customer,
+    CustomerRestriction,
     Feedback,
     Interaction,
     Order,
@@ -59,6 +62,13 @@ def _latest(table: Table, column: str, *where: ColumnElement[bool]) -> ColumnEle
     row)."""
     return (select(table.c[column]).where(table.c.customer_id == CUSTOMER.id, *where)
             .order_by(table.c.at.desc(), table.c.id.desc()).limit(1).scalar_subquery())
+
+
+def _marked(kind: str) -> ColumnElement[bool]:
+    """Whether the outer customer's ``kind`` marker holds now (a row not yet cleared)."""
+    marker = table_of(CustomerRestriction).c
+    return exists().where(marker.customer_id == CUSTOMER.id, marker.kind == kind,
+                          marker.cleared_at.is_(None))
 
 
 def summary_rows(customer_ids: BindParameter[Any] | None = None) -> Select[Any]:
@@ -94,6 +104,7 @@ def summary_rows(customer_ids: BindParameter[Any] | None = None) -> Select[Any]:
             _latest(consent, "granted", consent.c.purpose == purpose), false())
            for purpose in CONSENT_PURPOSES},
         **profile_copies(),
+        **{kind: _marked(kind) for kind in RESTRICTION_KINDS},
     }
     rows = (
         select(*(values[name].label(name) for name in _columns()))

@@ -42,11 +42,12 @@ from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine, read_session, write_session
 from db.core.sql import table_of
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import profile, restriction
 from db.customers.service import CustomerNotFound
 from db.models import (
     ConsentEvent,
     Customer,
+    CustomerRestriction,
     CustomerTag,
     Feedback,
     Interaction,
@@ -76,6 +77,9 @@ PARTS: dict[str, str] = {
     "tags": "the interests and labels attached to the customer",
     "segments": "the saved target groups the customer is in today: dynamic ones evaluated "
                 "when this file was made, static ones from their saved snapshot",
+    "restrictions": "each time the customer was marked do not contact (an objection) or "
+                    "had processing restricted: when, by which staff account and why it was "
+                    "set, and when, by whom and why it was lifted (empty while it holds)",
     "audit_events": "every recorded action about the customer: when, by which staff "
                     "account, what changed (old and new values) and from where",
 }
@@ -241,6 +245,8 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
         "tags": (["customer_id", "tag_id", "tag"], tags),
         "segments": (["customer_id", "segment_id", "name", "kind", "description",
                       "membership"], segments),
+        "restrictions": (_columns(CustomerRestriction), [
+            _dump(row) for row in restriction.history(actor, customer_id, engine=engine)]),
         "audit_events": (_AUDIT_COLUMNS, _audit_events(actor, customer_id, engine)),
     }
     return customer, parts

@@ -4,11 +4,12 @@ What stays, and why: the customer row itself, under a random pseudonym ("Erased 
 with its country, status, source and dates, so the orders, refunds, contacts and NPS scores
 that belong to it still count in every KPI (revenue does not change when a customer leaves)
 while nothing left identifies the person. What goes: name, e-mail, phone, address, birth
-date, the other profile fields and the customer number; the text of their contacts and
-feedback; their payment methods, tags and static-segment memberships; and their values in
-the audit trail (:mod:`db.audit.redaction`), whose chain still verifies. The e-mail's keyed
-hash goes on the suppression list (:mod:`db.customers.suppression`) so the person is not
-brought back by the next import unnoticed. One transaction, one ``customer.erase`` event.
+date, the other profile fields and the customer number; the text of their contacts,
+feedback and objection or restriction reasons; their payment methods, tags and
+static-segment memberships; and their values in the audit trail
+(:mod:`db.audit.redaction`), whose chain still verifies. The e-mail's keyed hash goes on the
+suppression list (:mod:`db.customers.suppression`) so the person is not brought back by the
+next import unnoticed. One transaction, one ``customer.erase`` event.
 
 Not reached (the README says so): backups taken before the erasure, and copies outside
 custdb (exports already downloaded).
@@ -19,7 +20,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, case, delete, update
 from sqlmodel import Session, col
 
 from db.audit import details, trail
@@ -32,6 +33,7 @@ from db.customers.service import CustomerNotFound
 from db.derived.hook import customers_changed
 from db.models import (
     Customer,
+    CustomerRestriction,
     CustomerTag,
     Feedback,
     Interaction,
@@ -115,6 +117,13 @@ def anonymise(session: Session, actor: Actor, customer: Customer, *, reason: str
                         .values(subject=details.ERASED, summary=None, outcome=None))
         session.execute(update(Feedback).where(col(Feedback.customer_id) == customer_id)
                         .values(comment=None))
+        # The markers stay as evidence that an objection was honoured; their reasons may
+        # hold the person's words.
+        session.execute(update(CustomerRestriction)
+                        .where(col(CustomerRestriction.customer_id) == customer_id)
+                        .values(reason=details.ERASED, clear_reason=case(
+                            (col(CustomerRestriction.clear_reason).is_(None), None),
+                            else_=details.ERASED)))
         for linked in (PaymentMethod, CustomerTag, SegmentMember):
             session.execute(delete(linked).where(col(linked.customer_id) == customer_id))
     redaction = redact(session, customer_id=customer_id, terms=terms,

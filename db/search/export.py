@@ -2,8 +2,9 @@
 
 Exporting what a search lists is exporting customers: the same role check, the same
 consent rule (only customers who granted email-marketing consent unless an admin asks for
-everyone), the same columns and formula-safe writer as a segment export, and an audit event
-that says who exported which search, how many rows and whether consent was overridden.
+everyone; never one who objected or whose processing is restricted), the same columns and
+formula-safe writer as a segment export, and an audit event that says who exported which
+search, how many rows, how many were withheld and whether consent was overridden.
 """
 
 from __future__ import annotations
@@ -42,17 +43,21 @@ def export_results(actor: Actor, term: str, filters: SearchFilters | None = None
     found = search_customers(actor, term, filters, limit=COUNTED, engine=engine)
     ids = [hit.customer.id for hit in found.hits]
     with engine.connect() as connection:
+        found_ids = exports.C.id.in_(ids)
         frame = exports.customer_frame(connection, exports.exportable(
-            exports.C.id.in_(ids), include_without_consent=include_without_consent))
+            found_ids, include_without_consent=include_without_consent))
+        withheld = exports.withheld(connection, found_ids,
+                                    include_without_consent=include_without_consent)
     position = {customer_id: index for index, customer_id in enumerate(ids)}
     frame = frame.sort_values("customer_id", key=lambda column: column.map(position),
                               ignore_index=True)
     exported = exports.write(frame, fmt=fmt, name="lookup", fallback="lookup",
-                             rows_are="customers")
+                             rows_are="customers", withheld=withheld)
     with write_session(engine) as session:
         trail.record(session, actor=actor.username, action="lookup.export", entity="customer",
                      changes={"search": term, **asdict(filters),
-                              "results": len(ids), "rows": exported.rows, "format": fmt,
+                              "results": len(ids), "rows": exported.rows,
+                              "withheld": withheld, "format": fmt,
                               "without_consent": include_without_consent}, source="form")
     return LookupExport(file=exported, results=len(ids), total=found.total, more=found.more,
                         without_consent=include_without_consent)

@@ -23,8 +23,9 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
     """The segment's members as CSV or Excel, audited with who, which segment, how many.
 
     Only members who granted email-marketing consent are exported, unless an admin asks
-    for everyone (``include_without_consent``, recorded in the audit trail): the policy of
-    :mod:`db.exports`, which every customer export shares.
+    for everyone (``include_without_consent``, recorded in the audit trail); members who
+    objected or whose processing is restricted never are (counted in ``withheld``): the
+    policy of :mod:`db.exports`, which every customer export shares.
     """
     try:
         exports.check(actor, fmt=fmt, include_without_consent=include_without_consent)
@@ -36,14 +37,17 @@ def export_members(actor: Actor, segment_id: int, *, fmt: str = "csv",
         where = member_condition(segment, connection, utcnow())
         frame = exports.customer_frame(connection, exports.exportable(
             where, include_without_consent=include_without_consent))
+        withheld = exports.withheld(connection, where,
+                                    include_without_consent=include_without_consent)
     try:
         exported = exports.write(frame, fmt=fmt, name=segment.name, fallback="segment",
-                                 rows_are="members")
+                                 rows_are="members", withheld=withheld)
     except exports.ExportError as error:
         raise SegmentError(str(error)) from error
     with write_session(engine) as session:
         trail.record(session, actor=actor.username, action="segment.export", entity="segment",
                      entity_id=segment_id,
-                     changes={"name": segment.name, "rows": len(frame), "format": fmt,
+                     changes={"name": segment.name, "rows": len(frame),
+                              "withheld": withheld, "format": fmt,
                               "without_consent": include_without_consent}, source="form")
     return exported

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, select
 
+from db import exports
 from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine
 from db.core.sql import table_of, years_before
@@ -38,7 +39,9 @@ class Preview:
 
     count: int
     total: int
-    emailable: int  # members with an email address who granted email-marketing consent
+    # members with an email address who granted email-marketing consent and are neither
+    # marked "do not contact" nor restricted
+    emailable: int
     sample: pd.DataFrame  # id, name, country, city, email consent
     by_country: pd.DataFrame  # group, members, everyone
     by_age: pd.DataFrame
@@ -112,8 +115,10 @@ def field_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, li
 
 
 def _emailable() -> ColumnElement[bool]:
-    """Can be sent marketing email: consent granted and an address on file."""
-    return and_(S.consent_email_marketing.is_(True), S.has_email.is_(True))
+    """Can be sent marketing email: consent granted, an address on file, and neither an
+    objection nor a restriction (which keep them out of every export too)."""
+    return and_(S.consent_email_marketing.is_(True), S.has_email.is_(True),
+                exports.contactable())
 
 
 def _cube(connection: Connection, where: ColumnElement[bool], now: datetime) -> pd.DataFrame:

@@ -69,10 +69,16 @@ def test_facts_name_the_engine_size_and_revision(engine: Engine) -> None:
 
 def test_an_old_revision_is_not_current(engine: Engine) -> None:
     with engine.begin() as connection:
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         connection.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
-    found = database_facts(ADMIN, engine=engine)
-    assert found.revision == "0001_baseline"
-    assert found.schema_current is (found.heads == ("0001_baseline",))
+    try:
+        found = database_facts(ADMIN, engine=engine)
+        assert found.revision == "0001_baseline"
+        assert found.schema_current is (found.heads == ("0001_baseline",))
+    finally:  # PostgreSQL's test database is shared by the session: leave it at head
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"),
+                               {"head": head})
 
 
 def test_large_postgresql_tables_show_the_planners_estimate(

@@ -165,8 +165,8 @@ def test_every_customer_with_every_importable_field_neutralised_and_audited(
         "status": "active", "source": "web"}
     assert second["created_at"] == plain.created_at.isoformat()  # exact, for a re-import
     assert _events(engine, "customer.export_all") == [(ADMIN.username, None, {
-        "format": "csv", "rows": 2, "columns": list(export.ALL_CUSTOMER_COLUMNS),
-        "without_consent": True})]
+        "format": "csv", "rows": 2, "withheld": 0,
+        "columns": list(export.ALL_CUSTOMER_COLUMNS), "without_consent": True})]
 
 
 def test_every_customer_as_excel_keeps_text_as_text(engine: Engine, hostile: int) -> None:

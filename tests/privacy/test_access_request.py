@@ -24,7 +24,7 @@ from db.audit import trail
 from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import profile, restriction
 from db.customers.service import CustomerNotFound, soft_delete_customer
 from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer, Order
@@ -105,6 +105,9 @@ def _fill(engine: Engine) -> int:
     factories.card(engine, customer_id, brand="amex", last4="3005", exp_month=11,
                    exp_year=2031, processor_token=TOKEN)
     profile.set_tags(ADMIN, customer_id, ["falconer-zq", "@vip"], engine=engine)
+    restriction.set_marker(ADMIN, customer_id, "restricted", "=Disputes ZQ address",
+                           engine=engine)
+    restriction.clear_marker(ADMIN, customer_id, "restricted", "-Settled ZQ", engine=engine)
     diverse = Group(children=[Condition(field="gender", op="eq", value="diverse")])
     save_segment(ADMIN, name="ZQ static", description="-snapshot", kind="static",
                  definition=diverse, engine=engine)
@@ -119,6 +122,7 @@ EXPORTED_AS: dict[str, str] = {
     "customer": "profile", "orders": "orders", "interaction": "interactions",
     "feedback": "feedback", "consent_event": "consent_history",
     "payment_method": "payment_methods", "customer_tag": "tags", "segment_member": "segments",
+    "customer_restriction": "restrictions",
 }
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel
 from db.audit import trail
 from db.core.access import PermissionDenied
 from db.core.types import utcnow
-from db.customers import profile
+from db.customers import profile, restriction
 from db.customers.service import get_customer, update_customer
 from db.customers.suppression import lift
 from db.customers.validation import InvalidFields
@@ -50,6 +50,12 @@ def _filled(engine: Engine) -> Customer:
     profile.record_consent(ADMIN, person.id, purpose="email_marketing", granted=True,
                            source="web", notice_version="v1", engine=engine)
     profile.set_tags(ADMIN, person.id, ["vip"], engine=engine)
+    restriction.set_marker(ADMIN, person.id, "do_not_contact",
+                           f"{FIRST} {LAST} called: no more letters", engine=engine)
+    restriction.clear_marker(ADMIN, person.id, "do_not_contact",
+                             f"{FIRST} asked again by {EMAIL}", engine=engine)
+    restriction.set_marker(ADMIN, person.id, "restricted", f"{LAST} disputes data",
+                           engine=engine)
     with Session(engine) as session:
         with customers_changed(session, [person.id]):
             session.add(Feedback(customer_id=person.id, at=utcnow(), nps_score=9,

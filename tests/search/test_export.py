@@ -58,7 +58,7 @@ def test_only_consented_results_are_exported_formula_safe_and_audited(
     assert made.file.filename.startswith("lookup-") and made.file.mime == "text/csv"
     assert _exports(engine) == [(MARKETING.username, {
         "search": "pager", "country": "DE", "status": None, "tag": None,
-        "results": 3, "rows": 2, "format": "csv", "without_consent": False})]
+        "results": 3, "rows": 2, "withheld": 0, "format": "csv", "without_consent": False})]
 
 
 def test_only_admins_export_everyone_and_that_is_audited(engine: Engine,
