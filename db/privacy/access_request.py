@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -36,6 +34,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session, SQLModel, col
 
 from db import exports
+from db.admin import settings
 from db.audit import trail
 from db.audit.search import AuditFilter, search_events
 from db.core.access import Actor, Capability, require
@@ -253,16 +252,15 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
 
 
 def installation(engine: Engine) -> str:
-    """Which installation made a file: custdb's version, the host, the database engine and
-    the database's name (a SQLite file's name without its folder; never a password)."""
+    """Who made a file, as the person receiving it should read it: the company (the
+    settings' company name) and custdb's version. Not the host or the database's name:
+    the file leaves the company, and those are nobody's business outside it."""
     try:
         release = version("custdb")
     except PackageNotFoundError:  # run from a checkout that was not installed
         release = "(version unknown)"
-    url = engine.url
-    name = Path(url.database).name if url.database else "(default)"
-    return f"custdb {release} on host {socket.gethostname()}, {url.get_backend_name()} " \
-           f"database {name}"
+    company = settings.current(engine=engine).company_name
+    return (f"{company} with " if company else "") + f"custdb {release}"
 
 
 def _readme(customer: Customer, parts: dict[str, tuple[list[str], Rows]], made: datetime,

@@ -10,6 +10,7 @@ import importlib
 import io
 import json
 import pkgutil
+import socket
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, Table, select, update
 from sqlmodel import Session, SQLModel
 
 import db
+from db.admin import settings
 from db.audit import trail
 from db.core.access import Actor, PermissionDenied
 from db.core.engine import write_session
@@ -252,7 +254,9 @@ def test_an_unknown_customer_is_refused(engine: Engine) -> None:
         access_request(ADMIN, 424242, engine=engine)
 
 
-def test_readme_lists_every_file_and_says_when_and_where(engine: Engine, filled: int) -> None:
+def test_readme_lists_every_file_and_says_when_and_by_whom(engine: Engine,
+                                                          filled: int) -> None:
+    settings.update(ADMIN, {"company_name": "Kaffeerösterei Lange GmbH"}, engine=engine)
     made = access_request(ADMIN, filled, engine=engine)
     files = _zip(made.data)
     assert sorted(files) == sorted(made.files)
@@ -262,8 +266,9 @@ def test_readme_lists_every_file_and_says_when_and_where(engine: Engine, filled:
     for name in files:
         assert name in readme
     assert f"customer #{filled}" in readme
-    assert f"Made on {utcnow():%Y-%m-%d}" in readme and "custdb" in readme
-    assert engine.url.get_backend_name() in readme
+    assert f"Made on {utcnow():%Y-%m-%d}" in readme
+    assert "by Kaffeerösterei Lange GmbH with custdb " in readme
+    assert socket.gethostname() not in readme  # the file leaves the company
     assert "The customer record is live." in readme
 
 
