@@ -440,9 +440,8 @@ class AuditEvent(SQLModel, table=True):
 
 
 class SuppressedEmail(SQLModel, table=True):
-    """An e-mail address whose owner had their data erased: kept only as a keyed hash of its
-    normalised form (db.customers.suppression), so a new-customer form or an import can
-    recognise the person and say so, without the database holding the address again."""
+    """An erased person's e-mail address, kept only as a keyed hash of its normalised form
+    (db.customers.suppression): forms and imports recognise the person without the address."""
 
     __tablename__ = "suppressed_email"
 

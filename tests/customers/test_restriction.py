@@ -37,7 +37,7 @@ def people(engine: Engine) -> dict[str, int]:
                                         email=f"{first.lower()}@example.com").id
         if first != "Pia":
             profile.record_consent(ADMIN, ids[first], purpose="email_marketing", granted=True,
-                                   source="test", notice_version="v1", engine=engine)
+                                   source="web", notice_version="v1", engine=engine)
     restriction.set_marker(ADMIN, ids["Olga"], "do_not_contact", "Objected by letter",
                            engine=engine)
     restriction.set_marker(ADMIN, ids["Rita"], "restricted", "Disputes her address",
