@@ -22,7 +22,8 @@ from sqlmodel import SQLModel
 import db.admin.models
 import db.derived.models
 import db.imports.models
-import db.models  # noqa: F401
+import db.models
+import db.quality.models  # noqa: F401
 from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade
 
