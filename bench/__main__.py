@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import CACHE_DIR, ROOT, Measurement, machine_description, run_child
 from db.core.engine import normalise_url
+from db.migrate import upgrade
+from db.quality.matching import DEFAULT_THRESHOLD
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 TARGET_SECONDS = {100_000: 60.0, 1_000_000: 300.0}
-SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis", "imports")
+SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis", "imports", "duplicates")
 IMPORT_TARGETS = {"customers": (100_000, 30.0), "orders": (1_000_000, 120.0)}
+DUPLICATE_TARGETS = {100_000: 30.0, 1_000_000: 300.0}
+DUPLICATE_SHARE = 0.02  # planted duplicates per customer
 
 
 def demo_generation(sizes: list[int], repeat: int, rebuild: bool) -> list[str]:
@@ -271,6 +276,82 @@ def import_files() -> list[str]:
     return lines
 
 
+def duplicates(sizes: list[int], splink: bool) -> list[str]:
+    """Plant duplicates into a copy of each cached demo database, time the detection and
+    score what it proposes; the all-pairs baseline on a sample, Splink on the smallest."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    lines = ["## Duplicate detection (SQLite)", "",
+             f"{DUPLICATE_SHARE:.0%} of the customers get a planted duplicate "
+             "(`db.quality.plant`: typos, swapped names, national phone format, another e-mail "
+             "domain, missing fields; seed 18) in a copy of the demo database. custdb = "
+             "`db.quality.candidates.find_duplicates` (read the live customers, block, score, "
+             "store the pairs for review), a fresh process; precision and recall of the pairs "
+             f"at or above the default threshold {DEFAULT_THRESHOLD} against the planted "
+             "truth. Targets: both >= 0.95; under 30 s for 100,000 customers, 5 minutes for "
+             "1,000,000.", "",
+             "| customers | planted | compared pairs | proposed | precision | recall | "
+             "seconds | peak MiB | target |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    extra: list[str] = []
+    for size in sorted(sizes):
+        cached = CACHE_DIR / f"customers-{size}.sqlite"
+        if not cached.exists():
+            demo_generation([size], 1, rebuild=False)
+        work = CACHE_DIR / f"duplicates-{size}.sqlite"
+        truth = CACHE_DIR / f"duplicates-{size}.json"
+        for stale in work.parent.glob(work.name + "*"):
+            stale.unlink()
+        shutil.copyfile(cached, work)
+        upgrade(f"sqlite:///{work}")
+        run_child("bench.duplicates", ["plant", "--path", str(work), "--truth", str(truth),
+                                       "--count", str(int(size * DUPLICATE_SHARE))])
+        report, peak = run_child("bench.duplicates", ["run", "--path", str(work),
+                                                      "--truth", str(truth)])
+        target = DUPLICATE_TARGETS.get(size)
+        met = (report["precision"] >= 0.95 and report["recall"] >= 0.95
+               and (target is None or report["seconds"] < target))
+        lines.append(f"| {report['customers']:,} | {report['true']:,} | "
+                     f"{report['compared']:,} | {report['proposed']:,} | "
+                     f"{report['precision']:.4f} | {report['recall']:.4f} | "
+                     f"{report['seconds']:.1f} | {peak:,.0f} | "
+                     f"{'met' if met else 'MISSED'} |")
+        print(lines[-1], flush=True)
+        if size == min(sizes):
+            floor, floor_peak = run_child("bench.duplicates", [
+                "baseline", "--path", str(work), "--truth", str(truth), "--sample", "5000"])
+            extra += ["", f"All-pairs baseline: the same scorer over every pair of "
+                      f"{floor['sample']:,} of these customers (half of them planted pairs' "
+                      f"sides), no blocking: {floor['seconds']:.0f} s, precision "
+                      f"{floor['precision']:.4f}, recall {floor['recall']:.4f}; all pairs of "
+                      f"all {floor['customers']:,} would take about "
+                      f"{floor['extrapolated_seconds'] / 3600:,.0f} hours (pairs grow with the "
+                      f"square), {floor['extrapolated_seconds'] / report['seconds']:,.0f}× "
+                      f"custdb's {report['seconds']:.1f} s. Plain rapidfuzz on the same "
+                      "sample (each customer as one line of text, every pair by "
+                      f"`token_sort_ratio` in C++ with `process.cdist`, >= "
+                      f"{floor['plain']['cutoff']} proposed): {floor['plain']['seconds']:.1f} s, "
+                      f"precision {floor['plain']['precision']:.4f}, recall "
+                      f"{floor['plain']['recall']:.4f}; for all customers about "
+                      f"{floor['plain']['extrapolated_seconds'] / 60:,.0f} minutes, "
+                      f"{floor['plain']['extrapolated_seconds'] / report['seconds']:,.0f}× "
+                      f"custdb. Peak {floor_peak:,.0f} MiB."]
+            if splink:
+                other, other_peak = run_child("bench.duplicates", [
+                    "splink", "--path", str(work), "--truth", str(truth)])
+                extra += ["", f"Splink 5 (DuckDB) on the same customers and keys, the same "
+                          "blocking rules, parameters estimated (u by random sampling, m by "
+                          f"EM), match probability >= {DEFAULT_THRESHOLD}: "
+                          f"{other['seconds']:.1f} s, peak {other_peak:,.0f} MiB, precision "
+                          f"{other['precision']:.4f}, recall {other['recall']:.4f}."]
+        for leftover in work.parent.glob(work.name + "*"):
+            leftover.unlink()
+    extra += ["", "Chosen: custdb's own blocking and scorer (`db.quality.matching`) over Splink — "
+              "as precise, as complete or more, an order of magnitude faster and smaller in "
+              "memory here, and no new runtime dependency (README, \"Duplicate detection\")."]
+    lines += extra
+    print("\n".join(extra), flush=True)
+    return lines
+
+
 def _replace(source: Path, target: Path) -> None:
     for stale in target.parent.glob(target.name + "*"):
         stale.unlink()
@@ -288,6 +369,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--audit-events", type=int, default=5_000_000)
+    parser.add_argument("--splink", action="store_true",
+                        help="duplicates: also run Splink (pip install splink first)")
     args = parser.parse_args()
     lines: list[str] = []
     if "demo" in args.scenarios:
@@ -301,7 +384,9 @@ def main() -> None:
     if "kpis" in args.scenarios:
         lines += [*kpi_page(max(args.sizes)), ""]
     if "imports" in args.scenarios:
-        lines += import_files()
+        lines += [*import_files(), ""]
+    if "duplicates" in args.scenarios:
+        lines += duplicates(args.sizes, args.splink)
     _write_results(lines)
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, exists, select
 from sqlmodel import Session, col
 
 from db.audit import trail
@@ -119,9 +119,14 @@ def find_duplicates(actor: Actor, *, engine: Engine | None = None) -> DetectionR
 def candidates(actor: Actor, *, min_score: float | None = None, limit: int = DEFAULT_LIMIT,
                engine: Engine | None = None) -> list[Pair]:
     """The stored run's pairs scoring at least ``min_score`` (``None``: every stored pair,
-    :data:`REVIEW_FLOOR` and up), best first, at most ``limit``."""
+    :data:`REVIEW_FLOOR` and up), best first, at most ``limit``; pairs naming a customer who
+    is no longer live (deleted or erased since the run) are left out."""
     require(actor, Capability.EDIT_CUSTOMER)
-    query = select(DuplicateCandidate).order_by(
+    customer = table_of(Customer).c
+    pair = table_of(DuplicateCandidate).c
+    query = select(DuplicateCandidate).where(*(  # a customer deleted since the run drops out
+        exists().where(customer.id == side, live()) for side in (pair.left_id, pair.right_id)
+    )).order_by(
         col(DuplicateCandidate.score).desc(), col(DuplicateCandidate.left_id),
         col(DuplicateCandidate.right_id)).limit(max(0, limit))
     if min_score is not None:

@@ -72,6 +72,7 @@ def test_a_new_run_replaces_the_stored_one(engine: Engine,
     find_duplicates(ADMIN, engine=engine)
     left, right = sorted(planted)[0]
     soft_delete_customer(ADMIN, right, engine=engine)
+    assert (left, right) not in _ids(candidates(ADMIN, engine=engine))  # before the next run
     with write_session(engine) as session:  # a stale row the new run must not keep
         session.add(DuplicateCandidate(left_id=1, right_id=2, score=0.99, reasons="stale"))
     second = find_duplicates(ADMIN, engine=engine)
