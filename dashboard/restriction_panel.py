@@ -63,7 +63,8 @@ def _form(user: UserView, customer_id: int, kind: str, *, is_set: bool) -> None:
     verb = "Clear" if is_set else "Set"
     key = f"restriction_{customer_id}_{kind}_{_generation(customer_id, kind)}"
     with st.form(key=key):
-        st.text(f"{LABELS[kind]}: {'set' if is_set else 'not set'}")
+        state = f"{LABELS[kind]}: {'set' if is_set else 'not set'}"
+        st.text(state)
         reason = st.text_input("Why it is cleared" if is_set else "Reason",
                                max_chars=REASON_MAX, key=f"{key}_reason",
                                placeholder="e.g. the customer's letter of 1 December")
