@@ -31,7 +31,7 @@ def _summary(found: DatabaseFacts) -> None:
     engine.metric("Engine", f"{found.engine} {found.version}")
     size.metric("Size on disk", size_text(found.size), help=found.size_detail)
     schema.metric("Schema revision", found.revision or "none")
-    st.text(f"Database: {found.location}")
+    st.text("Database: " + found.location)
     if found.schema_current:
         st.caption("The schema is at the newest revision this version of custdb has.")
     else:
@@ -82,11 +82,10 @@ def _backups(user: UserView, found: DatabaseFacts) -> None:
     if written := st.session_state.get(WRITTEN):
         path, size = written
         st.success(plain(f"Backup written: {path} ({size_text(size)})."))
-    if newest is not None:
-        st.text(f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
-                f"{format_when(newest.written_at)}")
-    else:
-        st.text(f"No backup yet in {found.backup_folder}.")
+    newest_line = (f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
+                   f"{format_when(newest.written_at)}" if newest is not None
+                   else f"No backup yet in {found.backup_folder}.")
+    st.text(newest_line)
     st.caption("A backup is a consistent copy taken while the app runs (SQLite's online "
                "backup API). The README says how to restore one; python -m db.backup makes "
                "one from the command line, e.g. every night.")
