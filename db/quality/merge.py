@@ -176,7 +176,8 @@ def merge_plan(actor: Actor, survivor_id: int, merged_id: int,
     require(actor, Capability.EDIT_CUSTOMER)
     _refuse_self(survivor_id, merged_id)
     with read_session(engine) as session:
-        survivor, merged = (_mergeable(session, survivor_id), _mergeable(session, merged_id))
+        survivor = load_mergeable(session, survivor_id)
+        merged = load_mergeable(session, merged_id)
         mine, theirs = values_of(survivor), values_of(merged)
         defaults = default_choices(mine, theirs)
         rows = {column.table.name: (_count(session, column, survivor_id),
@@ -200,8 +201,8 @@ def merge_customers(actor: Actor, *, survivor_id: int, merged_id: int, survivor_
     wanted = _checked_keep(keep or {})
     with write_session(engine) as session:
         lock_customers(session, [survivor_id, merged_id])
-        survivor = _mergeable(session, survivor_id, survivor_version)
-        merged = _mergeable(session, merged_id, merged_version)
+        survivor = load_mergeable(session, survivor_id, survivor_version)
+        merged = load_mergeable(session, merged_id, merged_version)
         return merge_loaded(session, actor, survivor, merged, wanted, source="form")
 
 
@@ -302,7 +303,9 @@ def refusal(customer: Customer | None, customer_id: int) -> str | None:
     return None
 
 
-def _mergeable(session: Session, customer_id: int, version: int | None = None) -> Customer:
+def load_mergeable(session: Session, customer_id: int, version: int | None = None) -> Customer:
+    """The record, if it may take part in a merge (:func:`refusal`) and, given ``version``,
+    is still at that version (else :class:`MergeConflict`)."""
     customer = session.get(Customer, customer_id, populate_existing=True)
     reason = refusal(customer, customer_id)
     if customer is None:
