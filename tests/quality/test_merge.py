@@ -9,7 +9,7 @@ import importlib
 import json
 import pkgutil
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ from db.derived import kpi_tables, search_index, summary
 from db.derived.models import CustomerSummary
 from db.models import AuditEvent, ConsentEvent, Customer
 from db.privacy.erasure import erase_customer
+from db.privacy.retention import past_retention
 from db.quality.merge import (
     MergeConflict,
     MergeRefused,
@@ -348,3 +349,22 @@ def test_two_merges_of_one_pair_at_once_queue_instead_of_deadlocking(engine: Eng
             side.join(timeout=60)
         assert sorted(outcomes)[0] in {"MergeConflict", "MergeRefused"}, outcomes
         assert sorted(outcomes)[1] == "merged", outcomes
+
+
+def test_erasing_the_survivor_erases_the_records_merged_into_it(engine: Engine) -> None:
+    ann = factories.customer(engine, "Ann", "Lee", email="ann@example.com").id
+    dup = factories.customer(engine, "Annie", "Leigh", email="annie@old.example",
+                             phone="+4930222222").id
+    assert ann is not None and dup is not None
+    _merge(engine, ann, dup)
+    # The merged record follows its survivor: not listed past retention on its own.
+    report = past_retention(ADMIN, years=1, today=date(2100, 1, 1), engine=engine)
+    assert [row.id for row in report.customers] == [ann]
+    erase_customer(ADMIN, ann, confirmation=str(ann), engine=engine)
+    with engine.connect() as connection:
+        shell = connection.execute(select(Customer).where(Customer.id == dup)).one()
+        trail = " ".join(connection.execute(select(AuditEvent.changes)).scalars())
+    assert shell.erased_at is not None and shell.merged_into_id == ann
+    assert (shell.first_name, shell.email, shell.phone) == ("Erased", None, None)
+    for value in ("Annie", "annie@old.example", "+4930222222", "ann@example.com"):
+        assert value not in trail
