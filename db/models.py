@@ -1,8 +1,7 @@
 """The operational tables of custdb and their vocabularies, declared once with SQLModel.
 
-The tables derived from them live with their feature: ``customer_summary`` in
-:mod:`db.derived.models`, the KPI tables in :mod:`db.derived.models`. The naming convention set
-here applies to every table, so those modules import this one first.
+The tables derived from them (summary, KPI tables) live in :mod:`db.derived.models`, which
+imports this one first for the naming convention set here.
 
 Conventions: timestamps are :class:`~db.core.types.UTCDateTime` (timezone-aware UTC), money is
 ``Decimal`` in a ``NUMERIC(12, 2)`` column, and closed vocabularies are plain strings guarded by
@@ -93,8 +92,8 @@ class Customer(SQLModel, table=True):
 
     ``version`` is SQLAlchemy's optimistic lock: an UPDATE names the version it read, so a
     save based on a stale copy matches no row and fails instead of overwriting.
-    ``deleted_at`` hides a soft-deleted customer; ``erased_at`` marks a GDPR erasure whose
-    personal fields have been blanked.
+    ``deleted_at`` hides a soft-deleted customer, ``erased_at`` marks a GDPR erasure (personal
+    fields blanked), ``merged_into_id`` the survivor of a merge (:mod:`db.quality.merge`).
     """
 
     __tablename__ = "customer"
@@ -131,39 +130,41 @@ class Customer(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_customer_version)
     deleted_at: datetime | None = timestamp_field(nullable=True)
     erased_at: datetime | None = timestamp_field(nullable=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
 
 
 def live() -> ColumnElement[bool]:
-    """The one definition of a live customer, over ``customer``: neither soft-deleted nor
-    erased. Lookup, segments, the KPI tables, the summary and the home page's counts all
-    ask here, so the next state a customer can be in changes one place."""
+    """The one definition of a live customer, over ``customer``: not soft-deleted, erased or
+    merged into another. Lookup, segments, KPIs, the summary and the home page's counts ask
+    here, so the next state a customer can be in changes one place."""
     columns = table_of(Customer).c
-    return and_(columns.deleted_at.is_(None), columns.erased_at.is_(None))
+    return and_(columns.deleted_at.is_(None), columns.erased_at.is_(None),
+                columns.merged_into_id.is_(None))
 
 
 class Lifecycle(Protocol):
-    """What :func:`is_live` reads: a Customer, or any row carrying these two fields."""
+    """What :func:`is_live` reads: a Customer, or any row carrying these three fields."""
 
     @property
     def deleted_at(self) -> datetime | None: ...
-
     @property
     def erased_at(self) -> datetime | None: ...
+    @property
+    def merged_into_id(self) -> int | None: ...
 
 
 def is_live(customer: Lifecycle | None) -> bool:
     """Python's twin of :func:`live` for a loaded record (``None``: no such customer)."""
-    return customer is not None and customer.deleted_at is None and customer.erased_at is None
+    return (customer is not None and customer.deleted_at is None
+            and customer.erased_at is None and customer.merged_into_id is None)
 
 
 def lock_customers(executor: Session | Connection, customer_ids: Iterable[int]) -> None:
     """Lock these customers' rows until the transaction ends, in id order.
 
-    A write that changes several customers locks them all before it changes any, and always
-    in the same order: two writes naming the same customers in other orders then queue
-    instead of each holding one row (and the audit chain) while waiting for the other's,
-    which PostgreSQL ends as a deadlock. Locking again what this transaction holds is free;
-    SQLite writes one at a time anyway.
+    A write that changes several customers locks them all first, always in the same order,
+    so two writes naming the same customers queue instead of deadlocking on PostgreSQL.
+    Locking again what this transaction holds is free; SQLite writes one at a time anyway.
     """
     ids = sorted(set(customer_ids))
     key = table_of(Customer).c.id
@@ -295,10 +296,9 @@ class CustomerRestriction(SQLModel, table=True):
     and kind (a partial unique index).
 
     A table of its own rather than columns on ``customer``: the customer row is
-    version-locked, so a marker set there would turn every open edit form into a conflict;
-    and a column keeps only the latest reason, while a rights request must show each
-    objection and restriction with when and why it was set and lifted. Segments and exports
-    read the markers from the copies in ``customer_summary``.
+    version-locked (a marker there would turn open edit forms into conflicts), and a rights
+    request must show each objection and restriction with when and why it was set and
+    lifted. Segments and exports read the markers from the copies in ``customer_summary``.
     """
 
     __tablename__ = "customer_restriction"

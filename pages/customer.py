@@ -55,6 +55,7 @@ from db.users.service import UserView
 
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
 DELETED_PAGE = PAGES_DIR / "deleted_customers.py"
+MERGED_FROM = "profile_merged_from"  # the merged id an old link named, shown once
 EDITABLE = ("first_name", "last_name", "email", "phone", "street", "postcode", "city",
             "country", "birth_date", "gender", "occupation", "income_band",
             "preferred_channel", "status")
@@ -302,6 +303,14 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
     st.page_link(str(DELETED_PAGE), label="All deleted customers",
                  icon=":material/restore_from_trash:")
     erasure_section(user, gone.id)
+
+
+def _follow_merge(merged: customers.CustomerMerged) -> None:
+    """An old link to a merged record opens its survivor (the address bar too), which then
+    says once where the visitor came from."""
+    st.session_state[MERGED_FROM] = merged.customer_id
+    st.query_params["customer"] = str(merged.survivor_id)
+    st.rerun()
 
 
 def _erased_profile(erased: customers.CustomerErased) -> None:
@@ -555,10 +564,14 @@ def _made(made: ExportFile) -> ExportFile:
 def main() -> None:
     user = require_page(Capability.LOOKUP, "customer profiles")
     customer_id = _customer_id()
+    merged_from = st.session_state.pop(MERGED_FROM, None)
     try:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
         customer = get_customer(user.actor, customer_id)
+    except customers.CustomerMerged as merged:
+        _follow_merge(merged)
+        return
     except customers.CustomerErased as erased:
         _erased_profile(erased)
         return
@@ -571,6 +584,9 @@ def main() -> None:
         return
     numbers = profile.figures(user.actor, customer_id)
     _header(user, customer, numbers)
+    if merged_from is not None:
+        st.info(f"Customer {merged_from} was merged into this customer ({customer_id}): "
+                "links to it open this profile.")
     restriction_panel(user, customer_id)
     _figures(numbers)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]

@@ -25,7 +25,7 @@ from db.customers import suppression
 from db.customers.tags import clean_tags, replace_tags
 from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
-from db.models import AuditEvent, Customer, lock_customers
+from db.models import AuditEvent, Customer, is_live, live, lock_customers
 
 Row = TypeVar("Row")
 # What the marketing role may change on a record: tags, and the preferred channel (consent
@@ -57,6 +57,15 @@ class CustomerErased(CustomerNotFound):
                          f"{erased_at:%Y-%m-%d}: only the pseudonym {pseudonym} remains, and "
                          "their orders still count in the figures under it.")
         self.pseudonym, self.erased_at = pseudonym, erased_at
+
+
+class CustomerMerged(CustomerNotFound):
+    """The customer was merged into ``survivor_id`` (:mod:`db.quality.merge`, which keeps
+    every pointer one hop long), so an old link can follow it there."""
+
+    def __init__(self, customer_id: int, survivor_id: int) -> None:
+        super().__init__(f"Customer {customer_id} was merged into customer {survivor_id}.")
+        self.customer_id, self.survivor_id = customer_id, survivor_id
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class GridResult:
 
 def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
     """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted,
-    :class:`CustomerErased` that one was erased."""
+    :class:`CustomerErased` that one was erased, :class:`CustomerMerged` into whom."""
     require(actor, Capability.LOOKUP)
     with read_session(engine) as session:
         customer = session.get(Customer, customer_id)
@@ -116,6 +125,8 @@ def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         if customer.erased_at is not None:
             raise CustomerErased(customer_id, customer.last_name, customer.erased_at)
+        if customer.merged_into_id is not None:
+            raise CustomerMerged(customer_id, customer.merged_into_id)
         if customer.deleted_at is not None:
             (gone,) = _as_deleted(session, actor, [customer])
             raise CustomerDeleted(gone)
@@ -201,7 +212,7 @@ def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Custome
         conditions.append(same_name & (Customer.birth_date == fields["birth_date"]))
     if not conditions:
         return []
-    query = select(Customer).where(or_(*conditions), col(Customer.deleted_at).is_(None))
+    query = select(Customer).where(or_(*conditions), live())
     return _detached(session, list(session.exec(query.limit(5))))
 
 
@@ -295,8 +306,9 @@ def _changes_since(session: Session, customer: Customer, version: int) -> list[A
 
 def _load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
     customer = session.get(Customer, customer_id)
-    if customer is None or customer.deleted_at is not None or customer.erased_at is not None:
+    if not is_live(customer):
         raise CustomerNotFound(f"There is no customer {customer_id}.")
+    assert customer is not None
     if customer.version != expected_version:
         changes = _detached(session, _changes_since(session, customer, expected_version))
         raise StaleRecord(_detached(session, [customer])[0], changes)
@@ -374,7 +386,7 @@ def soft_delete_customer(actor: Actor, customer_id: int, *,
     require(actor, Capability.ADMINISTER)
     with write_session(engine) as session:
         customer = session.get(Customer, customer_id)
-        if customer is None or customer.deleted_at is not None:
+        if customer is None or customer.deleted_at is not None or customer.merged_into_id:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         with customers_changed(session, [customer_id]):  # leaves lookup, segments, KPIs
             customer.deleted_at = utcnow()

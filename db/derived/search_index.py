@@ -180,7 +180,7 @@ class Indexed(Searchable, Lifecycle, Protocol):
 # What the index needs of a customer: selected instead of whole ORM objects, which cost a
 # write of a few thousand customers (an import's part) more than the rest of its refresh.
 INDEXED_COLUMNS = tuple(col(getattr(Customer, name)) for name in (
-    *Searchable.__annotations__, "deleted_at", "erased_at"))
+    *Searchable.__annotations__, "deleted_at", "erased_at", "merged_into_id"))
 
 
 def index_customers(session: Session, customers: Iterable[Indexed]) -> None:

@@ -93,6 +93,10 @@ class Stored:
     def erased_at(self) -> datetime | None:
         return self.values["erased_at"]
 
+    @property
+    def merged_into_id(self) -> int | None:
+        return self.values["merged_into_id"]
+
 
 def stored(session: Session, column: str, keys: set[str]) -> dict[str, Stored]:
     """Stored customers by ``column`` (external_ref or email) among ``keys``, locked on

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, case, delete, update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from db.audit import details, trail
 from db.audit.redaction import redact
@@ -97,9 +97,15 @@ def anonymise(session: Session, actor: Actor, customer: Customer, *, reason: str
     has checked the role): an erasure request, or the retention rule (``suppress`` False:
     someone past retention may come back as a new customer). ``search_others`` False
     searches only events that name no record for the person's values (see
-    :func:`db.audit.redaction.redact`)."""
+    :func:`db.audit.redaction.redact`). The records merged into the customer (the same
+    person's duplicates, :mod:`db.quality.merge`) are erased first, the same way."""
     assert customer.id is not None
     customer_id = customer.id
+    merged = list(session.exec(select(Customer).where(
+        col(Customer.merged_into_id) == customer_id, col(Customer.erased_at).is_(None))))
+    for record in merged:
+        anonymise(session, actor, record, reason=reason, suppress=suppress,
+                  search_others=search_others)
     terms = [customer.email or "", customer.phone or "",
              f"{customer.first_name} {customer.last_name}", customer.external_ref or ""]
     suppressed = bool(suppress and customer.email

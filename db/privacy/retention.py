@@ -82,13 +82,15 @@ class RetentionReport:
 
 
 def _past(cut: datetime) -> Select[Any]:
-    """The customers whose last activity falls before ``cut`` and who are not erased."""
+    """The customers whose last activity falls before ``cut`` and who are not erased (nor
+    merged into another: those are erased with their survivor)."""
     last = _last_activity()
     return (select(CUSTOMER.id, CUSTOMER.first_name, CUSTOMER.last_name, CUSTOMER.country,
                    last.label("last_activity"), CUSTOMER.deleted_at)
             .select_from(SUMMARY_TABLE).join(table_of(Customer),
                                              CUSTOMER.id == SUMMARY.customer_id)
-            .where(CUSTOMER.erased_at.is_(None), last < cut))
+            .where(CUSTOMER.erased_at.is_(None), CUSTOMER.merged_into_id.is_(None),
+                   last < cut))
 
 
 def past_retention(actor: Actor, *, years: int | None = None, today: date | None = None,

@@ -8,6 +8,8 @@ service and stores the run (``duplicate_run``, ``duplicate_candidate``), so the 
 reads and never recomputes; ``decisions`` keeps a reviewer's verdicts (``duplicate_decision``:
 a pair marked "not the same" never comes back). ``plant`` writes duplicates with known truth
 into demo data for the tests and ``bench/duplicates.py``. ``python -m db.quality duplicates``
-runs a detection from the command line. Why a scorer of our own rather than Splink: see
+runs a detection from the command line. ``merge`` joins two records of one person, field by
+field, moving every child row to the survivor; ``bulk`` merges many pairs after a preview.
+Why a scorer of our own rather than Splink: see
 bench/RESULTS.md ("Duplicate detection").
 """
