@@ -32,10 +32,11 @@ def _report(role: str, username: str, url: str, stamp: tuple[object, ...]) -> Qu
 
 def _choices(figures: QualityReport) -> dict[tuple[str, str | None], str]:
     """Every list, by (check, field), with its label and count, in the page's order."""
-    choices = {("invalid_email", None): figures.invalid_email,
-               ("invalid_phone", None): figures.invalid_phone,
-               ("impossible_birth_date", None): figures.impossible_birth_date,
-               ("stale", None): figures.stale}
+    choices: dict[tuple[str, str | None], int] = {
+        ("invalid_email", None): figures.invalid_email,
+        ("invalid_phone", None): figures.invalid_phone,
+        ("impossible_birth_date", None): figures.impossible_birth_date,
+        ("stale", None): figures.stale}
     choices |= {("missing", field): figures.missing[field] for field in FIELDS}
     return {key: f"{lists.list_name(*key)} ({count:,})" for key, count in choices.items()}
 
