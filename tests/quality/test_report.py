@@ -253,3 +253,14 @@ def test_a_list_saved_as_a_static_segment_holds_exactly_its_customers(
         description=saved.description, kind="static",
         definition=segments.definition_of(saved), engine=engine)
     assert renamed.name == "Street check" and members(saved.id) == listed
+
+
+def test_a_changed_phone_or_country_is_judged_again(engine: Engine) -> None:
+    german = factories.customer(engine, "Gerd", "Phone", phone="030 1234567").id
+    assert report.quality_report(ADMIN, engine=engine, now=NOW).invalid_phone == 0
+    _set(engine, german, country="US")  # the stored +4930… is valid wherever they live
+    assert report.quality_report(ADMIN, engine=engine, now=NOW).invalid_phone == 0
+    _set(engine, german, phone="030 1234567")  # a national number: read in the US now
+    assert report.quality_report(ADMIN, engine=engine, now=NOW).invalid_phone == 1
+    _set(engine, german, country="DE")
+    assert report.customers_with(ADMIN, "invalid_phone", engine=engine) == []
