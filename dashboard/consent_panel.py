@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard.text import plain
 from db.core.access import Capability
-from db.customers import consent
+from db.customers import consent, restriction
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields
 from db.models import CONSENT_PURPOSES
@@ -50,6 +50,10 @@ def consent_tab(user: UserView, customer_id: int) -> None:
         hide_index=True, column_config={"Since (UTC)": st.column_config.DatetimeColumn(
             format="YYYY-MM-DD HH:mm")})
     if user.actor.can(Capability.EDIT_MARKETING_FIELDS):
+        if objection := restriction.current(user.actor, customer_id).get("do_not_contact"):
+            st.warning(f"This customer objected to contact on {objection.set_at:%Y-%m-%d}: "
+                       "a consent recorded here does not lift that, and no export holds "
+                       "them until an admin clears the objection.")
         _form(user, customer_id, newest_notice=history[0].notice_version if history else "")
     if history:
         st.caption("History, newest first")

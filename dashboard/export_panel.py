@@ -74,6 +74,7 @@ def export_panel(user: UserView, *, key: str, scope: object, rows_are: str,
                        file_name=file.filename, mime=file.mime,
                        icon=":material/file_download:", on_click="ignore")
     if file.withheld:
-        st.text(f"Left out of this file: {file.withheld:,} who objected to contact or whose "
-                "processing is restricted (no export holds them).")
+        left_out = (f"Left out of this file: {file.withheld:,} who objected to contact or "
+                    "whose processing is restricted (no export holds them).")
+        st.text(left_out)
     return made

@@ -41,13 +41,16 @@ def _generation(customer_id: int, kind: str) -> int:
 def restriction_panel(user: UserView, customer_id: int) -> None:
     """Badges for the markers that hold, then (admins) the set/clear forms."""
     held = current(user.actor, customer_id)
+    # One container, however many badges: the profile's tabs below keep their place in the
+    # page, so the browser keeps the open tab when a marker is set or cleared.
+    badges = st.container()
     for kind, marker in held.items():
-        st.error(plain(f"{LABELS[kind]} since {marker.set_at:%Y-%m-%d} (set by "
-                       f"{marker.set_by}): {marker.reason}. Left out of every export; "
-                       f"{WHAT_IT_MEANS[kind]}."), icon=":material/block:")
+        badges.error(plain(f"{LABELS[kind]} since {marker.set_at:%Y-%m-%d} (set by "
+                           f"{marker.set_by}): {marker.reason}. Left out of every export; "
+                           f"{WHAT_IT_MEANS[kind]}."), icon=":material/block:")
     done = st.session_state.pop(_done_key(customer_id), None)
     if done:
-        st.success(done)
+        badges.success(done)
     if not may_change(user.actor):
         return
     with st.expander("Objection and restriction (GDPR art. 21 and 18)"):
@@ -63,7 +66,8 @@ def _form(user: UserView, customer_id: int, kind: str, *, is_set: bool) -> None:
     verb = "Clear" if is_set else "Set"
     key = f"restriction_{customer_id}_{kind}_{_generation(customer_id, kind)}"
     with st.form(key=key):
-        st.text(f"{LABELS[kind]}: {'set' if is_set else 'not set'}")
+        state = f"{LABELS[kind]}: {'set' if is_set else 'not set'}"
+        st.text(state)
         reason = st.text_input("Why it is cleared" if is_set else "Reason",
                                max_chars=REASON_MAX, key=f"{key}_reason",
                                placeholder="e.g. the customer's letter of 1 December")

@@ -133,7 +133,19 @@ def restored(text: str) -> str:
 def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
     """``frame`` as CSV that a spreadsheet opens safely: every text cell passed through
     :func:`neutralise`, UTF-8 with a BOM (which tells Excel the encoding)."""
-    return frame.map(neutralise).to_csv(index=False).encode("utf-8-sig")
+    safe = pd.concat([_neutralised(frame.iloc[:, position])
+                      for position in range(frame.shape[1])], axis=1) if frame.shape[1] else frame
+    return safe.to_csv(index=False, header=list(frame.columns)).encode("utf-8-sig")
+
+
+def _neutralised(column: pd.Series) -> pd.Series:
+    """A column with its text cells neutralised. Only text columns change, and they stay
+    objects: mapping a whole frame lets pandas turn a column of ids with gaps into floats
+    (``1.0``)."""
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):
+        return column
+    return pd.Series([neutralise(value) for value in column], index=column.index,
+                     dtype=object, name=column.name)
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: object) -> object:

@@ -309,6 +309,9 @@ def _erased_profile(erased: customers.CustomerErased) -> None:
     st.title(plain(f"Erased customer {erased.pseudonym}"))
     erased_notice()
     st.info(plain(str(erased)))
+    # A colleague's tab opened before the erasure lands here from any form it sends.
+    st.caption("Nothing more is recorded for an erased customer: a change sent from a page "
+               "opened before the erasure was not saved.")
     st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
 
 

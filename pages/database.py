@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +15,10 @@ from db.core.access import Capability
 from db.core.engine import DatabaseBusy
 from db.users.service import UserView
 
-WRITTEN = "database_backup_written"  # (path, bytes) of the backup this session wrote
+WRITTEN = "database_backup_written"  # (path, bytes, monotonic time) of this session's backup
+# A second click on "Back up now" within this many seconds of a backup this session wrote
+# is the same request (a double click): it shows that backup instead of writing another.
+SAME_REQUEST_SECONDS = 10
 
 
 def size_text(size: int) -> str:
@@ -31,7 +36,7 @@ def _summary(found: DatabaseFacts) -> None:
     engine.metric("Engine", f"{found.engine} {found.version}")
     size.metric("Size on disk", size_text(found.size), help=found.size_detail)
     schema.metric("Schema revision", found.revision or "none")
-    st.text(f"Database: {found.location}")
+    st.text("Database: " + found.location)
     if found.schema_current:
         st.caption("The schema is at the newest revision this version of custdb has.")
     else:
@@ -52,6 +57,9 @@ def _tables(found: DatabaseFacts) -> None:
 
 
 def _back_up(user: UserView) -> None:
+    if (written := st.session_state.get(WRITTEN)) and \
+            time.monotonic() - written[2] < SAME_REQUEST_SECONDS:
+        return
     try:
         with st.spinner("Copying the database…"):
             path = back_up(user.actor)
@@ -63,7 +71,7 @@ def _back_up(user: UserView) -> None:
         st.session_state.pop(WRITTEN, None)
         st.error(plain(f"No backup was kept: {error}"))
         return
-    st.session_state[WRITTEN] = (str(path), path.stat().st_size)
+    st.session_state[WRITTEN] = (str(path), path.stat().st_size, time.monotonic())
 
 
 def _backups(user: UserView, found: DatabaseFacts) -> None:
@@ -79,14 +87,13 @@ def _backups(user: UserView, found: DatabaseFacts) -> None:
     if st.button("Back up now", type="primary"):
         _back_up(user)
         newest = newest_backup(found.backup_folder)  # the one just written
-    if written := st.session_state.get(WRITTEN):
-        path, size = written
-        st.success(plain(f"Backup written: {path} ({size_text(size)})."))
-    if newest is not None:
-        st.text(f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
-                f"{format_when(newest.written_at)}")
-    else:
-        st.text(f"No backup yet in {found.backup_folder}.")
+        if written := st.session_state.get(WRITTEN):  # shown after this click only
+            path, size, _ = written
+            st.success(plain(f"Backup written: {path} ({size_text(size)})."))
+    newest_line = (f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
+                   f"{format_when(newest.written_at)}" if newest is not None
+                   else f"No backup yet in {found.backup_folder}.")
+    st.text(newest_line)
     st.caption("A backup is a consistent copy taken while the app runs (SQLite's online "
                "backup API). The README says how to restore one; python -m db.backup makes "
                "one from the command line, e.g. every night.")

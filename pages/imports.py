@@ -477,7 +477,10 @@ def _check_step(file: Upload, kind: str, table: Table, outcome: Outcome) -> None
         frame = pd.DataFrame([{"Line": reject.line, "Reason": reject.reason,
                                **{column: reject.cells.get(column, "") for column in
                                   table.columns}} for reject in outcome.rejects])
-        st.dataframe(frame, hide_index=True, width="stretch")
+        # The reason is the one column a person must read whole: give it the room.
+        st.dataframe(frame, hide_index=True, width="stretch", column_config={
+            "Line": st.column_config.NumberColumn(format="%d", width="small"),
+            "Reason": st.column_config.TextColumn(width="large")})
         stem = PurePath(file.name).stem or "import"
         st.download_button("Download the rejected rows (CSV)",
                            outcome.rejects_file(table.columns),

@@ -65,7 +65,7 @@ def _results(user: UserView, hits: list[SearchHit]) -> None:
         for h in hits])
     selection = st.dataframe(
         frame, hide_index=True, on_select="rerun", selection_mode="single-row",
-        key="lookup_results", column_config={
+        key="lookup_results", width="stretch", column_config={
             "Id": st.column_config.NumberColumn(format="%d", width="small"),
             "Country": st.column_config.TextColumn(width="small"),
             "Why": st.column_config.TextColumn(help="Why this customer matched the search"),

@@ -4,6 +4,8 @@ anonymisation, and lifting an address off the suppression list. Requests about o
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -16,13 +18,18 @@ from db.privacy import retention
 from db.users.service import UserView
 
 DONE = "privacy_done"  # a result to show once after the rerun that follows a change
+LIFTED = "privacy_lifted"  # (address, when) of this session's last lift
+# A second click on the same button within this many seconds is the same request: it finds
+# the work done and must not say the opposite of the first click.
+SAME_REQUEST_SECONDS = 30
 
 
 def _retention(user: UserView) -> None:
     st.subheader("Retention")
     report = retention.past_retention(user.actor)
-    st.caption(f"Customers with no order, no contact and no new record for {report.years} "
-               f"years (the retention period, set on the Settings page): their last "
+    years = f"{report.years} year" + ("" if report.years == 1 else "s")
+    st.caption(f"Customers with no order, no contact and no new record for {years} "
+               f"(the retention period, set on the Settings page): their last "
                f"activity is before {report.cutoff:%Y-%m-%d}. Anonymising erases them as "
                "an erasure does, keeping their orders under a pseudonym, but leaves their "
                "e-mail off the suppression list.")
@@ -46,7 +53,10 @@ def _retention(user: UserView) -> None:
     except (retention.RetentionRefused, PermissionDenied) as refused:
         st.error(plain(str(refused)))
         return
-    st.session_state[DONE] = f"Anonymised {done:,} customers past the retention period."
+    # Zero: a second click (or another admin) found the work done by the first.
+    st.session_state[DONE] = (f"Anonymised {done:,} customers past the retention period."
+                              if done else "No customer was left to anonymise: those "
+                              "listed were anonymised meanwhile.")
     st.session_state.pop("retention_confirm", None)
     st.rerun()
 
@@ -60,14 +70,20 @@ def _suppression(user: UserView) -> None:
         email = st.text_input("E-mail address to take off the list", key="lift_email")
         if not st.form_submit_button("Lift the block"):
             return
+    if not email.strip():
+        st.error("Type the e-mail address to take off the list.")
+        return
     try:
         lifted = suppression.lift(user.actor, email)
     except (InvalidValue, PermissionDenied) as refused:
         st.error(plain(str(refused)))
         return
-    if not lifted:
+    typed = email.strip().casefold()
+    last, at = st.session_state.get(LIFTED, ("", 0.0))
+    if not lifted and not (last == typed and time.monotonic() - at < SAME_REQUEST_SECONDS):
         st.info("That address is not on the suppression list.")
         return
+    st.session_state[LIFTED] = (typed, time.monotonic())
     st.session_state[DONE] = "Lifted: the address can be added again."
     st.session_state.pop("lift_email", None)
     st.rerun()

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, false, func, or_, select, update
 from sqlmodel import Session
 
 from db.audit import details
@@ -47,21 +48,23 @@ def redact(session: Session, *, customer_id: int, terms: Iterable[str],
            search_others: bool = True) -> Redaction:
     """Redact the details of every event about ``customer_id`` or mentioning ``terms``.
 
-    Finding mentions reads every event's details. ``search_others`` False reads only the
-    events that name no record (a lookup export's search term): what a run over thousands
-    of customers can afford, one search per customer.
+    Finding mentions reads every event's details (about a second per million events).
+    ``search_others`` False reads only customer events that name no record (a lookup
+    export's search term), which the index on (entity, entity_id) finds: what a run over
+    thousands of customers can afford, one search per customer.
     """
     events = table_of(AuditEvent)
-    about = and_(events.c.entity == "customer", events.c.entity_id == str(customer_id))
-    mentions = _mentions(terms)
-    if not search_others:
-        mentions = and_(events.c.entity_id.is_(None), mentions)
-    found = session.execute(
-        select(events.c.id, events.c.changes, events.c.changes_digest, events.c.salt)
-        .where(or_(about, mentions),
-               events.c.action.not_in(sorted(details.REDACTING_ACTIONS)))
-        .order_by(events.c.id)).all()
-    sealed = [row for row in found if row.salt is not None]
+    customer = events.c.entity == "customer"
+    where = [and_(customer, events.c.entity_id == str(customer_id)),
+             _mentions(terms) if search_others
+             else and_(customer, events.c.entity_id.is_(None), _mentions(terms))]
+    found: dict[int, Row[Any]] = {}
+    for condition in where:  # apart, so each uses its index (an OR of them would not)
+        found |= {row.id: row for row in session.execute(
+            select(events.c.id, events.c.changes, events.c.changes_digest, events.c.salt)
+            .where(condition, events.c.action.not_in(sorted(details.REDACTING_ACTIONS))))}
+    found = dict(sorted(found.items()))
+    sealed = [row for row in found.values() if row.salt is not None]
     if sealed:
         session.execute(
             update(events).where(events.c.id == bindparam("event_id"))
@@ -69,5 +72,5 @@ def redact(session: Session, *, customer_id: int, terms: Iterable[str],
             .execution_options(synchronize_session=False),
             [{"event_id": row.id, "redacted": details.redacted(row.changes)} for row in sealed])
     return Redaction(event_ids=[row.id for row in sealed],
-                     unredactable=sum(row.changes_digest is None for row in found))
+                     unredactable=sum(row.changes_digest is None for row in found.values()))
 

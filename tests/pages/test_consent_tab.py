@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from db.customers import consent
+from db.customers import consent, restriction
 from tests import factories
-from tests.factories import MANAGER
+from tests.factories import ADMIN, MANAGER
 from tests.pages.conftest import open_profile
 
 CONSENT_TAB = 4  # Details, Orders, Interactions, Feedback, Consent
@@ -77,3 +77,12 @@ def test_bad_input_is_refused_beside_the_form_and_kept(
     [record] = consent.history(MANAGER, ada, engine=app_db)
     assert (record.purpose, record.granted, record.source) == ("sms", False, "email")
     assert record.recorded_by == "Manager User (manager)"
+
+
+def test_marketing_is_told_of_an_objection_before_recording_consent(
+        signed_in: Callable[[str], AppTest], ada: int, app_db: Engine) -> None:
+    at = open_profile(signed_in, "marketing", ada)
+    assert not at.warning
+    restriction.set_marker(ADMIN, ada, "do_not_contact", "Letter of 1 Dec", engine=app_db)
+    at = open_profile(signed_in, "marketing", ada)
+    assert "objected to contact on" in at.warning[0].value

@@ -70,6 +70,13 @@ def test_back_up_now_writes_a_file_and_shows_it(signed_in: Callable[[str], AppTe
     with sqlite3.connect(written[0]) as connection:
         assert connection.execute("SELECT count(*) FROM app_user").fetchone() == (3,)
     connection.close()
+    # A double click's second click writes no second file and shows the same backup; the
+    # message then goes with the next click on something else.
+    _button(at, "Back up now")
+    assert list(_backups_folder(app_db).glob("custdb-*.sqlite")) == written
+    assert at.success[0].value.startswith(plain(f"Backup written: {written[0]} ("))
+    _button(at, "Verify audit chain")
+    assert not [s for s in at.success if "Backup written" in s.value]
 
 
 def test_an_unwritable_backup_folder_is_reported(signed_in: Callable[[str], AppTest],

@@ -64,6 +64,7 @@ def test_erasing_needs_the_typed_address_and_leaves_the_pseudonym(
     later = open_profile(signed_in, "manager", ada)
     assert "Ada" not in later.title[0].value
     assert pseudonym in later.info[0].value.replace("\\", "")
+    assert "was not saved" in later.caption[0].value
     # The new-customer form says why it will not add the address again.
     form = signed_in("manager")
     form.switch_page(NEW_CUSTOMER).run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 from streamlit.testing.v1 import AppTest
@@ -16,6 +17,7 @@ from db.core.access import Actor
 from db.customers.service import CustomerErased, create_customer, get_customer
 from db.derived import summary
 from db.models import Customer
+from db.privacy import retention
 from db.privacy.erasure import erase_customer
 from tests.pages.conftest import ROOT
 
@@ -96,3 +98,35 @@ def test_lifting_an_erased_address(signed_in: Callable[[str], AppTest], app_db: 
     again = create_customer(ADMIN, {"first_name": "Cora", "last_name": "Back", "country": "DE",
                                     "email": "cora@example.org"}, engine=app_db)
     assert again.email == "cora@example.org"
+
+
+def test_a_second_click_on_lift_does_not_contradict_the_first(
+    signed_in: Callable[[str], AppTest], app_db: Engine
+) -> None:
+    gone = create_customer(ADMIN, {"first_name": "Dora", "last_name": "Gone", "country": "DE",
+                                   "email": "dora@example.org"}, engine=app_db)
+    erase_customer(ADMIN, gone.id or 0, confirmation="dora@example.org", engine=app_db)
+    at = _open(signed_in)
+    lift = "FormSubmitter:suppression_lift-Lift the block"
+    for _ in range(2):  # the second click reaches the server with what the first had typed
+        at.text_input(key="lift_email").input("dora@example.org")
+        at.button(key=lift).click().run()
+        assert at.success[0].value == "Lifted: the address can be added again."
+        assert not at.info
+    at.button(key=lift).click().run()  # an empty field
+    assert at.error[0].value == "Type the e-mail address to take off the list."
+
+
+def test_anonymising_nothing_left_does_not_claim_zero_were_anonymised(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.update(ADMIN, {"retention_years": 1}, engine=app_db)
+    _old_customer(app_db, "Emil")
+    at = _open(signed_in)
+    assert "for 1 year (" in at.caption[1].value
+    # A double click: the first click's run did the work while this one was starting.
+    monkeypatch.setattr(retention, "anonymise_past_retention", lambda *_, **__: 0)
+    at.text_input(key="retention_confirm").input("1")
+    at.button(key="FormSubmitter:retention_anonymise-Anonymise all 1").click().run()
+    assert at.success[0].value == ("No customer was left to anonymise: those listed were "
+                                   "anonymised meanwhile.")

@@ -88,3 +88,20 @@ def test_lookup_shows_the_marker_and_the_export_says_who_was_left_out(
     assert "1 of 2 results are in the file, with or without e-mail marketing consent " \
            "(recorded in the audit trail)." in texts
     assert any(t.startswith("Left out of this file: 1 who objected") for t in texts)
+
+
+def _tabs_position(at: AppTest) -> int:
+    """Where the profile's tabs sit among the page's top-level elements: the browser keeps
+    the open tab across a rerun only while this stays the same."""
+    return next(index for index, child in at.main.children.items()
+                if child.type == "tab_container")
+
+
+def test_setting_a_marker_leaves_the_tabs_where_they_were(
+        signed_in: Callable[[str], AppTest], ada: int) -> None:
+    at = open_profile(signed_in, "admin", ada)
+    before = _tabs_position(at)
+    _submit(at, ada, "do_not_contact", "Letter of 1 Dec", "Set")
+    _submit(at, ada, "restricted", "Disputes the address", "Set")
+    assert len(_badges(at)) == 2
+    assert _tabs_position(at) == before
