@@ -30,6 +30,8 @@ PAGES = (
              Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("customer.py", "Customer", ":material/person:", Capability.LOOKUP, "Customers",
              in_menu=False),
+    PageSpec("data_quality.py", "Data quality", ":material/fact_check:",
+             Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("segments.py", "Segments", ":material/filter_alt:", Capability.SEGMENTS,
              "Marketing"),
     PageSpec("audit.py", "Audit trail", ":material/history:", Capability.VIEW_AUDIT, "Admin"),

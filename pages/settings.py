@@ -21,8 +21,8 @@ HELP = {
     "company_name": "Shown at the top of the menu and in the browser tab; may stay empty.",
     "house_currency": "ISO 4217 code (EUR, CHF, USD…): the currency an order form and an "
                       "import start from.",
-    "stale_after_days": "A customer with neither an order nor a contact for this many days "
-                        "counts as stale (data quality).",
+    "stale_after_days": "A customer whose record nobody edited or re-imported for more "
+                        "than this many days counts as stale (Data quality page).",
     "retention_years": "Years without an order or contact after which a customer's data is "
                        "due for anonymisation (retention report).",
     "sign_in_delay_after": "Failed sign-ins in a row before each further one delays the next "

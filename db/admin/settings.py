@@ -7,8 +7,9 @@ defaults below say. Why these defaults:
 
 - ``company_name`` "": no name until an admin types one; the app then shows just "custdb".
 - ``house_currency`` EUR: what every order form and import assumed before it was a setting.
-- ``stale_after_days`` 730: a customer with neither an order nor a contact for two years has
-  likely moved on or changed address; one year would flag every seasonal buyer.
+- ``stale_after_days`` 180: the seeds advise auditing and refreshing customer records every
+  3–6 months, so a record whose details nobody has edited or re-imported for six months is
+  due a check (the data quality report; an order or a contact does not confirm an address).
 - ``retention_years`` 6: the shortest period German commercial law keeps business letters
   (HGB § 257, AO § 147: 6 years; accounting records 10); erase sooner only with counsel.
 - ``sign_in_delay_after`` 3 and ``longest_sign_in_delay_minutes`` 15: the sign-in policy as it
@@ -44,7 +45,7 @@ class AppSettings:
 
     company_name: str = ""
     house_currency: str = "EUR"
-    stale_after_days: int = 730
+    stale_after_days: int = 180
     retention_years: int = 6
     sign_in_delay_after: int = 3
     longest_sign_in_delay_minutes: int = 15

@@ -1,4 +1,5 @@
-"""Data quality: duplicate customers found, scored and reviewed.
+"""Data quality: duplicate customers found, scored, reviewed and merged; what is missing,
+invalid or stale in the records.
 
 ``matching`` is the scorer itself, plain Python over plain records: comparison keys from the
 import engine's normalisers, blocking (same e-mail, same E.164 phone, same e-mail name, a name
@@ -12,4 +13,10 @@ runs a detection from the command line. ``merge`` joins two records of one perso
 field, moving every child row to the survivor; ``bulk`` merges many pairs after a preview.
 Why a scorer of our own rather than Splink: see
 bench/RESULTS.md ("Duplicate detection").
+
+``report`` measures what is missing, invalid or stale in the live customers' records (share
+of missing values per field, e-mails and phones the normalisers refuse, impossible birth
+dates, records not updated for longer than the stale threshold) with the customers behind
+each count; ``lists`` exports such a list (the one policy of :mod:`db.exports`) or saves it
+as a static segment for a re-permission campaign.
 """

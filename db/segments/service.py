@@ -9,6 +9,7 @@ snapshot of its members, taken through :mod:`db.segments.membership` like every 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from db.core.engine import get_engine, read_session, write_session
 from db.core.sql import table_of
 from db.core.text import control_problem
 from db.core.types import utcnow
-from db.models import SEGMENT_KINDS, Segment, SegmentMember, SegmentSize
+from db.models import SEGMENT_KINDS, Customer, Segment, SegmentMember, SegmentSize, live
 from db.segments.definition import Group, InvalidDefinition, parse, problems
 from db.segments.membership import SegmentError, condition, load, stored_definition
 from db.segments.rows import S, rows_for
@@ -151,6 +152,65 @@ def _create(actor: Actor, *, name: str, description: str | None, kind: str, defi
         return segment
 
 
+# The stored definition of a static segment saved from a list of customers (the data quality
+# report's lists): no definition names customers one by one, so it holds an empty ANY group,
+# which matches nobody. Its members are the list (:func:`save_static_list`), and saving such a
+# segment again with this definition keeps them instead of re-evaluating it to nobody.
+LIST_DEFINITION = Group(match="any")
+_ID_BATCH = 10_000  # ids per statement: far below either engine's parameter limit
+
+
+def save_static_list(actor: Actor, *, name: str, description: str | None,
+                     customer_ids: Iterable[int], origin: str,
+                     engine: Engine | None = None) -> Segment:
+    """A static segment owned by ``actor`` whose members are ``customer_ids`` (those still
+    live; anyone else is left out), as of now, audited as ``segment.create`` with how many
+    members and ``origin`` (what the list was, e.g. "data quality: invalid e-mail").
+
+    The name is checked as every segment's is; a name in use (any case) is refused with
+    the name in the message, nothing saved.
+    """
+    require(actor, Capability.SEGMENTS)
+    name, description = _clean(name, description, "static")
+    if problem := control_problem(origin):
+        raise SegmentError(problem)
+    wanted = sorted(set(customer_ids))
+    now = utcnow()
+    with write_session(engine) as session:
+        if _name_taken(session, name):
+            raise SegmentError(f"A segment named “{name}” already exists; choose another "
+                               "name.")
+        segment = Segment(name=name, description=description, kind="static",
+                          definition=LIST_DEFINITION.model_dump_json(), owner=actor.username,
+                          created_at=now, updated_at=now, snapshot_at=now)
+        session.add(segment)
+        try:
+            session.flush()
+        except IntegrityError as error:  # a concurrent save took the name
+            raise SegmentError(f"A segment named “{name}” already exists; choose another "
+                               "name.") from error
+        customers = table_of(Customer).c
+        size = 0
+        for start in range(0, len(wanted), _ID_BATCH):
+            batch = wanted[start:start + _ID_BATCH]
+            present = session.execute(select(customers.id).where(
+                customers.id.in_(batch), live())).scalars().all()
+            if present:
+                session.execute(insert(SegmentMember), [
+                    {"segment_id": segment.id, "customer_id": customer_id}
+                    for customer_id in present])
+            size += len(present)
+        trail.record(session, actor=actor.username, action="segment.create", entity="segment",
+                     entity_id=segment.id,
+                     changes={"name": name, "kind": "static", "description": description,
+                              "from_list": origin, "listed": len(wanted), "members": size},
+                     source="form")
+        session.flush()
+        session.refresh(segment)
+        session.expunge(segment)
+        return segment
+
+
 def _copy_snapshot(session: Session, original: Segment, copy: Segment) -> int:
     session.execute(insert(SegmentMember).from_select(
         ["segment_id", "customer_id"],
@@ -174,7 +234,8 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
                    engine: Engine | None = None) -> Segment:
     """Save changes to a segment the editor opened at ``expected_version``.
 
-    A static segment takes a fresh snapshot of its members when saved.
+    A static segment takes a fresh snapshot of its members when saved, except one saved
+    from a list (:data:`LIST_DEFINITION`, unchanged), which keeps its members.
     """
     require(actor, Capability.SEGMENTS)
     name, description = _clean(name, description, kind)
@@ -203,8 +264,11 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
             segment.updated_at = now
             # A saved definition must not reach itself through other segments.
             condition(session.connection(), definition, now, segment_id)
+            keeps_list = (before["kind"] == "static" and kind == "static"
+                          and "definition" not in changes and definition == LIST_DEFINITION)
             if kind == "static":
-                changes["members"] = [None, _snapshot(session, segment, definition, now)]
+                if not keeps_list:
+                    changes["members"] = [None, _snapshot(session, segment, definition, now)]
             elif before["kind"] == "static":
                 session.execute(delete(SegmentMember)
                                 .where(col(SegmentMember.segment_id) == segment_id))

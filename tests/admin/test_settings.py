@@ -27,7 +27,7 @@ def _events(engine: Engine) -> list[AuditEvent]:
 
 def test_a_new_database_has_the_defaults(engine: Engine) -> None:
     assert settings.current(engine=engine) == AppSettings(
-        company_name="", house_currency="EUR", stale_after_days=730, retention_years=6,
+        company_name="", house_currency="EUR", stale_after_days=180, retention_years=6,
         sign_in_delay_after=3, longest_sign_in_delay_minutes=15)
     assert settings.last_change(engine=engine) is None
 
@@ -54,7 +54,7 @@ def test_one_audit_event_with_old_and_new_per_changed_setting(engine: Engine) ->
 
 
 def test_nothing_changed_writes_nothing(engine: Engine) -> None:
-    unchanged = settings.update(ADMIN, {"house_currency": "eur", "stale_after_days": 730},
+    unchanged = settings.update(ADMIN, {"house_currency": "eur", "stale_after_days": 180},
                                 engine=engine)
     assert unchanged == settings.DEFAULTS
     assert _events(engine) == []

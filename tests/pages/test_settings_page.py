@@ -45,7 +45,7 @@ def test_the_form_shows_the_defaults_and_that_nobody_changed_them(
         signed_in: Callable[[str], AppTest]) -> None:
     at = _open(signed_in)
     assert {name: _field(at, name) for name in settings.NAMES} == {
-        "company_name": "", "house_currency": "EUR", "stale_after_days": "730",
+        "company_name": "", "house_currency": "EUR", "stale_after_days": "180",
         "retention_years": "6", "sign_in_delay_after": "3",
         "longest_sign_in_delay_minutes": "15"}
     assert "nobody has changed one yet" in at.caption[-1].value
