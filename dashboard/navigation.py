@@ -30,6 +30,8 @@ PAGES = (
              Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("customer.py", "Customer", ":material/person:", Capability.LOOKUP, "Customers",
              in_menu=False),
+    PageSpec("duplicates.py", "Duplicates", ":material/join_inner:", Capability.EDIT_CUSTOMER,
+             "Customers"),
     PageSpec("data_quality.py", "Data quality", ":material/fact_check:",
              Capability.EDIT_CUSTOMER, "Customers"),
     PageSpec("segments.py", "Segments", ":material/filter_alt:", Capability.SEGMENTS,
