@@ -66,4 +66,6 @@ def build_navigation(actor: Actor) -> st.Page:
             default=spec.file == "home.py",
             visibility="visible" if spec.title in shown else "hidden",
         ))
-    return st.navigation(sections)
+    # Expanded: an admin has 14 pages, and a collapsed menu hides the last ones behind
+    # "View more", where nobody looks for Privacy or Settings.
+    return st.navigation(sections, expanded=True)

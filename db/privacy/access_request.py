@@ -30,7 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 from sqlmodel import Session, SQLModel, col
 
 from db import exports
@@ -56,6 +56,7 @@ from db.models import (
     SegmentMember,
     Tag,
 )
+from db.quality.models import DuplicateCandidate, DuplicateDecision
 from db.segments.membership import SegmentError, member_condition
 from db.segments.rows import S, rows_for
 
@@ -79,6 +80,10 @@ PARTS: dict[str, str] = {
     "restrictions": "each time the customer was marked do not contact (an objection) or "
                     "had processing restricted: when, by which staff account and why it was "
                     "set, and when, by whom and why it was lifted (empty while it holds)",
+    "possible_duplicates": "pairs of records the duplicate check found may be the same "
+                           "person, with its score (0-1) and reasons",
+    "duplicate_verdicts": "a reviewer's verdict on such a pair: the same person or not, by "
+                          "which staff account and when",
     "audit_events": "every recorded action about the customer: when, by which staff "
                     "account, what changed (old and new values) and from where",
 }
@@ -219,6 +224,17 @@ def _held(actor: Actor, model: type[profile.Row], customer_id: int, engine: Engi
         actor, model, customer_id, engine=engine)]
 
 
+def _pairs(model: type[DuplicateCandidate] | type[DuplicateDecision], customer_id: int,
+           engine: Engine) -> tuple[list[str], Rows]:
+    """The duplicate-check rows naming the customer on either side of a pair."""
+    table = table_of(model)
+    with engine.connect() as connection:
+        rows = connection.execute(select(table).where(or_(
+            table.c.left_id == customer_id, table.c.right_id == customer_id))
+            .order_by(table.c.left_id, table.c.right_id)).mappings().all()
+    return _columns(model), [dict(row) for row in rows]
+
+
 def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
              ) -> tuple[Customer, dict[str, tuple[list[str], Rows]]]:
     """The customer and each part of :data:`PARTS` as its columns and rows (stored
@@ -246,6 +262,8 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
                       "membership"], segments),
         "restrictions": (_columns(CustomerRestriction), [
             _dump(row) for row in restriction.history(actor, customer_id, engine=engine)]),
+        "possible_duplicates": _pairs(DuplicateCandidate, customer_id, engine),
+        "duplicate_verdicts": _pairs(DuplicateDecision, customer_id, engine),
         "audit_events": (_AUDIT_COLUMNS, _audit_events(actor, customer_id, engine)),
     }
     return customer, parts

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, or_, select, update
 from sqlmodel import Session, SQLModel
 
 import db
@@ -31,6 +31,8 @@ from db.customers.service import CustomerNotFound, soft_delete_customer
 from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer, Order
 from db.privacy.access_request import PARTS, access_request
+from db.quality import decisions
+from db.quality.models import DuplicateCandidate
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
 from tests import factories
@@ -87,7 +89,8 @@ def _fill(engine: Engine) -> int:
         preferred_channel="sms", status="active", source="event", external_ref="ZQ-7781")
     customer_id = person.id
     assert customer_id is not None
-    factories.customer(engine, "Bystander", "Other", email="by.stander@example.org")
+    bystander = factories.customer(engine, "Bystander", "Other", email="by.stander@example.org")
+    assert bystander.id is not None
     factories.order(engine, customer_id, "73.41", category="falconry", channel="phone",
                     product="=Leather gauntlet", quantity=3,
                     ordered_at=utcnow() - timedelta(days=40))
@@ -115,6 +118,13 @@ def _fill(engine: Engine) -> int:
                  definition=diverse, engine=engine)
     save_segment(ADMIN, name="ZQ dynamic", description=None, kind="dynamic",
                  definition=diverse, engine=engine)
+    # A duplicate check paired them and a reviewer said they are not the same person; a
+    # later run stored another pair with them (verdicts and pairs are kept apart).
+    decisions.mark(ADMIN, customer_id, bystander.id, same=False, engine=engine)
+    with write_session(engine) as session:
+        session.add(DuplicateCandidate(left_id=min(customer_id, bystander.id),
+                                       right_id=max(customer_id, bystander.id), score=0.61,
+                                       reasons="=same ZQ street"))
     return customer_id
 
 
@@ -125,6 +135,7 @@ EXPORTED_AS: dict[str, str] = {
     "feedback": "feedback", "consent_event": "consent_history",
     "payment_method": "payment_methods", "customer_tag": "tags", "segment_member": "segments",
     "customer_restriction": "restrictions",
+    "duplicate_candidate": "possible_duplicates", "duplicate_decision": "duplicate_verdicts",
 }
 
 
@@ -189,8 +200,8 @@ def test_every_stored_value_of_the_customer_reaches_the_zip(
             if name in DERIVED:
                 continue
             table = SQLModel.metadata.tables[name]
-            stored = session.execute(select(table).where(
-                *(table.c[column] == filled for column in columns))).mappings().all()
+            stored = session.execute(select(table).where(  # on either side of a pair
+                or_(*(table.c[column] == filled for column in columns)))).mappings().all()
             assert stored, f"{name}: the fill wrote no row"
             exported = _exported_rows(files, EXPORTED_AS[name])
             for row in stored:
