@@ -40,8 +40,9 @@ def _run(user: UserView) -> None:
     else:
         st.caption(f"Last detection {format_when(run.found_at)} by {run.found_by}: "
                    f"{run.customers:,} customers compared in {run.seconds:,.1f} s, "
-                   f"{run.stored:,} pairs to review, {run.proposed:,} of them at "
-                   f"{DEFAULT_THRESHOLD:.0%} or more (proposed as duplicates).")
+                   f"it found {run.stored:,} pairs to review, {run.proposed:,} of them at "
+                   f"{DEFAULT_THRESHOLD:.0%} or more (proposed as duplicates). Pairs merged "
+                   "or answered since have left the list below.")
     if st.button("Find duplicates now", icon=":material/manage_search:"):
         with st.spinner("Comparing every live customer…"):
             found = find_duplicates(user.actor)
@@ -73,14 +74,22 @@ def _survivor(pair: Pair, people: dict[int, Side]) -> tuple[int, int]:
     left, right = people[pair.left_id], people[pair.right_id]
     keep = pair.right_id if right.orders > left.orders else pair.left_id
     options = [pair.left_id, pair.right_id]
+    # Radio labels render Markdown: stored names are shown through plain().
     chosen = st.radio("Keep", options, index=options.index(keep), horizontal=True,
                       key=f"survivor_{pair.left_id}_{pair.right_id}",
-                      format_func=lambda i: f"{people[i].label} ({people[i].orders:,} orders)")
+                      format_func=lambda i: plain(f"{people[i].label} ({_orders(people[i])})"))
     return chosen, pair.right_id if chosen == pair.left_id else pair.left_id
 
 
-def _shown(value: Any) -> str:
-    return "—" if value in (None, "") else str(value)
+def _orders(side: Side) -> str:
+    # The summary's count includes refunds (a negative order), as the profile's list does.
+    return f"{side.orders:,} order{'' if side.orders == 1 else 's'} and refunds"
+
+
+def _shown(value: Any, customer_id: int) -> str:
+    """A field's value as a radio option: literal (radio labels render Markdown) and
+    naming whose value it is."""
+    return plain(("—" if value in (None, "") else str(value)) + f" (#{customer_id})")
 
 
 def _choices(plan: MergePlan) -> dict[str, str]:
@@ -89,14 +98,16 @@ def _choices(plan: MergePlan) -> dict[str, str]:
     differing = [f for f in plan.fields if f.survivor != f.merged]
     st.caption(f"{len(differing)} of {len(plan.fields)} fields differ; the rest are equal.")
     for field in differing:
-        shown = {"survivor": _shown(field.survivor), "merged": _shown(field.merged)}
+        shown = {"survivor": _shown(field.survivor, plan.survivor_id),
+                 "merged": _shown(field.merged, plan.merged_id)}
         keep[field.name] = st.radio(
             LABELS.get(field.name, field.name), list(shown), index=list(shown).index(
                 field.default), horizontal=True, format_func=shown.__getitem__,
             key=f"keep_{plan.survivor_id}_{plan.merged_id}_{field.name}")
     moving = {table: theirs for table, (_, theirs) in plan.rows.items() if theirs}
     st.caption("Moves to the kept record: " + (", ".join(
-        f"{rows:,} {table.replace('_', ' ')}" for table, rows in moving.items()) or "nothing"))
+        f"{table.replace('_', ' ')}: {rows:,}" for table, rows in moving.items())
+        or "nothing"))
     return keep
 
 
@@ -158,11 +169,11 @@ def _bulk(user: UserView) -> None:
         st.caption("No pair scores that high.")
         return
     if st.button(f"Preview merging {len(pairs):,} pairs", key="bulk_preview"):
-        st.session_state[BULK] = (threshold, bulk.preview_pairs(user.actor, pairs))
+        st.session_state[BULK] = (threshold, pairs, bulk.preview_pairs(user.actor, pairs))
     shown = st.session_state.get(BULK)
     if shown is None or shown[0] != threshold:
         return
-    plan = shown[1]
+    _, pairs, plan = shown  # exactly what was previewed: a pair found since waits
     st.dataframe(pd.DataFrame([{
         "Keep": f"#{m.survivor_id} {m.survivor_name}", "Orders kept": m.survivor_orders,
         "Merge": f"#{m.merged_id} {m.merged_name}", "Orders moved": m.merged_orders,
@@ -194,6 +205,12 @@ def main() -> None:
         st.success(plain(message))
     _run(user)
     pairs = candidates(user.actor)
+    opened = st.session_state.get(SEEN)
+    if opened and not any((p.left_id, p.right_id) == tuple(sorted(next(iter(opened))))
+                          for p in pairs):
+        st.info("The pair you had open is no longer listed: one of its records was merged, "
+                "deleted or marked not the same meanwhile (perhaps in another tab).")
+        st.session_state.pop(SEEN)
     if not pairs:
         if last_run(user.actor) is not None:
             st.success("No pair left to review.")

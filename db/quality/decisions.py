@@ -41,6 +41,10 @@ def mark(actor: Actor, left_id: int, right_id: int, *, same: bool,
                 raise CustomerNotFound(f"There is no customer {customer_id}.")
         decision = session.get(DuplicateDecision, (left_id, right_id))
         before = None if decision is None else decision.same
+        if before is same:  # said again (a second click): nothing to record
+            assert decision is not None
+            session.expunge(decision)
+            return decision
         if decision is None:
             decision = DuplicateDecision(left_id=left_id, right_id=right_id, same=same,
                                          decided_by=actor.username)

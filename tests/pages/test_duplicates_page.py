@@ -11,12 +11,15 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import plain
 from db.core.access import Actor
 from db.customers.service import CustomerMerged, create_customer, get_customer, update_customer
+from db.quality.candidates import find_duplicates
+from db.quality.merge import merge_customers, merge_plan
 from tests.pages.conftest import ROOT
 
 PAGE = str(ROOT / "pages" / "duplicates.py")
-MANAGER = Actor("manager", "manager")
+MANAGER, ADMIN = Actor("manager", "manager"), Actor("admin", "admin")
 
 
 def _customer(engine: Engine, first: str, last: str, **fields: str) -> int:
@@ -122,6 +125,10 @@ def test_admins_merge_in_bulk_after_a_preview(signed_in: Callable[[str], AppTest
     at.number_input(key="bulk_threshold").set_value(0.5).run()
     _click(at, "Preview merging 2 pairs")
     assert len(at.dataframe[1].value) == 2
+    # A pair found after the preview is not merged by its confirmation.
+    late = _customer(app_db, "Lena", "Late", phone="+4940123456789", postcode="20095")
+    twin = _customer(app_db, "Lena", "Late", phone="+4940123456789", postcode="20095")
+    find_duplicates(ADMIN, engine=app_db)
     at.text_input(key="bulk_typed").input("3")
     at.button(key="FormSubmitter:bulk_confirm-Merge 2 pairs").click().run()
     assert at.error[0].value == "Type 2 to confirm; nothing was merged."
@@ -132,3 +139,27 @@ def test_admins_merge_in_bulk_after_a_preview(signed_in: Callable[[str], AppTest
     for gone in (anne, karl):
         with pytest.raises(CustomerMerged):
             get_customer(MANAGER, gone, engine=app_db)
+    for kept in (late, twin):  # not previewed: still two records, left for review
+        assert get_customer(MANAGER, kept, engine=app_db).first_name == "Lena"
+
+
+def test_stored_names_are_shown_literally_and_a_pair_closed_elsewhere_says_so(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    same = {"phone": "+4930111222333", "postcode": "10115", "street": "Hauptstr. 5",
+            "city": "Berlin", "birth_date": "1980-01-01"}
+    plain_one = _customer(app_db, "Nora", "Link", **same)
+    hostile = _customer(app_db, "[x](http://e.vil)", "Link", **same)
+    at = _open(signed_in)
+    _click(at, "Find duplicates now")
+    _choose(at, plain_one, hostile)
+    options = at.radio(key=f"survivor_{plain_one}_{hostile}").options
+    assert any("\\[x\\]" in option for option in options), options  # escaped, no link
+    first = at.radio(key=f"keep_{plain_one}_{hostile}_first_name").options
+    assert plain(f"[x](http://e.vil) (#{hostile})") in first, first
+    # Another tab merges the pair; this one is told on its next click.
+    plan = merge_plan(ADMIN, plain_one, hostile, engine=app_db)
+    merge_customers(ADMIN, survivor_id=plain_one, merged_id=hostile,
+                    survivor_version=plan.survivor_version,
+                    merged_version=plan.merged_version, engine=app_db)
+    at.run()  # any click in this tab reruns the page
+    assert any("no longer listed" in info.value for info in at.info), at.info

@@ -150,3 +150,16 @@ def test_the_command_runs_a_detection_and_prints_pairs_with_reasons(
     assert last_run(ADMIN, engine=engine) is not None
     assert main(["duplicates", "--min-score", "1.5"]) == 2
     assert main(["duplicates", "--min-score", "0.999999", "--limit", "0"]) == 0
+
+
+def test_the_same_verdict_given_again_records_nothing(
+        engine: Engine, planted: set[tuple[int, int]]) -> None:
+    left, right = sorted(planted)[0]
+    for _ in range(2):  # a double click on "Same person, merge later"
+        decisions.mark(MANAGER, left, right, same=True, engine=engine)
+    with Session(engine) as session:
+        marked = session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "quality.duplicate_marked")).scalar_one()
+    assert marked == 1
+    decisions.mark(MANAGER, left, right, same=False, engine=engine)  # a change is recorded
+    assert _count(engine, AuditEvent) > 0
