@@ -64,7 +64,8 @@ ACTION = "customer.access_request"
 # Each part of the zip, in this order, with what README.txt says it holds.
 PARTS: dict[str, str] = {
     "profile": "the customer record: every stored field, with when it was created, last "
-               "changed, soft-deleted or erased",
+               "changed, soft-deleted or erased; then any record of the same person merged "
+               "into it (merged_into_id names this one)",
     "orders": "every order and refund (a refund has a negative amount), newest first",
     "interactions": "every contact logged with the customer (calls, e-mails, meetings, "
                     "tickets, notes); staff_user_id is the account of whoever logged it",
@@ -247,11 +248,16 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
         if customer is None:
             raise CustomerNotFound(f"There is no customer {customer_id}.")
         tags = _tags(session, customer_id)
+        # A duplicate merged into this customer keeps its own row (its old name, address):
+        # data held about the same person.
+        merged_in = [_dump(row) for row in session.execute(
+            select(Customer).where(col(Customer.merged_into_id) == customer_id)
+            .order_by(col(Customer.id))).scalars()]
 
     with engine.connect() as connection:
         segments = _segments(connection, customer_id)
     parts = {
-        "profile": (_columns(Customer), [_dump(customer)]),
+        "profile": (_columns(Customer), [_dump(customer), *merged_in]),
         "orders": _held(actor, Order, customer_id, engine),
         "interactions": _held(actor, Interaction, customer_id, engine),
         "feedback": _held(actor, Feedback, customer_id, engine),

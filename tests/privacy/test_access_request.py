@@ -32,6 +32,7 @@ from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer, Order
 from db.privacy.access_request import PARTS, access_request
 from db.quality import decisions
+from db.quality.merge import merge_customers, merge_plan
 from db.quality.models import DuplicateCandidate
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
@@ -331,3 +332,20 @@ def test_payment_methods_leave_masked(engine: Engine, filled: int) -> None:
         "amex", "•••• 3005", "3005", "11/2031")
     assert "processor_token" not in card
 
+
+
+def test_a_survivors_request_holds_the_records_merged_into_it(engine: Engine) -> None:
+    kept = factories.customer(engine, "Yara", "Kessel", phone="+4930555111222")
+    merged = factories.customer(engine, "Yara", "Kesel", email="yara.old@example.org",
+                                street="Alte Gasse 9")
+    assert kept.id is not None and merged.id is not None
+    plan = merge_plan(ADMIN, kept.id, merged.id, engine=engine)
+    merge_customers(ADMIN, survivor_id=kept.id, merged_id=merged.id,
+                    survivor_version=plan.survivor_version,
+                    merged_version=plan.merged_version, keep={"email": "survivor"},
+                    engine=engine)
+    profile_rows = json.loads(_zip(access_request(ADMIN, kept.id, engine=engine).data)
+                              ["profile.json"])
+    assert [row["id"] for row in profile_rows] == [kept.id, merged.id]
+    assert profile_rows[1]["last_name"] == "Kesel"
+    assert profile_rows[1]["merged_into_id"] == kept.id
