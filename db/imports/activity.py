@@ -37,7 +37,8 @@ class CustomerFinder:
 
     def __init__(self, session: Session, ids: Ids) -> None:
         self.session, self.ids = session, ids
-        self.known: dict[tuple[str, str], int | None] = {}  # None: stored but not live
+        # The id, or for a stored customer who is not live why a row naming them is refused.
+        self.known: dict[tuple[str, str], int | str] = {}
         self.created: set[int] = set()
 
     def load(self, keys: list[tuple[str | None, str | None]]) -> None:
@@ -45,15 +46,15 @@ class CustomerFinder:
         emails = {email for _, email in keys if email and ("email", email) not in self.known}
         for column, kind, wanted in (("external_ref", "ref", refs), ("email", "email", emails)):
             for value, row in stored(self.session, column, wanted).items():
-                self.known[(kind, value)] = row.id if is_live(row) else None
+                self.known[(kind, value)] = row.id if is_live(row) else row.refusal()
 
     def find(self, ref: str | None, email: str | None) -> int | None:
-        """The customer's id; None when unknown; RowProblem when deleted."""
+        """The customer's id; None when unknown; RowProblem when deleted or merged."""
         for key in keys(ref, email):
             if key in self.known:
                 found = self.known[key]
-                if found is None:
-                    raise RowProblem("The customer was deleted; restore them first.")
+                if isinstance(found, str):
+                    raise RowProblem(found)
                 return found
         return None
 

@@ -130,8 +130,7 @@ class CustomerJudge:
             raise RowProblem(f"The e-mail belongs to another customer (#{owner.id}).")
         match = match or owner
         if match is not None and not is_live(match):
-            raise RowProblem(f"This is customer #{match.id}, who was deleted; restore them "
-                             "first.")
+            raise RowProblem(match.refusal())
         return match
 
     def _create(self, plan: Plan, row: CustomerRow) -> None:

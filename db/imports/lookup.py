@@ -97,6 +97,13 @@ class Stored:
     def merged_into_id(self) -> int | None:
         return self.values["merged_into_id"]
 
+    def refusal(self) -> str:
+        """Why a row naming this stored customer, who is not live, is refused."""
+        if self.merged_into_id is not None:
+            return (f"This is customer #{self.id}, merged into customer "
+                    f"#{self.merged_into_id}: use that customer's number or e-mail.")
+        return f"This is customer #{self.id}, who was deleted; restore them first."
+
 
 def stored(session: Session, column: str, keys: set[str]) -> dict[str, Stored]:
     """Stored customers by ``column`` (external_ref or email) among ``keys``, locked on
