@@ -29,6 +29,8 @@ HELP = {
                            "attempt (1 s, then doubling).",
     "longest_sign_in_delay_minutes": "The delay stops growing here: nobody, the admin "
                                      "included, is kept out longer after the latest failure.",
+    "monthly_discount_rate": "Discounts each month's expected spend in the 12-month customer "
+                             "value: 0.01 (or 1%) a month.",
 }
 
 

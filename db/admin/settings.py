@@ -15,11 +15,15 @@ defaults below say. Why these defaults:
 - ``sign_in_delay_after`` 3 and ``longest_sign_in_delay_minutes`` 15: the sign-in policy as it
   was (:func:`db.users.service.retry_delay`): a typo or two costs nothing, and a guesser keeps
   nobody, the admin included, out for longer than 15 minutes after their latest guess.
+- ``monthly_discount_rate`` 0.01: the 12-month customer value (:mod:`db.predict`) discounts
+  month m's expected spend by (1 + rate)^m; 1% a month is about 12.7% a year, a common cost
+  of capital for a small business. From 0 (no discounting) to 0.1 (10% a month).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
@@ -49,6 +53,7 @@ class AppSettings:
     retention_years: int = 6
     sign_in_delay_after: int = 3
     longest_sign_in_delay_minutes: int = 15
+    monthly_discount_rate: float = 0.01
 
 
 DEFAULTS = AppSettings()
@@ -62,6 +67,7 @@ LABELS = {
     "retention_years": "Retention period (years)",
     "sign_in_delay_after": "Failed sign-ins before delays start",
     "longest_sign_in_delay_minutes": "Longest sign-in delay (minutes)",
+    "monthly_discount_rate": "Monthly discount rate",
 }
 
 COMPANY_NAME_LENGTH = 100
@@ -115,10 +121,36 @@ def _whole_number(name: str) -> Callable[[object], int]:
     return check
 
 
+DISCOUNT_RATE_BOUNDS = (0.0, 0.1)
+
+
+def _discount_rate(value: object) -> float:
+    """A rate as a fraction (0.01), or as a percentage typed with "%" ("1%", "1,5 %")."""
+    low, high = DISCOUNT_RATE_BOUNDS
+    refusal = InvalidValue(f"A rate from {low:g} to {high:g} (0.01 is 1% a month), "
+                           f"not {value!r}.")
+    if isinstance(value, bool):
+        raise refusal
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        percent = text.endswith("%")
+        try:
+            number = float(text.removesuffix("%").strip())
+        except ValueError:
+            raise refusal from None
+        value = number / 100 if percent else number
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise refusal
+    if not low <= value <= high:
+        raise refusal
+    return float(value)
+
+
 _RULES: dict[str, Callable[[object], object]] = {
     "company_name": _company_name,
     "house_currency": normalise_currency,
     **{name: _whole_number(name) for name in BOUNDS},
+    "monthly_discount_rate": _discount_rate,
 }
 assert set(_RULES) == set(NAMES)
 

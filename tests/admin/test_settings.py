@@ -28,7 +28,7 @@ def _events(engine: Engine) -> list[AuditEvent]:
 def test_a_new_database_has_the_defaults(engine: Engine) -> None:
     assert settings.current(engine=engine) == AppSettings(
         company_name="", house_currency="EUR", stale_after_days=180, retention_years=6,
-        sign_in_delay_after=3, longest_sign_in_delay_minutes=15)
+        sign_in_delay_after=3, longest_sign_in_delay_minutes=15, monthly_discount_rate=0.01)
     assert settings.last_change(engine=engine) is None
 
 
@@ -72,6 +72,10 @@ def test_nothing_changed_writes_nothing(engine: Engine) -> None:
     ("sign_in_delay_after", "-1", "Failed sign-ins before delays start: A whole number"),
     ("longest_sign_in_delay_minutes", 1441, "Longest sign-in delay (minutes): A whole number"
                                             " from 1 to 1440"),
+    ("monthly_discount_rate", "0.2", "Monthly discount rate: A rate from 0 to 0.1"),
+    ("monthly_discount_rate", "-1%", "Monthly discount rate: A rate from 0 to 0.1"),
+    ("monthly_discount_rate", "soon", "Monthly discount rate: A rate from 0 to 0.1"),
+    ("monthly_discount_rate", float("nan"), "Monthly discount rate: A rate from 0 to 0.1"),
     ("company_name", "Acme\x1b[31m", "Company name: "),
     ("company_name", "x" * 101, "Company name: At most 100 characters (101 typed)."),
     ("colour", "blue", "There is no setting 'colour'."),
@@ -110,3 +114,10 @@ def test_a_value_stored_around_the_app_that_breaks_its_rule_reads_as_the_default
         session.add(row)
         session.commit()
     assert settings.current(engine=engine) == AppSettings(retention_years=7)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0.02", 0.02), ("1,5 %", 0.015), (0, 0.0)])
+def test_the_discount_rate_takes_a_fraction_or_a_percentage(
+        engine: Engine, typed: object, stored: float) -> None:
+    settings.update(ADMIN, {"monthly_discount_rate": typed}, engine=engine)
+    assert settings.current(engine=engine).monthly_discount_rate == pytest.approx(stored)

@@ -47,7 +47,7 @@ def test_the_form_shows_the_defaults_and_that_nobody_changed_them(
     assert {name: _field(at, name) for name in settings.NAMES} == {
         "company_name": "", "house_currency": "EUR", "stale_after_days": "180",
         "retention_years": "6", "sign_in_delay_after": "3",
-        "longest_sign_in_delay_minutes": "15"}
+        "longest_sign_in_delay_minutes": "15", "monthly_discount_rate": "0.01"}
     assert "nobody has changed one yet" in at.caption[-1].value
 
 
