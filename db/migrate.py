@@ -32,6 +32,7 @@ import db.admin.models
 import db.derived.models
 import db.imports.models
 import db.models
+import db.predict.models
 import db.quality.models  # noqa: F401
 from db.core.engine import database_url, make_engine, normalise_url
 from db.derived.search_index import TABLE as SEARCH_TABLE
