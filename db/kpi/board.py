@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from db import exports
 from db.core.access import Actor, Capability, require
@@ -135,8 +135,9 @@ def data_version(*, engine: Engine | None = None) -> tuple[int, ...]:
     newest events are read backwards along the primary key until one is not read-only.
     """
     events = table_of(AuditEvent).c
-    newest = [func.coalesce(select(events.id).where(events.action.not_in(READ_ONLY_ACTIONS))
-                            .order_by(events.id.desc()).limit(1).scalar_subquery(), 0)]
+    changed = (select(events.id).where(events.action.not_in(READ_ONLY_ACTIONS))
+               .order_by(events.id.desc()).limit(1).scalar_subquery())
+    newest: list[ColumnElement[int]] = [func.coalesce(changed, 0)]
     newest += [select(func.coalesce(func.max(table_of(model).c.id), 0)).scalar_subquery()
                for model in (Customer, Order, Interaction, Feedback)]
     with kpi_scope.connect(engine) as connection:
