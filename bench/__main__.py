@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ from db.quality.matching import DEFAULT_THRESHOLD
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 TARGET_SECONDS = {100_000: 60.0, 1_000_000: 300.0}
-SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis", "imports", "duplicates")
+SCENARIOS = ("demo", "audit", "lookup", "segments", "kpis", "imports", "duplicates", "browser")
 IMPORT_TARGETS = {"customers": (100_000, 30.0), "orders": (1_000_000, 120.0)}
 DUPLICATE_TARGETS = {100_000: 30.0, 1_000_000: 300.0}
 DUPLICATE_SHARE = 0.02  # planted duplicates per customer
@@ -352,6 +354,55 @@ def duplicates(sizes: list[int], splink: bool) -> list[str]:
     return lines
 
 
+def browser(path: Path | None, size: int, repeat: int) -> list[str]:
+    """Time click → settled in Chromium for every page and the main interactions, per role,
+    cold and warm (:mod:`bench.browser`), beside the calls behind them. ``path`` is used as
+    it is (it is written: users, a segment, sign-in events); without it a copy of the
+    cached demo database of ``size`` customers, or for a size up to 10,000 a new one."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        path = CACHE_DIR / f"browser-{size}.sqlite"
+        if not path.exists() and size <= 10_000:
+            env = {"DATABASE_URL": f"sqlite:///{path}", "CUSTDB_DEMO_CUSTOMERS": str(size)}
+            subprocess.run([sys.executable, "-m", "db.setup"], cwd=ROOT, check=True,
+                           env=os.environ | env, stdout=subprocess.DEVNULL)
+        elif not path.exists():
+            cached = CACHE_DIR / f"customers-{size}.sqlite"
+            if not cached.exists():
+                demo_generation([size], 1, rebuild=False)
+            shutil.copyfile(cached, path)
+    report, _ = run_child("bench.browser", ["run", "--path", str(path),
+                                            "--repeat", str(repeat)])
+    db = report["db"]
+    lines = [f"## Browser: click → settled over {report['customers']:,} customers (SQLite)", "",
+             f"{report['orders']:,} orders. `python -m bench --scenarios browser` "
+             "(`bench/browser.py`): the app served by `streamlit run`, Debian's Chromium "
+             "driven by Playwright; settled = `[data-testid=\"stApp\"]` not running and "
+             "stable for 300 ms, from the click (or, for a link, the navigation start). Per "
+             "role the server is restarted: cold = the first pass after the start (file cache "
+             f"warm), warm = median of the next {report['repeat']} passes, each a new browser "
+             "session (sign-in, every menu page in menu order; for the manager also the "
+             "Segments interactions, a profile and the KPI page with a saved segment, both "
+             "opened by link). db = the calls behind the step in a fresh process (first call "
+             "/ median of the next three), where one exists. Target: warm < 1 s, cold < 2 s.",
+             "", "| role | step | cold s | warm s | db first s | db warm s |",
+             "|---|---|---:|---:|---:|---:|"]
+
+    def seconds(value: float | None) -> str:
+        return "timeout" if value is None else f"{value:.2f}"
+
+    for role, steps in report["results"].items():
+        for step, timing in steps.items():
+            level = db.get(step) or db.get(step.removesuffix(": first open")) or {}
+            lines.append(f"| {role} | {step} | {seconds(timing['cold_s'])} | "
+                         f"{seconds(timing['warm_s'])} | "
+                         f"{seconds(level['first_s']) if level else '—'} | "
+                         f"{seconds(level['median_s']) if level else '—'} |")
+    lines += ["", f"Migrating the file to the head first took {report['migrate_s']:.1f} s."]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def _replace(source: Path, target: Path) -> None:
     for stale in target.parent.glob(target.name + "*"):
         stale.unlink()
@@ -369,6 +420,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--audit-events", type=int, default=5_000_000)
+    parser.add_argument("--browser-db", type=Path, default=None,
+                        help="browser: this SQLite file (written to); default a copy of "
+                             "the cached demo database of the largest --sizes")
+    parser.add_argument("--browser-repeat", type=int, default=5, help="browser: warm passes")
     parser.add_argument("--splink", action="store_true",
                         help="duplicates: also run Splink (pip install splink first)")
     args = parser.parse_args()
@@ -386,7 +441,9 @@ def main() -> None:
     if "imports" in args.scenarios:
         lines += [*import_files(), ""]
     if "duplicates" in args.scenarios:
-        lines += duplicates(args.sizes, args.splink)
+        lines += [*duplicates(args.sizes, args.splink), ""]
+    if "browser" in args.scenarios:
+        lines += browser(args.browser_db, max(args.sizes), args.browser_repeat)
     _write_results(lines)
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 

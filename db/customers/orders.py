@@ -32,6 +32,7 @@ from db.customers.validation import (
     normalise_currency,
     text_errors,
 )
+from db.derived import vocabulary
 from db.derived.hook import customers_changed
 from db.models import ORDER_CHANNELS, AuditEvent, Customer, Order, is_live
 
@@ -121,6 +122,7 @@ def record_order(actor: Actor, customer_id: int, *, amount: object, category: st
             raise AlreadyRecorded(twin)
         with customers_changed(session, [customer_id]):
             session.add(order)
+        vocabulary.note(session, vocabulary.CATEGORY, [category])
         trail.record(session, actor=actor.username, action="order.record", entity="customer",
                      entity_id=customer_id,
                      changes={"order_id": order.id, "amount": value, "currency": currency,

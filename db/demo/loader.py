@@ -30,7 +30,7 @@ from db.core.sql import table_of
 from db.demo import twins
 from db.demo import vocabulary as vocab
 from db.demo.generator import Chunk, DemoGenerator
-from db.derived import search_index
+from db.derived import search_index, vocabulary
 from db.derived.engagement_cells import NPS_CELLS
 from db.derived.models import (
     CustomerMonth,
@@ -148,6 +148,8 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
                 generator.draw(first_id, size), stamp)
             for model, columns in chunk_tables:
                 _insert(connection, model, columns, counts)
+                if model is models.Order:
+                    vocabulary.note(connection, vocabulary.CATEGORY, columns["category"])
             insert_rows(connection, search_table, [c.name for c in search_table.c],
                         search_rows)
             kpis.append(chunk_kpis)

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from db.core.engine import get_engine
-from db.derived import kpi_tables, search_index, summary
+from db.derived import kpi_tables, search_index, summary, vocabulary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,16 +43,21 @@ def main(argv: list[str] | None = None) -> int:
         with engine.begin() as connection:
             indexed = search_index.rebuild(connection)
         print(f"Indexed {indexed:,} customers for lookup in {time.perf_counter() - started:.1f} s.")
+        with engine.begin() as connection:
+            listed = vocabulary.rebuild(connection)
+        print(f"Listed {listed:,} pick-list values.")
         return 0
     with engine.connect() as connection:
         stale = summary.differences(connection)
         stale_kpi = kpi_tables.differences(connection)
         stale_index = search_index.differences(connection)
+        stale_values = vocabulary.differences(connection)
     print(f"{stale:,} summary rows differ from the orders, contacts and consent on file.")
     print("KPI tables: "
           + ", ".join(f"{name}: {rows:,} rows differ" for name, rows in stale_kpi.items()))
     print(f"{stale_index:,} customers' lookup text differs from their record.")
-    return 1 if stale or stale_index or any(stale_kpi.values()) else 0
+    print(f"{stale_values:,} pick-list values differ from the data.")
+    return 1 if stale or stale_index or stale_values or any(stale_kpi.values()) else 0
 
 
 if __name__ == "__main__":

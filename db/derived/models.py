@@ -241,3 +241,16 @@ def customer_rows() -> Join:
     summary = table_of(CustomerSummary)
     customers = table_of(Customer)
     return summary.join(customers, customers.c.id == summary.c.customer_id)
+
+
+class Vocabulary(SQLModel, table=True):
+    """The values in use of a field with few of them, for the pick lists: one row per
+    (field, value), such as ("order.category", "books"). Kept by every write that adds such
+    a value (:mod:`db.derived.vocabulary`), so a pick list reads a few rows instead of
+    scanning every order. Orders are never deleted nor their category changed, so it only
+    grows; ``python -m db.derived rebuild`` recomputes it."""
+
+    __tablename__ = "vocabulary"
+
+    field: str = Field(primary_key=True, max_length=30)
+    value: str = Field(primary_key=True, max_length=100)

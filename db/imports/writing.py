@@ -17,6 +17,7 @@ from sqlmodel import Session
 from db.audit import trail
 from db.core.bulk import insert_rows
 from db.core.sql import table_of
+from db.derived import vocabulary
 from db.imports.lookup import CUSTOMER, Plan, batches
 from db.models import ConsentEvent, Interaction, Order, User
 
@@ -60,6 +61,8 @@ class Writer:
             self.session.execute(
                 update(CUSTOMER).where(CUSTOMER.c.id == bindparam("_id")), rows)
         self._insert(ORDERS, plan.orders)
+        vocabulary.note(self.session, vocabulary.CATEGORY,
+                        (row["category"] for row in plan.orders))
         self._insert(CONTACTS, plan.contacts)
         self._insert(CONSENT, [{**row, "recorded_by_user_id": self.recorder}
                                for row in plan.consent])

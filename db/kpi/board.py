@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from db import exports
 from db.core.access import Actor, Capability, require
@@ -113,17 +113,33 @@ def order_days(actor: Actor, *, engine: Engine | None = None) -> Period | None:
     return None if first is None else Period(first, last)
 
 
-def data_version(*, engine: Engine | None = None) -> tuple[int, ...]:
-    """A value that changes with every committed write, for keying cached figures.
+# Audit events that change nothing the pages show: signing in and out, and reading data out
+# (exports, an access request's copy, a backup). Everything else counts, so an event added
+# later moves the version until it is listed here: a needless recount, never a stale figure.
+READ_ONLY_ACTIONS = frozenset({
+    "login.success", "login.failure", "login.refused", "logout", "audit.export",
+    "customer.export_all", "customer.export_record", "customer.access_request",
+    "lookup.export", "quality.export", "segment.export", "database.backup"})
 
-    First the newest audit event's id: every write service records an event, and the audit
-    chain admits one writer at a time (a transaction lock on PostgreSQL, the write lock on
-    SQLite), so it rises in commit order. Then the newest customer, order, interaction and
-    answer ids, so that a bulk load writing rows without an event (the demo loader) moves it
-    too. One query over primary keys.
+
+def data_version(*, engine: Engine | None = None) -> tuple[int, ...]:
+    """A value that changes with every committed write of data the pages show, for keying
+    cached figures.
+
+    First the newest audit event's id that is not in :data:`READ_ONLY_ACTIONS`: every write
+    service records an event, and the audit chain admits one writer at a time (a transaction
+    lock on PostgreSQL, the write lock on SQLite), so it rises in commit order; a sign-in
+    writes an event too, but must not empty the caches of everyone's next page. Then the
+    newest customer, order, interaction and answer ids, so that a bulk load writing rows
+    without an event (the demo loader) moves it too. One query over primary keys: the
+    newest events are read backwards along the primary key until one is not read-only.
     """
-    newest = [select(func.coalesce(func.max(table_of(model).c.id), 0)).scalar_subquery()
-              for model in (AuditEvent, Customer, Order, Interaction, Feedback)]
+    events = table_of(AuditEvent).c
+    changed = (select(events.id).where(events.action.not_in(READ_ONLY_ACTIONS))
+               .order_by(events.id.desc()).limit(1).scalar_subquery())
+    newest: list[ColumnElement[int]] = [func.coalesce(changed, 0)]
+    newest += [select(func.coalesce(func.max(table_of(model).c.id), 0)).scalar_subquery()
+               for model in (Customer, Order, Interaction, Feedback)]
     with kpi_scope.connect(engine) as connection:
         return tuple(int(value) for value in connection.execute(select(*newest)).one())
 

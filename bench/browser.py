@@ -1,0 +1,375 @@
+"""What a user waits for in the browser: click → page settled, per role, cold and warm.
+
+``python -m bench.browser run --path FILE`` serves the app (``streamlit run``) over the SQLite
+database ``FILE`` and drives Debian's Chromium with Playwright (as ``tests/e2e`` do; it never
+downloads a browser). For each role it restarts the server, so the first pass is cold (first
+after a server start; the operating system's file cache stays warm), then repeats the pass in
+a new browser session ``--repeat`` times (warm). A pass signs in, opens every page of the
+role's menu in menu order, and for the manager also: the Segments builder's first preview
+(a country chosen), the preview after adding a second condition, a customer's profile and the
+KPI page narrowed to a saved segment (both opened by link).
+
+Settled means ``[data-testid="stApp"]`` reports ``notRunning`` and stays so for 300 ms: a
+script observing the attribute records when it last became idle; the figure is that moment
+minus the click (or, for a link opened, minus the navigation start).
+
+``prepare`` adds what the scenarios need when missing (the demo users, through the users
+service; a saved dynamic segment), ``db`` times the calls behind the same pages in a fresh
+process (first call, then the median of three), so page overhead is visible beside them.
+Every subcommand prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-quic", "--no-first-run", "--disable-component-update",
+                  "--disable-sync", "--disable-dev-shm-usage"]
+LOGINS = {"admin": "admin-demo-2026", "manager": "manager-demo-2026",
+          "marketing": "marketing-demo-2026"}
+INTERACTIVE_ROLE = "manager"  # the role the issue measured the interactions as
+SEGMENT_NAME = "bench: recent book buyers in DE or AT"
+STABLE_MS = 300
+TIMEOUT_S = 180.0
+# Records when the app's script state last changed, in the page's own clock.
+OBSERVER = """
+window.__settle = {changes: 0, state: null, idleAt: 0};
+new MutationObserver(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const state = app ? app.getAttribute('data-test-script-state') : null;
+  if (state !== window.__settle.state) {
+    window.__settle.state = state;
+    window.__settle.changes += 1;
+    if (state === 'notRunning') window.__settle.idleAt = performance.now();
+  }
+}).observe(document, {attributes: true, childList: true, subtree: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+READ = "() => ({...window.__settle, now: performance.now()})"
+
+
+# -- prepare and db: in the database's own process ------------------------------------
+
+
+def prepare(url: str) -> dict[str, Any]:
+    """Add the demo users and the saved segment when missing; what the scenarios need."""
+    from sqlalchemy import func, select
+
+    from bench.segments import DEFINITIONS
+    from db.core.access import Actor
+    from db.core.engine import get_engine
+    from db.core.sql import table_of
+    from db.models import Customer, Segment, User
+    from db.segments import service as segments
+    from db.setup import DEMO_USERS
+    from db.users.service import create_user
+
+    engine = get_engine(url)
+    setup_actor = Actor("bench", "admin")
+    with engine.connect() as connection:
+        users = set(connection.execute(select(table_of(User).c.username)).scalars())
+        segment_id = connection.execute(select(table_of(Segment).c.id).where(
+            table_of(Segment).c.name == SEGMENT_NAME)).scalar()
+        customers = table_of(Customer).c
+        customer_id = connection.execute(select(func.min(customers.id)).where(
+            customers.deleted_at.is_(None), customers.erased_at.is_(None))).scalar_one()
+        countries = list(connection.execute(
+            select(customers.country).group_by(customers.country)
+            .order_by(func.count().desc(), customers.country).limit(12)).scalars())
+    for username, name, role, password in DEMO_USERS:
+        if username not in users:
+            create_user(setup_actor, username=username, display_name=name, role=role,
+                        password=password, source="system", engine=engine)
+    if segment_id is None:
+        segment_id = segments.save_segment(
+            setup_actor, name=SEGMENT_NAME, description=None, kind="dynamic",
+            definition=DEFINITIONS["recent book buyers in DE or AT"], engine=engine).id
+    return {"segment_id": segment_id, "customer_id": customer_id,
+            "countries": [country for country in countries if country]}
+
+
+def db_level(url: str, segment_id: int, customer_id: int, countries: list[str]) -> dict:
+    """The calls behind each page, in this fresh process: first call and median of three."""
+    from db.core.access import Actor
+    from db.core.engine import get_engine
+    from db.core.types import utcnow
+    from db.customers import profile
+    from db.customers.overview import database_overview
+    from db.kpi import board
+    from db.kpi.filters import Filters
+    from db.kpi.periods import as_of, preset
+    from db.segments import preview
+    from db.segments.definition import Condition, Group
+
+    engine = get_engine(url)
+    manager = Actor(INTERACTIVE_ROLE, INTERACTIVE_ROLE)
+    today = utcnow().date()
+
+    def kpis(filters: Filters) -> object:
+        days = board.order_days(manager, engine=engine)
+        anchor = as_of(today, days.last if days else None)
+        return board.dashboard(manager, preset("last_90", anchor), "week", filters,
+                               today=today, as_of=anchor, engine=engine)
+
+    def first_preview() -> object:
+        everyone = preview.population(manager, engine=engine)
+        return preview.preview(manager, Group(children=[
+            Condition(field="country", op="eq", value=countries[0])]), everyone=everyone,
+            engine=engine)
+
+    everyone = preview.population(manager, engine=engine)
+    calls: dict[str, Callable[[], object]] = {
+        "sign-in → home": lambda: (board.data_version(engine=engine),
+                                   database_overview(manager, engine=engine)),
+        "KPIs": lambda: (board.data_version(engine=engine), kpis(Filters())),
+        "Segments: first open": lambda: preview.field_options(manager, engine=engine),
+        "Segments: first preview": first_preview,
+        "Segments: preview after adding a condition": lambda: preview.preview(
+            manager, Group(children=[
+                Condition(field="country", op="eq", value=countries[0]),
+                Condition(field="country", op="eq", value=countries[0])]),
+            everyone=everyone, engine=engine),
+        "customer profile (link)": lambda: (
+            profile.figures(manager, customer_id, engine=engine),
+            profile.orders(manager, customer_id, engine=engine),
+            profile.interactions(manager, customer_id, engine=engine)),
+        "KPIs with a saved segment (link)": lambda: kpis(Filters(segment_id=segment_id)),
+    }
+    timed = {}
+    for name, call in calls.items():
+        runs = []
+        for _ in range(4):
+            started = time.perf_counter()
+            call()
+            runs.append(time.perf_counter() - started)
+        timed[name] = {"first_s": runs[0], "median_s": statistics.median(runs[1:])}
+    return timed
+
+
+# -- run: the server and the browser ---------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``streamlit run dashboard/app.py`` on a free port over ``url``."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError("streamlit did not become healthy")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _settled(page: Any, action: Callable[[], None], *, navigation: bool = False) -> float | None:
+    """Seconds from ``action`` (a click, or opening a link) until the app has settled;
+    None when it has not within the timeout."""
+    before = None if navigation else page.evaluate(READ)
+    action()
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            seen = page.evaluate(READ)
+        except Exception:  # the document is being replaced
+            time.sleep(0.05)
+            continue
+        moved = before is None or seen["changes"] > before["changes"] or (
+            seen["now"] - before["now"] > 2000)
+        if (moved and seen["state"] == "notRunning"
+                and seen["now"] - seen["idleAt"] >= STABLE_MS):
+            start = 0.0 if before is None else before["now"]
+            return max(seen["idleAt"] - start, 0.0) / 1000
+        time.sleep(0.02)
+    return None
+
+
+def _choose(page: Any, nth: int, option: str) -> float | None:
+    """Pick ``option`` in the ``nth`` select box labelled Value; seconds to settled."""
+    combo = page.get_by_test_id("stSelectbox").filter(has_text="Value").nth(nth).get_by_role(
+        "combobox")
+    combo.click()
+    combo.fill(option)
+    choice = page.get_by_role("option").filter(has_text=option).first
+    return _settled(page, choice.click)
+
+
+def _one_pass(browser: Any, base: str, role: str, facts: dict, index: int) -> dict:
+    """Sign in as ``role`` in a new session and time each step; seconds per step."""
+    from dashboard.navigation import visible_titles
+    from db.core.access import Actor
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_init_script(OBSERVER)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    times: dict[str, float | None] = {}
+    try:
+        page.goto(base)
+        _settled(page, lambda: None, navigation=True)
+        page.get_by_role("textbox", name="Username").fill(role)
+        page.get_by_role("textbox", name="Password").fill(LOGINS[role])
+        times["sign-in → home"] = _settled(
+            page, page.get_by_role("button", name="Sign in").click)
+        while not any(c["name"] == "custdb_session" for c in context.cookies()):
+            page.wait_for_timeout(50)
+        sidebar = page.get_by_test_id("stSidebar")
+        for title in visible_titles(Actor(role, role)):
+            if title == "Home":
+                continue
+            link = sidebar.get_by_role("link", name=title, exact=False).first
+            times[f"{title}" + (": first open" if title == "Segments" else "")] = _settled(
+                page, link.click)
+        if role == INTERACTIVE_ROLE:
+            countries = facts["countries"]
+            _settled(page, sidebar.get_by_role("link", name="Segments").first.click)
+            times["Segments: first preview"] = _choose(
+                page, 0, countries[index % len(countries)])
+            times["Segments: preview after adding a condition"] = None
+            if _settled(page, page.get_by_role("button", name="Condition").first.click):
+                # The same country again: a new definition with the same members, so the
+                # preview is counted afresh and draws its charts (another country would
+                # match nobody).
+                times["Segments: preview after adding a condition"] = _choose(
+                    page, 1, countries[index % len(countries)])
+            times["customer profile (link)"] = _settled(
+                page, lambda: page.goto(f"{base}/customer?customer={facts['customer_id']}"),
+                navigation=True)
+            times["KPIs with a saved segment (link)"] = _settled(
+                page, lambda: page.goto(f"{base}/kpis?segment={facts['segment_id']}"),
+                navigation=True)
+    finally:
+        context.close()
+    return times
+
+
+def run(path: Path, repeat: int, roles: list[str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from bench.harness import run_child
+    from db.migrate import upgrade
+
+    if not CHROMIUM.exists():
+        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
+    url = f"sqlite:///{path}"
+    started = time.perf_counter()
+    upgrade(url)
+    migrate_s = time.perf_counter() - started
+    key_file = path.with_name(path.name + ".audit-key")
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    env = os.environ | {"DATABASE_URL": url, "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
+                        "CUSTDB_AUDIT_KEY": key_file.read_text().strip()}
+    facts, _ = run_child("bench.browser", ["prepare", "--url", url], env=env)
+    db_figures, _ = run_child("bench.browser", [
+        "db", "--url", url, "--segment", str(facts["segment_id"]), "--customer",
+        str(facts["customer_id"]), "--countries", *facts["countries"][:2]], env=env)
+    results: dict[str, dict[str, dict]] = {}
+    log = path.with_name(path.name + ".streamlit.log")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_FLAGS)
+        try:
+            for role in roles:
+                server = Server(env, log)
+                try:
+                    passes = [_one_pass(browser, server.url, role, facts, index)
+                              for index in range(repeat + 1)]
+                finally:
+                    server.stop()
+                results[role] = {}
+                for step in passes[0]:
+                    warm = [p.get(step) for p in passes[1:]]
+                    results[role][step] = {
+                        "cold_s": passes[0][step],
+                        "warm_s": None if not warm or None in warm else statistics.median(
+                            [w for w in warm if w is not None]),
+                        "warm_runs": warm}
+                print(json.dumps({role: results[role]}), file=sys.stderr, flush=True)
+        finally:
+            browser.close()
+    with sqlite_connect(path) as connection:
+        customers, orders = connection.execute(
+            "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM orders)").fetchone()
+    return {"customers": customers, "orders": orders, "repeat": repeat,
+            "migrate_s": migrate_s, "results": results, "db": db_figures,
+            "day": date.today().isoformat()}
+
+
+def sqlite_connect(path: Path) -> Any:
+    import sqlite3
+    from contextlib import closing
+
+    return closing(sqlite3.connect(path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    prep = commands.add_parser("prepare")
+    prep.add_argument("--url", required=True)
+    level = commands.add_parser("db")
+    level.add_argument("--url", required=True)
+    level.add_argument("--segment", type=int, required=True)
+    level.add_argument("--customer", type=int, required=True)
+    level.add_argument("--countries", nargs="+", required=True)
+    browse = commands.add_parser("run")
+    browse.add_argument("--path", type=Path, required=True)
+    browse.add_argument("--repeat", type=int, default=5)
+    browse.add_argument("--roles", nargs="+", default=list(LOGINS))
+    args = parser.parse_args()
+    if args.command == "prepare":
+        report = prepare(args.url)
+    elif args.command == "db":
+        report = db_level(args.url, args.segment, args.customer, args.countries)
+    else:
+        report = run(args.path, args.repeat, args.roles)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
