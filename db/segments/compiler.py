@@ -247,6 +247,7 @@ class _Compiler:
 def _scored(score: ColumnElement[Any], op: str, value: object) -> ColumnElement[bool]:
     """A comparison of a stored score, as the set of customers whose score passes it (read
     once through the score's index). No score, or no row (added since the fit), fails."""
+    test: ColumnElement[bool]
     if op == "is_known":
         test = score.is_not(None)
     elif op == "between":
