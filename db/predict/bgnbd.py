@@ -86,9 +86,24 @@ def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, *,
         raise FitFailed("no customer has bought more than once, so nothing tells how often "
                         "customers buy again or stop")
 
+    # The log-gammas depend on x alone and the logs on T or t_x alone, each with far fewer
+    # distinct values than there are histories: computed once per value, then indexed.
+    x_values, x_index = np.unique(xs, return_inverse=True)
+    T_values, T_index = np.unique(Ts, return_inverse=True)
+    t_values, t_index = np.unique(ts, return_inverse=True)
+    repeated = xs > 0
+    x_rep = xs[repeated]
+    t_rep = t_index[repeated]
+
     def objective(log_params: Floats) -> float:
         r, alpha, a, b = np.exp(log_params)
-        value = -float(ws @ log_likelihood(BgNbdParams(r, alpha, a, b), xs, ts, Ts)) / total
+        common = (gammaln(r + x_values) - gammaln(r) + r * np.log(alpha) + gammaln(a + b)
+                  + gammaln(b + x_values) - gammaln(b) - gammaln(a + b + x_values))[x_index]
+        stayed = -(r + xs) * np.log(alpha + T_values)[T_index]
+        dropped = np.full_like(xs, -np.inf)
+        dropped[repeated] = (np.log(a) - np.log(b + x_rep - 1)
+                             - (r + x_rep) * np.log(alpha + t_values)[t_rep])
+        value = -float(ws @ (common + np.logaddexp(stayed, dropped))) / total
         return value if np.isfinite(value) else 1e12
 
     mean_x = float(ws @ xs) / total

@@ -70,9 +70,15 @@ def fit(x: ArrayLike, m: ArrayLike) -> GammaGammaParams:
     xs, ms, weights = stacked[:, 0], stacked[:, 1], counts.astype(np.float64)
     total = float(weights.sum())
 
+    x_values, x_index = np.unique(xs, return_inverse=True)
+    log_m, log_x, spent = np.log(ms), np.log(xs), xs * ms
+
     def objective(log_params: Floats) -> float:
         p, q, v = np.exp(log_params)
-        value = -float(weights @ log_likelihood(GammaGammaParams(p, q, v), xs, ms)) / total
+        px = p * xs
+        gammas = (gammaln(p * x_values + q) - gammaln(p * x_values))[x_index]
+        value = -float(weights @ (gammas - gammaln(q) + q * np.log(v) + (px - 1) * log_m
+                                  + px * log_x - (px + q) * np.log(spent + v))) / total
         return value if np.isfinite(value) else 1e12
 
     start = np.log([1.0, 2.0, max(float(weights @ ms) / total, 1e-6)])

@@ -10,8 +10,8 @@ summed per calibration frequency group (0, 1, …, 6 repeat purchases, and 7+) a
 Error figures: ``total_error_pct`` = (predicted total − actual total) / actual total × 100,
 and ``mae`` = the mean absolute difference per customer between predicted and actual.
 
-The default split (:func:`check_database`) holds out the last quarter (91 days) before the
-scoring day and calibrates on everything before it.
+The default split (:func:`check_read`, :func:`check_database`) holds out the last quarter
+(91 days) before the scoring day and calibrates on everything before it.
 """
 
 from __future__ import annotations
@@ -23,19 +23,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from db.core.sql import UtcDay, table_of
-from db.models import Customer, Order, live
 from db.predict import bgnbd
 from db.predict.histories import (
     DEFAULT_UNIT,
     Histories,
+    Orders,
     _day_number,
     default_as_of,
+    histories_at,
     histories_from_orders,
-    read_histories,
-    start_of,
+    read_orders,
     unit_days,
 )
 
@@ -127,30 +126,38 @@ def check_orders(orders: pd.DataFrame, *, calibration_end: date, holdout_end: da
     return compare(calibration, actual, holdout_end=holdout_end)
 
 
-def holdout_purchases(engine: Engine, ids: NDArray[np.int64], *, after: date,
+def holdout_purchases(orders: Orders, ids: NDArray[np.int64], *, after: date,
                       through: date) -> NDArray[np.int64]:
-    """Purchase days of each customer in ``ids`` from the day after ``after`` to
-    ``through``, both UTC, in the order of ``ids``."""
-    order = table_of(Order).c
-    customer = table_of(Customer).c
-    query = (select(order.customer_id, func.count(func.distinct(UtcDay(order.ordered_at))))
-             .join(Customer, customer.id == order.customer_id)
-             .where(live(), order.amount >= 0,
-                    order.ordered_at >= start_of(after + timedelta(days=1)),
-                    order.ordered_at < start_of(through + timedelta(days=1)))
-             .group_by(order.customer_id))
-    with engine.connect() as connection:
-        counts: dict[int, int] = {int(row[0]): int(row[1]) for row in connection.execute(query)}
-    return np.fromiter((counts.get(int(i), 0) for i in ids), dtype=np.int64, count=ids.size)
+    """Purchase days of each customer in ``ids`` (sorted) from the day after ``after`` to
+    ``through``, in the order of ``ids``."""
+    inside = ((orders.day > after.toordinal()) & (orders.day <= through.toordinal())
+              & (orders.cents >= 0))
+    pairs = np.unique(np.column_stack([orders.customer_id[inside], orders.day[inside]]),
+                      axis=0)
+    buyers, counts = np.unique(pairs[:, 0], return_counts=True)
+    actual = np.zeros(ids.size, dtype=np.int64)
+    position = np.searchsorted(ids, buyers)
+    known = (position < ids.size) & (ids[np.minimum(position, ids.size - 1)] == buyers)
+    actual[position[known]] = counts[known]
+    return actual
+
+
+def check_read(orders: Orders, *, holdout_end: date, calibration_end: date | None = None,
+               unit: str = DEFAULT_UNIT) -> HoldoutCheck:
+    """The check on orders already read (:func:`db.predict.histories.read_orders`, through
+    ``holdout_end`` at least): by default the holdout is the last :data:`HOLDOUT_DAYS` days
+    up to ``holdout_end`` and calibration everything before."""
+    calibration_end = calibration_end or holdout_end - timedelta(days=HOLDOUT_DAYS)
+    calibration = histories_at(orders, as_of=calibration_end, unit=unit)
+    actual = holdout_purchases(orders, calibration.customer_id, after=calibration_end,
+                               through=holdout_end)
+    return compare(calibration, actual, holdout_end=holdout_end)
 
 
 def check_database(engine: Engine, *, holdout_end: date | None = None,
                    calibration_end: date | None = None, unit: str = DEFAULT_UNIT) -> HoldoutCheck:
-    """The check on the live customers: by default the holdout is the last
-    :data:`HOLDOUT_DAYS` days up to the scoring day and calibration everything before."""
+    """:func:`check_read` on the live customers' orders (``holdout_end`` by default the
+    scoring day, :func:`db.predict.histories.default_as_of`)."""
     holdout_end = holdout_end or default_as_of(engine)
-    calibration_end = calibration_end or holdout_end - timedelta(days=HOLDOUT_DAYS)
-    calibration = read_histories(engine, as_of=calibration_end, unit=unit)
-    actual = holdout_purchases(engine, calibration.customer_id, after=calibration_end,
-                               through=holdout_end)
-    return compare(calibration, actual, holdout_end=holdout_end)
+    return check_read(read_orders(engine, through=holdout_end), holdout_end=holdout_end,
+                      calibration_end=calibration_end, unit=unit)

@@ -1,8 +1,8 @@
 """Fitting the models and storing the scores: :func:`fit_and_store` (admins), and
 :func:`latest_fit` (everyone who may see customers).
 
-A fit reads every live customer's history (:mod:`db.predict.histories`) outside the write
-transaction, fits BG/NBD and Gamma-Gamma, runs the holdout check (:mod:`db.predict.holdout`)
+A fit reads every live customer's orders once (:mod:`db.predict.histories`) outside the
+write transaction, fits BG/NBD and Gamma-Gamma, runs the holdout check (:mod:`db.predict.holdout`)
 and scores each customer:
 
 - ``p_alive``: the probability the customer is still active (BG/NBD);
@@ -40,10 +40,11 @@ from db.predict.histories import (
     Histories,
     Kind,
     default_as_of,
-    read_histories,
+    histories_at,
+    read_orders,
     unit_days,
 )
-from db.predict.holdout import HoldoutCheck, check_database
+from db.predict.holdout import HoldoutCheck, check_read
 from db.predict.models import CustomerPrediction, PredictionFit
 
 __all__ = ["MIN_BUYERS", "MIN_REPEAT_BUYERS", "FitInfo", "NotEnoughData", "fit_and_store",
@@ -193,7 +194,8 @@ def fit_and_store(actor: Actor, *, unit: str = DEFAULT_UNIT, as_of: date | None 
     as_of = as_of or default_as_of(engine)
     discount = (current_settings(engine=engine).monthly_discount_rate
                 if monthly_discount is None else monthly_discount)
-    histories = read_histories(engine, as_of=as_of, unit=unit)
+    orders = read_orders(engine, through=as_of)
+    histories = histories_at(orders, as_of=as_of, unit=unit)
     params, spend = _fit_models(histories)
     scores = score(histories, params, spend, monthly_discount=discount)
     _checked(scores, histories.buyers)
@@ -201,7 +203,7 @@ def fit_and_store(actor: Actor, *, unit: str = DEFAULT_UNIT, as_of: date | None 
     problem: str | None = "not run" if not holdout else None
     if holdout:
         try:
-            check = check_database(engine, holdout_end=as_of, unit=unit)
+            check = check_read(orders, holdout_end=as_of, unit=unit)
         except bgnbd.FitFailed as error:
             problem = f"The calibration period has too little data to fit: {error}"
     row = PredictionFit(
