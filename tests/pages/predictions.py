@@ -21,12 +21,21 @@ def as_of() -> date:
     return utcnow().date() - timedelta(days=1)
 
 
-def fitted(engine: Engine) -> FitInfo:
+def shop(engine: Engine) -> None:
     """``BUYERS`` customers buying as BG/NBD says (ids from 1000) with their derived
-    tables, fitted and stored."""
+    tables."""
     population(engine, BUYERS, as_of=as_of())
     with engine.begin() as connection:  # written past the services: derive as they would
         for rebuild in (summary.rebuild, kpi_tables.rebuild, buyer_cells.rebuild,
                         search_index.rebuild):
             rebuild(connection)
+
+
+def fit(engine: Engine) -> FitInfo:
     return fit_and_store(FITTER, as_of=as_of(), engine=engine)
+
+
+def fitted(engine: Engine) -> FitInfo:
+    """:func:`shop`, fitted and stored."""
+    shop(engine)
+    return fit(engine)
