@@ -15,12 +15,13 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from db.core.access import operator
 from db.core.engine import make_engine
-from db.predict import bgnbd, gamma_gamma
+from db.predict import bgnbd, gamma_gamma, service
 from db.predict.histories import default_as_of, read_histories
 from db.predict.service import fit_and_store, score
 
@@ -55,13 +56,29 @@ def phases(path: Path, unit: str) -> dict:
     return report
 
 
+def _clocked(spent: dict[str, float], name: str, function: Any) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] = round(spent.get(name, 0.0) + time.perf_counter() - started, 2)
+    return timed
+
+
 def fit(path: Path, unit: str, holdout: bool) -> dict:
     engine = make_engine(f"sqlite:///{path}")
-    started = time.perf_counter()
+    spent: dict[str, float] = {}
+    for name in ("read_orders", "histories_at", "_fit_models", "score", "check_read",
+                 "insert_rows"):  # each part of the fit, timed where the service calls it
+        setattr(service, name, _clocked(spent, name, getattr(service, name)))
+    started, cpu = time.perf_counter(), time.process_time()
     stored = fit_and_store(operator(), unit=unit, holdout=holdout, engine=engine)
-    report = {"seconds": _timed(started), "customers": stored.customers_scored,
+    report = {"seconds": _timed(started), "cpu_s": round(time.process_time() - cpu, 2),
+              "customers": stored.customers_scored,
               "buyers": stored.buyers, "repeat_buyers": stored.repeat_buyers,
-              "bgnbd": stored.bgnbd.as_dict(), "gamma_gamma": stored.gamma_gamma.as_dict()}
+              "bgnbd": stored.bgnbd.as_dict(), "gamma_gamma": stored.gamma_gamma.as_dict(),
+              "parts_s": spent}
     if stored.holdout is not None:
         report["holdout"] = {"predicted": stored.holdout.predicted_total,
                              "actual": stored.holdout.actual_total,

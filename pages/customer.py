@@ -57,6 +57,11 @@ from db.users.service import UserView
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
 DELETED_PAGE = PAGES_DIR / "deleted_customers.py"
 MERGED_FROM = "profile_merged_from"  # the merged id an old link named, shown once
+# Customer id → the edit form's :class:`EditBase`. A plain dict inside Session State, changed
+# by plain assignment: every Session State read or write is a point where a click that
+# arrived meanwhile stops the run, so bookkeeping spread over several keys could be cut off
+# right after a commit, and the next save was checked against the version before it.
+EDIT_BASES = "profile_edit_bases"
 EDITABLE = ("first_name", "last_name", "email", "phone", "street", "postcode", "city",
             "country", "birth_date", "gender", "occupation", "income_band",
             "preferred_channel", "status")
@@ -131,6 +136,17 @@ def _form_key(customer: Customer) -> str:
     return f"edit_{customer.id}_{st.session_state.get(f'edit_generation_{customer.id}', 0)}"
 
 
+@dataclass(frozen=True)
+class EditBase:
+    """What the edit form started from: the stored version and values a save is checked
+    against, and — from the user's own save until the next run refills the form — the
+    values that save sent."""
+
+    version: int
+    seen: dict[str, object]
+    just_saved: dict[str, object] | None = None
+
+
 def _fill_form(customer: Customer, values: dict[str, object] | None = None, *,
                fresh: bool = True) -> None:
     """Put ``values`` (default: the stored record) into the form and remember the stored
@@ -148,27 +164,30 @@ def _fill_form(customer: Customer, values: dict[str, object] | None = None, *,
         generation = f"edit_generation_{customer.id}"
         st.session_state[generation] = st.session_state.get(generation, 0) + 1
     stored = _form_values(customer)
-    st.session_state[f"edit_base_{customer.id}"] = (customer.version, stored)
+    bases: dict[int, EditBase] = st.session_state.setdefault(EDIT_BASES, {})
+    bases[stored_id(customer)] = EditBase(customer.version, stored)  # one step, not cut off
     for name, value in (values or stored).items():
         st.session_state[f"{_form_key(customer)}_{name}"] = value
     for key in (f"edit_errors_{customer.id}", f"conflict_{customer.id}",
-                f"edit_refill_{customer.id}", f"edit_rebased_{customer.id}"):
+                f"edit_rebased_{customer.id}"):
         st.session_state.pop(key, None)
 
 
 def _edit_form(user: UserView, customer: Customer) -> None:
     """Edit the record; the version seen when the form opened guards against overwriting."""
     state = st.session_state
-    saved: dict[str, object] | None = state.get(f"edit_refill_{customer.id}")
-    if f"{_form_key(customer)}_{EDITABLE[0]}" not in state:
+    bases: dict[int, EditBase] = state.setdefault(EDIT_BASES, {})
+    base = bases.get(stored_id(customer))
+    if base is None or f"{_form_key(customer)}_{EDITABLE[0]}" not in state:
         _fill_form(customer)  # first drawn, or left and come back to
-    elif saved is not None:
+    elif base.just_saved is not None:
         # Just saved: show the stored, normalised values — except where the user typed
         # again before this run (a fast second save arrives with this very run).
+        saved = base.just_saved
         typed = {name: state[f"{_form_key(customer)}_{name}"] for name in EDITABLE
                  if state[f"{_form_key(customer)}_{name}"] != saved[name]}
         _fill_form(customer, _form_values(customer) | typed, fresh=False)
-    version, seen = state[f"edit_base_{customer.id}"]
+    version, seen = bases[stored_id(customer)].version, bases[stored_id(customer)].seen
     errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
     editable = editable_fields(user.actor, EDITABLE)
     with st.form(_form_key(customer)):
@@ -199,6 +218,8 @@ def _edit_form(user: UserView, customer: Customer) -> None:
         return
     try:
         update_customer(user.actor, stored_id(customer), version, changes)
+        # No Streamlit call between the commit and this: a click arriving now cannot cut it.
+        bases[stored_id(customer)] = EditBase(version, seen, just_saved=values)
     except InvalidFields as error:
         state[f"edit_errors_{customer.id}"] = error.errors
         st.rerun()
@@ -211,7 +232,6 @@ def _edit_form(user: UserView, customer: Customer) -> None:
              for event in conflict.changes for change in field_changes(event)],
             seen, changes)
         st.rerun()
-    state[f"edit_refill_{customer.id}"] = values  # the next run shows the stored values
     st.toast("Saved.")
     st.rerun()
 
@@ -241,7 +261,8 @@ def _conflict(customer: Customer) -> None:
             st.rerun()
         return
     rebased: Rebased | None = st.session_state.get(f"edit_rebased_{customer.id}")
-    if rebased is None or f"edit_refill_{customer.id}" in st.session_state:
+    base = st.session_state.get(EDIT_BASES, {}).get(stored_id(customer))
+    if rebased is None or (base is not None and base.just_saved is not None):
         return  # nothing re-applied, or just saved (the form is about to be refilled)
     if rebased.reapplied:
         st.info("Loaded the latest version. Your unsaved changes to "

@@ -118,7 +118,7 @@ def default_as_of(engine: Engine, today: date | None = None) -> date:
     return today
 
 
-def _assemble(ids: NDArray[np.int64], buying: pd.DataFrame, refunding: set[int],
+def _assemble(ids: NDArray[np.int64], buying: pd.DataFrame, refunding: NDArray[np.int64],
               as_of: date, unit: str) -> Histories:
     """Histories of every id in ``ids`` from the per-customer purchase figures ``buying``
     (customer_id, first, last, days, gross_cents, first_cents; days as day numbers)."""
@@ -126,8 +126,8 @@ def _assemble(ids: NDArray[np.int64], buying: pd.DataFrame, refunding: set[int],
     n = ids.size
     kind = np.full(n, Kind.NO_ORDERS, dtype=np.int8)
     x, t_x, T, m = (np.zeros(n) for _ in range(4))
-    if refunding:
-        kind[np.isin(ids, np.fromiter(refunding, dtype=np.int64))] = Kind.REFUNDS_ONLY
+    if refunding.size:
+        kind[np.isin(ids, refunding)] = Kind.REFUNDS_ONLY
     position = np.searchsorted(ids, buying["customer_id"].to_numpy(dtype=np.int64))
     found = (position < n) & (ids[np.minimum(position, n - 1)]
                               == buying["customer_id"].to_numpy(dtype=np.int64))
@@ -170,7 +170,7 @@ def histories_from_orders(orders: pd.DataFrame, *, as_of: date, unit: str = DEFA
         "customer_id")["cents"]
     buying["first_cents"] = buying["customer_id"].map(first_cents).fillna(0)
     refunding = set(frame["customer_id"].unique()) - set(buying["customer_id"])
-    return _assemble(ids, buying, {int(i) for i in refunding}, as_of, unit)
+    return _assemble(ids, buying, np.asarray(sorted(refunding), dtype=np.int64), as_of, unit)
 
 
 @dataclass(frozen=True)
@@ -227,12 +227,18 @@ def read_orders(engine: Engine, *, through: date) -> Orders:
     return Orders(live_ids, rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy())
 
 
+def _distinct_sorted(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The distinct values of a sorted array (np.unique would sort it again)."""
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
+
+
 def histories_at(orders: Orders, *, as_of: date, unit: str = DEFAULT_UNIT) -> Histories:
     """The histories of :class:`Orders` up to and including ``as_of``."""
     upto = orders.day <= as_of.toordinal()
     ids, days, amounts = orders.customer_id[upto], orders.day[upto], orders.cents[upto]
     bought = amounts >= 0
-    refunding = set(np.unique(ids).tolist()) - set(np.unique(ids[bought]).tolist())
+    refunding = np.setdiff1d(_distinct_sorted(ids), _distinct_sorted(ids[bought]),
+                             assume_unique=True)
     ids, days, amounts = ids[bought], days[bought], amounts[bought]
     # Rows are in (customer, day) order: a new purchase day starts where either changes.
     starts = np.flatnonzero(np.r_[True, (ids[1:] != ids[:-1]) | (days[1:] != days[:-1])]) \

@@ -132,9 +132,10 @@ def holdout_purchases(orders: Orders, ids: NDArray[np.int64], *, after: date,
     ``through``, in the order of ``ids``."""
     inside = ((orders.day > after.toordinal()) & (orders.day <= through.toordinal())
               & (orders.cents >= 0))
-    pairs = np.unique(np.column_stack([orders.customer_id[inside], orders.day[inside]]),
-                      axis=0)
-    buyers, counts = np.unique(pairs[:, 0], return_counts=True)
+    who, days = orders.customer_id[inside], orders.day[inside]  # in (customer, day) order
+    new_day = np.r_[True, (who[1:] != who[:-1]) | (days[1:] != days[:-1])] if who.size \
+        else np.zeros(0, dtype=bool)
+    buyers, counts = np.unique(who[new_day], return_counts=True)
     actual = np.zeros(ids.size, dtype=np.int64)
     position = np.searchsorted(ids, buyers)
     known = (position < ids.size) & (ids[np.minimum(position, ids.size - 1)] == buyers)

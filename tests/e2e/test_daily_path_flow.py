@@ -128,6 +128,44 @@ def test_fast_repeated_saves_keep_the_stored_values(page: Page, app_url: str,
     expect(page.get_by_role("textbox", name="City")).to_have_value("Essen")
 
 
+def test_a_save_clicked_while_the_last_one_waits_for_the_database_is_not_a_conflict(
+        page: Page, app_url: str, app_database: Path) -> None:
+    """A second save sent while the first is still writing must run after it, not beside it.
+
+    Streamlit's default ``fastReruns`` starts the second click's run at once in a new thread
+    while the first still runs: the second read the record before the first committed and
+    was refused as someone else's save. Holding the database's write lock makes the first
+    save wait, so the overlap happens every time instead of 1 run in 10 under load."""
+    with sqlite3.connect(app_database) as connection:
+        (customer_id,) = connection.execute(
+            "SELECT id FROM customer WHERE deleted_at IS NULL AND country = 'DE' "
+            "ORDER BY id DESC LIMIT 1 OFFSET 1").fetchone()
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/customer?customer={customer_id}")
+    wait_for_app(page)
+    blocker = sqlite3.connect(app_database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        page.get_by_role("textbox", name="City").fill("Bonn")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_timeout(1_000)  # the first save now waits for the lock
+        page.get_by_role("textbox", name="City").fill("Köln")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_timeout(1_000)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    expect(page.get_by_text("Someone saved this customer")).to_have_count(0)
+    with sqlite3.connect(app_database) as connection:
+        (stored,) = connection.execute("SELECT city FROM customer WHERE id = ?",
+                                       (customer_id,)).fetchone()
+    assert stored == "Köln"
+    expect(page.get_by_role("textbox", name="City")).to_have_value("Köln")
+
+
 def test_customer_tables_offer_no_built_in_download(page: Page, app_url: str) -> None:
     """Streamlit's table toolbar would download names, e-mails and phones past the export
     policy (consent, audit, formula neutralising); the app turns it off everywhere."""
