@@ -56,6 +56,7 @@ from db.models import (
     SegmentMember,
     Tag,
 )
+from db.predict.models import CustomerPrediction
 from db.quality.models import DuplicateCandidate, DuplicateDecision
 from db.segments.membership import SegmentError, member_condition
 from db.segments.rows import S, rows_for
@@ -85,6 +86,11 @@ PARTS: dict[str, str] = {
                            "person, with its score (0-1) and reasons",
     "duplicate_verdicts": "a reviewer's verdict on such a pair: the same person or not, by "
                           "which staff account and when",
+    "predictions": "the newest scores of the purchase model (see the README's Predictions): "
+                   "the history they came from (kind 0 no orders, 1 refunds only, 2 one "
+                   "purchase, 3 repeat purchases), the probability the customer is still "
+                   "active, the purchases expected in 90 days, the expected spend per "
+                   "purchase and the 12-month value; fit_id names the fit",
     "audit_events": "every recorded action about the customer: when, by which staff "
                     "account, what changed (old and new values) and from where",
 }
@@ -236,6 +242,15 @@ def _pairs(model: type[DuplicateCandidate] | type[DuplicateDecision], customer_i
     return _columns(model), [dict(row) for row in rows]
 
 
+def _scores(customer_id: int, engine: Engine) -> tuple[list[str], Rows]:
+    """The customer's stored prediction scores (none before a fit)."""
+    table = table_of(CustomerPrediction)
+    with engine.connect() as connection:
+        rows = connection.execute(select(table).where(
+            table.c.customer_id == customer_id)).mappings().all()
+    return _columns(CustomerPrediction), [dict(row) for row in rows]
+
+
 def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
              ) -> tuple[Customer, dict[str, tuple[list[str], Rows]]]:
     """The customer and each part of :data:`PARTS` as its columns and rows (stored
@@ -270,6 +285,7 @@ def parts_of(actor: Actor, customer_id: int, *, engine: Engine | None = None
             _dump(row) for row in restriction.history(actor, customer_id, engine=engine)]),
         "possible_duplicates": _pairs(DuplicateCandidate, customer_id, engine),
         "duplicate_verdicts": _pairs(DuplicateDecision, customer_id, engine),
+        "predictions": _scores(customer_id, engine),
         "audit_events": (_AUDIT_COLUMNS, _audit_events(actor, customer_id, engine)),
     }
     return customer, parts

@@ -91,6 +91,9 @@ RULES: dict[str, str] = {
     "customer_summary": DERIVED,  # recomputed by the derived hook
     "duplicate_candidate": RESOLVED,  # pairs naming the merged record: answered by the merge
     "duplicate_decision": HISTORY,  # reviewers' verdicts stay as they were given
+    # The merged record is no longer live, so its scores go; the survivor keeps its own
+    # until the next fit scores the joined history.
+    "customer_prediction": RESOLVED,
 }
 CUSTOMER = table_of(Customer)
 

@@ -30,6 +30,7 @@ from db.customers import profile, restriction
 from db.customers.service import CustomerNotFound, soft_delete_customer
 from db.derived.hook import customers_changed
 from db.models import AuditEvent, Customer, Order
+from db.predict.models import CustomerPrediction, PredictionFit
 from db.privacy.access_request import PARTS, access_request
 from db.quality import decisions
 from db.quality.merge import merge_customers, merge_plan
@@ -126,6 +127,18 @@ def _fill(engine: Engine) -> int:
         session.add(DuplicateCandidate(left_id=min(customer_id, bystander.id),
                                        right_id=max(customer_id, bystander.id), score=0.61,
                                        reasons="=same ZQ street"))
+    with write_session(engine) as session:  # a fit's scores, as db.predict stores them
+        fit = PredictionFit(fitted_by="ada", unit="weeks", as_of=date(2026, 11, 30),
+                            params="{}", customers_scored=2, buyers=1, repeat_buyers=0,
+                            monthly_discount=0.01, seconds=0.5)
+        session.add(fit)
+        session.flush()
+        assert fit.id is not None
+        session.add(CustomerPrediction(
+            customer_id=customer_id, fit_id=fit.id, kind=2, repeat_purchases=0,
+            first_purchase_on=date(2026, 10, 21), last_purchase_on=date(2026, 10, 21),
+            p_alive=0.8731, expected_purchases_90d=0.4127, expected_spend=41.73,
+            value_12m=163.29))
     return customer_id
 
 
@@ -137,6 +150,7 @@ EXPORTED_AS: dict[str, str] = {
     "payment_method": "payment_methods", "customer_tag": "tags", "segment_member": "segments",
     "customer_restriction": "restrictions",
     "duplicate_candidate": "possible_duplicates", "duplicate_decision": "duplicate_verdicts",
+    "customer_prediction": "predictions",
 }
 
 
