@@ -25,6 +25,8 @@ class PageSpec:
 PAGES = (
     PageSpec("home.py", "Home", ":material/home:", None, "Overview"),
     PageSpec("kpis.py", "KPIs", ":material/monitoring:", Capability.VIEW_KPIS, "Overview"),
+    PageSpec("predictions.py", "Predictions", ":material/online_prediction:",
+             Capability.VIEW_KPIS, "Overview"),
     PageSpec("lookup.py", "Lookup", ":material/search:", Capability.LOOKUP, "Customers"),
     PageSpec("new_customer.py", "New customer", ":material/person_add:",
              Capability.EDIT_CUSTOMER, "Customers"),

@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.date_bounds import EARLIEST, LATEST
 from dashboard.text import plain
 from db.models import INTERACTION_KINDS
+from db.predict.outlook import AT_RISK_BELOW
 from db.segments.definition import (
     FIELDS,
     MAX_DEPTH,
@@ -34,6 +35,11 @@ DRAFT = "segment_draft"
 _COUNTER = "segment_uid"
 _WINDOW_LABELS = {"ever": "ever", "last_days": "in the last N days", "between": "between dates"}
 _MATCH_LABELS = {"all": "ALL of these (and)", "any": "ANY of these (or)"}
+# The win-back starting point: customers the model thinks are slipping away, but worth it.
+WIN_BACK_VALUE = 500
+WIN_BACK = Group(children=[
+    Condition(field="p_alive", op="lt", value=AT_RISK_BELOW),
+    Condition(field="value_12m", op="gt", value=WIN_BACK_VALUE)])
 
 
 def _uid() -> str:
@@ -156,6 +162,8 @@ def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[in
         return True
     if spec.windowed or spec.counted or spec.by_kind:
         _extras(node, spec, f"{uid}:{field}")
+    if spec.help:
+        st.caption(plain(spec.help))
     # Checked after the widgets above have written this run's values into the node.
     condition = Condition.model_validate({key: value for key, value in node.items()
                                           if key != "uid"})
@@ -205,7 +213,7 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
         return st.selectbox("Value", choices, index=choices.index(current)
                             if current in choices else None, key=key,
                             placeholder="Choose a value")
-    if spec.kind in ("number", "money"):
+    if spec.kind in ("number", "money", "decimal"):
         return _number(spec, op, current, key)
     return st.text_input("Value", value=current or "", key=key, max_chars=200,
                          help="Ignores the case of A-Z; accented letters must match as typed "
@@ -217,6 +225,8 @@ def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
     cast: type[float] | type[int] = int
     if spec.kind == "money":
         step, cast = 1.0, float
+    elif spec.kind == "decimal":  # a probability by hundredths, other scores by ones
+        step, cast = (0.05 if spec.maximum <= 1 else 1.0), float
     if op == "between":
         low, high = current if isinstance(current, list) and len(current) == 2 else (None, None)
         left, right = st.columns(2)
@@ -233,7 +243,9 @@ def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
 
 
 def _as_value(spec: FieldSpec, number: float | int) -> Any:
-    """Money as text with two decimals (exact), whole numbers as int."""
+    """Money as text with two decimals (exact), decimals as float, whole numbers as int."""
+    if spec.kind == "decimal":
+        return float(number)
     return f"{number:.2f}" if spec.kind == "money" else int(number)
 
 

@@ -17,6 +17,7 @@ from dashboard.erasure_panel import erased_notice, erasure_section
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
 from dashboard.order_entry import order_form
+from dashboard.predictions_panel import predictions_panel
 from dashboard.privacy_tab import privacy_tab
 from dashboard.restriction_panel import restriction_panel
 from dashboard.text import format_when, plain
@@ -610,6 +611,7 @@ def main() -> None:
                 "links to it open this profile.")
     restriction_panel(user, customer_id)
     _figures(numbers)
+    predictions_panel(user, customer_id)
     names = ["Details", "Orders", "Interactions", "Feedback", "Consent"]
     if user.actor.can(Capability.VIEW_PAYMENT_DETAILS):
         names.append("Payment methods")

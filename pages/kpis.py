@@ -30,6 +30,7 @@ from dashboard.charts import (
     build_trend_chart,
 )
 from dashboard.kpi_tiles import tiles
+from dashboard.predictions_kpis import predictions_section
 from dashboard.text import plain
 from db.core.access import Actor, Capability
 from db.core.types import utcnow
@@ -326,6 +327,7 @@ def main() -> None:
                 "Choose a longer period or fewer filters.")
     _tiles(board)
     _charts(board, view.granularity, today, anchor)
+    predictions_section(user)
 
 
 main()

@@ -68,6 +68,12 @@ def _start_over() -> None:
         st.session_state.pop(key, None)
 
 
+def _win_back() -> None:
+    """Start the builder from the win-back list (a button callback, before the editor)."""
+    st.session_state.pop(EDITING, None)
+    st.session_state[editor.DRAFT] = editor.from_definition(editor.WIN_BACK)
+
+
 def _open(segment_id: int, user: UserView) -> None:
     """Load a saved segment into the builder (a button callback: it runs before the view
     switch is drawn, so it may set the view)."""
@@ -111,6 +117,11 @@ def _builder(user: UserView) -> None:
             st.rerun()
         definition = editor.to_definition(draft)
         found = problems(definition)
+        st.button("Win-back list", icon=":material/person_search:", on_click=_win_back,
+                  key="segment_win_back",
+                  help=f"Start from: probability active below {editor.AT_RISK_BELOW} and "
+                       f"12-month value above {editor.WIN_BACK_VALUE} (the newest fit's "
+                       "scores). Replaces the definition above.")
         with st.popover("Start over", icon=":material/restart_alt:"):
             st.markdown("Clear the definition and the save form? Saved segments are not "
                         "touched.")

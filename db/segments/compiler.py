@@ -27,7 +27,16 @@ from db.derived.models import CHANNEL_BITS, listed
 from db.models import NPS_BANDS, CustomerTag, Tag
 from db.segments.comparisons import cents, choice, compare, compare_value, text, texts, whole
 from db.segments.definition import Condition, Group, InvalidDefinition, problems
-from db.segments.rows import INTERACTIONS, KEY, ORDERS, C, S, reads_only_rows, rows_for
+from db.segments.rows import (
+    INTERACTIONS,
+    KEY,
+    ORDERS,
+    PREDICTIONS,
+    C,
+    S,
+    reads_only_rows,
+    rows_for,
+)
 from db.segments.windows import Windows, ever
 
 # Positive twin of each negative operator: "not in" is NOT "in", and so on.
@@ -201,6 +210,18 @@ class _Compiler:
         return and_(score.is_not(None),
                     or_(*(score.between(*NPS_BANDS[name]) for name in groups)))
 
+    # -- predictions -----------------------------------------------------------------
+
+    def field_p_alive(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _scored(PREDICTIONS.c.p_alive, op, condition.value)
+
+    def field_expected_purchases_90d(self, condition: Condition,
+                                     op: str) -> ColumnElement[bool]:
+        return _scored(PREDICTIONS.c.expected_purchases_90d, op, condition.value)
+
+    def field_value_12m(self, condition: Condition, op: str) -> ColumnElement[bool]:
+        return _scored(PREDICTIONS.c.value_12m, op, condition.value)
+
     # -- membership ------------------------------------------------------------------
 
     def field_segment(self, condition: Condition, op: str) -> ColumnElement[bool]:
@@ -221,6 +242,22 @@ class _Compiler:
             return self.group(target)
         finally:
             self.visiting.pop()
+
+
+def _scored(score: ColumnElement[Any], op: str, value: object) -> ColumnElement[bool]:
+    """A comparison of a stored score, as the set of customers whose score passes it (read
+    once through the score's index). No score, or no row (added since the fit), fails."""
+    test: ColumnElement[bool]
+    if op == "is_known":
+        test = score.is_not(None)
+    elif op == "between":
+        assert isinstance(value, list) and len(value) == 2, value
+        test = score.between(float(value[0]), float(value[1]))
+    else:
+        assert isinstance(value, int | float), value
+        test = {"lt": score < float(value), "le": score <= float(value),
+                "gt": score > float(value), "ge": score >= float(value)}[op]
+    return KEY.in_(select(PREDICTIONS.c.customer_id).where(test))
 
 
 def _cost(test: ColumnElement[bool]) -> int:

@@ -24,10 +24,15 @@ evaluator in the tests both follow this text):
   means on or after that time minus N days; "between dates" includes both days (UTC);
   "more than N days ago" means before that time minus N days.
 - Age is in whole years on the evaluation day (born 29 February: a year older on 1 March).
+- The prediction scores (probability active, expected purchases, 12-month value) are the
+  newest fit's (:mod:`db.predict`); a customer without one (no purchase yet, or added since
+  the fit) matches no comparison, only "is unknown". They take decimals and have no
+  "equals" or "does not equal": a score is never exactly a typed value.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -63,6 +68,7 @@ SET_OPS = ("has_any", "has_all", "has_none")
 FLAG_OPS = ("is_true", "is_false")
 CONSENT_OPS = ("granted", "not_granted")
 SEGMENT_OPS = ("in_segment", "not_in_segment")
+SCORE_OPS = ("lt", "le", "gt", "ge", "between", "is_known", "is_unknown")
 NO_VALUE_OPS = frozenset({"is_known", "is_unknown", "is_true", "is_false"})
 
 OP_LABELS = {
@@ -76,7 +82,8 @@ OP_LABELS = {
     "in_segment": "is in segment", "not_in_segment": "is not in segment",
 }
 
-Kind = Literal["number", "money", "text", "choice", "date", "set", "flag", "consent", "segment"]
+Kind = Literal["number", "money", "decimal", "text", "choice", "date", "set", "flag",
+               "consent", "segment"]
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,11 @@ class FieldSpec:
     minimum: int = 0
     maximum: int = MAX_COUNT
     unit: str = ""
+    help: str = ""  # shown under a condition on the field
 
 
+_UNSCORED = (" A customer without a score (no purchase yet, or added since the newest fit) "
+             "matches no comparison, only “is unknown”.")
 _FIELDS = (
     FieldSpec("age", "Age", "Profile", "number", NUMBER_OPS, maximum=150, unit="years"),
     FieldSpec("gender", "Gender", "Profile", "choice", CHOICE_OPS, GENDERS),
@@ -131,6 +141,16 @@ _FIELDS = (
               "number", NUMBER_OPS, maximum=MAX_DAYS, unit="days"),
     FieldSpec("nps_group", "Latest NPS answer", "Engagement", "choice", CHOICE_OPS,
               NPS_GROUPS),
+    FieldSpec("p_alive", "Probability active", "Predictions", "decimal", SCORE_OPS,
+              maximum=1, help="From 0 to 1, the newest fit's chance that the customer is "
+                              "still buying (0.3 is 30%)." + _UNSCORED),
+    FieldSpec("expected_purchases_90d", "Expected purchases (next 90 days)", "Predictions",
+              "decimal", SCORE_OPS, maximum=100_000, unit="purchases",
+              help="The newest fit's expected number of purchases in the 90 days after it."
+                   + _UNSCORED),
+    FieldSpec("value_12m", "12-month value", "Predictions", "decimal", SCORE_OPS,
+              maximum=int(MAX_MONEY), help="The newest fit's expected spend over the 12 "
+                                          "months after it, discounted." + _UNSCORED),
     FieldSpec("segment", "Saved segment", "Membership", "segment", SEGMENT_OPS),
 )
 FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in _FIELDS}
@@ -283,6 +303,8 @@ def _window_problem(window: Window) -> str | None:
 
 
 def _value_problem(spec: FieldSpec, op: str, value: Any) -> str | None:
+    if spec.kind == "decimal":
+        return _decimal_problem(spec, op, value)
     if op == "between":
         if not isinstance(value, list) or len(value) != 2 or None in value:
             return "Give a lowest and a highest value."
@@ -319,6 +341,24 @@ def _value_problem(spec: FieldSpec, op: str, value: Any) -> str | None:
     if spec.kind in ("number", "money"):
         return _scalar_problem(spec, value)
     return _text_problem(spec, value)
+
+
+def _decimal_problem(spec: FieldSpec, op: str, value: Any) -> str | None:
+    """A number (decimals allowed) within the field's range, or two for "between"."""
+    values = value if op == "between" else [value]
+    if op == "between" and (not isinstance(value, list) or len(value) != 2 or None in value):
+        return "Give a lowest and a highest value."
+    for number in values:
+        if number is None:
+            return "Give a number."
+        if not isinstance(number, int | float) or isinstance(number, bool) \
+                or not math.isfinite(number):
+            return f"{spec.label} must be a number."
+        if not spec.minimum <= number <= spec.maximum:
+            return f"{spec.label} must be from {spec.minimum:,} to {spec.maximum:,}."
+    if op == "between" and values[0] > values[1]:
+        return "The lowest value is above the highest."
+    return None
 
 
 def _scalar_problem(spec: FieldSpec, value: Any) -> str | None:

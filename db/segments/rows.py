@@ -12,11 +12,13 @@ from sqlalchemy.sql.util import find_tables
 from db.core.sql import table_of
 from db.derived.models import CustomerSummary, customer_rows
 from db.models import Customer, Interaction, Order
+from db.predict.models import CustomerPrediction
 
 CUSTOMERS = table_of(Customer)
 SUMMARY = table_of(CustomerSummary)
 ORDERS = table_of(Order)
 INTERACTIONS = table_of(Interaction)
+PREDICTIONS = table_of(CustomerPrediction)  # the newest fit's scores, one row per customer
 C = CUSTOMERS.c
 S = SUMMARY.c
 # The customer a correlated subquery probes.

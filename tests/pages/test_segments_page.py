@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
+from dashboard.segment_editor import WIN_BACK
 from db.core.access import Actor
 from db.customers import profile
 from db.customers.service import create_customer
+from db.predict.models import CustomerPrediction
 from db.segments import service, sizes
 from db.segments.definition import Condition, Group
 from tests.pages.conftest import ROOT
+from tests.pages.predictions import fitted
 
 SEGMENTS_PAGE = str(ROOT / "pages" / "segments.py")
 ADMIN = Actor("admin", "admin")
@@ -218,3 +221,34 @@ def test_delete_is_offered_to_whom_the_service_allows(signed_in: Callable[[str],
         at.segmented_control(key="segments_view").set_value("Saved segments").run()
         assert not at.exception, at.exception
         assert _popover_disabled(at, "Delete") is not offered, role
+
+
+def test_win_back_list_in_two_clicks(signed_in: Callable[[str], AppTest],
+                                     app_db: Engine) -> None:
+    """One click fills the builder with the win-back conditions (the preview counts them
+    from the newest fit's scores), the second saves them."""
+    fitted(app_db)
+    with app_db.connect() as connection:
+        expected = connection.execute(select(func.count()).select_from(CustomerPrediction)
+                                      .where(CustomerPrediction.p_alive < 0.3,
+                                             CustomerPrediction.value_12m > 500)).scalar_one()
+    at = _open(signed_in, "manager")
+    _button(at, "Win-back list").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.selectbox if s.label == "Field"] == ["p_alive", "value_12m"]
+    assert [n.value for n in at.number_input] == [0.3, 500.0]
+    assert any("matches no comparison" in c.value for c in at.caption)
+    assert _metric(at, "Members") == f"{expected:,}"
+    with app_db.connect() as connection:
+        at_risk = connection.execute(select(func.count()).select_from(CustomerPrediction)
+                                     .where(CustomerPrediction.p_alive < 0.3,
+                                            CustomerPrediction.value_12m > 0)).scalar_one()
+    at.number_input[1].set_value(0.0).run()
+    assert at_risk > 0 and _metric(at, "Members") == f"{at_risk:,}"
+    at.number_input[1].set_value(500.0).run()
+    next(t for t in at.text_input if t.label == "Name").input("Win-back")
+    at.button(key="FormSubmitter:segment_save-Save segment").click().run()
+    assert not at.exception, at.exception
+    saved = sizes.list_segments(ADMIN, engine=app_db)
+    assert [(row.name, row.size) for row in saved] == [("Win-back", expected)]
+    assert service.definition_of(service.get_segment(ADMIN, saved[0].id)) == WIN_BACK

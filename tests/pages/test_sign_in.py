@@ -88,11 +88,11 @@ def test_an_attempt_refused_as_too_early_shows_only_the_delay(
 
 
 @pytest.mark.parametrize(("role", "titles"), [
-    ("admin", ["Home", "KPIs", "Lookup", "New customer", "Duplicates", "Data quality",
-               "Segments", "Audit trail", "Users", "Import data", "Deleted customers",
-               "Privacy", "Database", "Settings"]),
-    ("manager", ["Home", "KPIs", "Lookup", "New customer", "Duplicates", "Data quality",
-                 "Segments", "Audit trail"]),
+    ("admin", ["Home", "KPIs", "Predictions", "Lookup", "New customer", "Duplicates",
+               "Data quality", "Segments", "Audit trail", "Users", "Import data",
+               "Deleted customers", "Privacy", "Database", "Settings"]),
+    ("manager", ["Home", "KPIs", "Predictions", "Lookup", "New customer", "Duplicates",
+                 "Data quality", "Segments", "Audit trail"]),
     ("marketing", ["Home", "Lookup", "Segments"]),
 ])
 def test_menu_lists_the_pages_of_the_role(role: str, titles: list[str]) -> None:

@@ -16,8 +16,10 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from db.models import ConsentEvent, Customer, CustomerTag, Feedback, Interaction, Order, Tag
+from db.predict.models import CustomerPrediction
 from db.segments.definition import Condition, Group, Window
 
+SCORES = ["p_alive", "expected_purchases_90d", "value_12m"]
 NPS = {"promoter": range(9, 11), "passive": range(7, 9), "detractor": range(0, 7)}
 
 
@@ -29,6 +31,7 @@ class Frames:
     feedback: pd.DataFrame
     consent: pd.DataFrame
     tags: pd.DataFrame  # customer_id, name
+    predictions: pd.DataFrame  # customer_id, p_alive, expected_purchases_90d, value_12m
 
 
 def _frame(engine: Engine, statement, columns: list[str]) -> pd.DataFrame:
@@ -60,6 +63,11 @@ def load(engine: Engine) -> Frames:
                        ["id", "customer_id", "purpose", "granted", "at"]),
         tags=_frame(engine, select(CustomerTag.customer_id, Tag.name)
                     .join(Tag, Tag.id == CustomerTag.tag_id), ["customer_id", "name"]),
+        predictions=_frame(engine, select(CustomerPrediction.customer_id,
+                                          CustomerPrediction.p_alive,
+                                          CustomerPrediction.expected_purchases_90d,
+                                          CustomerPrediction.value_12m),
+                           ["customer_id", *SCORES]),
     )
 
 
@@ -340,6 +348,33 @@ class Reference:
         groups = {i: next(name for name, span in NPS.items() if s in span)
                   for i, s in scores.items()}
         return self.choice_field(cond, groups)
+
+    # -- predictions -------------------------------------------------------------------
+
+    def score(self, cond: Condition, name: str) -> Callable[[int], bool]:
+        """A customer without a row or with no score is unknown; decimals compared as is."""
+        frame = self.f.predictions
+        values = {int(i): (None if v is None or pd.isna(v) else float(v))
+                  for i, v in zip(frame["customer_id"], frame[name], strict=True)}
+        if cond.op == "between":
+            low, high = (float(v) for v in cond.value)
+            test: Callable[[object], bool] | None = lambda x: low <= x <= high  # noqa: E731
+        elif cond.op in ("is_known", "is_unknown"):
+            test = None
+        else:
+            target = float(cond.value)
+            test = {"lt": lambda x: x < target, "le": lambda x: x <= target,
+                    "gt": lambda x: x > target, "ge": lambda x: x >= target}[cond.op]
+        return self.on_value(values, cond, test)
+
+    def f_p_alive(self, cond):
+        return self.score(cond, "p_alive")
+
+    def f_expected_purchases_90d(self, cond):
+        return self.score(cond, "expected_purchases_90d")
+
+    def f_value_12m(self, cond):
+        return self.score(cond, "value_12m")
 
     # -- membership --------------------------------------------------------------------
 
