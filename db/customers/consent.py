@@ -32,7 +32,15 @@ from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields, text_errors
 from db.derived.hook import customers_changed
-from db.models import CONSENT_PURPOSES, CONSENT_SOURCES, ConsentEvent, Customer, User, is_live
+from db.models import (
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    ConsentEvent,
+    Customer,
+    User,
+    is_live,
+    lock_customers,
+)
 
 # What a person records by hand; "import" is written by file imports only.
 RECORDED_SOURCES = tuple(source for source in CONSENT_SOURCES if source != "import")
@@ -144,8 +152,7 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
     with write_session(engine) as session:
         _live_customer(session, customer_id)
         # Two submits of one change check and write one after the other (PostgreSQL).
-        session.execute(select(Customer.id).where(Customer.id == customer_id)
-                        .with_for_update())
+        lock_customers(session, [customer_id])
         if _twin(session, actor, customer_id, change):
             raise AlreadyRecorded(purpose, granted)
         recorder = session.execute(
