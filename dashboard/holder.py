@@ -20,9 +20,9 @@ from typing import Any
 import streamlit as st
 
 
-def holder(key: str) -> dict[str, Any]:
+def holder(key: str) -> dict[Any, Any]:
     """The plain dict kept in Session State under ``key`` (an empty one the first time).
 
     Call it before the write; change the dict it returns, never the key, after it."""
-    held: dict[str, Any] = st.session_state.setdefault(key, {})
+    held: dict[Any, Any] = st.session_state.setdefault(key, {})
     return held
