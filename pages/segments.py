@@ -101,6 +101,10 @@ def _duplicate(segment_id: int, user: UserView) -> None:
     segment list is drawn, so it may choose the list's selection)."""
     try:
         copy = service.duplicate_segment(user.actor, segment_id)
+    except service.AlreadyDuplicated as already:  # a double click's second click
+        st.session_state[CHOSEN] = already.copy.id
+        st.session_state[NOTICE] = plain(already)
+        return
     except SEGMENT_ERRORS as error:
         st.session_state[PROBLEM] = plain(error)
         return

@@ -218,3 +218,23 @@ def test_delete_is_offered_to_whom_the_service_allows(signed_in: Callable[[str],
         at.segmented_control(key="segments_view").set_value("Saved segments").run()
         assert not at.exception, at.exception
         assert _popover_disabled(at, "Delete") is not offered, role
+
+
+def test_a_second_duplicate_click_selects_the_copy_the_first_made(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    marketing = Actor("marketing", "marketing")
+    original = service.save_segment(marketing, name="Germans", description=None,
+                                    kind="dynamic", definition=Group(children=[
+                                        Condition(field="country", op="eq", value="DE")]),
+                                    engine=app_db)
+    copy = service.duplicate_segment(marketing, original.id, engine=app_db)  # the first click
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    at.selectbox(key="segments_chosen").set_value(original.id).run()
+    _button(at, "Duplicate").click().run()
+    assert not at.exception, at.exception
+    assert len(service.segment_names(marketing, engine=app_db)) == 2
+    assert len(at.dataframe[0].value) == 2
+    assert at.selectbox(key="segments_chosen").value == copy.id
+    assert "no second copy" in at.success[0].value
+    assert not at.error
