@@ -245,7 +245,9 @@ def _saved(user: UserView) -> None:
     with actions[2].popover("Delete", icon=":material/delete:",
                             disabled=not service.may_change(user.actor, row)):
         st.markdown(f"Delete “{plain(row.name)}” for everyone? Its history goes with it.")
-        if st.button("Delete for good", type="primary", key="segment_delete"):
+        # Keyed by the segment: a second click sent before the page redrew is a click on
+        # this segment's button, which the next run no longer draws, not on the next one's.
+        if st.button("Delete for good", type="primary", key=f"segment_delete_{row.id}"):
             try:
                 service.delete_segment(user.actor, row.id)
             except SEGMENT_ERRORS as error:

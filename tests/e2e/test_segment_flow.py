@@ -9,6 +9,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from db.core.access import Actor
+from db.core.engine import make_engine
+from db.segments.definition import Condition, Group
+from db.segments.service import save_segment
 from tests.e2e.conftest import choose, sign_in, wait_for_app
 
 
@@ -47,6 +51,45 @@ def test_build_save_and_export(page: Page, app_url: str, app_database: Path) -> 
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len(rows) == consented
     assert {row["country"] for row in rows} == {country}
+
+
+def test_a_double_click_on_delete_for_good_deletes_only_the_chosen_segment(
+        page: Page, app_url: str, app_database: Path) -> None:
+    """The button once had one key for every segment: after the first click deleted the
+    chosen one, the list showed the next, and the second click deleted that one too. The
+    database's write lock held from here makes the first delete wait for the second click."""
+    engine = make_engine(f"sqlite:///{app_database}")
+    marketing = Actor("marketing", "marketing")
+    for name in ("AAA delete me", "AAB keep me"):
+        save_segment(marketing, name=name, description=None, kind="dynamic",
+                     definition=Group(children=[Condition(field="country", op="in",
+                                                          value=["DE"])]), engine=engine)
+    engine.dispose()
+    sign_in(page, app_url, "marketing")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Segments").click()
+    wait_for_app(page)
+    page.get_by_test_id("stButtonGroup").get_by_text("Saved segments").click()
+    wait_for_app(page)
+    choose(page, "Segment", "AAA delete me")
+    wait_for_app(page)
+    page.get_by_role("button", name="Delete").click()
+    blocker = sqlite3.connect(app_database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        page.get_by_role("button", name="Delete for good").click()
+        page.wait_for_timeout(1_000)  # the first delete now waits for the lock
+        page.get_by_role("button", name="Delete for good").click()
+        page.wait_for_timeout(1_000)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    with sqlite3.connect(app_database) as connection:
+        names = {name for (name,) in connection.execute("SELECT name FROM segment")}
+    assert "AAA delete me" not in names
+    assert "AAB keep me" in names
 
 
 def test_a_save_clicked_while_the_last_one_waits_is_not_a_conflict(
