@@ -95,6 +95,8 @@ def _form(user: UserView, customer_id: int, *, newest_notice: str) -> None:
             st.error(plain(f"{field.replace('_', ' ').capitalize()}: {message}"))
     except CustomerNotFound as error:
         st.error(plain(str(error)))
+    except consent.AlreadyRecorded as already:  # a second click: the first one recorded it
+        st.info(plain(str(already)))
     else:
         done = "granted" if change == "Grant" else "withdrawn"
         st.toast(f"{_label(purpose).capitalize()}: {done}.")

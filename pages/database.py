@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.holder import holder
 from dashboard.text import format_when, plain
 from db.backup.copy import BackupError, back_up, pg_dump_command, pg_restore_command
 from db.backup.facts import DatabaseFacts, check_audit_chain, database_facts, newest_backup
@@ -15,7 +16,9 @@ from db.core.access import Capability
 from db.core.engine import DatabaseBusy
 from db.users.service import UserView
 
-WRITTEN = "database_backup_written"  # (path, bytes, monotonic time) of this session's backup
+# {"path", "size", "at" (monotonic time)} of this session's backup, a dashboard.holder: the
+# spinner closing after the copy is a point where a click stops the run.
+WRITTEN = "database_backup_written"
 # A second click on "Back up now" within this many seconds of a backup this session wrote
 # is the same request (a double click): it shows that backup instead of writing another.
 SAME_REQUEST_SECONDS = 10
@@ -57,21 +60,20 @@ def _tables(found: DatabaseFacts) -> None:
 
 
 def _back_up(user: UserView) -> None:
-    if (written := st.session_state.get(WRITTEN)) and \
-            time.monotonic() - written[2] < SAME_REQUEST_SECONDS:
+    written = holder(WRITTEN)
+    if written and time.monotonic() - written["at"] < SAME_REQUEST_SECONDS:
         return
     try:
         with st.spinner("Copying the database…"):
             path = back_up(user.actor)
+            # Before the spinner closes: no Streamlit call between the backup and this.
+            written.update(path=str(path), size=path.stat().st_size, at=time.monotonic())
     except BackupError as error:  # the message says no backup was made, and why
-        st.session_state.pop(WRITTEN, None)
+        written.clear()
         st.error(plain(error))
-        return
     except DatabaseBusy as error:  # the copy was made but could not be audited: removed
-        st.session_state.pop(WRITTEN, None)
+        written.clear()
         st.error(plain(f"No backup was kept: {error}"))
-        return
-    st.session_state[WRITTEN] = (str(path), path.stat().st_size, time.monotonic())
 
 
 def _backups(user: UserView, found: DatabaseFacts) -> None:
@@ -87,9 +89,9 @@ def _backups(user: UserView, found: DatabaseFacts) -> None:
     if st.button("Back up now", type="primary"):
         _back_up(user)
         newest = newest_backup(found.backup_folder)  # the one just written
-        if written := st.session_state.get(WRITTEN):  # shown after this click only
-            path, size, _ = written
-            st.success(plain(f"Backup written: {path} ({size_text(size)})."))
+        if written := holder(WRITTEN):  # shown after this click only
+            st.success(plain(f"Backup written: {written['path']} "
+                             f"({size_text(written['size'])})."))
     newest_line = (f"Newest backup: {newest.path.name}, {size_text(newest.size)}, written "
                    f"{format_when(newest.written_at)}" if newest is not None
                    else f"No backup yet in {found.backup_folder}.")

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.holder import holder
 from dashboard.text import format_when, plain
 from db.core.access import Capability, PermissionDenied
 from db.customers.service import CustomerNotFound
@@ -21,9 +22,12 @@ from db.quality.merge import MergeConflict, MergePlan, MergeRefused, merge_custo
 from db.quality.review import Side, sides
 from db.users.service import UserView
 
-DONE = "duplicates_done"  # a result to show once, after the rerun that follows a change
+# Three dashboard.holder dicts: after a merge commits, the next Streamlit call is a point
+# where a click stops the run, so its result and the end of its preview are noted by plain
+# dict operations before any such call.
+DONE = "duplicates_done"  # {"message"}: a result to show once, after the rerun that follows
 SEEN = "duplicates_seen"  # pair -> the plan the reviewer is looking at (its versions)
-BULK = "duplicates_bulk"  # the bulk preview being confirmed
+BULK = "duplicates_bulk"  # {"threshold", "pairs", "plan"}: the bulk preview being confirmed
 LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
           "phone": "Phone", "street": "Street", "postcode": "Postcode", "city": "City",
           "country": "Country", "birth_date": "Birth date", "gender": "Gender",
@@ -44,11 +48,12 @@ def _run(user: UserView) -> None:
                    f"{DEFAULT_THRESHOLD:.0%} or more (proposed as duplicates). Pairs merged "
                    "or answered since have left the list below.")
     if st.button("Find duplicates now", icon=":material/manage_search:"):
+        done, seen = holder(DONE), holder(SEEN)
         with st.spinner("Comparing every live customer…"):
             found = find_duplicates(user.actor)
-        st.session_state[DONE] = (f"Found {found.stored:,} pairs to review "
-                                  f"({found.proposed:,} proposed) in {found.seconds:,.1f} s.")
-        st.session_state.pop(SEEN, None)
+            done["message"] = (f"Found {found.stored:,} pairs to review "
+                               f"({found.proposed:,} proposed) in {found.seconds:,.1f} s.")
+            seen.clear()
         st.rerun()
 
 
@@ -120,27 +125,29 @@ def _review(user: UserView, pair: Pair, people: dict[int, Side]) -> None:
     key = (survivor, merged)
     try:
         # The comparison as first shown: a merge refuses if either record changed since.
-        plan = st.session_state.get(SEEN, {}).get(key) or merge_plan(user.actor, survivor,
-                                                                     merged)
+        seen, done = holder(SEEN), holder(DONE)
+        plan = seen.get(key) or merge_plan(user.actor, survivor, merged)
     except REFUSALS as refused:
         st.error(plain(str(refused)))
         return
-    st.session_state[SEEN] = {key: plan}
+    seen.clear()
+    seen[key] = plan
     keep = _choices(plan)
     merge, same, different = st.columns(3)
     if merge.button(f"Merge into #{survivor}", type="primary", key=f"merge_{key}"):
         try:
-            done = merge_customers(user.actor, survivor_id=survivor, merged_id=merged,
-                                   survivor_version=plan.survivor_version,
-                                   merged_version=plan.merged_version, keep=keep)
+            result = merge_customers(user.actor, survivor_id=survivor, merged_id=merged,
+                                     survivor_version=plan.survivor_version,
+                                     merged_version=plan.merged_version, keep=keep)
+            # No Streamlit call between the commit and these notes.
+            done["message"] = (f"Merged #{merged} into #{survivor}: "
+                               f"{sum(result.moved.values()):,} rows moved; links to "
+                               f"#{merged} now open #{survivor}.")
+            seen.clear()
         except (MergeConflict, *REFUSALS) as refused:
-            st.session_state.pop(SEEN, None)  # the next view reads both records again
+            seen.clear()  # the next view reads both records again
             st.error(plain(str(refused)))
             return
-        moved = sum(done.moved.values())
-        st.session_state[DONE] = (f"Merged #{merged} into #{survivor}: {moved:,} rows moved; "
-                                  f"links to #{merged} now open #{survivor}.")
-        st.session_state.pop(SEEN, None)
         st.rerun()
     verdicts = {True: ("Same person, merge later", "are the same person; merge them when "
                        "ready."),
@@ -151,11 +158,11 @@ def _review(user: UserView, pair: Pair, people: dict[int, Side]) -> None:
         if column.button(label, key=f"verdict_{is_same}_{key}"):
             try:
                 decisions.mark(user.actor, pair.left_id, pair.right_id, same=is_same)
+                done["message"] = f"Noted: #{pair.left_id} and #{pair.right_id} {noted}"
+                seen.clear()
             except REFUSALS as refused:
                 st.error(plain(str(refused)))
                 return
-            st.session_state[DONE] = f"Noted: #{pair.left_id} and #{pair.right_id} {noted}"
-            st.session_state.pop(SEEN, None)
             st.rerun()
 
 
@@ -168,12 +175,13 @@ def _bulk(user: UserView) -> None:
     if not pairs:
         st.caption("No pair scores that high.")
         return
+    shown, done, seen = holder(BULK), holder(DONE), holder(SEEN)
     if st.button(f"Preview merging {len(pairs):,} pairs", key="bulk_preview"):
-        st.session_state[BULK] = (threshold, pairs, bulk.preview_pairs(user.actor, pairs))
-    shown = st.session_state.get(BULK)
-    if shown is None or shown[0] != threshold:
+        previewed = bulk.preview_pairs(user.actor, pairs)
+        shown.update(threshold=threshold, pairs=pairs, plan=previewed)
+    if not shown or shown["threshold"] != threshold:
         return
-    _, pairs, plan = shown  # exactly what was previewed: a pair found since waits
+    pairs, plan = shown["pairs"], shown["plan"]  # what was previewed: a pair found since waits
     st.dataframe(pd.DataFrame([{
         "Keep": f"#{m.survivor_id} {m.survivor_name}", "Orders kept": m.survivor_orders,
         "Merge": f"#{m.merged_id} {m.merged_name}", "Orders moved": m.merged_orders,
@@ -190,27 +198,31 @@ def _bulk(user: UserView) -> None:
     if typed.strip() != str(len(plan.merges)):
         st.error(f"Type {len(plan.merges)} to confirm; nothing was merged.")
         return
-    done = bulk.merge_pairs(user.actor, pairs, versions=plan.versions)
-    st.session_state[DONE] = (f"Merged {len(done.merged):,} pairs; skipped "
-                              f"{len(done.skipped):,} (changed or merged meanwhile).")
-    for key in (BULK, SEEN, "bulk_typed"):
-        st.session_state.pop(key, None)
+    result = bulk.merge_pairs(user.actor, pairs, versions=plan.versions)
+    # No Streamlit call between the commit and these notes: a second click finds no preview.
+    done["message"] = (f"Merged {len(result.merged):,} pairs; skipped "
+                       f"{len(result.skipped):,} (changed or merged meanwhile).")
+    shown.clear()
+    seen.clear()
+    st.session_state.pop("bulk_typed", None)
     st.rerun()
 
 
 def main() -> None:
     user = require_page(Capability.EDIT_CUSTOMER, "Duplicates")
     st.title("Duplicates")
-    if message := st.session_state.pop(DONE, None):
+    done = holder(DONE)
+    if message := done.get("message"):
         st.success(plain(message))
+        done.pop("message")  # once shown: a run stopped before showing it shows it next
     _run(user)
     pairs = candidates(user.actor)
-    opened = st.session_state.get(SEEN)
+    opened = holder(SEEN)
     if opened and not any((p.left_id, p.right_id) == tuple(sorted(next(iter(opened))))
                           for p in pairs):
         st.info("The pair you had open is no longer listed: one of its records was merged, "
                 "deleted or marked not the same meanwhile (perhaps in another tab).")
-        st.session_state.pop(SEEN)
+        opened.clear()
     if not pairs:
         if last_run(user.actor) is not None:
             st.success("No pair left to review.")

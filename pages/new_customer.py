@@ -2,7 +2,8 @@
 
 An e-mail that another customer has is refused with a link to them; a record that looks
 like an existing person (same phone, or same name with the same postcode or birth date)
-asks for confirmation first.
+asks for confirmation first. A second click that sends the record just created again opens
+that customer (:class:`db.customers.twins.AlreadyCreated`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dashboard.navigation import PAGES_DIR
 from dashboard.text import plain
 from db.core.access import Capability
 from db.customers.service import DuplicateEmail, PossibleDuplicate, create_customer
+from db.customers.twins import AlreadyCreated
 from db.customers.validation import InvalidFields
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES, GENDERS, INCOME_BANDS, SOURCE_CHANNELS
 from db.users.service import UserView
@@ -64,7 +66,11 @@ def _create(user: UserView, values: dict, *, confirm: bool) -> None:
     for key in ("new_errors", "new_existing", "new_candidates", "new_pending"):
         st.session_state.pop(key, None)
     try:
-        customer = create_customer(user.actor, values, confirm=confirm)
+        customer_id = create_customer(user.actor, values, confirm=confirm).id
+    except AlreadyCreated as already:  # a second click: the first one created it
+        customer_id = already.existing_id
+        st.toast(f"Customer {customer_id} was already created by your first click; "
+                 "here it is.")
     except InvalidFields as error:
         st.session_state["new_errors"] = error.errors
         st.rerun()
@@ -80,7 +86,7 @@ def _create(user: UserView, values: dict, *, confirm: bool) -> None:
         st.rerun()
     for key in [*KEYS, "new_errors", "new_existing", "new_candidates", "new_pending"]:
         st.session_state.pop(key, None)
-    st.switch_page(str(PROFILE), query_params={"customer": str(customer.id)})
+    st.switch_page(str(PROFILE), query_params={"customer": str(customer_id)})
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.holder import holder
 from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
 from db.customers import suppression
@@ -18,7 +19,9 @@ from db.privacy import retention
 from db.users.service import UserView
 
 DONE = "privacy_done"  # a result to show once after the rerun that follows a change
-LIFTED = "privacy_lifted"  # (address, when) of this session's last lift
+# {"address", "at" (monotonic time)} of this session's last lift, a dashboard.holder: the
+# next Streamlit call after the lift is a point where a click stops the run.
+LIFTED = "privacy_lifted"
 # A second click on the same button within this many seconds is the same request: it finds
 # the work done and must not say the opposite of the first click.
 SAME_REQUEST_SECONDS = 30
@@ -73,17 +76,20 @@ def _suppression(user: UserView) -> None:
     if not email.strip():
         st.error("Type the e-mail address to take off the list.")
         return
+    typed = email.strip().casefold()
+    last = holder(LIFTED)
+    same_request = (last.get("address") == typed
+                    and time.monotonic() - last.get("at", 0.0) < SAME_REQUEST_SECONDS)
     try:
         lifted = suppression.lift(user.actor, email)
+        if lifted:  # no Streamlit call between the lift and this
+            last.update(address=typed, at=time.monotonic())
     except (InvalidValue, PermissionDenied) as refused:
         st.error(plain(str(refused)))
         return
-    typed = email.strip().casefold()
-    last, at = st.session_state.get(LIFTED, ("", 0.0))
-    if not lifted and not (last == typed and time.monotonic() - at < SAME_REQUEST_SECONDS):
+    if not (lifted or same_request):
         st.info("That address is not on the suppression list.")
         return
-    st.session_state[LIFTED] = (typed, time.monotonic())
     st.session_state[DONE] = "Lifted: the address can be added again."
     st.session_state.pop("lift_email", None)
     st.rerun()

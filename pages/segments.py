@@ -18,8 +18,10 @@ from dashboard.charts import (
     build_size_history_chart,
 )
 from dashboard.export_panel import export_panel
+from dashboard.holder import holder
 from dashboard.text import format_when, plain
 from db.core.access import Actor, Capability, PermissionDenied
+from db.models import Segment
 from db.segments import export, preview, service, sizes
 from db.segments.definition import Group, InvalidDefinition, only_unfilled, problems
 from db.segments.membership import SegmentError, SegmentNotFound
@@ -27,7 +29,9 @@ from db.users.service import UserView
 
 VIEWS = ("Builder", "Saved segments", "Overlap")
 VIEW = "segments_view"
-EDITING = "segment_editing"  # {"id", "version", "name", "description", "kind"} of an opened one
+# {"id", "version", "name", "description", "kind", "owner"} of the segment being edited, {}
+# for a new one: a dashboard.holder, so a save's new version cannot be cut off after it.
+EDITING = "segment_editing"
 NOTICE = "segment_notice"
 PROBLEM = "segment_problem"
 EXPORT = "segment_export"  # the export panel's key
@@ -63,9 +67,15 @@ def _draft() -> dict:
     return st.session_state[editor.DRAFT]
 
 
+def _editing(segment: Segment) -> dict:
+    return {"id": segment.id, "version": segment.version, "name": segment.name,
+            "description": segment.description or "", "kind": segment.kind,
+            "owner": segment.owner}
+
+
 def _start_over() -> None:
-    for key in (editor.DRAFT, EDITING):
-        st.session_state.pop(key, None)
+    holder(EDITING).clear()  # first: a draft kept without it is only saved as new
+    st.session_state.pop(editor.DRAFT, None)
 
 
 def _win_back() -> None:
@@ -82,10 +92,13 @@ def _open(segment_id: int, user: UserView) -> None:
     except SEGMENT_ERRORS as error:
         st.session_state[PROBLEM] = plain(error)
         return
-    st.session_state[editor.DRAFT] = editor.from_definition(service.definition_of(segment))
-    st.session_state[EDITING] = {"id": segment.id, "version": segment.version,
-                                 "name": segment.name, "description": segment.description or "",
-                                 "kind": segment.kind, "owner": segment.owner}
+    loaded = editor.from_definition(service.definition_of(segment))
+    draft, editing = _draft(), holder(EDITING)
+    # The definition and what it is saved over change together: no Streamlit call between.
+    draft.clear()
+    draft.update(loaded)
+    editing.clear()
+    editing.update(_editing(segment))
     st.session_state[VIEW] = "Builder"
 
 
@@ -94,6 +107,10 @@ def _duplicate(segment_id: int, user: UserView) -> None:
     segment list is drawn, so it may choose the list's selection)."""
     try:
         copy = service.duplicate_segment(user.actor, segment_id)
+    except service.AlreadyDuplicated as already:  # a double click's second click
+        st.session_state[CHOSEN] = already.copy.id
+        st.session_state[NOTICE] = plain(already)
+        return
     except SEGMENT_ERRORS as error:
         st.session_state[PROBLEM] = plain(error)
         return
@@ -106,7 +123,7 @@ def _duplicate(segment_id: int, user: UserView) -> None:
 
 def _builder(user: UserView) -> None:
     draft = _draft()
-    editing = st.session_state.get(EDITING)
+    editing = holder(EDITING)
     if editing:
         st.info(f"Editing “{plain(editing['name'])}” (owner {plain(editing['owner'])}).")
     names = service.segment_names(user.actor, usable_in=editing["id"] if editing else None)
@@ -165,7 +182,7 @@ def _show_preview(user: UserView, definition: Group) -> None:
         st.altair_chart(build_breakdown_chart(frame, title), width="stretch")
 
 
-def _save_form(user: UserView, definition: Group, editing: dict | None,
+def _save_form(user: UserView, definition: Group, editing: dict,
                has_problems: bool) -> None:
     st.subheader("Save")
     with st.form("segment_save"):
@@ -185,19 +202,17 @@ def _save_form(user: UserView, definition: Group, editing: dict | None,
         return
     try:
         if save_changes:
-            assert editing is not None
             saved = service.update_segment(
                 user.actor, editing["id"], expected_version=editing["version"], name=name,
                 description=description, kind=kind, definition=definition)
         else:
             saved = service.save_segment(user.actor, name=name, description=description,
                                          kind=kind, definition=definition)
+        # No Streamlit call between the commit and this: a click arriving now cannot cut it.
+        editing.update(_editing(saved))
     except SEGMENT_ERRORS as error:
         st.error(plain(error))
         return
-    st.session_state[EDITING] = {"id": saved.id, "version": saved.version, "name": saved.name,
-                                 "description": saved.description or "", "kind": saved.kind,
-                                 "owner": saved.owner}
     st.session_state[NOTICE] = f"Saved “{plain(saved.name)}”."
     st.rerun()
 

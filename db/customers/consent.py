@@ -9,7 +9,9 @@ purpose without rows was never asked, which counts as not granted.
 :func:`record_consent` is how staff and scripts append a row: the source comes from
 :data:`RECORDED_SOURCES`, the notice version is required, and who recorded it is the acting
 user's account, never a value the caller passes. Imports append theirs in bulk with source
-``import`` (:mod:`db.imports.consent`).
+``import`` (:mod:`db.imports.consent`). The same change recorded again by the same person
+within :data:`db.audit.recent.DOUBLE_SUBMIT_WINDOW` (a double click on "Record") is refused
+with :class:`AlreadyRecorded`: the history is append-only, so a twin could never be removed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from db.audit import trail
+from db.audit import recent, trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import read_session, write_session
 from db.core.sql import table_of
@@ -30,7 +32,15 @@ from db.core.types import utcnow
 from db.customers.service import CustomerNotFound
 from db.customers.validation import InvalidFields, text_errors
 from db.derived.hook import customers_changed
-from db.models import CONSENT_PURPOSES, CONSENT_SOURCES, ConsentEvent, Customer, User, is_live
+from db.models import (
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    ConsentEvent,
+    Customer,
+    User,
+    is_live,
+    lock_customers,
+)
 
 # What a person records by hand; "import" is written by file imports only.
 RECORDED_SOURCES = tuple(source for source in CONSENT_SOURCES if source != "import")
@@ -38,6 +48,16 @@ NOTICE_LENGTH = 20
 
 EVENT = table_of(ConsentEvent)
 USER = table_of(User)
+
+
+class AlreadyRecorded(ValueError):
+    """The same grant or withdrawal was recorded moments ago by the same person (a double
+    submit); nothing was written."""
+
+    def __init__(self, purpose: str, granted: bool) -> None:
+        super().__init__(f"{purpose.replace('_', ' ').capitalize()}: "
+                         f"{'granted' if granted else 'withdrawn'} was already recorded moments "
+                         "ago; it was not recorded twice.")
 
 
 @dataclass(frozen=True)
@@ -117,14 +137,24 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
                    source: str, notice_version: str,
                    engine: Engine | None = None) -> ConsentEvent:
     """Append a grant or withdrawal, recorded by the acting user's account (none for an
-    operator without one); audited as ``consent.change``. The history is never edited."""
+    operator without one); audited as ``consent.change``. The history is never edited.
+
+    The same change (purpose, grant or withdrawal, source, notice version) that the same
+    actor recorded as this purpose's latest change within the double-submit window raises
+    :class:`AlreadyRecorded` and writes nothing."""
     require(actor, Capability.EDIT_MARKETING_FIELDS)
     errors = problems(purpose=purpose, granted=granted, source=source,
                       notice_version=notice_version)
     if errors:
         raise InvalidFields(errors)
+    change = {"purpose": purpose, "granted": granted, "source": source,
+              "notice_version": notice_version.strip()}
     with write_session(engine) as session:
         _live_customer(session, customer_id)
+        # Two submits of one change check and write one after the other (PostgreSQL).
+        lock_customers(session, [customer_id])
+        if _twin(session, actor, customer_id, change):
+            raise AlreadyRecorded(purpose, granted)
         recorder = session.execute(
             select(USER.c.id).where(USER.c.username == actor.username)).scalar()
         event = ConsentEvent(customer_id=customer_id, purpose=purpose, granted=granted,
@@ -134,9 +164,18 @@ def record_consent(actor: Actor, customer_id: int, *, purpose: str, granted: boo
             session.add(event)
         trail.record(session, actor=actor.username, action="consent.change", entity="customer",
                      entity_id=customer_id,
-                     changes={"purpose": purpose, "granted": granted, "source": event.source,
-                              "notice_version": event.notice_version}, source="form")
+                     changes=change, source="form")
         return event
+
+
+def _twin(session: Session, actor: Actor, customer_id: int, change: dict[str, object]) -> bool:
+    """Whether ``actor``'s latest recent change of this purpose was exactly ``change`` (a
+    grant, a withdrawal and a grant again within moments are three changes)."""
+    for write in recent.recent_writes(session, actor.username, action="consent.change",
+                                      entity="customer", entity_id=customer_id):
+        if write.changes.get("purpose") == change["purpose"]:
+            return write.changes == change
+    return False
 
 
 def _live_customer(session: Session, customer_id: int) -> None:

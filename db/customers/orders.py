@@ -12,15 +12,14 @@ contact logged twice is (:class:`db.customers.profile.AlreadyLogged`).
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from db.admin import settings
-from db.audit import trail
+from db.audit import recent, trail
 from db.core.access import Actor, Capability, require
 from db.core.engine import write_session
 from db.core.money import LARGEST_AMOUNT, AmountTooLarge, NotAnAmount, TooManyDecimals, parse_amount
@@ -34,10 +33,10 @@ from db.customers.validation import (
 )
 from db.derived import vocabulary
 from db.derived.hook import customers_changed
-from db.models import ORDER_CHANNELS, AuditEvent, Customer, Order, is_live
+from db.models import ORDER_CHANNELS, Customer, Order, is_live
 
 # The same order recorded again by the same person within this time is a double submit.
-DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+DOUBLE_SUBMIT_WINDOW = recent.DOUBLE_SUBMIT_WINDOW
 
 
 class AlreadyRecorded(ValueError):
@@ -137,16 +136,13 @@ def _twin(session: Session, actor: Actor, order: Order, *, given_time: bool) -> 
     An order has no time of recording of its own: the window is read from the audit events
     that recorded this customer's orders (few, and found by the entity index).
     """
-    since = utcnow() - DOUBLE_SUBMIT_WINDOW
-    recent = [json.loads(changes).get("order_id") for changes in session.exec(
-        select(AuditEvent.changes).where(
-            AuditEvent.entity == "customer", AuditEvent.entity_id == str(order.customer_id),
-            AuditEvent.action == "order.record", AuditEvent.actor == actor.username[:50],
-            col(AuditEvent.at) >= since))]
-    if not recent:
+    ids = [write.changes.get("order_id") for write in recent.recent_writes(
+        session, actor.username, action="order.record", entity="customer",
+        entity_id=order.customer_id, window=DOUBLE_SUBMIT_WINDOW)]
+    if not ids:
         return None
     same = select(Order).where(
-        col(Order.id).in_([order_id for order_id in recent if isinstance(order_id, int)]),
+        col(Order.id).in_([order_id for order_id in ids if isinstance(order_id, int)]),
         Order.amount == order.amount, Order.currency == order.currency,
         Order.category == order.category, Order.channel == order.channel,
         Order.product == order.product, Order.quantity == order.quantity)

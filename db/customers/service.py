@@ -21,7 +21,7 @@ from db.audit import trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
-from db.customers import suppression
+from db.customers import suppression, twins
 from db.customers.tags import clean_tags, replace_tags
 from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
@@ -194,9 +194,7 @@ def _require_fields(actor: Actor, names: set[str]) -> None:
 
 def _email_owner(session: Session, email: str, other_than: int | None) -> int | None:
     query = select(Customer.id).where(Customer.email == email)
-    if other_than is not None:
-        query = query.where(Customer.id != other_than)
-    return session.exec(query).first()
+    return session.exec(query.where(Customer.id != other_than) if other_than else query).first()
 
 
 def _likely_duplicates(session: Session, fields: dict[str, Any]) -> list[Customer]:
@@ -235,7 +233,8 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
     """Create a customer from typed fields (first and last name and country required).
 
     Refuses an e-mail that another customer has (:class:`DuplicateEmail`); asks for
-    confirmation when the record looks like an existing person (:class:`PossibleDuplicate`).
+    confirmation when the record looks like an existing person (:class:`PossibleDuplicate`);
+    the same record just created by the same person raises ``twins.AlreadyCreated``.
     """
     require(actor, Capability.EDIT_CUSTOMER)
     errors = {name: "This field is required." for name in ("first_name", "last_name", "country")
@@ -247,13 +246,14 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
     if errors:  # every problem at once, not the first one
         raise InvalidFields(errors)
     with write_session(engine) as session:
+        if not confirm:  # "create anyway" is the user's word that this is another person
+            twins.refuse_twin(session, actor, cleaned)
         if cleaned.get("email") and (owner := _email_owner(session, cleaned["email"], None)):
             raise DuplicateEmail(owner)
         _refuse_suppressed(session, cleaned.get("email"))
         if not confirm and (candidates := _likely_duplicates(session, cleaned)):
             raise PossibleDuplicate(candidates)
-        now = utcnow()
-        customer = Customer(**cleaned, created_at=now, updated_at=now)
+        customer = Customer(**cleaned, created_at=(now := utcnow()), updated_at=now)
         session.add(customer)
         session.flush()
         assert customer.id is not None  # flushed

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
-from db.audit import trail
+from db.audit import recent, trail
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import get_engine, read_session, write_session
 from db.core.sql import table_of
@@ -29,6 +29,16 @@ from db.models import SEGMENT_KINDS, Customer, Segment, SegmentMember, SegmentSi
 from db.segments.definition import Group, InvalidDefinition, parse, problems
 from db.segments.membership import SegmentError, condition, load, stored_definition
 from db.segments.rows import S, rows_for
+
+
+class AlreadyDuplicated(SegmentError):
+    """The same person copied this segment moments ago (a double click); no second copy
+    was made. ``copy`` is the one made."""
+
+    def __init__(self, copy: Segment) -> None:
+        super().__init__(f"It was copied moments ago as “{copy.name}”; no second copy was "
+                         "made.")
+        self.copy = copy
 
 
 class Owned(Protocol):
@@ -293,10 +303,19 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
 
 def duplicate_segment(actor: Actor, segment_id: int, *, engine: Engine | None = None
                       ) -> Segment:
-    """A copy owned by ``actor``, named "<name> (copy)" (or "(copy 2)", …)."""
+    """A copy owned by ``actor``, named "<name> (copy)" (or "(copy 2)", …).
+
+    A copy of the same segment that ``actor`` made within the double-submit window and that
+    still exists raises :class:`AlreadyDuplicated` (the second click of a double click)."""
     require(actor, Capability.SEGMENTS)
     original = get_segment(actor, segment_id, engine=engine)
     with read_session(engine) as session:
+        for write in recent.recent_writes(session, actor.username, action="segment.create",
+                                          entity="segment"):
+            if write.changes.get("copy_of") == segment_id and write.entity_id and (
+                    copy := session.get(Segment, int(write.entity_id))) is not None:
+                session.expunge(copy)
+                raise AlreadyDuplicated(copy)
         number = 1
         name = f"{original.name[:90]} (copy)"
         while _name_taken(session, name):

@@ -3,11 +3,14 @@ by the acting user, with the current state per purpose derived from the newest r
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
+from db.audit import recent
 from db.core.access import Actor
 from db.customers import consent, profile
 from db.customers.validation import InvalidFields
@@ -115,3 +118,24 @@ def test_grant_then_withdraw_moves_the_summary_like_a_rebuild(engine: Engine) ->
             assert stored is granted
             assert summary.differences(connection) == 0
     assert len(consent.history(ADMIN, made.id, engine=engine)) == 4
+
+
+def test_a_double_click_on_record_appends_one_row(engine: Engine,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second click of a double click sends the same change again after the first
+    committed; the history must not hold it twice. A different change, another person's
+    or one after the window is a new row."""
+    customer_id = _granted(engine)
+    change = {"purpose": "email_marketing", "granted": True, "source": "form",
+              "notice_version": "2026-02 "}
+    with pytest.raises(consent.AlreadyRecorded, match="already recorded"):
+        consent.record_consent(ADMIN, customer_id, **change, engine=engine)
+    assert len(consent.history(ADMIN, customer_id, engine=engine)) == 1
+    consent.record_consent(MARKETING, customer_id, **change, engine=engine)
+    consent.record_consent(ADMIN, customer_id, **change | {"purpose": "sms"},
+                           engine=engine)
+    consent.record_consent(ADMIN, customer_id, **change | {"granted": False}, engine=engine)
+    consent.record_consent(ADMIN, customer_id, **change, engine=engine)  # granted again
+    monkeypatch.setattr(recent, "DOUBLE_SUBMIT_WINDOW", timedelta(0))  # the window passed
+    consent.record_consent(ADMIN, customer_id, **change, engine=engine)
+    assert len(consent.history(ADMIN, customer_id, engine=engine)) == 6

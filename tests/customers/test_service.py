@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from db.audit import recent
 from db.core.access import Actor, PermissionDenied
 from db.core.types import utcnow
 from db.customers import profile
@@ -29,6 +30,7 @@ from db.customers.service import (
     update_customer,
     update_many,
 )
+from db.customers.twins import AlreadyCreated
 from db.customers.validation import InvalidFields
 from db.derived import buyer_cells, kpi_tables, search_index, summary
 from db.models import AuditEvent, Customer
@@ -282,3 +284,33 @@ def test_marketing_saves_tags_in_the_grid_but_not_a_city(engine: Engine, john: C
     with pytest.raises(PermissionDenied):
         update_many(MARKETING, [(john.id, john.version, {"city": "Leeds", "tags": ["x"]})],
                     engine=engine)
+
+
+def test_a_double_click_on_create_makes_one_customer(engine: Engine) -> None:
+    """The second "Create customer" click sends the same fields again: without an e-mail
+    nothing else stopped it from writing the same person twice."""
+    fields = {"first_name": "Ann", "last_name": "Lee", "country": "de", "city": "Bonn"}
+    first = create_customer(MANAGER, fields, engine=engine)
+    with pytest.raises(AlreadyCreated) as caught:
+        create_customer(MANAGER, fields | {"country": "DE "}, engine=engine)
+    assert caught.value.existing_id == first.id
+    assert len(_events(engine, "customer.create")) == 1
+
+
+def test_a_double_click_with_an_email_names_the_new_customer_not_a_duplicate(
+        engine: Engine, john: Customer) -> None:
+    with pytest.raises(AlreadyCreated) as caught:
+        create_customer(MANAGER, JOHN, engine=engine)
+    assert caught.value.existing_id == john.id
+
+
+def test_the_same_fields_again_are_a_new_customer_for_someone_else_later_or_confirmed(
+        engine: Engine, john: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    fields = JOHN | {"email": None}
+    with pytest.raises(PossibleDuplicate):  # another person: the usual duplicate check
+        create_customer(ADMIN, fields, engine=engine)
+    assert create_customer(MANAGER, fields, confirm=True, engine=engine).id != john.id
+    other = {"first_name": "Eve", "last_name": "Ray", "country": "FR"}
+    first = create_customer(MANAGER, other, engine=engine)
+    monkeypatch.setattr(recent, "DOUBLE_SUBMIT_WINDOW", timedelta(0))  # the window passed
+    assert create_customer(MANAGER, other, engine=engine).id != first.id

@@ -73,10 +73,10 @@ def test_service_writes_keep_the_summary_current(engine: Engine) -> None:
             profile.log_interaction(ADMIN, customer_id, kind=rng.choice(INTERACTION_KINDS),
                                     subject=f"contact {step}", engine=engine,
                                     at=datetime.now(UTC) - timedelta(days=rng.randint(0, 90)))
-        elif draw < 0.55:
+        elif draw < 0.55:  # each its own notice: the same change again is a double submit
             profile.record_consent(ADMIN, customer_id, purpose=rng.choice(CONSENT_PURPOSES),
                                    granted=rng.random() < 0.6, source="form",
-                                   notice_version="v1", engine=engine)
+                                   notice_version=f"v{step}", engine=engine)
         elif draw < 0.8:
             # Each a different product: the same order again within seconds is refused as
             # a double submit.

@@ -90,3 +90,39 @@ def test_a_double_click_on_delete_for_good_deletes_only_the_chosen_segment(
         names = {name for (name,) in connection.execute("SELECT name FROM segment")}
     assert "AAA delete me" not in names
     assert "AAB keep me" in names
+
+
+def test_a_save_clicked_while_the_last_one_waits_is_not_a_conflict(
+        page: Page, app_url: str, app_database: Path) -> None:
+    """The second "Save changes" click stopped the first one's run right after its commit,
+    before the page noted the new version: that save was refused as someone else's. Holding
+    the database's write lock makes the first save wait, so the second click always comes
+    while it runs."""
+    sign_in(page, app_url, "marketing")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Segments").click()
+    wait_for_app(page)
+    choose(page, "Value", "DE")
+    page.get_by_role("textbox", name="Name").fill("Saved while waiting")
+    page.get_by_role("button", name="Save segment").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Saved “Saved while waiting”.")).to_be_visible()
+    blocker = sqlite3.connect(app_database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        page.get_by_role("textbox", name="Description").fill("first")
+        page.get_by_role("button", name="Save changes").click()
+        page.wait_for_timeout(1_000)  # the first save now waits for the lock
+        page.get_by_role("button", name="Save changes").last.click()
+        page.wait_for_timeout(1_000)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    expect(page.get_by_text("after you opened it")).to_have_count(0)
+    expect(page.get_by_text("Saved “Saved while waiting”.")).to_be_visible()
+    with sqlite3.connect(app_database) as connection:
+        (stored,) = connection.execute(
+            "SELECT description FROM segment WHERE name = 'Saved while waiting'").fetchone()
+    assert stored == "first"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.core.access import Actor
 from db.customers import consent, restriction
 from tests import factories
 from tests.factories import ADMIN, MANAGER
@@ -86,3 +87,16 @@ def test_marketing_is_told_of_an_objection_before_recording_consent(
     restriction.set_marker(ADMIN, ada, "do_not_contact", "Letter of 1 Dec", engine=app_db)
     at = open_profile(signed_in, "marketing", ada)
     assert "objected to contact on" in at.warning[0].value
+
+
+def test_a_second_record_click_is_told_it_was_recorded_once(
+        signed_in: Callable[[str], AppTest], ada: int, app_db: Engine) -> None:
+    """The first click committed and the second sends the same change again."""
+    at = open_profile(signed_in, "marketing", ada)
+    consent.record_consent(Actor("marketing", "marketing"), ada,
+                           purpose="sms", granted=True, source="web", notice_version="2026-02",
+                           engine=app_db)
+    _submit(at, ada, purpose="sms", change="Grant", source="web", notice="2026-02")
+    assert any("already recorded" in info.value for info in at.info)
+    assert not at.error
+    assert len(consent.history(ADMIN, ada, engine=app_db)) == 1

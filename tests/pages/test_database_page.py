@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboard.text import plain
+from db.backup import copy
 from tests import factories
 from tests.audit.conftest import AUDIT_KEY
 from tests.pages.conftest import ROOT
+from tests.pages.cut import cut_after
 
 DATABASE_PAGE = str(ROOT / "pages" / "database.py")
 
@@ -106,3 +108,19 @@ def test_refused_without_the_admin_role(signed_in: Callable[[str], AppTest], rol
         f"Your role ({role}) does not give access to the database panel. "
         "Ask an admin if you need it."]
     assert not at.metric and [b.label for b in at.button] == ["Sign out"]
+
+
+def test_a_click_during_the_backup_does_not_write_a_second_one(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spinner closing after the copy is a point where a click that came meanwhile
+    stops the run: the double-click guard must already know of the backup then."""
+    if app_db.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL is backed up with pg_dump, not from the page")
+    cut_after(monkeypatch, copy, "back_up")
+    at = _open(signed_in, "admin")
+    next(b for b in at.button if b.label == "Back up now").click().run()  # cut off
+    _button(at, "Back up now")  # the double click's second click
+    written = list(_backups_folder(app_db).glob("custdb-*.sqlite"))
+    assert len(written) == 1
+    assert at.success[0].value.startswith(plain(f"Backup written: {written[0]} ("))

@@ -14,9 +14,11 @@ from streamlit.testing.v1 import AppTest
 from dashboard.text import plain
 from db.core.access import Actor
 from db.customers.service import CustomerMerged, create_customer, get_customer, update_customer
+from db.quality import bulk, merge
 from db.quality.candidates import find_duplicates
 from db.quality.merge import merge_customers, merge_plan
 from tests.pages.conftest import ROOT
+from tests.pages.cut import cut_after
 
 PAGE = str(ROOT / "pages" / "duplicates.py")
 MANAGER, ADMIN = Actor("manager", "manager"), Actor("admin", "admin")
@@ -163,3 +165,37 @@ def test_stored_names_are_shown_literally_and_a_pair_closed_elsewhere_says_so(
                     merged_version=plan.merged_version, engine=app_db)
     at.run()  # any click in this tab reruns the page
     assert any("no longer listed" in info.value for info in at.info), at.info
+
+
+def test_a_click_during_a_bulk_merge_keeps_its_result(signed_in: Callable[[str], AppTest],
+                                                      twins: tuple[int, int, int, int],
+                                                      app_db: Engine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first click's run is stopped right after the merge committed (a click came): the
+    second click must not merge again and report 0 merged, losing the real result."""
+    at = _open(signed_in, "admin")
+    _click(at, "Find duplicates now")
+    at.number_input(key="bulk_threshold").set_value(0.5).run()
+    _click(at, "Preview merging 2 pairs")
+    runs = cut_after(monkeypatch, bulk, "merge_pairs")
+    at.text_input(key="bulk_typed").input("2")
+    at.button(key="FormSubmitter:bulk_confirm-Merge 2 pairs").click().run()  # cut off
+    at.button(key="FormSubmitter:bulk_confirm-Merge 2 pairs").click().run()
+    assert not at.exception, at.exception
+    assert len(runs) == 1
+    assert at.success[0].value.startswith("Merged 2 pairs; skipped 0")
+
+
+def test_a_click_during_a_merge_keeps_its_result(signed_in: Callable[[str], AppTest],
+                                                 twins: tuple[int, int, int, int],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    anna, anne, _, _ = twins
+    at = _open(signed_in)
+    _click(at, "Find duplicates now")
+    _choose(at, anna, anne)
+    cut_after(monkeypatch, merge, "merge_customers")
+    next(b for b in at.button if b.label == f"Merge into #{anna}").click().run()  # cut off
+    at.run()  # the click that came: on something else
+    assert not at.exception, at.exception
+    assert at.success[0].value.replace("\\", "").startswith(f"Merged #{anne} into #{anna}")
+    assert not at.info  # not "the pair you had open is no longer listed"

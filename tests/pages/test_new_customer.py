@@ -137,3 +137,17 @@ def test_a_birth_date_out_of_range_is_refused_beside_the_field_and_kept(
     assert message in [_shown(e.value) for e in at.error]
     assert at.date_input(key="new_birth_date").value == typed
     assert _count(app_db) == 0
+
+
+def test_a_second_create_click_opens_the_customer_the_first_one_made(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    """The first click committed, and the click that followed stopped its run before the
+    form was cleared: the second click sends the same fields and must not make a twin."""
+    first = create_customer(Actor("manager", "manager"), {
+        "first_name": "Grace", "last_name": "Hopper", "country": "US"}, engine=app_db)
+    at = _open(signed_in)
+    _fill(at, first_name="Grace", last_name="Hopper", country="us")
+    assert not at.exception
+    assert at.title[0].value == "Grace Hopper"
+    assert at.query_params["customer"] == str(first.id)
+    assert _count(app_db) == 1

@@ -14,12 +14,14 @@ from streamlit.testing.v1 import AppTest
 
 from db.admin import settings
 from db.core.access import Actor
+from db.customers import suppression
 from db.customers.service import CustomerErased, create_customer, get_customer
 from db.derived import summary
 from db.models import Customer
 from db.privacy import retention
 from db.privacy.erasure import erase_customer
 from tests.pages.conftest import ROOT
+from tests.pages.cut import cut_after
 
 PRIVACY = str(ROOT / "pages" / "privacy.py")
 ADMIN = Actor("admin", "admin")
@@ -130,3 +132,20 @@ def test_anonymising_nothing_left_does_not_claim_zero_were_anonymised(
     at.button(key="FormSubmitter:retention_anonymise-Anonymise all 1").click().run()
     assert at.success[0].value == ("No customer was left to anonymise: those listed were "
                                    "anonymised meanwhile.")
+
+
+def test_a_click_during_the_lift_does_not_contradict_it(
+    signed_in: Callable[[str], AppTest], app_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first click's run is stopped right after the lift committed (a click came)."""
+    gone = create_customer(ADMIN, {"first_name": "Edda", "last_name": "Gone", "country": "DE",
+                                   "email": "edda@example.org"}, engine=app_db)
+    erase_customer(ADMIN, gone.id or 0, confirmation="edda@example.org", engine=app_db)
+    lifts = cut_after(monkeypatch, suppression, "lift")
+    at = _open(signed_in)
+    at.text_input(key="lift_email").input("edda@example.org")
+    at.button(key="FormSubmitter:suppression_lift-Lift the block").click().run()  # cut off
+    at.button(key="FormSubmitter:suppression_lift-Lift the block").click().run()
+    assert lifts == [True, False]
+    assert not at.info
+    assert at.success[0].value == "Lifted: the address can be added again."

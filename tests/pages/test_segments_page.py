@@ -252,3 +252,23 @@ def test_win_back_list_in_two_clicks(signed_in: Callable[[str], AppTest],
     saved = sizes.list_segments(ADMIN, engine=app_db)
     assert [(row.name, row.size) for row in saved] == [("Win-back", expected)]
     assert service.definition_of(service.get_segment(ADMIN, saved[0].id)) == WIN_BACK
+
+
+def test_a_second_duplicate_click_selects_the_copy_the_first_made(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    marketing = Actor("marketing", "marketing")
+    original = service.save_segment(marketing, name="Germans", description=None,
+                                    kind="dynamic", definition=Group(children=[
+                                        Condition(field="country", op="eq", value="DE")]),
+                                    engine=app_db)
+    copy = service.duplicate_segment(marketing, original.id, engine=app_db)  # the first click
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    at.selectbox(key="segments_chosen").set_value(original.id).run()
+    _button(at, "Duplicate").click().run()
+    assert not at.exception, at.exception
+    assert len(service.segment_names(marketing, engine=app_db)) == 2
+    assert len(at.dataframe[0].value) == 2
+    assert at.selectbox(key="segments_chosen").value == copy.id
+    assert "no second copy" in at.success[0].value
+    assert not at.error

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 
+from db.audit import recent
 from db.core.access import Actor, PermissionDenied
 from db.segments import preview, service, sizes
 from db.segments.definition import Condition, Group, InvalidDefinition
@@ -117,3 +120,19 @@ def test_saving_an_unchanged_segment_writes_nothing(engine: Engine, people: dict
                                    definition=GERMANS, engine=engine)
     assert again.version == saved.version
     assert events(engine, "segment.update") == []
+
+
+def test_a_double_click_on_duplicate_makes_one_copy(engine: Engine, people: dict,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = service.save_segment(MARKETING, name="Germans", description=None, kind="dynamic",
+                                 definition=GERMANS, engine=engine)
+    copy = service.duplicate_segment(MARKETING, saved.id, engine=engine)
+    with pytest.raises(service.AlreadyDuplicated, match="moments ago") as refused:
+        service.duplicate_segment(MARKETING, saved.id, engine=engine)
+    assert refused.value.copy.id == copy.id
+    # Someone else's copy, or one after the window, is a new copy.
+    assert service.duplicate_segment(OTHER_MARKETING, saved.id, engine=engine).name == \
+        "Germans (copy 2)"
+    monkeypatch.setattr(recent, "DOUBLE_SUBMIT_WINDOW", timedelta(0))
+    assert service.duplicate_segment(MARKETING, saved.id, engine=engine).name == \
+        "Germans (copy 3)"
