@@ -5,11 +5,12 @@ with its country, status, source and dates, so the orders, refunds, contacts and
 that belong to it still count in every KPI (revenue does not change when a customer leaves)
 while nothing left identifies the person. What goes: name, e-mail, phone, address, birth
 date, the other profile fields and the customer number; the text of their contacts,
-feedback and objection or restriction reasons; their payment methods, tags and
-static-segment memberships; and their values in the audit trail
-(:mod:`db.audit.redaction`), whose chain still verifies. The e-mail's keyed hash goes on the
-suppression list (:mod:`db.customers.suppression`) so the person is not brought back by the
-next import unnoticed. One transaction, one ``customer.erase`` event.
+feedback and objection or restriction reasons; their payment methods, tags,
+static-segment memberships and prediction scores (profiling of the person); and their
+values in the audit trail (:mod:`db.audit.redaction`), whose chain still verifies. The
+e-mail's keyed hash goes on the suppression list (:mod:`db.customers.suppression`) so the
+person is not brought back by the next import unnoticed. One transaction, one
+``customer.erase`` event.
 
 Not reached (the README says so): backups taken before the erasure, and copies outside
 custdb (exports already downloaded).
@@ -41,6 +42,7 @@ from db.models import (
     SegmentMember,
     lock_customers,
 )
+from db.predict.models import CustomerPrediction
 
 # Every customer column that describes the person; all become empty. The names stay
 # required, so they become "Erased" and the pseudonym.
@@ -130,7 +132,7 @@ def anonymise(session: Session, actor: Actor, customer: Customer, *, reason: str
                         .values(reason=details.ERASED, clear_reason=case(
                             (col(CustomerRestriction.clear_reason).is_(None), None),
                             else_=details.ERASED)))
-        for linked in (PaymentMethod, CustomerTag, SegmentMember):
+        for linked in (PaymentMethod, CustomerTag, SegmentMember, CustomerPrediction):
             session.execute(delete(linked).where(col(linked.customer_id) == customer_id))
     redaction = redact(session, customer_id=customer_id, terms=terms,
                        search_others=search_others)

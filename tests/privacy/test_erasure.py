@@ -22,6 +22,7 @@ from db.derived import kpi_tables, search_index, summary
 from db.derived.hook import customers_changed
 from db.imports.engine import commit
 from db.models import AuditEvent, Customer, CustomerTag, Feedback, Order, PaymentMethod, Segment
+from db.predict.models import CustomerPrediction, PredictionFit
 from db.privacy.erasure import ErasureRefused, erase_customer
 from db.search.export import export_results
 from db.segments import service as segments
@@ -166,3 +167,24 @@ def test_erasure_is_for_admins_and_needs_the_typed_confirmation(engine: Engine) 
     erase_customer(ADMIN, person.id or 0, confirmation=f" {person.id} ", engine=engine)
     with pytest.raises(ErasureRefused, match="already erased"):
         erase_customer(ADMIN, person.id or 0, confirmation=str(person.id), engine=engine)
+
+
+def test_erasure_removes_the_customers_prediction_scores(engine: Engine) -> None:
+    """Scores are profiling of the person: they go with the erasure, not at the next fit."""
+    person = _filled(engine)
+    other = factories.customer(engine, email="someone.else@example.com")
+    with Session(engine) as session:
+        fit = PredictionFit(fitted_by="admin", unit="weeks", as_of=utcnow().date(),
+                            params="{}", customers_scored=2, buyers=2, repeat_buyers=1,
+                            monthly_discount=0.01, seconds=0.1)
+        session.add(fit)
+        session.flush()
+        for customer_id in (person.id, other.id):
+            session.add(CustomerPrediction(customer_id=customer_id or 0, fit_id=fit.id or 0,
+                                           kind=3, repeat_purchases=2, p_alive=0.8,
+                                           expected_purchases_90d=1.2, value_12m=250.0))
+        session.commit()
+    erase_customer(ADMIN, person.id or 0, confirmation=EMAIL, engine=engine)
+    with Session(engine) as session:
+        left = session.execute(select(CustomerPrediction.customer_id)).scalars().all()
+    assert left == [other.id]
