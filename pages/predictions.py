@@ -52,8 +52,9 @@ def _refit(user: UserView) -> None:
 
 def _summary(fit: FitInfo) -> None:
     st.subheader("Newest fit")
-    st.text(f"{fit_line(fit)} Fitted at {format_when(fit.fitted_at)} by {fit.fitted_by} in "
-            f"{fit.seconds:,.1f} s.")
+    who = (f"{fit_line(fit)} Fitted at {format_when(fit.fitted_at)} by {fit.fitted_by} in "
+           f"{fit.seconds:,.1f} s.")
+    st.text(who)
     columns = st.columns(4)
     columns[0].metric("Fitted", fit.age_text().removeprefix("fitted "),
                       help=f"{format_when(fit.fitted_at)}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,20 @@ def open_first_row(page: Page, grid: Locator) -> None:
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+
+
+@contextmanager
+def writes_waiting(page: Page, database: Path) -> Iterator[None]:
+    """Hold the database's write lock while the block clicks: the first click's write waits
+    for it, so the next clicks arrive while that run is still going, every time rather than
+    once in many runs. On leaving, the lock goes and the app is left to settle."""
+    blocker = sqlite3.connect(database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    wait_for_app(page)

@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     search_lookup,
     sign_in,
     wait_for_app,
+    writes_waiting,
 )
 
 
@@ -143,21 +144,13 @@ def test_a_save_clicked_while_the_last_one_waits_for_the_database_is_not_a_confl
     sign_in(page, app_url, "manager")
     page.goto(f"{app_url}/customer?customer={customer_id}")
     wait_for_app(page)
-    blocker = sqlite3.connect(app_database, isolation_level=None)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")
+    with writes_waiting(page, app_database):
         page.get_by_role("textbox", name="City").fill("Bonn")
         page.get_by_role("button", name="Save changes").click()
         page.wait_for_timeout(1_000)  # the first save now waits for the lock
         page.get_by_role("textbox", name="City").fill("Köln")
         page.get_by_role("button", name="Save changes").click()
         page.wait_for_timeout(1_000)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
-    wait_for_app(page)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
     expect(page.get_by_text("Someone saved this customer")).to_have_count(0)
     with sqlite3.connect(app_database) as connection:
         (stored,) = connection.execute("SELECT city FROM customer WHERE id = ?",
