@@ -159,7 +159,8 @@ def _form(authenticator: stauth.Authenticate) -> None:
                 # The cookie names a user who may no longer sign in (the library raises
                 # before drawing the form): drop the cookie and draw the form.
                 _end_session(authenticator, SESSION_ENDED)
-                st.info(SESSION_ENDED)
+                if notice != SESSION_ENDED:  # said once: it may already stand above
+                    st.info(SESSION_ENDED)
                 authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")

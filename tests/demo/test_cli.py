@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from db.demo.__main__ import main
+from db.migrate import alembic_config
 
 
 def test_loads_then_refuses_a_second_load(database_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -28,5 +30,7 @@ def test_a_database_of_squashed_migrations_is_refused_with_what_to_do(
         assert main(["--customers", "10"]) == 1
         assert "'0007'" in capsys.readouterr().err
     finally:  # PostgreSQL: the session's database is shared by the tests that follow
+        head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
         with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"),
+                               {"head": head})
