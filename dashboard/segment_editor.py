@@ -147,13 +147,13 @@ def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[in
                              key=f"{uid}:field")
     spec = FIELDS[field]
     if field != node["field"]:
-        node.update(field=field, op=spec.ops[0], value=None, window=None, min_count=None,
-                    kind=None)
+        node.update(field=field, op=spec.ops[0], value=_fresh_value(spec.ops[0]), window=None,
+                    min_count=None, kind=None)
     op = row[1].selectbox("Operator", spec.ops, index=spec.ops.index(node["op"])
                           if node["op"] in spec.ops else 0,
                           format_func=OP_LABELS.__getitem__, key=f"{uid}:op:{field}")
     if op != node["op"]:
-        node.update(op=op, value=None)
+        node.update(op=op, value=_fresh_value(op))
     with row[2]:
         node["value"] = _value(spec, op, node["value"], options, segments, f"{uid}:{field}:{op}")
     if row[3].button("", key=f"{uid}:remove", icon=":material/close:",
@@ -186,8 +186,9 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
                               placeholder="Choose a saved segment")
         return chosen
     if op in ("in_last_days", "more_than_days_ago"):
-        return int(st.number_input("Days", min_value=1 if op == "in_last_days" else 0, step=1,
-                                   value=current if isinstance(current, int) else 30, key=key))
+        days = _number_input(st, "Days", current if isinstance(current, int) else None, key,
+                             min_value=1 if op == "in_last_days" else 0, step=1)
+        return None if days is None else int(days)
     if op == "between_dates":
         first, last = (current if isinstance(current, list) and len(current) == 2 else
                        [(date.today() - timedelta(days=30)).isoformat(), date.today().isoformat()])
@@ -230,16 +231,40 @@ def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
     if op == "between":
         low, high = current if isinstance(current, list) and len(current) == 2 else (None, None)
         left, right = st.columns(2)
-        low = left.number_input("From", value=None if low is None else cast(low), step=step,
-                                key=key + ":low", placeholder="lowest")
-        high = right.number_input("To", value=None if high is None else cast(high), step=step,
-                                  key=key + ":high", placeholder="highest")
+        low = _number_input(left, "From", None if low is None else cast(low), key + ":low",
+                            step=step, placeholder="lowest")
+        high = _number_input(right, "To", None if high is None else cast(high), key + ":high",
+                             step=step, placeholder="highest")
         # Half-filled bounds are kept (and flagged), so the widgets keep what was typed.
         return [None if bound is None else _as_value(spec, cast(bound)) for bound in (low, high)]
-    number = st.number_input(spec.unit.capitalize() or "Value",
-                             value=None if current is None else cast(current), step=step,
-                             key=key, placeholder="a number")
+    number = _number_input(st, spec.unit.capitalize() or "Value",
+                           None if current is None else cast(current), key, step=step,
+                           placeholder="a number")
     return None if number is None else _as_value(spec, cast(number))
+
+
+def _fresh_value(op: str) -> Any:
+    """The value a condition starts with when its operator is chosen: 30 days for the
+    day-count operators, otherwise nothing (the person types it)."""
+    return 30 if op in ("in_last_days", "more_than_days_ago") else None
+
+
+def _number_input(where: Any, label: str, current: float | int | None, key: str,
+                  **options: Any) -> Any:
+    """A number field showing ``current`` that may be emptied, and then returns None.
+
+    It is created with ``value=None`` every run: Streamlit returns a number field's
+    ``value`` when it is emptied (and takes an empty field only from one created with
+    None), so a field created with the draft's number gave back that number, one typed
+    earlier, in place of the cleared one. ``current`` goes in through the field's state
+    instead, and only when the field has none (its first run, or after a run that did not
+    draw it): from then on the field holds what the person typed, empty included.
+    """
+    if key not in st.session_state:
+        low = options.get("min_value")
+        st.session_state[key] = None if current is None or (low is not None and current < low) \
+            else current
+    return where.number_input(label, value=None, key=key, **options)
 
 
 def _as_value(spec: FieldSpec, number: float | int) -> Any:
@@ -259,10 +284,12 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
         if kind == "ever":
             node["window"] = None
         elif kind == "last_days":
-            days = columns[1].number_input("Days", min_value=1, step=1,
-                                           value=window.get("days") or 90, key=key + ":days")
-            node["window"] = {"kind": "last_days", "days": int(days), "start": None,
-                              "end": None}
+            # 90 days when the window is first set to "last N days"; then what was typed.
+            days = _number_input(columns[1], "Days", window.get("days") if
+                                 window["kind"] == "last_days" else 90, key + ":days",
+                                 min_value=1, step=1)
+            node["window"] = {"kind": "last_days", "days": None if days is None else int(days),
+                              "start": None, "end": None}
         else:
             today = date.today()
             picked = columns[1].date_input(
@@ -279,9 +306,11 @@ def _extras(node: dict, spec: FieldSpec, key: str) -> None:
     if not takes_min_count(spec, node["op"]):
         node["min_count"] = None  # e.g. "has none of" cannot be "at least K times"
     else:
-        times = columns[2].number_input("At least (times)", min_value=1, step=1,
-                                        value=node.get("min_count") or 1, key=key + ":times")
-        node["min_count"] = None if times == 1 else int(times)
+        count = node.get("min_count")
+        times = _number_input(columns[2], "At least (times)", 1 if count is None else count,
+                              key + ":times", min_value=1, step=1)
+        # None is "once or more"; an emptied field is 0, which is flagged, not taken as once.
+        node["min_count"] = 0 if times is None else None if times == 1 else int(times)
     if spec.by_kind:
         interaction_kinds: list[str | None] = [None, *INTERACTION_KINDS]
         node["kind"] = columns[1 if not spec.windowed else 2].selectbox(

@@ -272,3 +272,50 @@ def test_a_second_duplicate_click_selects_the_copy_the_first_made(
     assert at.selectbox(key="segments_chosen").value == copy.id
     assert "no second copy" in at.success[0].value
     assert not at.error
+
+
+def test_a_cleared_number_stays_empty_and_is_not_previewed(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    """Clearing a number brought back the one typed before the last: the field was drawn with
+    the draft of the run before as its default, which Streamlit returns for an emptied field,
+    and the preview and Save went on with it."""
+    at = _open(signed_in, "marketing")
+    _button(at, "Win-back list").click().run()
+    for index, typed in ((1, (250.0, 300.0)), (0, (0.4, 0.5))):  # 12-month value, p_alive
+        for value in (*typed, None):
+            at.number_input[index].set_value(value).run()
+        assert at.number_input[index].value is None
+    assert sum("Give a number" in c.value for c in at.caption) == 2
+    assert not [m for m in at.metric if m.label == "Members"]
+    assert at.button(key="FormSubmitter:segment_save-Save segment").disabled
+
+
+def test_every_number_of_a_condition_can_be_emptied(signed_in: Callable[[str], AppTest],
+                                                     app_db: Engine) -> None:
+    at = _open(signed_in, "marketing")
+    for field, op, key, typed in (
+            ("total_spend", "gt", "n2:total_spend:gt", (250.0, 300.0)),
+            ("age", "between", "n2:age:between:low", (30, 40)),
+            ("first_order", "in_last_days", "n2:first_order:in_last_days", (7, 14)),
+            ("order_count", "ge", "n2:order_count:ge", (2, 3))):
+        at.selectbox(key="n2:field").select(field).run()
+        at.selectbox(key=f"n2:op:{field}").select(op).run()
+        for value in (*typed, None):
+            at.number_input(key=key).set_value(value).run()
+        assert at.number_input(key=key).value is None, field
+        assert any(c.value.startswith("Give a") for c in at.caption), field
+        assert not [m for m in at.metric if m.label == "Members"], field
+    # The window's days and "at least K times" are flagged, not taken as 90 days or once.
+    at.number_input(key="n2:order_count:ge").set_value(2).run()
+    at.selectbox(key="n2:order_count:when").select("last_days").run()
+    for value in (30, 60, None):
+        at.number_input(key="n2:order_count:days").set_value(value).run()
+    assert at.number_input(key="n2:order_count:days").value is None
+    assert any("window must be 1 to" in e.value for e in at.error)
+    at.selectbox(key="n2:field").select("category").run()
+    at.text_input(key="n2:category:has_any").input("Books").run()  # no orders: no pick list
+    for value in (2, 3, None):
+        at.number_input(key="n2:category:times").set_value(value).run()
+    assert at.number_input(key="n2:category:times").value is None
+    assert any("“At least” must be" in e.value for e in at.error)
+    assert at.button(key="FormSubmitter:segment_save-Save segment").disabled
