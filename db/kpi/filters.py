@@ -39,7 +39,7 @@ def cells(connection: Connection, table: SummedCells, filters: Filters,
           period: Period | None = None) -> FromClause:
     """A summed table's rows, or with a segment filter the same rows computed for the
     segment's members only (by the query that keeps the table; see :mod:`db.kpi.scope`),
-    for the sales table only the days of ``period`` when given."""
+    for a table of days only those of ``period`` when given."""
     if filters.segment_id is None:
         return table.table
     return kpi_scope.cells(connection, table, filters.segment_id, period)

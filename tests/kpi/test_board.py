@@ -75,11 +75,12 @@ def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
 
 
 @pytest.mark.parametrize("narrowing", [Filters(), Filters(channels=("web", "app"))])
-def test_a_segment_pages_sales_match_pandas_day_by_day(engine: Engine, shop: dict,
+def test_a_segment_pages_sales_and_engagement_match_pandas_day_by_day(engine: Engine, shop: dict,
                                                        narrowing: Filters) -> None:
     """The page's sales with a segment filter against pandas over the members' orders: the
     period's days (a tie of two first orders at one moment among them), the previous period
-    (first orders before it count as new there, not here) and the year earlier."""
+    (first orders before it count as new there, not here) and the year earlier; and their
+    answers and contacts in the period and the one before."""
     segment = save_segment(MANAGER, name="Austria or France", description=None,
                            kind="dynamic", definition=Group(children=[Condition(
                                field="country", op="in", value=["AT", "FR"])]),
@@ -98,6 +99,14 @@ def test_a_segment_pages_sales_match_pandas_day_by_day(engine: Engine, shop: dic
         day = row.bucket.date()
         assert (row.revenue_cents, row.orders, row.refunds, row.new_customers) == tuple(
             vars(reference_sales(shop, Period(day, day), narrowing, members)).values())
+    for got, days in ((board.engagement, period), (board.engagement_previous, period.previous())):
+        answers, contacts = shop["answers"], shop["contacts"]
+        scores = answers[in_days(answers, days) & answers["customer_id"].isin(members)]["score"]
+        assert (got.promoters, got.passives, got.detractors) == (
+            (scores >= 9).sum(), scores.between(7, 8).sum(), (scores <= 6).sum())
+        assert got.interactions == contacts[in_days(contacts, days) & contacts[
+            "customer_id"].isin(members)]["kind"].value_counts().to_dict()
+    assert board.engagement.answers + board.engagement_previous.answers > 0
     orders = shop["orders"]
     chosen = orders[in_days(orders, period) & orders["customer_id"].isin(members)
                     & orders["channel"].isin(narrowing.channels or orders["channel"])]
