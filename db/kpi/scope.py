@@ -64,7 +64,7 @@ _CURRENT: ContextVar[_Shared | None] = ContextVar("kpi_scope", default=None)
 def shared(engine: Engine, segment_id: int | None,
            periods: Sequence[Period] = ()) -> Iterator[Connection]:
     """Run the block's metric calls on one connection; computed rows go with it. With a
-    segment, its members' sales rows are computed for the days of ``periods``."""
+    segment, its members' rows of the tables of days are computed for ``periods``."""
     with engine.connect() as connection:
         if segment_id is not None and connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL jit = off")
