@@ -28,8 +28,8 @@ def predictions_section(user: UserView) -> None:
         return
     fitted = plain(fit_line(figures.fit))
     st.caption(f"All customers, whatever the filters above. {fitted} "
-               f"{figures.scored:,} customers scored; {figures.not_scored:,} without a score "
-               "(no purchase yet, or added since the fit).")
+               f"{figures.scored:,} customers with a purchase scored; {figures.not_scored:,} "
+               "without a purchase by the fit's day, or added since.")
     low, high = figures.revenue_90d_low, figures.revenue_90d_high
     st.metric("Predicted revenue, next 90 days", f"€{figures.revenue_90d:,.0f}",
               help="Each scored customer's expected purchases in the 90 days after the fit "

@@ -43,7 +43,7 @@ def refit(actor: Actor, *, now: datetime | None = None) -> FitInfo:
             seconds = ((now or utcnow()) - last.fitted_at).total_seconds()
             if 0 <= seconds < RECENT_SECONDS:
                 raise RefitRefused(
-                    f"The model was fitted {seconds:.0f} seconds ago (by {last.fitted_by}); "
+                    f"The model was fitted {seconds:.0f} s ago (by {last.fitted_by}); "
                     f"no second fit was started. Refit again after {RECENT_SECONDS} "
                     "seconds if the data changed.")
         return fit_and_store(actor)

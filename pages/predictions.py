@@ -90,7 +90,8 @@ def _check(fit: FitInfo) -> None:
     st.dataframe(groups.rename(columns={
         "repeat_purchases": "Repeat purchases before", "customers": "Customers",
         "predicted": "Predicted", "actual": "Actual"}), hide_index=True,
-        column_config={"Predicted": st.column_config.NumberColumn(format="%.1f")})
+        column_config={name: st.column_config.NumberColumn(format="localized")
+                       for name in ("Customers", "Predicted", "Actual")})
 
 
 def _parameters(fit: FitInfo) -> None:

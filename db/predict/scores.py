@@ -52,7 +52,7 @@ class CustomerScores:
 
 
 def _money(amount: float) -> str:
-    return f"{amount:,.2f}"
+    return f"€{amount:,.2f}"
 
 
 def explain(kind: Kind, *, repeat_purchases: int, last_purchase_on: date | None,
@@ -69,8 +69,8 @@ def explain(kind: Kind, *, repeat_purchases: int, last_purchase_on: date | None,
                  f"assumes customers only stop after buying again, so a one-time buyer counts "
                  f"as active — the expected purchases show how likely a return is.")
     else:
-        alive = (f"{p_alive:.0%} chance still active: {repeat_purchases + 1} purchases, the "
-                 f"last {quiet} days before the fit; the longer the quiet spell compared "
+        alive = (f"{p_alive:.0%} chance still active: bought on {repeat_purchases + 1} days, "
+                 f"the last {quiet} days before the fit; the longer the quiet spell compared "
                  f"with their usual pace, the lower.")
     purchases = (f"{expected_purchases_90d:.2f} purchases expected in the next 90 days, from "
                  f"their pace of buying and the chance they are still active.")

@@ -68,6 +68,6 @@ def test_customers_added_since_the_fit_are_counted_as_unscored(
     for number in range(3):
         customer(app_db, "Late", f"Comer{number}")
     at = _open(signed_in, "manager")
-    assert any(c.endswith(f"{made.buyers:,} customers scored; "
-                          f"{made.customers_scored - made.buyers + 3:,} without a score (no "
-                          "purchase yet, or added since the fit).") for c in _captions(at))
+    assert any(c.endswith(f"{made.buyers:,} customers with a purchase scored; "
+                          f"{made.customers_scored - made.buyers + 3:,} without a purchase by "
+                          "the fit's day, or added since.") for c in _captions(at))
