@@ -128,7 +128,10 @@ def db_level(url: str, segment_id: int, customer_id: int, countries: list[str]) 
                                today=today, as_of=anchor, engine=engine)
 
     def first_preview() -> object:
-        everyone = preview.population(manager, engine=engine)
+        # As the page: all customers counted once per data version (at sign-in, in the
+        # background; here the first call counts them, the next ones find them).
+        everyone = preview.population(manager, version=board.data_version(engine=engine),
+                                      engine=engine)
         return preview.preview(manager, Group(children=[
             Condition(field="country", op="eq", value=countries[0])]), everyone=everyone,
             engine=engine)

@@ -6,10 +6,11 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.text import format_when
-from db.core.access import Actor
+from db.core.access import Actor, Capability
 from db.core.engine import database_url, get_engine
 from db.customers.overview import Overview, database_overview
 from db.kpi.board import data_version
+from db.segments import preview
 
 
 @st.cache_data(ttl=600, max_entries=20, show_spinner=False)
@@ -26,7 +27,10 @@ def main() -> None:
     welcome = f"Welcome, {user.display_name}. Signed in as {user.username} · role: {user.role}"
     st.text(welcome)
     url = database_url()
-    overview = _overview(user.role, user.username, url, data_version(engine=get_engine(url)))
+    version = data_version(engine=get_engine(url))
+    overview = _overview(user.role, user.username, url, version)
+    if user.actor.can(Capability.SEGMENTS):  # the segment builder's first preview, ahead
+        preview.warm_population(user.actor, version, engine=get_engine(url))
     columns = st.columns(4)
     columns[0].metric("Customers", f"{overview.customers:,}")
     columns[1].metric("Orders", f"{overview.orders:,}")

@@ -21,6 +21,7 @@ from dashboard.export_panel import export_panel
 from dashboard.holder import holder
 from dashboard.text import format_when, plain
 from db.core.access import Actor, Capability, PermissionDenied
+from db.kpi.board import data_version
 from db.models import Segment
 from db.segments import export, preview, service, sizes
 from db.segments.definition import Group, InvalidDefinition, only_unfilled, problems
@@ -46,10 +47,10 @@ def _options(role: str, username: str) -> dict[str, list[str]]:
     return preview.field_options(Actor(username, role))
 
 
-@st.cache_data(ttl=300, show_spinner="Counting all customers…")
 def _everyone(role: str, username: str) -> pd.DataFrame:
-    """The breakdowns' "all customers" side: the same for every definition."""
-    return preview.population(Actor(username, role))
+    """The breakdowns' "all customers" side: the same for every definition, counted once
+    per data version for every session (started in the background when the page opens)."""
+    return preview.population(Actor(username, role), version=data_version())
 
 
 @st.cache_data(ttl=30, show_spinner="Counting…")
@@ -307,6 +308,7 @@ def _overlap(user: UserView) -> None:
 
 user = require_page(Capability.SEGMENTS, "Segments")
 st.title("Segments")
+preview.warm_population(user.actor, data_version())
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice)
 if problem := st.session_state.pop(PROBLEM, None):

@@ -73,7 +73,8 @@ def dashboard(actor: Actor, period: Period, granularity: str, filters: Filters =
     today = today or utcnow().date()
     previous = period.previous()
     spans = bucket_spans(period, granularity, today=today)
-    with kpi_scope.shared(engine, filters.segment_id) as connection:
+    shown = (period, previous, period.year_earlier())  # the days of the sales figures
+    with kpi_scope.shared(engine, filters.segment_id, shown) as connection:
         current_days = daily(actor, period, filters, engine=engine)
         previous_days = daily(actor, previous, filters, engine=engine)
         moved = previous_days.assign(day=previous_days["day"] + timedelta(days=period.days))

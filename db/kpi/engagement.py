@@ -46,12 +46,12 @@ def engagement(actor: Actor, period: Period, filters: Filters = NO_FILTERS, *,
     """NPS answers by group and contacts by kind in ``period``."""
     require(actor, Capability.VIEW_KPIS)
     with kpi_scope.connect(engine) as connection:
-        answers = cells(connection, NPS_CELLS, filters)
+        answers = cells(connection, NPS_CELLS, filters, period)
         in_period = answers.c.day.between(period.first, period.last)
         promoters, passives, detractors = connection.execute(
             select(*(func.coalesce(func.sum(answers.c[name]), 0) for name in NPS_GROUPS))
             .where(in_period, *narrowed(answers, filters))).one()
-        contacts = cells(connection, INTERACTION_CELLS, filters)
+        contacts = cells(connection, INTERACTION_CELLS, filters, period)
         kinds = connection.execute(
             select(contacts.c.kind, func.sum(contacts.c.interactions))
             .where(contacts.c.day.between(period.first, period.last),
@@ -68,7 +68,7 @@ def nps_daily(actor: Actor, period: Period, filters: Filters = NO_FILTERS, *,
     bucket."""
     require(actor, Capability.VIEW_KPIS)
     with kpi_scope.connect(engine) as connection:
-        answers = cells(connection, NPS_CELLS, filters)
+        answers = cells(connection, NPS_CELLS, filters, period)
         query = (select(answers.c.day, *(func.sum(answers.c[name]) for name in NPS_GROUPS))
                  .where(answers.c.day.between(period.first, period.last),
                         *narrowed(answers, filters))

@@ -20,6 +20,7 @@ from db.core.access import Actor, Capability, require
 from db.derived.sales_cells import sales_table
 from db.derived.summed_cells import SummedCells
 from db.kpi import scope as kpi_scope
+from db.kpi.periods import Period
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,14 @@ class Filters:
 
 NO_FILTERS = Filters()  # every figure's default: nothing narrowed
 
-def cells(connection: Connection, table: SummedCells, filters: Filters) -> FromClause:
+def cells(connection: Connection, table: SummedCells, filters: Filters,
+          period: Period | None = None) -> FromClause:
     """A summed table's rows, or with a segment filter the same rows computed for the
-    segment's members only (by the query that keeps the table; see :mod:`db.kpi.scope`)."""
+    segment's members only (by the query that keeps the table; see :mod:`db.kpi.scope`),
+    for a table of days only those of ``period`` when given."""
     if filters.segment_id is None:
         return table.table
-    return kpi_scope.cells(connection, table, filters.segment_id)
+    return kpi_scope.cells(connection, table, filters.segment_id, period)
 
 
 def narrowed(rows: FromClause, filters: Filters) -> list[ColumnElement[bool]]:

@@ -47,11 +47,13 @@ BREAKDOWNS = {"category": "Category", "channel": "Channel", "country": "Country"
 _BROKEN_DOWN = SALES_MEASURES[:3]  # revenue, orders and refunds: new customers do not split
 
 
-def _sales_rows(connection: Connection, filters: Filters, by: str | None = None) -> FromClause:
+def _sales_rows(connection: Connection, filters: Filters, period: Period,
+                by: str | None = None) -> FromClause:
     """The smallest sales table with the columns the filters and ``by`` need; for a
-    segment, its members' rows of the finest one (every figure sums them)."""
+    segment, its members' rows of the finest one over ``period`` (and maybe other days:
+    every figure keeps to its days)."""
     if filters.segment_id is not None:
-        return cells(connection, SALES_CELLS, filters)
+        return cells(connection, SALES_CELLS, filters, period)
     columns = {name for name, wanted in (("channel", filters.channels),
                                          ("category", filters.categories)) if wanted}
     if by is not None:
@@ -64,7 +66,7 @@ def sales(actor: Actor, period: Period, filters: Filters = NO_FILTERS, *,
     """Revenue, orders, refunds and new customers of ``period``."""
     require(actor, Capability.VIEW_KPIS)
     with kpi_scope.connect(engine) as connection:
-        rows = _sales_rows(connection, filters)
+        rows = _sales_rows(connection, filters, period)
         query = select(*(func.coalesce(func.sum(rows.c[name]), 0) for name in SALES_MEASURES)
                        ).where(rows.c.day.between(period.first, period.last),
                                *narrowed(rows, filters))
@@ -82,7 +84,7 @@ def daily(actor: Actor, period: Period, filters: Filters = NO_FILTERS, *,
     """The sales measures per day of ``period``, every day present (zeros where none)."""
     require(actor, Capability.VIEW_KPIS)
     with kpi_scope.connect(engine) as connection:
-        rows = _sales_rows(connection, filters)
+        rows = _sales_rows(connection, filters, period)
         query = (select(rows.c.day, *(func.sum(rows.c[name]).label(name)
                                       for name in SALES_MEASURES))
                  .where(rows.c.day.between(period.first, period.last),
@@ -103,7 +105,7 @@ def breakdown(actor: Actor, period: Period, by: str, filters: Filters = NO_FILTE
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}")
     with kpi_scope.connect(engine) as connection:
-        rows = _sales_rows(connection, filters, by)
+        rows = _sales_rows(connection, filters, period, by)
         summed = [func.sum(rows.c[name]).label(name) for name in _BROKEN_DOWN]
         query = (select(rows.c[by].label("group"), *summed)
                  .where(rows.c.day.between(period.first, period.last),

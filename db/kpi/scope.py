@@ -7,20 +7,45 @@ for every figure. Inside :func:`shared`, the metric functions run on one
 connection, and the members and each table's rows for them are computed once into temporary
 tables. The block's transaction is rolled back at the end, which drops them on both engines
 (DDL is transactional in SQLite and PostgreSQL). Outside it, the functions work as before.
+
+The members' rows of the tables of days (sales, contacts, answers) cover only the periods
+the page shows (given to :func:`shared`): their whole history took seconds for a large
+segment. A figure of another period (or outside the block) computes its own days' rows.
+
+On PostgreSQL each temporary table is analysed once filled (without statistics the planner
+took 423,000 members for 1.9 million and scanned every customer), and the block runs without
+JIT compilation (1.1–1.4 s spent compiling queries that then ran in milliseconds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Column, Connection, Engine, FromClause, MetaData, Select, Table, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    FromClause,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    or_,
+    select,
+)
+from sqlmodel import col
 
 from db.core.engine import get_engine
 from db.core.types import utcnow
+from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
+from db.derived.sales_cells import SALES_CELLS, cells_between
 from db.derived.summed_cells import SummedCells
+from db.kpi.periods import Period
+from db.models import Feedback, Interaction
 from db.segments.membership import members_of
 
 
@@ -28,6 +53,7 @@ from db.segments.membership import members_of
 class _Shared:
     connection: Connection
     segment_id: int | None
+    periods: tuple[Period, ...] = ()
     tables: dict[str, Table] = field(default_factory=dict)
 
 
@@ -35,10 +61,14 @@ _CURRENT: ContextVar[_Shared | None] = ContextVar("kpi_scope", default=None)
 
 
 @contextmanager
-def shared(engine: Engine, segment_id: int | None) -> Iterator[Connection]:
-    """Run the block's metric calls on one connection; computed rows go with it."""
+def shared(engine: Engine, segment_id: int | None,
+           periods: Sequence[Period] = ()) -> Iterator[Connection]:
+    """Run the block's metric calls on one connection; computed rows go with it. With a
+    segment, its members' rows of the tables of days are computed for ``periods``."""
     with engine.connect() as connection:
-        token = _CURRENT.set(_Shared(connection, segment_id))
+        if segment_id is not None and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL jit = off")
+        token = _CURRENT.set(_Shared(connection, segment_id, tuple(periods)))
         try:
             yield connection
         finally:
@@ -64,10 +94,36 @@ def members(connection: Connection, segment_id: int) -> Select:
                             lambda: members_of(connection, segment_id, utcnow())).c.customer_id)
 
 
-def cells(connection: Connection, table: SummedCells, segment_id: int) -> FromClause:
-    """The rows that the segment's members contribute to ``table``."""
-    return _computed(connection, segment_id, table.table.name,
-                     lambda: table.rows(members(connection, segment_id)))
+def cells(connection: Connection, table: SummedCells, segment_id: int,
+          period: Period | None = None) -> FromClause:
+    """The rows that the segment's members contribute to ``table``; for a table of days
+    (sales, contacts, answers) with a ``period``, at least those of its days (the caller
+    keeps to them)."""
+    if period is None or (table is not SALES_CELLS and table.table.name not in _MOMENTS):
+        return _computed(connection, segment_id, table.table.name,
+                         lambda: table.rows(members(connection, segment_id)))
+    scope = _CURRENT.get()
+    if scope is not None and any(shown.first <= period.first and period.last <= shown.last
+                                 for shown in scope.periods):
+        spans = [shown.bounds() for shown in scope.periods]
+        return _computed(connection, segment_id, table.table.name + "_shown",
+                         lambda: _between(table, members(connection, segment_id), spans))
+    return _between(table, members(connection, segment_id), [period.bounds()]).subquery()
+
+
+# The tables of days besides sales, by name, with the moment whose UTC day is their key.
+_MOMENTS = {INTERACTION_CELLS.table.name: col(Interaction.at),
+            NPS_CELLS.table.name: col(Feedback.at)}
+
+
+def _between(table: SummedCells, customers: Select,
+             spans: list[tuple[datetime, datetime]]) -> Select:
+    """The rows ``customers`` contribute to a table of days, for the days of ``spans``."""
+    if table is SALES_CELLS:
+        return cells_between(customers, spans)
+    moment = _MOMENTS[table.table.name]
+    return table.rows(customers).where(or_(*(and_(moment >= start, moment < end)
+                                             for start, end in spans)))
 
 
 def _computed(connection: Connection, segment_id: int, name: str,
@@ -82,5 +138,8 @@ def _computed(connection: Connection, segment_id: int, name: str,
                       prefixes=["TEMPORARY"])
         table.create(connection)
         connection.execute(table.insert().from_select(list(table.c.keys()), rows))
+        if connection.dialect.name == "postgresql":
+            analyse = "ANALYZE " + table.name  # our own table's name, not input
+            connection.exec_driver_sql(analyse)
         scope.tables[name] = table
     return scope.tables[name]

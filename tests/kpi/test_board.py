@@ -74,6 +74,47 @@ def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
         assert connection.exec_driver_sql(left).scalar_one() == 0
 
 
+@pytest.mark.parametrize("narrowing", [Filters(), Filters(channels=("web", "app"))])
+def test_a_segment_pages_sales_and_engagement_match_pandas_day_by_day(engine: Engine, shop: dict,
+                                                       narrowing: Filters) -> None:
+    """The page's sales with a segment filter against pandas over the members' orders: the
+    period's days (a tie of two first orders at one moment among them), the previous period
+    (first orders before it count as new there, not here) and the year earlier; and their
+    answers and contacts in the period and the one before."""
+    segment = save_segment(MANAGER, name="Austria or France", description=None,
+                           kind="dynamic", definition=Group(children=[Condition(
+                               field="country", op="in", value=["AT", "FR"])]),
+                           engine=engine)
+    members = {customer_id for customer_id, country in shop["country"].items()
+               if country in ("AT", "FR") and customer_id != shop["ids"][3]}
+    filters = Filters(channels=narrowing.channels, segment_id=segment.id)
+    period = PERIODS[1]
+    board = dashboard(MANAGER, period, "day", filters, today=date(2026, 5, 1), engine=engine)
+    assert board.sales == reference_sales(shop, period, narrowing, members)
+    assert board.sales.new_customers > 0
+    assert board.sales_previous == reference_sales(shop, period.previous(), narrowing, members)
+    assert board.sales_year_earlier == reference_sales(shop, period.year_earlier(), narrowing,
+                                                       members)
+    for row in board.trend.itertuples():
+        day = row.bucket.date()
+        assert (row.revenue_cents, row.orders, row.refunds, row.new_customers) == tuple(
+            vars(reference_sales(shop, Period(day, day), narrowing, members)).values())
+    for got, days in ((board.engagement, period), (board.engagement_previous, period.previous())):
+        answers, contacts = shop["answers"], shop["contacts"]
+        scores = answers[in_days(answers, days) & answers["customer_id"].isin(members)]["score"]
+        assert (got.promoters, got.passives, got.detractors) == (
+            (scores >= 9).sum(), scores.between(7, 8).sum(), (scores <= 6).sum())
+        assert got.interactions == contacts[in_days(contacts, days) & contacts[
+            "customer_id"].isin(members)]["kind"].value_counts().to_dict()
+    assert board.engagement.answers + board.engagement_previous.answers > 0
+    orders = shop["orders"]
+    chosen = orders[in_days(orders, period) & orders["customer_id"].isin(members)
+                    & orders["channel"].isin(narrowing.channels or orders["channel"])]
+    assert {row.group: row.revenue_cents for row in board.by_category.itertuples()} == {
+        category: sum(int(amount * 100) for amount in rows["amount"])
+        for category, rows in chosen.groupby("category")}
+
+
 def test_only_kpi_roles_read_metrics_and_writes_move_the_version(engine: Engine) -> None:
     with pytest.raises(PermissionDenied):
         sales(MARKETING, PERIODS[0], engine=engine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from db.core.access import Actor
+from db.segments import preview
 from db.users.service import create_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,21 +23,26 @@ TEST_COOKIE_KEY = "c0497d9b132fad41b3550dfb9ef97c97701e73f8b887dab31037ce2091516
 
 
 @pytest.fixture
-def app_db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
+def app_db(engine: Engine, database_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """Point the app at the test database and create ``admin``, ``manager``, ``marketing``.
 
     The pages' cached figures are dropped first: they are keyed by the database URL and its
     data version (the newest ids), and the PostgreSQL tests reuse one database emptied with
-    its ids restarted, so an earlier test's figures could match a later test's key.
+    its ids restarted, so an earlier test's figures could match a later test's key. The
+    segment builder's all-customers counts likewise, after the background ones end (also
+    when the test does: none outlives its database).
     """
     st.cache_data.clear()
+    preview.forget_populations()
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CUSTDB_COOKIE_KEY", TEST_COOKIE_KEY)
     setup = Actor("setup", "admin")
     for role, password in PASSWORDS.items():
         create_user(setup, username=role, display_name=f"{role.title()} User", role=role,
                     password=password, engine=engine)
-    return engine
+    yield engine
+    preview.forget_populations()
 
 
 def sign_in(username: str, password: str) -> AppTest:
