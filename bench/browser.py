@@ -36,13 +36,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from db.setup import DEMO_USERS
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                   "--disable-quic", "--no-first-run", "--disable-component-update",
                   "--disable-sync", "--disable-dev-shm-usage"]
-LOGINS = {"admin": "admin-demo-2026", "manager": "manager-demo-2026",
-          "marketing": "marketing-demo-2026"}
+LOGINS = {username: password for username, _, _, password in DEMO_USERS}
 INTERACTIVE_ROLE = "manager"  # the role the issue measured the interactions as
 SEGMENT_NAME = "bench: recent book buyers in DE or AT"
 STABLE_MS = 300

@@ -22,13 +22,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from bench.browser import CHROMIUM, CHROMIUM_FLAGS, LOGINS
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-quic", "--no-first-run", "--disable-component-update",
-                  "--disable-sync", "--disable-dev-shm-usage"]
-DEMO_LOGINS = {"admin": "admin-demo-2026", "manager": "manager-demo-2026",
-               "marketing": "marketing-demo-2026"}
+# The same browser, flags and logins as the browser benchmark: Debian's Chromium, never a
+# downloaded one, and the demo accounts ``db.setup`` creates.
+DEMO_LOGINS = LOGINS
 
 pytestmark = pytest.mark.e2e
 # The suite runs on two workers beside PostgreSQL; a loaded machine can take longer than
@@ -183,6 +182,15 @@ def open_first_row(page: Page, grid: Locator) -> None:
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+
+
+def reaches_the_lock(page: Page) -> None:
+    """After a click inside :func:`writes_waiting`: wait until its run has started, then
+    long enough for it to reach its write, where the held lock stops it. A fixed second
+    from the click was not enough on a loaded machine: the next click then arrived first."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']",
+                           timeout=20_000)
+    page.wait_for_timeout(1_500)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import (
     cut_off_figures,
     open_first_row,
+    reaches_the_lock,
     search_lookup,
     sign_in,
     wait_for_app,
@@ -67,8 +68,7 @@ def test_lookup_profile_conflict_reload_save_stores_both_users_changes(
     tab_b.get_by_role("button", name="Reload the latest version").click()
     wait_for_app(tab_b)
     # The reloaded form has new keys: the one it replaces goes when the rerun ends.
-    _one_city(tab_b, "Conflictville")
-    expect(tab_b.get_by_role("textbox", name="Occupation")).to_have_value("Pilot")
+    _one_form(tab_b, City="Conflictville", Occupation="Pilot")
     _save(tab_b)
     expect(tab_b.get_by_text("Someone saved this customer")).to_have_count(0)
 
@@ -82,7 +82,7 @@ def test_lookup_profile_conflict_reload_save_stores_both_users_changes(
     expect(tab_a.get_by_text("Someone saved this customer after you opened it")).to_be_visible()
     tab_a.get_by_role("button", name="Reload the latest version").click()
     wait_for_app(tab_a)
-    _one_city(tab_a, "Conflictville")
+    _one_form(tab_a, City="Conflictville")
     _save(tab_a)
     with sqlite3.connect(app_database) as connection:
         stored = connection.execute("SELECT occupation, city, postcode FROM customer "
@@ -92,15 +92,18 @@ def test_lookup_profile_conflict_reload_save_stores_both_users_changes(
     tab_b.context.close()
 
 
-def _one_city(page: Page, value: str) -> None:
-    """Wait until the reloaded form alone is on the page, showing ``value`` as the city.
+def _one_form(page: Page, **values: str) -> None:
+    """Wait until the reloaded form alone is on the page, showing ``values`` (by field
+    label) in its boxes.
 
-    Counting the City boxes first and reading the value after raced: the count could see
-    the old form alone just before the new one was mounted beside it."""
+    Counting the boxes first and reading the values after raced: the count could see the
+    old form alone just before the new one was mounted beside it, and a second field read
+    after the first could still find both forms."""
     page.wait_for_function(
-        "value => { const boxes = [...document.querySelectorAll("
-        "\"input[aria-label='City']\")]; return boxes.length === 1 && "
-        "boxes[0].value === value; }", arg=value, timeout=20_000)
+        "values => Object.entries(values).every(([label, value]) => { const boxes = "
+        "[...document.querySelectorAll(`input[aria-label='${label}']`)]; "
+        "return boxes.length === 1 && boxes[0].value === value; })",
+        arg=values, timeout=20_000)
 
 
 def test_fast_repeated_saves_keep_the_stored_values(page: Page, app_url: str,
@@ -147,10 +150,10 @@ def test_a_save_clicked_while_the_last_one_waits_for_the_database_is_not_a_confl
     with writes_waiting(page, app_database):
         page.get_by_role("textbox", name="City").fill("Bonn")
         page.get_by_role("button", name="Save changes").click()
-        page.wait_for_timeout(1_000)  # the first save now waits for the lock
+        reaches_the_lock(page)  # the first save now waits for the lock
         page.get_by_role("textbox", name="City").fill("Köln")
         page.get_by_role("button", name="Save changes").click()
-        page.wait_for_timeout(1_000)
+        page.wait_for_timeout(2_000)  # the next click reaches the server meanwhile
     expect(page.get_by_text("Someone saved this customer")).to_have_count(0)
     with sqlite3.connect(app_database) as connection:
         (stored,) = connection.execute("SELECT city FROM customer WHERE id = ?",

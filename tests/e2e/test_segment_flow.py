@@ -13,7 +13,13 @@ from db.core.access import Actor
 from db.core.engine import make_engine
 from db.segments.definition import Condition, Group
 from db.segments.service import save_segment
-from tests.e2e.conftest import choose, sign_in, wait_for_app, writes_waiting
+from tests.e2e.conftest import (
+    choose,
+    reaches_the_lock,
+    sign_in,
+    wait_for_app,
+    writes_waiting,
+)
 
 
 def test_build_save_and_export(page: Page, app_url: str, app_database: Path) -> None:
@@ -75,9 +81,9 @@ def test_a_double_click_on_delete_for_good_deletes_only_the_chosen_segment(
     page.get_by_role("button", name="Delete").click()
     with writes_waiting(page, app_database):
         page.get_by_role("button", name="Delete for good").click()
-        page.wait_for_timeout(1_000)  # the first delete now waits for the lock
+        reaches_the_lock(page)  # the first delete now waits for the lock
         page.get_by_role("button", name="Delete for good").click()
-        page.wait_for_timeout(1_000)
+        page.wait_for_timeout(2_000)  # the next click reaches the server meanwhile
     with sqlite3.connect(app_database) as connection:
         names = {name for (name,) in connection.execute("SELECT name FROM segment")}
     assert "AAA delete me" not in names
@@ -101,9 +107,9 @@ def test_a_save_clicked_while_the_last_one_waits_is_not_a_conflict(
     with writes_waiting(page, app_database):
         page.get_by_role("textbox", name="Description").fill("first")
         page.get_by_role("button", name="Save changes").click()
-        page.wait_for_timeout(1_000)  # the first save now waits for the lock
+        reaches_the_lock(page)  # the first save now waits for the lock
         page.get_by_role("button", name="Save changes").last.click()
-        page.wait_for_timeout(1_000)
+        page.wait_for_timeout(2_000)  # the next click reaches the server meanwhile
     expect(page.get_by_text("after you opened it")).to_have_count(0)
     expect(page.get_by_text("Saved “Saved while waiting”.")).to_be_visible()
     with sqlite3.connect(app_database) as connection:
