@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from db.core.access import Actor
+from db.quality import snapshot
 from db.segments import preview
 from db.users.service import create_user
 
@@ -35,6 +36,10 @@ def app_db(engine: Engine, database_url: str,
     """
     st.cache_data.clear()
     preview.forget_populations()
+    snapshot.forget()
+    # Pages wait for a data-quality check rather than poll for it: a loaded test machine
+    # must not turn a check of a few records into a page still waiting.
+    monkeypatch.setattr(snapshot, "WAIT_S", 30.0)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CUSTDB_COOKIE_KEY", TEST_COOKIE_KEY)
     setup = Actor("setup", "admin")
@@ -43,6 +48,7 @@ def app_db(engine: Engine, database_url: str,
                     password=password, engine=engine)
     yield engine
     preview.forget_populations()
+    snapshot.forget()
 
 
 def sign_in(username: str, password: str) -> AppTest:
