@@ -29,7 +29,7 @@ def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]
     """The newest check, and whether it still describes the records. When it does not, a
     check starts in the background. After a change of records the page waits for it a
     moment (:data:`db.quality.snapshot.WAIT_S`: a small database's check is done by then);
-    a check that takes longer, or one only older than five minutes, fills the page in when
+    a check that takes longer, or one only older than 15 minutes, fills the page in when
     done (:func:`_await_check`)."""
     engine = get_engine(url)
     known = snapshot.latest(user.actor, engine=engine)
@@ -62,7 +62,7 @@ def _checking(user: UserView, url: str, known: snapshot.StoredCheck | None) -> N
                     "takes about a minute. The figures appear here when it is done.")
         else:
             st.info(f"Showing the check of {format_when(known.report.as_of)}. Records changed "
-                    "since, or it is more than five minutes old: checking again, the figures "
+                    "since, or it is more than 15 minutes old: checking again, the figures "
                     "update here when done.")
         _await_check(url)
     elif snapshot.failed(engine):
