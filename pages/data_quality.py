@@ -28,7 +28,7 @@ POLL_S = 2.0  # how often a page waiting for a check asks whether it is done
 def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]:
     """The newest check, and whether it still describes the records. When it does not, a
     check starts in the background. After a change of records the page waits for it a
-    moment (:data:`db.quality.snapshot.WAIT_S`: a small database's check is done by then);
+    moment (:data:`db.core.background.PAGE_WAIT_S`: a small database's check is done by then);
     a check that takes longer, or one only older than 15 minutes, fills the page in when
     done (:func:`_await_check`)."""
     engine = get_engine(url)
@@ -40,7 +40,7 @@ def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]
     if snapshot.failed(engine):
         return known, False
     snapshot.start(user.actor, engine=engine)
-    if state == "changed" and snapshot.wait(engine, snapshot.WAIT_S):
+    if state == "changed" and snapshot.wait(engine):
         known = snapshot.latest(user.actor, engine=engine)
         return known, known is not None and not snapshot.failed(engine)
     return known, False
@@ -72,6 +72,8 @@ def _checking(user: UserView, url: str, known: snapshot.StoredCheck | None) -> N
         if st.button("Check again", key=AGAIN):
             snapshot.start(user.actor, engine=engine)
             st.rerun()
+    else:  # the check ended a moment ago: show its figures
+        st.rerun()
 
 
 def _choices(figures: QualityReport) -> dict[tuple[str, str | None], str]:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from db.core import background
 from db.core.access import Actor, Capability, require
 from db.core.engine import get_engine
 from db.core.sql import table_of
@@ -40,7 +41,6 @@ _LOG = logging.getLogger(__name__)
 # shown while the next one runs, rather than a million records judged every five minutes
 # (each check holds a share of the server process for seconds).
 FRESH_FOR = timedelta(minutes=15)
-WAIT_S = 0.5  # how long a page waits for a check before it shows what it has
 T = table_of(QualityCheck)
 
 
@@ -134,12 +134,13 @@ def start(actor: Actor, *, engine: Engine | None = None) -> None:
         thread.start()
 
 
-def wait(engine: Engine, seconds: float) -> bool:
-    """Wait up to ``seconds`` for the database's background check; whether none runs now."""
+def wait(engine: Engine, seconds: float | None = None) -> bool:
+    """Wait up to ``seconds`` (default :data:`db.core.background.PAGE_WAIT_S`) for the
+    database's background check; whether none runs now."""
     with _LOCK:
         thread = _RUNNING.get(_key(engine))
     if thread is not None:
-        thread.join(seconds)
+        thread.join(background.PAGE_WAIT_S if seconds is None else seconds)
     return not running(engine)
 
 

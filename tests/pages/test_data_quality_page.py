@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 from streamlit.testing.v1 import AppTest
 
+from db.core import background
 from db.core.types import utcnow
 from db.models import Customer, Segment, SegmentMember
 from db.quality import report, snapshot
@@ -102,7 +103,7 @@ def _held_check(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(report, "check_records", held)
-    monkeypatch.setattr(snapshot, "WAIT_S", 0.0)
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
     return release
 
 
