@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.charts import vega_spec
 from dashboard.prediction_charts import (
     bands_frame,
     build_at_risk_chart,
@@ -13,14 +14,24 @@ from dashboard.prediction_charts import (
 )
 from dashboard.predictions_panel import fit_line, refit_hint
 from dashboard.text import plain
-from db.predict.outlook import outlook
+from db.core.access import Actor
+from db.predict.outlook import Outlook, outlook
 from db.users.service import UserView
 
 
-def predictions_section(user: UserView) -> None:
-    """The section, or one line when no fit exists yet."""
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _outlook(role: str, username: str, version: tuple[int, ...]) -> Outlook | None:
+    """The outlook, once per data version (a fit is audited, so it moves the version): it
+    sums every customer's scores and counts the live customers, a second or more at a
+    million customers, which every rerun of the KPI page paid."""
+    return outlook(Actor(username, role))
+
+
+def predictions_section(user: UserView, version: tuple[int, ...]) -> None:
+    """The section, or one line when no fit exists yet; ``version`` is the data version
+    (:func:`db.kpi.board.data_version`) that keys the cached figures."""
     st.header("Predictions")
-    figures = outlook(user.actor)
+    figures = _outlook(user.role, user.username, version)
     if figures is None:
         st.info("No predictions yet: the model has not been fitted, so there is no revenue "
                 "forecast, value spread or risk by band.")
@@ -44,11 +55,12 @@ def predictions_section(user: UserView) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Customer 12-month value")
-        st.altair_chart(build_value_distribution(bands), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_value_distribution(bands)), width="stretch")
         st.caption(f"Scored customers per band of expected 12-month value. {fitted}")
     with right:
         st.subheader("Customers at risk by value")
-        st.altair_chart(build_at_risk_chart(bands, figures.at_risk_below), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_at_risk_chart(bands, figures.at_risk_below)),
+                           width="stretch")
         at_risk = int(bands["at_risk"].sum())
         value = float(bands["at_risk_value_12m"].sum())
         st.caption(f"{at_risk:,} customers with a probability active below "
