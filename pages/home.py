@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
+
 import streamlit as st
 
 from dashboard.access import require_page
@@ -20,6 +24,21 @@ def _overview(role: str, username: str, url: str, version: tuple[int, ...]) -> O
     return database_overview(Actor(username, role), engine=get_engine(url))
 
 
+# What the KPI page imports beyond the rest of the app: Altair and, through the predictions
+# section, SciPy — 2 to 3 s on the first KPI page after a restart.
+KPI_MODULES = ("dashboard.kpi_drawings", "dashboard.predictions_kpis")
+
+
+def _preload_kpi_modules() -> None:
+    """Import the KPI page's modules in the background, once per server process, while the
+    home page is read (the import lock makes the page's own import wait for it, never
+    import twice)."""
+    missing = [name for name in KPI_MODULES if name not in sys.modules]
+    if missing:
+        threading.Thread(target=lambda: [importlib.import_module(name) for name in missing],
+                         name="preload-kpi", daemon=True).start()
+
+
 def main() -> None:
     user = require_page(None, "Home")
     st.title("Home")
@@ -29,6 +48,8 @@ def main() -> None:
     url = database_url()
     version = data_version(engine=get_engine(url))
     overview = _overview(user.role, user.username, url, version)
+    if user.actor.can(Capability.VIEW_KPIS):
+        _preload_kpi_modules()
     if user.actor.can(Capability.SEGMENTS):  # the segment builder's first preview, ahead
         preview.warm_population(user.actor, version, engine=get_engine(url))
     columns = st.columns(4)
