@@ -4,6 +4,8 @@ from the newest fit (:func:`db.predict.outlook.outlook`), each saying which fit.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import streamlit as st
 
 from dashboard.charts import vega_spec
@@ -15,23 +17,35 @@ from dashboard.prediction_charts import (
 from dashboard.predictions_panel import fit_line, refit_hint
 from dashboard.text import plain
 from db.core.access import Actor
-from db.predict.outlook import Outlook, outlook
+from db.predict.outlook import outlook_failed, outlook_of_version
 from db.users.service import UserView
 
-
-@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
-def _outlook(role: str, username: str, version: tuple[int, ...]) -> Outlook | None:
-    """The outlook, once per data version (a fit is audited, so it moves the version): it
-    sums every customer's scores and counts the live customers, a second or more at a
-    million customers, which every rerun of the KPI page paid."""
-    return outlook(Actor(username, role))
+POLL_S = 1.5  # how often a page waiting for the outlook asks whether it is computed
 
 
-def predictions_section(user: UserView, version: tuple[int, ...]) -> None:
-    """The section, or one line when no fit exists yet; ``version`` is the data version
-    (:func:`db.kpi.board.data_version`) that keys the cached figures."""
+@st.fragment(run_every=POLL_S)
+def _await_outlook(actor: Actor, version: Hashable) -> None:
+    """Poll the outlook's computation; the whole page runs again once it is known."""
+    ready, _ = outlook_of_version(actor, version, wait_s=0)
+    if ready or outlook_failed(version):
+        st.rerun()
+
+
+def predictions_section(user: UserView, version: Hashable) -> None:
+    """The section, or one line when no fit exists yet. The outlook takes seconds at a
+    million customers: it is computed once per data ``version`` in the background, and
+    until then the section says so while the rest of the page is shown."""
     st.header("Predictions")
-    figures = _outlook(user.role, user.username, version)
+    ready, figures = outlook_of_version(user.actor, version)
+    if not ready:
+        if outlook_failed(version):
+            st.error("The predictions outlook could not be computed (the server's log says "
+                     "why).")
+            return
+        st.info("Computing the predictions outlook over every scored customer; it appears "
+                "here when done.")
+        _await_outlook(user.actor, version)
+        return
     if figures is None:
         st.info("No predictions yet: the model has not been fitted, so there is no revenue "
                 "forecast, value spread or risk by band.")
