@@ -48,8 +48,6 @@ def main() -> None:
     url = database_url()
     version = data_version(engine=get_engine(url))
     overview = _overview(user.role, user.username, url, version)
-    if user.actor.can(Capability.VIEW_KPIS):
-        _preload_kpi_modules()
     if user.actor.can(Capability.SEGMENTS):  # the segment builder's first preview, ahead
         preview.warm_population(user.actor, version, engine=get_engine(url))
     columns = st.columns(4)
@@ -63,6 +61,8 @@ def main() -> None:
     if overview.customers == 0:
         st.info("The database has no customers yet. `make run` loads demo data into an empty "
                 "database; `python -m db.demo --customers 5000` does it by hand.")
+    if user.actor.can(Capability.VIEW_KPIS):  # last: the figures above are drawn first
+        _preload_kpi_modules()
 
 
 main()
