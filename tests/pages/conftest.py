@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.backup.facts import forget_table_rows
 from db.core import background
 from db.core.access import Actor
 from db.predict.outlook import forget_outlooks
@@ -40,6 +41,7 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    forget_table_rows()
     # Pages wait for a figure computed in the background rather than poll for it: a loaded
     # test machine must not turn a few records' figure into a page still waiting.
     monkeypatch.setattr(background, "PAGE_WAIT_S", 30.0)
@@ -53,6 +55,7 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    forget_table_rows()
 
 
 def sign_in(username: str, password: str) -> AppTest:
