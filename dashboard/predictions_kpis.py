@@ -8,6 +8,7 @@ from collections.abc import Hashable
 
 import streamlit as st
 
+from dashboard.charts import vega_spec
 from dashboard.filling import rerun_when
 from dashboard.prediction_charts import (
     bands_frame,
@@ -59,11 +60,12 @@ def predictions_section(user: UserView, version: Hashable) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Customer 12-month value")
-        st.altair_chart(build_value_distribution(bands), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_value_distribution(bands)), width="stretch")
         st.caption(f"Scored customers per band of expected 12-month value. {fitted}")
     with right:
         st.subheader("Customers at risk by value")
-        st.altair_chart(build_at_risk_chart(bands, figures.at_risk_below), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_at_risk_chart(bands, figures.at_risk_below)),
+                           width="stretch")
         at_risk = int(bands["at_risk"].sum())
         value = float(bands["at_risk_value_12m"].sum())
         st.caption(f"{at_risk:,} customers with a probability active below "
