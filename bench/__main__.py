@@ -354,13 +354,15 @@ def duplicates(sizes: list[int], splink: bool) -> list[str]:
     return lines
 
 
-def browser(path: Path | None, size: int, repeat: int) -> list[str]:
+def browser(path: Path | None, size: int, repeat: int, url: str | None = None) -> list[str]:
     """Time click → settled in Chromium for every page and the main interactions, per role,
-    cold and warm (:mod:`bench.browser`), beside the calls behind them. ``path`` is used as
-    it is (it is written: users, a segment, sign-in events); without it a copy of the
-    cached demo database of ``size`` customers, or for a size up to 10,000 a new one."""
+    cold and warm (:mod:`bench.browser`), beside the calls behind them. ``url`` (a
+    ``DATABASE_URL``, e.g. the PostgreSQL database the demo loader filled) is used as it is,
+    and so is ``path`` (both are written: users, a segment, sign-in events); without either a
+    copy of the cached demo database of ``size`` customers, or for a size up to 10,000 a new
+    one."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    if path is None:
+    if url is None and path is None:
         path = CACHE_DIR / f"browser-{size}.sqlite"
         if not path.exists() and size <= 10_000:
             env = {"DATABASE_URL": f"sqlite:///{path}", "CUSTDB_DEMO_CUSTOMERS": str(size)}
@@ -371,20 +373,24 @@ def browser(path: Path | None, size: int, repeat: int) -> list[str]:
             if not cached.exists():
                 demo_generation([size], 1, rebuild=False)
             shutil.copyfile(cached, path)
-    report, _ = run_child("bench.browser", ["run", "--path", str(path),
-                                            "--repeat", str(repeat)])
+    database = ["--url", url] if url is not None else ["--path", str(path)]
+    report, _ = run_child("bench.browser", ["run", *database, "--repeat", str(repeat)])
     db = report["db"]
-    lines = [f"## Browser: click → settled over {report['customers']:,} customers (SQLite)", "",
+    engine = report.get("engine", "SQLite")
+    cache = "file cache" if engine == "SQLite" else "file cache and the database's buffers"
+    lines = [f"## Browser: click → settled over {report['customers']:,} customers ({engine})",
+             "",
              f"{report['orders']:,} orders. `python -m bench --scenarios browser` "
              "(`bench/browser.py`): the app served by `streamlit run`, Debian's Chromium "
              "driven by Playwright; settled = `[data-testid=\"stApp\"]` not running and "
              "stable for 300 ms, from the click (or, for a link, the navigation start). Per "
-             "role the server is restarted: cold = the first pass after the start (file cache "
-             f"warm), warm = median of the next {report['repeat']} passes, each a new browser "
-             "session (sign-in, every menu page in menu order; for the manager also the "
-             "Segments interactions, a profile and the KPI page with a saved segment, both "
-             "opened by link). db = the calls behind the step in a fresh process (first call "
-             "/ median of the next three), where one exists. Target: warm < 1 s, cold < 2 s.",
+             "role the app's server is restarted: cold = the first pass after the start "
+             f"({cache} warm), warm = median of the next {report['repeat']} passes, each a "
+             "new browser session (sign-in, every menu page in menu order; for the manager "
+             "also the Segments interactions, a profile and the KPI page with a saved "
+             "segment, both opened by link). db = the calls behind the step in a fresh "
+             "process (first call / median of the next three), where one exists. Target: "
+             "warm < 1 s, cold < 2 s.",
              "", "| role | step | cold s | warm s | db first s | db warm s |",
              "|---|---|---:|---:|---:|---:|"]
 
@@ -398,9 +404,21 @@ def browser(path: Path | None, size: int, repeat: int) -> list[str]:
                          f"{seconds(timing['warm_s'])} | "
                          f"{seconds(level['first_s']) if level else '—'} | "
                          f"{seconds(level['median_s']) if level else '—'} |")
-    lines += ["", f"Migrating the file to the head first took {report['migrate_s']:.1f} s."]
+    what = "file" if engine == "SQLite" else "database"
+    if report.get("settings"):
+        lines += ["", "Server settings: " + ", ".join(
+            f"{name} {value}" for name, value in report["settings"].items()) + "."]
+    lines += ["", f"Migrating the {what} to the head first took {report['migrate_s']:.1f} s."]
+    if "load" in report:
+        before, after = report["load"]
+        lines += ["", f"Load average (1, 5, 15 min) at the start {_load(before)}, at the end "
+                      f"{_load(after)} (2 cores, shared)."]
     print("\n".join(lines), flush=True)
     return lines
+
+
+def _load(averages: list[float]) -> str:
+    return " / ".join(f"{value:.1f}" for value in averages)
 
 
 def _replace(source: Path, target: Path) -> None:
@@ -424,6 +442,10 @@ def main() -> None:
                         help="browser: this SQLite file (written to); default a copy of "
                              "the cached demo database of the largest --sizes")
     parser.add_argument("--browser-repeat", type=int, default=5, help="browser: warm passes")
+    parser.add_argument("--browser-url", default=os.environ.get("CUSTDB_BENCH_BROWSER_URL"),
+                        help="browser: measure over this DATABASE_URL (e.g. PostgreSQL) "
+                             "instead of SQLite; its section sits beside the SQLite one "
+                             "(default: $CUSTDB_BENCH_BROWSER_URL)")
     parser.add_argument("--splink", action="store_true",
                         help="duplicates: also run Splink (pip install splink first)")
     args = parser.parse_args()
@@ -443,9 +465,18 @@ def main() -> None:
     if "duplicates" in args.scenarios:
         lines += [*duplicates(args.sizes, args.splink), ""]
     if "browser" in args.scenarios:
-        lines += browser(args.browser_db, max(args.sizes), args.browser_repeat)
+        lines += browser(args.browser_db, max(args.sizes), args.browser_repeat,
+                         args.browser_url)
     _write_results(lines)
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
+
+
+def section_key(heading: str) -> str:
+    """Which section of RESULTS.md a heading replaces: its title without the size measured,
+    and the engine when a scenario is reported per engine (the PostgreSQL browser section
+    sits beside the SQLite one; any other section is replaced whatever its engines)."""
+    title = heading.split(" over ")[0].split(" (")[0]
+    return f"{title} (PostgreSQL)" if heading.endswith("(PostgreSQL)") else title
 
 
 def _sections(lines: list[str]) -> dict[str, list[str]]:
@@ -453,10 +484,26 @@ def _sections(lines: list[str]) -> dict[str, list[str]]:
     current: list[str] | None = None
     for line in lines:
         if line.startswith("## "):
-            current = sections.setdefault(line.split(" over ")[0].split(" (")[0], [])
+            current = sections.setdefault(section_key(line), [])
         if current is not None:
             current.append(line)
     return sections
+
+
+def merge_sections(kept: dict[str, list[str]],
+                   fresh: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The sections of RESULTS.md after a run: each kept one in its place (replaced when
+    measured again), a new per-engine section right after its title's other engine, any
+    other new one at the end."""
+    merged: dict[str, list[str]] = {}
+    for key, body in kept.items():
+        merged[key] = fresh.get(key, body)
+        for new_key, new_body in fresh.items():
+            if new_key not in kept and new_key.split(" (")[0] == key:
+                merged[new_key] = new_body
+    for key, body in fresh.items():
+        merged.setdefault(key, body)
+    return merged
 
 
 def _write_results(lines: list[str]) -> None:
@@ -468,7 +515,7 @@ def _write_results(lines: list[str]) -> None:
         body.insert(1, "")
         body.insert(2, stamp)
     kept = _sections(RESULTS.read_text().splitlines()) if RESULTS.exists() else {}
-    merged = kept | fresh
+    merged = merge_sections(kept, fresh)
     text = ["# Benchmark results", "", "`make bench` (or `python -m bench --scenarios ...`) "
             "rewrites the sections it measures.", ""]
     for body in merged.values():

@@ -1,9 +1,10 @@
 """What a user waits for in the browser: click → page settled, per role, cold and warm.
 
 ``python -m bench.browser run --path FILE`` serves the app (``streamlit run``) over the SQLite
-database ``FILE`` and drives Debian's Chromium with Playwright (as ``tests/e2e`` do; it never
-downloads a browser). For each role it restarts the server, so the first pass is cold (first
-after a server start; the operating system's file cache stays warm), then repeats the pass in
+database ``FILE`` (or ``run --url URL`` over any ``DATABASE_URL``, e.g. PostgreSQL) and drives
+Debian's Chromium with Playwright (as ``tests/e2e`` do; it never downloads a browser). For each
+role it restarts the app's server, so the first pass is cold (first after a server start; the
+operating system's file cache and PostgreSQL's buffers stay warm), then repeats the pass in
 a new browser session ``--repeat`` times (warm). A pass signs in, opens every page of the
 role's menu in menu order, and for the manager also: the Segments builder's first preview
 (a country chosen), the preview after adding a second condition, a customer's profile and the
@@ -63,6 +64,9 @@ new MutationObserver(() => {
                       attributeFilter: ['data-test-script-state']});
 """
 READ = "() => ({...window.__settle, now: performance.now()})"
+# What a PostgreSQL run reports beside its figures (they decide its plans and its speed).
+SERVER_SETTINGS = ("server_version", "shared_buffers", "work_mem", "effective_cache_size",
+                   "max_parallel_workers_per_gather", "jit")
 
 
 # -- prepare and db: in the database's own process ------------------------------------
@@ -290,20 +294,49 @@ def _one_pass(browser: Any, base: str, role: str, facts: dict, index: int) -> di
     return times
 
 
-def run(path: Path, repeat: int, roles: list[str]) -> dict:
+def engine_name(url: str) -> str:
+    """The engine a database URL names, as the results headings spell it."""
+    from sqlalchemy.engine import make_url
+
+    backend = make_url(url).get_backend_name()
+    return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(backend, backend)
+
+
+def side_file(url: str, suffix: str) -> Path:
+    """Where the run keeps a file that belongs to the database at ``url`` (its audit key, the
+    server's log): beside a SQLite file, as before; for a server database under
+    ``data/bench/``, named after its host, port and database (never its password)."""
+    from sqlalchemy.engine import make_url
+
+    from bench.harness import CACHE_DIR
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        path = Path(parsed.database)
+        return path.with_name(path.name + suffix)
+    parts = [parsed.get_backend_name(), parsed.host or "local", str(parsed.port or ""),
+             parsed.database or ""]
+    name = "-".join(part for part in parts if part)
+    return CACHE_DIR / ("".join(c if c.isalnum() or c in "._-" else "_" for c in name) + suffix)
+
+
+def run(url: str, repeat: int, roles: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
+    from sqlalchemy import text
 
     from bench.harness import run_child
+    from db.core.engine import make_engine
     from db.migrate import upgrade
 
     if not CHROMIUM.exists():
         raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
-    url = f"sqlite:///{path}"
+    load_before = os.getloadavg()
     started = time.perf_counter()
     upgrade(url)
     migrate_s = time.perf_counter() - started
-    key_file = path.with_name(path.name + ".audit-key")
+    key_file = side_file(url, ".audit-key")
     if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     env = os.environ | {"DATABASE_URL": url, "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
@@ -313,7 +346,7 @@ def run(path: Path, repeat: int, roles: list[str]) -> dict:
         "db", "--url", url, "--segment", str(facts["segment_id"]), "--customer",
         str(facts["customer_id"]), "--countries", *facts["countries"][:2]], env=env)
     results: dict[str, dict[str, dict]] = {}
-    log = path.with_name(path.name + ".streamlit.log")
+    log = side_file(url, ".streamlit.log")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=CHROMIUM_FLAGS)
@@ -336,19 +369,21 @@ def run(path: Path, repeat: int, roles: list[str]) -> dict:
                 print(json.dumps({role: results[role]}), file=sys.stderr, flush=True)
         finally:
             browser.close()
-    with sqlite_connect(path) as connection:
-        customers, orders = connection.execute(
-            "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM orders)").fetchone()
-    return {"customers": customers, "orders": orders, "repeat": repeat,
-            "migrate_s": migrate_s, "results": results, "db": db_figures,
-            "day": date.today().isoformat()}
-
-
-def sqlite_connect(path: Path) -> Any:
-    import sqlite3
-    from contextlib import closing
-
-    return closing(sqlite3.connect(path))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            customers, orders = connection.execute(text(
+                "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM orders)")).one()
+            settings = {} if engine.dialect.name == "sqlite" else {
+                name: connection.execute(text("SELECT current_setting(:name)"),
+                                         {"name": name}).scalar_one()
+                for name in SERVER_SETTINGS}
+    finally:
+        engine.dispose()
+    return {"engine": engine_name(url), "customers": customers, "orders": orders,
+            "settings": settings, "repeat": repeat, "migrate_s": migrate_s,
+            "results": results, "db": db_figures,
+            "load": [load_before, os.getloadavg()], "day": date.today().isoformat()}
 
 
 def main() -> None:
@@ -362,7 +397,9 @@ def main() -> None:
     level.add_argument("--customer", type=int, required=True)
     level.add_argument("--countries", nargs="+", required=True)
     browse = commands.add_parser("run")
-    browse.add_argument("--path", type=Path, required=True)
+    database = browse.add_mutually_exclusive_group(required=True)
+    database.add_argument("--path", type=Path, help="a SQLite file")
+    database.add_argument("--url", help="any DATABASE_URL, e.g. postgresql+psycopg://...")
     browse.add_argument("--repeat", type=int, default=5)
     browse.add_argument("--roles", nargs="+", default=list(LOGINS))
     args = parser.parse_args()
@@ -371,7 +408,7 @@ def main() -> None:
     elif args.command == "db":
         report = db_level(args.url, args.segment, args.customer, args.countries)
     else:
-        report = run(args.path, args.repeat, args.roles)
+        report = run(args.url or f"sqlite:///{args.path}", args.repeat, args.roles)
     print(json.dumps(report))
 
 

@@ -4,8 +4,11 @@ from the newest fit (:func:`db.predict.outlook.outlook`), each saying which fit.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import streamlit as st
 
+from dashboard.filling import rerun_when
 from dashboard.prediction_charts import (
     bands_frame,
     build_at_risk_chart,
@@ -13,14 +16,26 @@ from dashboard.prediction_charts import (
 )
 from dashboard.predictions_panel import fit_line, refit_hint
 from dashboard.text import plain
-from db.predict.outlook import outlook
+from db.predict.outlook import outlook_failed, outlook_of_version
 from db.users.service import UserView
 
 
-def predictions_section(user: UserView) -> None:
-    """The section, or one line when no fit exists yet."""
+def predictions_section(user: UserView, version: Hashable) -> None:
+    """The section, or one line when no fit exists yet. The outlook takes seconds at a
+    million customers: it is computed once per data ``version`` in the background, and
+    until then the section says so while the rest of the page is shown."""
     st.header("Predictions")
-    figures = outlook(user.actor)
+    ready, figures = outlook_of_version(user.actor, version)
+    if not ready:
+        if outlook_failed(version):
+            st.error("The predictions outlook could not be computed (the server's log says "
+                     "why).")
+            return
+        st.info("Computing the predictions outlook over every scored customer; it appears "
+                "here when done.")
+        rerun_when(lambda: outlook_of_version(user.actor, version, wait_s=0)[0]
+                   or outlook_failed(version))
+        return
     if figures is None:
         st.info("No predictions yet: the model has not been fitted, so there is no revenue "
                 "forecast, value spread or risk by band.")

@@ -9,11 +9,12 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.export_panel import export_panel
+from dashboard.filling import rerun_when
 from dashboard.text import format_when, plain
-from db.core.access import Actor, Capability, PermissionDenied
+from db.core.access import Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
 from db.exports import ExportError, ExportFile
-from db.quality import lists, report
+from db.quality import lists, report, snapshot
 from db.quality.report import FIELD_LABELS, FIELDS, QualityReport
 from db.segments.membership import SegmentError
 from db.users.service import UserView
@@ -21,13 +22,51 @@ from db.users.service import UserView
 CHOSEN = "quality_list"  # the list shown: (check, field)
 EXPORT = "quality_export"  # the export panel's key
 SAVED = "quality_saved"  # a notice to show once after a segment was saved
+AGAIN = "quality_check_again"
 
 
-@st.cache_data(ttl=300, max_entries=20, show_spinner="Checking every record…")
-def _report(role: str, username: str, url: str, stamp: tuple[object, ...]) -> QualityReport:
-    """Cached per data stamp (any customer written, deleted or the threshold changed shows
-    at the next click) and for five minutes, as records age into staleness."""
-    return report.quality_report(Actor(username, role), engine=get_engine(url))
+def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]:
+    """The newest check, and whether it still describes the records. When it does not, a
+    check starts in the background. After a change of records the page waits for it a
+    moment (:data:`db.core.background.PAGE_WAIT_S`: a small database's check is done by then);
+    a check that takes longer, or one only older than 15 minutes, fills the page in when
+    done (:func:`dashboard.filling.rerun_when`)."""
+    engine = get_engine(url)
+    known = snapshot.latest(user.actor, engine=engine)
+    state = "changed" if known is None else snapshot.freshness(user.actor, known,
+                                                               engine=engine)
+    if state == "current":
+        return known, True
+    if snapshot.failed(engine):
+        return known, False
+    snapshot.start(user.actor, engine=engine)
+    if state == "changed" and snapshot.wait(engine):
+        known = snapshot.latest(user.actor, engine=engine)
+        return known, known is not None and not snapshot.failed(engine)
+    return known, False
+
+
+def _checking(user: UserView, url: str, known: snapshot.StoredCheck | None) -> None:
+    """Say what the page shows while a check runs, or after one failed."""
+    engine = get_engine(url)
+    if snapshot.running(engine):
+        if known is None:
+            st.info("Checking every record for the first time: at a million customers this "
+                    "takes about a minute. The figures appear here when it is done.")
+        else:
+            st.info(f"Showing the check of {format_when(known.report.as_of)}. Records changed "
+                    "since, or it is more than 15 minutes old: checking again, the figures "
+                    "update here when done.")
+        rerun_when(lambda: not snapshot.running(engine))
+    elif snapshot.failed(engine):
+        st.error("Checking the records failed (the server's log says why)."
+                 + ("" if known is None else " The figures below are from "
+                    f"{format_when(known.report.as_of)}."))
+        if st.button("Check again", key=AGAIN):
+            snapshot.start(user.actor, engine=engine)
+            st.rerun()
+    else:  # the check ended a moment ago: show its figures
+        st.rerun()
 
 
 def _choices(figures: QualityReport) -> dict[tuple[str, str | None], str]:
@@ -72,15 +111,16 @@ def _validity(figures: QualityReport) -> None:
                "an update: only editing or re-importing the customer's details does.")
 
 
-def _list(user: UserView, figures: QualityReport) -> None:
+def _list(user: UserView, known: snapshot.StoredCheck) -> None:
     st.subheader("Customers behind a figure")
-    choices = _choices(figures)
+    choices = _choices(known.report)
     keys = list(choices)
     chosen: tuple[str, str | None] = st.selectbox(
         "List", keys, format_func=choices.__getitem__, key=CHOSEN)
     check, field = chosen
     try:
-        rows = report.customers_with(user.actor, check, field)
+        rows = report.customers_with(user.actor, check, field,
+                                     listed=known.lists)
     except (report.QualityError, PermissionDenied) as error:
         st.error(plain(error))
         return
@@ -134,8 +174,12 @@ def main() -> None:
     if notice := st.session_state.pop(SAVED, None):
         st.success(plain(notice))
     url = database_url()
-    figures = _report(user.role, user.username, url,
-                      report.data_stamp(user.actor, engine=get_engine(url)))
+    known, current = _check(user, url)
+    if not current:
+        _checking(user, url, known)
+    if known is None:
+        return
+    figures = known.report
     st.caption(f"{figures.customers:,} live customers, checked "
                f"{format_when(figures.as_of)}.")
     if not figures.customers:
@@ -143,7 +187,7 @@ def main() -> None:
         return
     _completeness(figures)
     _validity(figures)
-    _list(user, figures)
+    _list(user, known)
 
 
 main()

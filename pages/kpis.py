@@ -327,7 +327,7 @@ def main() -> None:
                 "Choose a longer period or fewer filters.")
     _tiles(board)
     _charts(board, view.granularity, today, anchor)
-    predictions_section(user)
+    predictions_section(user, version)
 
 
 main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from db.models import timestamp_field
@@ -60,3 +60,23 @@ class DuplicateDecision(SQLModel, table=True):
     same: bool
     decided_at: datetime = timestamp_field()
     decided_by: str = Field(max_length=50)
+
+
+class QualityCheck(SQLModel, table=True):
+    """The newest check of every live record (:mod:`db.quality.snapshot`): the report's
+    figures, the first customers of each of its lists and the verdict on every stored
+    phone, so a restart or another server process shows the report at once and judges only
+    the phones changed since. One row; each check replaces it. Ids and checksums only, no
+    personal values."""
+
+    __tablename__ = "quality_check"
+
+    id: int = Field(default=1, primary_key=True)
+    version: str = Field(max_length=200)  # the data version the check saw (JSON)
+    stamp: str = Field(max_length=1000)  # the customers' data stamp the check saw (JSON)
+    checked_at: datetime = timestamp_field()
+    figures: str = Field(sa_type=Text)  # the report as JSON
+    lists: str = Field(sa_type=Text)  # JSON: "check:field" → the first ids of that list
+    phone_ids: bytes = Field(sa_type=LargeBinary)  # every judged phone's customer, ascending
+    phone_keys: bytes = Field(sa_type=LargeBinary)  # report.phone_key of what was judged
+    phone_valid: bytes = Field(sa_type=LargeBinary)  # one byte a phone: 1 valid, 0 not

@@ -31,9 +31,11 @@ repeat; this is the normaliser's own rule, cached per domain), so phones dominat
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -205,48 +207,94 @@ def _stream(connection: Connection, *columns: Any, where: ColumnElement[bool]
     yield from result
 
 
-# Each process's last verdict on every stored phone, per database: (ids ascending, a hash of
-# (phone, country), 1 valid / 0 not). A phone is judged again only when its customer's phone
-# or country changed since (or the customer is new): the normaliser takes ~40 µs a number,
-# so a million are judged once per process, and each report after that reads the memo.
-_PHONE_MEMO: dict[str, tuple[array[int], array[int], bytearray]] = {}
+@dataclass(frozen=True)
+class PhoneVerdicts:
+    """The normaliser's verdict on every stored phone of the live customers, by customer id
+    ascending, with a digest of the (phone, country) it judged: a phone is judged again only
+    when its customer's phone or country changed since, or the customer is new. The
+    normaliser takes ~40 µs a number, so a million take 40 s once, and each later check
+    reads these instead (kept per process here, and in the database by
+    :mod:`db.quality.snapshot`, so a restart does not judge them all again)."""
+
+    ids: array[int] = dataclasses.field(default_factory=lambda: array("q"))
+    keys: array[int] = dataclasses.field(default_factory=lambda: array("Q"))
+    valid: bytearray = dataclasses.field(default_factory=bytearray)
 
 
-def _invalid(connection: Connection) -> tuple[list[int], list[int]]:
-    """Ids of live customers whose stored e-mail, and whose phone, the normaliser refuses:
-    one streamed pass in id order."""
+def phone_key(phone: str, country: str | None) -> int:
+    """A digest of what a verdict depends on, the same in every process (``hash`` of text is
+    not): two 32-bit checksums of different kinds side by side."""
+    data = f"{phone}\x1f{country or ''}".encode()
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
+
+
+# Each process's newest verdicts, per database URL.
+_PHONE_MEMO: dict[str, PhoneVerdicts] = {}
+
+
+def remembered(engine: Engine) -> PhoneVerdicts | None:
+    """This process's newest phone verdicts for the database, if it judged them."""
+    return _PHONE_MEMO.get(engine.url.render_as_string(hide_password=True))
+
+
+def forget_verdicts() -> None:
+    """Drop every remembered verdict (tests; they are right anyway for an unchanged key)."""
+    _PHONE_MEMO.clear()
+
+
+def judged(connection: Connection, known: PhoneVerdicts | None = None
+           ) -> tuple[list[int], list[int], PhoneVerdicts]:
+    """Ids of live customers whose stored e-mail, and whose phone, the normaliser refuses,
+    and the verdicts on every phone: one streamed pass in id order. ``known`` verdicts (by
+    default this process's newest for the database) are reused where the digest matches."""
     memo_key = connection.engine.url.render_as_string(hide_password=True)
-    old_ids, old_keys, old_ok = _PHONE_MEMO.get(memo_key, (array("q"), array("q"),
-                                                            bytearray()))
-    ids, keys, verdicts = array("q"), array("q"), bytearray()
+    old = known or _PHONE_MEMO.get(memo_key) or PhoneVerdicts()
+    new = PhoneVerdicts()
     bad_emails: list[int] = []
     bad_phones: list[int] = []
-    at, known = 0, len(old_ids)
+    at, known_count = 0, len(old.ids)
     for row in _stream(connection, C.email, C.phone, C.country,
                        where=or_(C.email.is_not(None), C.phone.is_not(None))):
         if _present(row.email) and not email_is_valid(row.email):
             bad_emails.append(row.id)
         if not _present(row.phone):
             continue
-        key = hash((row.phone, row.country))
-        while at < known and old_ids[at] < row.id:
+        key = phone_key(row.phone, row.country)
+        while at < known_count and old.ids[at] < row.id:
             at += 1
-        if at < known and old_ids[at] == row.id and old_keys[at] == key:
-            valid = bool(old_ok[at])
+        if at < known_count and old.ids[at] == row.id and old.keys[at] == key:
+            valid = bool(old.valid[at])
         else:
             valid = phone_is_valid(row.phone, row.country)
-        ids.append(row.id)
-        keys.append(key)
-        verdicts.append(valid)
+        new.ids.append(row.id)
+        new.keys.append(key)
+        new.valid.append(valid)
         if not valid:
             bad_phones.append(row.id)
-    _PHONE_MEMO[memo_key] = (ids, keys, verdicts)
+    _PHONE_MEMO[memo_key] = new
+    return bad_emails, bad_phones, new
+
+
+def _invalid(connection: Connection) -> tuple[list[int], list[int]]:
+    bad_emails, bad_phones, _ = judged(connection)
     return bad_emails, bad_phones
 
 
-def quality_report(actor: Actor, *, engine: Engine | None = None,
-                   now: datetime | None = None) -> QualityReport:
-    """Every figure of the report over the live customers (see the module's docstring)."""
+@dataclass(frozen=True)
+class CheckedRecords:
+    """One check of every live record: the report, the customers of the two lists judged in
+    Python (the others are SQL conditions) and the phone verdicts to reuse next time."""
+
+    report: QualityReport
+    invalid_emails: list[int]
+    invalid_phones: list[int]
+    verdicts: PhoneVerdicts
+
+
+def check_records(actor: Actor, *, engine: Engine | None = None, now: datetime | None = None,
+                  known: PhoneVerdicts | None = None) -> CheckedRecords:
+    """Every figure of the report over the live customers (see the module's docstring),
+    reusing ``known`` phone verdicts where they still apply."""
     require(actor, Capability.EDIT_CUSTOMER)
     engine = engine or get_engine()
     now = now or utcnow()
@@ -260,54 +308,88 @@ def quality_report(actor: Actor, *, engine: Engine | None = None,
     with engine.connect() as connection:
         total, *counts = connection.execute(
             select(func.count(), *(counted(where) for where in checks)).where(live())).one()
-        bad_emails, bad_phones = _invalid(connection)
-    return QualityReport(customers=total,
-                         missing=dict(zip(FIELDS, map(int, counts), strict=False)),
-                         invalid_email=len(bad_emails), invalid_phone=len(bad_phones),
-                         impossible_birth_date=int(counts[-2]), stale=int(counts[-1]),
-                         stale_after_days=days, stale_before=stale_before(now, days),
-                         as_of=now)
+        bad_emails, bad_phones, verdicts = judged(connection, known)
+    figures = QualityReport(customers=total,
+                            missing=dict(zip(FIELDS, map(int, counts), strict=False)),
+                            invalid_email=len(bad_emails), invalid_phone=len(bad_phones),
+                            impossible_birth_date=int(counts[-2]), stale=int(counts[-1]),
+                            stale_after_days=days, stale_before=stale_before(now, days),
+                            as_of=now)
+    return CheckedRecords(figures, bad_emails, bad_phones, verdicts)
+
+
+def first_of_each_list(checked: CheckedRecords, *, engine: Engine | None = None
+                       ) -> dict[tuple[str, str | None], list[int]]:
+    """The first :data:`LIST_LIMIT` ids of every list of a check, by (check, field), as of
+    the check (no role check: the check was made by a role that may)."""
+    figures = checked.report
+    lists: dict[tuple[str, str | None], list[int]] = {
+        ("invalid_email", None): checked.invalid_emails[:LIST_LIMIT],
+        ("invalid_phone", None): checked.invalid_phones[:LIST_LIMIT]}
+    with (engine or get_engine()).connect() as connection:
+        for check, field in [("impossible_birth_date", None), ("stale", None),
+                             *(("missing", field) for field in FIELDS)]:
+            lists[(check, field)] = listed_ids(
+                connection, check, field, now=figures.as_of,
+                stale_after_days=figures.stale_after_days, limit=LIST_LIMIT)
+    return lists
+
+
+def quality_report(actor: Actor, *, engine: Engine | None = None,
+                   now: datetime | None = None) -> QualityReport:
+    """Every figure of the report over the live customers (see the module's docstring)."""
+    return check_records(actor, engine=engine, now=now).report
 
 
 def listed_ids(connection: Connection, check: str, field: str | None, *, now: datetime,
-               stale_after_days: int) -> list[int]:
-    """Ids of every live customer on a list, ascending (no role check: callers check)."""
+               stale_after_days: int, limit: int | None = None) -> list[int]:
+    """Ids of every live customer on a list, ascending, the first ``limit`` of them (None:
+    all; no role check: callers check)."""
     _checked(check, field)
     where = _condition(check, field, now, stale_after_days)
     if where is None:
         bad_emails, bad_phones = _invalid(connection)
-        return bad_emails if check == "invalid_email" else bad_phones
-    return list(connection.execute(select(C.id).where(live(), where).order_by(C.id))
-                .scalars())
+        return (bad_emails if check == "invalid_email" else bad_phones)[:limit]
+    return list(connection.execute(select(C.id).where(live(), where).order_by(C.id)
+                                   .limit(limit)).scalars())
 
 
 def list_ids(actor: Actor, check: str, field: str | None = None, *,
-             engine: Engine | None = None, now: datetime | None = None) -> list[int]:
-    """Ids of every customer on the list ``check`` (and ``field``, for missing values)."""
+             engine: Engine | None = None, now: datetime | None = None,
+             limit: int | None = None) -> list[int]:
+    """Ids of every customer on the list ``check`` (and ``field``, for missing values), the
+    first ``limit`` by id (None: all)."""
     require(actor, Capability.EDIT_CUSTOMER)
     _checked(check, field)
     engine = engine or get_engine()
     days = settings.current(engine=engine).stale_after_days
     with engine.connect() as connection:
         return listed_ids(connection, check, field, now=now or utcnow(),
-                          stale_after_days=days)
+                          stale_after_days=days, limit=limit)
 
 
 def customers_with(actor: Actor, check: str, field: str | None = None, *,
                    limit: int | None = LIST_LIMIT, engine: Engine | None = None,
-                   now: datetime | None = None) -> list[ListedCustomer]:
+                   now: datetime | None = None,
+                   listed: Mapping[tuple[str, str | None], Sequence[int]] | None = None
+                   ) -> list[ListedCustomer]:
     """The customers behind one figure of the report, by id (the first ``limit``; None:
-    all): ``check`` is one of :data:`CHECKS`; ``field`` names the field of ``missing``."""
-    ids = list_ids(actor, check, field, engine=engine, now=now)
-    if limit is not None:
-        ids = ids[:limit]
+    all): ``check`` is one of :data:`CHECKS`; ``field`` names the field of ``missing``.
+    ``listed`` holds the first ids of each list of a stored check
+    (:mod:`db.quality.snapshot`): the page lists the customers its figures counted, without
+    judging or scanning every record again; those deleted or erased since are left out."""
+    if listed is not None and (check, field) in listed:
+        require(actor, Capability.EDIT_CUSTOMER)
+        ids = list(listed[(check, field)])[:limit]
+    else:
+        ids = list_ids(actor, check, field, engine=engine, now=now, limit=limit)
     rows: list[ListedCustomer] = []
     with (engine or get_engine()).connect() as connection:
         for start in range(0, len(ids), _BATCH):
             rows += [ListedCustomer(*row) for row in connection.execute(
                 select(C.id, C.first_name, C.last_name, C.email, C.phone, C.country,
                        C.birth_date, C.updated_at)
-                .where(C.id.in_(ids[start:start + _BATCH])).order_by(C.id))]
+                .where(C.id.in_(ids[start:start + _BATCH]), live()).order_by(C.id))]
     return rows
 
 

@@ -61,3 +61,20 @@ def test_refuses_a_database_that_already_has_customers(demo_engine: Engine) -> N
 def test_refuses_fewer_than_one_customer(engine: Engine) -> None:
     with pytest.raises(DemoDataError, match="at least 1"):
         load_demo_data(engine, customers=0, seed=1, as_of=AS_OF)
+
+
+def test_postgresql_has_statistics_for_the_loaded_tables(engine: Engine) -> None:
+    """Without them the planner took 28 rows for 16,112 segment members at 1M customers and
+    chose a per-row nested loop (1.26 s for 0.61 s); autovacuum had not analysed any table
+    when the load ended."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's plans are tuned without statistics; the loader runs no ANALYZE")
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+    load_demo_data(engine, customers=60, seed=3, as_of=AS_OF)
+    with engine.connect() as connection:
+        analysed = dict(connection.exec_driver_sql(
+            "SELECT relname, last_analyze FROM pg_stat_user_tables "
+            "WHERE relname IN ('customer', 'orders', 'customer_summary', 'daily_sales')").all())
+    assert set(analysed) == {"customer", "orders", "customer_summary", "daily_sales"}
+    assert all(when is not None and when >= before for when in analysed.values()), analysed

@@ -10,7 +10,11 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.backup.facts import forget_table_rows
+from db.core import background
 from db.core.access import Actor
+from db.predict.outlook import forget_outlooks
+from db.quality import snapshot
 from db.segments import preview
 from db.users.service import create_user
 
@@ -35,6 +39,12 @@ def app_db(engine: Engine, database_url: str,
     """
     st.cache_data.clear()
     preview.forget_populations()
+    snapshot.forget()
+    forget_outlooks()
+    forget_table_rows()
+    # Pages wait for a figure computed in the background rather than poll for it: a loaded
+    # test machine must not turn a few records' figure into a page still waiting.
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 30.0)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CUSTDB_COOKIE_KEY", TEST_COOKIE_KEY)
     setup = Actor("setup", "admin")
@@ -43,6 +53,9 @@ def app_db(engine: Engine, database_url: str,
                     password=password, engine=engine)
     yield engine
     preview.forget_populations()
+    snapshot.forget()
+    forget_outlooks()
+    forget_table_rows()
 
 
 def sign_in(username: str, password: str) -> AppTest:

@@ -4,15 +4,20 @@ with its threshold; each figure opens its list, which exports and saves as a sta
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 from streamlit.testing.v1 import AppTest
 
+from db.core import background
 from db.core.types import utcnow
 from db.models import Customer, Segment, SegmentMember
+from db.quality import report, snapshot
 from tests import factories
 from tests.pages.conftest import ROOT
 
@@ -85,3 +90,66 @@ def test_an_admin_saves_a_list_as_a_static_segment(
     at.button(key="FormSubmitter:quality_segment-Save as static segment").click().run()
     assert "already exists" in at.error[0].value
     assert at.text_input(key="quality_segment_name").value == "stale: REFRESH"  # kept
+
+
+def _held_check(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Checks wait for the returned event, as a million records' check keeps the page
+    waiting; the page waits for none of it."""
+    release = threading.Event()
+    real = report.check_records
+
+    def held(*args: Any, **kwargs: Any) -> report.CheckedRecords:
+        release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report, "check_records", held)
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
+    return release
+
+
+def test_a_long_check_never_leaves_the_page_blank_or_waiting(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _people(app_db)
+    release = _held_check(monkeypatch)
+    at = _open(signed_in, "manager")
+    assert at.info[0].value.startswith("Checking every record for the first time")
+    assert not at.metric and not at.dataframe
+    release.set()
+    assert snapshot.wait(app_db, 20)
+    at.run()  # what the page's poll does once the check is done
+    assert _metric(at, "Invalid e-mails") == "1" and not at.info
+    release.clear()
+    dora = factories.customer(app_db, "Dora", "Quality").id
+    with app_db.begin() as connection:  # as an old import would have stored it
+        connection.execute(update(Customer).where(col(Customer.id) == dora)
+                           .values(email="=also bad"))
+    at.run()  # the records changed: the last figures at once, the new check on its way
+    assert at.info[0].value.startswith("Showing the check of")
+    assert _metric(at, "Invalid e-mails") == "1"
+    release.set()
+    assert snapshot.wait(app_db, 20)
+    at.run()
+    assert _metric(at, "Invalid e-mails") == "2" and not at.info
+
+
+def test_a_failed_check_is_said_and_checked_again_on_request(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _people(app_db)
+    real = report.check_records
+
+    def broken(*args: Any, **kwargs: Any) -> report.CheckedRecords:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "check_records", broken)
+    at = _open(signed_in, "admin")
+    assert at.error[0].value == "Checking the records failed (the server's log says why)."
+    assert not at.metric
+    monkeypatch.setattr(report, "check_records", real)
+    at.run()  # a failed check is not retried by itself on every click
+    assert at.error and not at.metric
+    at.button(key="quality_check_again").click().run()
+    assert snapshot.wait(app_db, 20)
+    at.run()
+    assert not at.error and _metric(at, "Invalid e-mails") == "1"

@@ -3,11 +3,16 @@ risk by band, each naming the fit; one line and no chart before the first fit.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.core import background
+from db.predict import outlook as outlook_module
 from db.predict.outlook import outlook
 from tests.factories import MANAGER, customer
 from tests.pages.conftest import ROOT
@@ -71,3 +76,27 @@ def test_customers_added_since_the_fit_are_counted_as_unscored(
     assert any(c.endswith(f"{made.buyers:,} customers with a purchase scored; "
                           f"{made.customers_scored - made.buyers + 3:,} without a purchase by "
                           "the fit's day, or added since.") for c in _captions(at))
+
+
+def test_a_slow_outlook_fills_in_after_the_rest_of_the_page(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fitted(app_db)
+    release = threading.Event()
+    real = outlook_module.outlook
+
+    def held(*args: Any, **kwargs: Any) -> outlook_module.Outlook | None:
+        release.wait(20)  # as two passes over a million scores keep it waiting
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outlook_module, "outlook", held)
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
+    at = _open(signed_in, "manager")
+    assert [i.value for i in at.info if i.value.startswith("Computing the predictions outlook")]
+    assert "Revenue" in [m.label for m in at.metric]  # the KPI figures are all there
+    assert "Predicted revenue, next 90 days" not in [m.label for m in at.metric]
+    release.set()
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 20.0)
+    at.run()  # what the section's poll does once the outlook is computed
+    assert "Predicted revenue, next 90 days" in [m.label for m in at.metric]
+    assert not [i.value for i in at.info if i.value.startswith("Computing")]

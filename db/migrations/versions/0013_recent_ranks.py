@@ -11,8 +11,8 @@ index. Filled here from the rows on file.
 ``ix_customer_summary_country_recent`` gives the customers of some countries with a recent
 order from the index alone ("bought books in the last 90 days, in DE or AT").
 
-Revision ID: 0012_recent_ranks
-Revises: 0011_vocabulary
+Revision ID: 0013_recent_ranks
+Revises: 0012_quality_check
 Create Date: 2026-12-01 22:10:00
 """
 from collections.abc import Sequence
@@ -22,8 +22,8 @@ from alembic import op
 
 # Frozen DDL and literal SQL only: never import the application (db.*) here.
 
-revision: str = '0012_recent_ranks'
-down_revision: str | None = '0011_vocabulary'
+revision: str = '0013_recent_ranks'
+down_revision: str | None = '0012_quality_check'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,90 @@
+"""Figures that take seconds, computed once per key in a background thread and shared by
+every session of the server process.
+
+Why: a page must settle in under a second, but some figures over a million customers take
+seconds (the KPI page's predictions outlook). A page asks for the figure of its key (a data
+version: it changes with every write of the data the figure shows); when it is not known yet
+the computation starts in the background, the page waits a moment (:data:`PAGE_WAIT_S`: a
+small database's figure is done by then), and otherwise shows the rest and fills the figure
+in when done. Only the newest values are kept (:attr:`Computed.keep` keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+_LOG = logging.getLogger(__name__)
+PAGE_WAIT_S = 0.5  # how long a page waits for a figure before it shows what it has
+
+V = TypeVar("V")
+
+
+class Computed(Generic[V]):
+    """Values by key, each computed once in a background thread (see the module)."""
+
+    def __init__(self, name: str, *, keep: int = 4) -> None:
+        self.name = name
+        self.keep = keep
+        self._values: dict[Hashable, V] = {}
+        self._running: dict[Hashable, threading.Thread] = {}
+        self._failed: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], V], *,
+            wait_s: float | None = None) -> tuple[bool, V | None]:
+        """(True, value) when the value of ``key`` is known, within ``wait_s`` (default
+        :data:`PAGE_WAIT_S`) of starting its computation; else (False, None) while it runs.
+        A computation that failed is not started again for the key (see :meth:`failed`)."""
+        with self._lock:
+            if key in self._values:
+                return True, self._values[key]
+            thread = self._running.get(key)
+            if thread is None and key not in self._failed:
+                thread = threading.Thread(target=self._compute, args=(key, compute),
+                                          name=self.name, daemon=True)
+                self._running[key] = thread
+                thread.start()
+        if thread is not None:
+            thread.join(PAGE_WAIT_S if wait_s is None else wait_s)
+        with self._lock:
+            return (True, self._values[key]) if key in self._values else (False, None)
+
+    def running(self, key: Hashable) -> bool:
+        """Whether the value of ``key`` is being computed."""
+        with self._lock:
+            return key in self._running
+
+    def failed(self, key: Hashable) -> bool:
+        """Whether computing the value of ``key`` failed (the server's log says why)."""
+        with self._lock:
+            return key in self._failed
+
+    def forget(self) -> None:
+        """Wait for the computations under way, then drop every value and failure (a
+        database emptied or restored can reach a key seen before: tests, a restore)."""
+        with self._lock:
+            threads = list(self._running.values())
+        for thread in threads:
+            thread.join()
+        with self._lock:
+            self._values.clear()
+            self._failed.clear()
+
+    def _compute(self, key: Hashable, compute: Callable[[], V]) -> None:
+        try:
+            value = compute()
+        except Exception:  # the page says it failed
+            _LOG.exception("computing %s in the background failed", self.name)
+            with self._lock:
+                self._failed.add(key)
+        else:
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.keep:
+                    del self._values[next(iter(self._values))]
+        finally:
+            with self._lock:
+                self._running.pop(key, None)

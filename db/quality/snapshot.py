@@ -1,0 +1,236 @@
+"""The newest data-quality check, kept in the database, and checks run in the background.
+
+Why: judging every stored phone takes about 40 µs a number (40 s at a million customers),
+and the SQL pass and the streamed e-mails take seconds more. So the Data quality page never
+makes its user wait for a check: it shows the newest stored one at once (:func:`latest`),
+and when the customers changed since, or the check is older than :data:`FRESH_FOR` (records
+age into staleness), it starts a new one in the background (:func:`start`) and fills it in
+when done. Each check stores the phone verdicts with the report (``quality_check``), so after
+a restart, or in another server process, only the phones changed since are judged again.
+
+The stored row holds customer ids and checksums, no personal values. It is derived data, like
+the KPI tables: writing it is not a change of anyone's record, so it is not audited.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from array import array
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from db.core import background
+from db.core.access import Actor, Capability, require
+from db.core.engine import get_engine
+from db.core.sql import table_of
+from db.core.types import utcnow
+from db.kpi.board import data_version
+from db.quality import report
+from db.quality.models import QualityCheck
+from db.quality.report import PhoneVerdicts, QualityReport
+
+_LOG = logging.getLogger(__name__)
+# Records age into staleness by the second, but a threshold is days: a check this old is
+# shown while the next one runs, rather than a million records judged every five minutes
+# (each check holds a share of the server process for seconds).
+FRESH_FOR = timedelta(minutes=15)
+T = table_of(QualityCheck)
+
+
+Freshness = Literal["current", "old", "changed"]
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """A check as stored: the report, the first :data:`~db.quality.report.LIST_LIMIT` ids
+    of each of its lists, and what the records looked like to it (the data version of
+    :func:`db.kpi.board.data_version` and the customers' stamp of
+    :func:`db.quality.report.data_stamp`)."""
+
+    version: str
+    stamp: str
+    report: QualityReport
+    lists: dict[tuple[str, str | None], list[int]]  # (check, field) → ids ascending
+
+
+def latest(actor: Actor, *, engine: Engine | None = None) -> StoredCheck | None:
+    """The newest stored check (None before the first), without the phone verdicts."""
+    require(actor, Capability.EDIT_CUSTOMER)
+    with (engine or get_engine()).connect() as connection:
+        row = connection.execute(select(T.c.version, T.c.stamp, T.c.figures, T.c.lists)
+                                 ).first()
+    if row is None:
+        return None
+    lists = {_list_of(key): ids for key, ids in json.loads(row.lists).items()}
+    return StoredCheck(row.version, row.stamp, _report_of(row.figures), lists)
+
+
+def freshness(actor: Actor, check: StoredCheck, *, engine: Engine | None = None,
+              now: datetime | None = None) -> Freshness:
+    """Whether ``check`` still describes the records: ``current``; ``old`` (no customer
+    changed, but it is older than :data:`FRESH_FOR`: records age into staleness); or
+    ``changed`` (a customer was written, deleted or erased since, or the threshold set).
+
+    The data version takes milliseconds and moves with every write; only when it moved are
+    the customers' stamp read (a scan of the customers, a quarter of a second at a
+    million), so that an order or a contact does not set off a check of every record."""
+    require(actor, Capability.EDIT_CUSTOMER)
+    engine = engine or get_engine()
+    same = (_text(data_version(engine=engine)) == check.version
+            or _text(report.data_stamp(actor, engine=engine)) == check.stamp)
+    if not same:
+        return "changed"
+    return "current" if (now or utcnow()) - check.report.as_of < FRESH_FOR else "old"
+
+
+def check_now(actor: Actor, *, engine: Engine | None = None,
+              now: datetime | None = None) -> StoredCheck:
+    """Check every live record now, reusing the phone verdicts this process or the stored
+    check holds, and store the result in place of the last one."""
+    require(actor, Capability.EDIT_CUSTOMER)
+    engine = engine or get_engine()
+    # Both are taken first: a record written during the check moves them, so the page
+    # checks again rather than trust a check that may have missed it.
+    version = _text(data_version(engine=engine))
+    stamp = _text(report.data_stamp(actor, engine=engine))
+    known = report.remembered(engine) or _stored_verdicts(engine)
+    checked = report.check_records(actor, engine=engine, now=now, known=known)
+    lists = report.first_of_each_list(checked, engine=engine)
+    verdicts = checked.verdicts
+    values = {"id": 1, "version": version, "stamp": stamp,
+              "checked_at": checked.report.as_of,
+              "figures": json.dumps(asdict(checked.report), default=datetime.isoformat),
+              "lists": json.dumps({_key_of(key): ids for key, ids in lists.items()}),
+              "phone_ids": _pack(verdicts.ids), "phone_keys": _pack(verdicts.keys),
+              "phone_valid": bytes(verdicts.valid)}
+    try:
+        with engine.begin() as connection:
+            connection.execute(delete(T))
+            connection.execute(insert(T).values(values))
+    except IntegrityError:  # another server process stored its check at the same moment
+        _LOG.info("a concurrent data-quality check was stored first")
+    return StoredCheck(version, stamp, checked.report, lists)
+
+
+def start(actor: Actor, *, engine: Engine | None = None) -> None:
+    """Start :func:`check_now` in the background unless one is under way for the database."""
+    require(actor, Capability.EDIT_CUSTOMER)
+    engine = engine or get_engine()
+    key = _key(engine)
+    with _LOCK:
+        if key in _RUNNING:
+            return
+        _FAILED.discard(key)
+        thread = threading.Thread(target=_run, args=(actor, engine, key),
+                                  name="quality-check", daemon=True)
+        _RUNNING[key] = thread
+        thread.start()
+
+
+def wait(engine: Engine, seconds: float | None = None) -> bool:
+    """Wait up to ``seconds`` (default :data:`db.core.background.PAGE_WAIT_S`) for the
+    database's background check; whether none runs now."""
+    with _LOCK:
+        thread = _RUNNING.get(_key(engine))
+    if thread is not None:
+        thread.join(background.PAGE_WAIT_S if seconds is None else seconds)
+    return not running(engine)
+
+
+def running(engine: Engine) -> bool:
+    """Whether a background check of the database is under way in this process."""
+    with _LOCK:
+        return _key(engine) in _RUNNING
+
+
+def failed(engine: Engine) -> bool:
+    """Whether this process's last background check of the database failed (the server's
+    log says why; the page offers to check again)."""
+    with _LOCK:
+        return _key(engine) in _FAILED
+
+
+def forget() -> None:
+    """Wait for the background checks, then drop what this process remembers of them (a
+    database emptied or restored under the same URL: tests, a restore)."""
+    with _LOCK:
+        threads = list(_RUNNING.values())
+    for thread in threads:
+        thread.join()
+    with _LOCK:
+        _FAILED.clear()
+    report.forget_verdicts()
+
+
+def _run(actor: Actor, engine: Engine, key: str) -> None:
+    try:
+        check_now(actor, engine=engine)
+    except Exception:  # the page says it failed and offers to check again
+        _LOG.exception("the data-quality check failed")
+        with _LOCK:
+            _FAILED.add(key)
+    finally:
+        with _LOCK:
+            _RUNNING.pop(key, None)
+
+
+def _key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _text(stamp: tuple[Any, ...]) -> str:
+    return json.dumps([str(part) for part in stamp])
+
+
+def _key_of(key: tuple[str, str | None]) -> str:
+    return f"{key[0]}:{key[1] or ''}"
+
+
+def _list_of(key: str) -> tuple[str, str | None]:
+    check, _, field = key.partition(":")
+    return check, field or None
+
+
+def _report_of(figures: str) -> QualityReport:
+    values = json.loads(figures)
+    for name in ("stale_before", "as_of"):
+        values[name] = datetime.fromisoformat(values[name])
+    return QualityReport(**values)
+
+
+def _stored_verdicts(engine: Engine) -> PhoneVerdicts | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(T.c.phone_ids, T.c.phone_keys, T.c.phone_valid)).first()
+    if row is None:
+        return None
+    return PhoneVerdicts(_unpack("q", row.phone_ids), _unpack("Q", row.phone_keys),
+                         bytearray(row.phone_valid))
+
+
+def _pack(values: array[int]) -> bytes:
+    """Little-endian whatever the machine, so a database moved to another one still reads."""
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _unpack(typecode: str, data: bytes) -> array[int]:
+    values = array(typecode)
+    values.frombytes(data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+# Per database URL: the background check under way, and those whose last check failed.
+_RUNNING: dict[str, threading.Thread] = {}
+_FAILED: set[str] = set()
+_LOCK = threading.Lock()
