@@ -34,6 +34,8 @@ from db.derived import search_index
 from db.derived.search_index import (
     SUFFIX_DIGITS,
     fold,
+    fold_name,
+    numbers_with_form,
     phone_digit_forms,
     typed_phone,
     visible,
@@ -133,11 +135,16 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
         base.where(col(Customer.external_ref).in_({reference, reference.upper()})))]
     phone = typed_phone(term)
     if phone and len(phone.digits) >= 6:
-        holding = _rank_rows(session, _phrase_ids(session, phone.digits, CANDIDATES), filters)
-        ids = [row.id for row in holding
-               if row.phone and phone.digits in phone_digit_forms(row.phone)]
-        hits += [SearchHit(c, Match.EXACT, "phone number") for c in
-                 session.exec(select(Customer).where(col(Customer.id).in_(ids)))]
+        # Phones are stored in E.164: the phone index finds every number of which the typed
+        # digits are a form, where the trigram index would intersect a dozen long digit lists.
+        # (Asked apart from the filters: beside them SQLite, without statistics, may prefer
+        # another index and scan a million records.)
+        ids = list(session.exec(select(Customer.id).where(
+            col(Customer.phone).in_(numbers_with_form(phone.digits)))))
+        hits += [SearchHit(c, Match.EXACT, "phone number") for c in session.exec(
+                     _filtered(select(Customer), filters, few_on=session.get_bind().dialect.name)
+                     .where(col(Customer.id).in_(ids)))
+                 if c.phone and phone.digits in phone_digit_forms(c.phone)]
     if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
         ending = _rank_rows(session, _ending_ids(session, phone.digits), filters)
         ids = [row.id for row in ending if row.phone and any(
@@ -148,11 +155,19 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
 
 
 def _ending_ids(session: Session, digits: str) -> list[int]:
-    """Up to RANKED customers with a part of their index text ending in ``digits``."""
+    """Up to RANKED customers with a part of their index text ending in ``digits`` — and on
+    SQLite maybe others: the caller keeps the phones that end in them."""
     ending = digits + search_index.PART_END
     if session.get_bind().dialect.name == "sqlite":
-        return [row.id for row in session.execute(_FTS_ANY, {"q": _quoted(ending),
-                                                             "n": RANKED})]
+        # Each trigram of a phrase costs a long list of digits to intersect: the last six
+        # digits alone find a superset at a fraction of the cost. Only if that reaches the
+        # limit (then some records holding all the digits may be missing) is the phrase asked.
+        for phrase in (digits[-SUFFIX_DIGITS:], ending):
+            ids = [row.id for row in session.execute(_FTS_ANY, {"q": _quoted(phrase),
+                                                                "n": RANKED})]
+            if len(ids) < RANKED:
+                break
+        return ids
     return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
                                  "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
                    {"q": _escape_like(ending), "n": RANKED})
@@ -235,6 +250,8 @@ def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
     else:
         key = table.c.customer_id
         holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
+    if filters == SearchFilters():  # the index holds live customers only: no join needed
+        return _count_upto(session, select(key).where(holds))
     return _count_upto(session, _filtered(
         select(Customer.id).join_from(table, Customer, col(Customer.id) == key).where(holds),
         filters, few_on=dialect))
@@ -289,29 +306,63 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _name(customer: Customer | Row) -> str:
-    return fold(f"{customer.first_name} {customer.last_name}")
+def _starts(folded: str, row: Row) -> bool:
+    """Whether the name of ``row`` starts with ``folded`` (as a whole, its surname or a word).
+
+    Names are folded through :func:`fold_name`, which remembers them: folding each
+    candidate's names anew was a third of a common search's time."""
+    last = fold_name(row.last_name)
+    name = fold_name(row.first_name) + " " + last
+    return name.startswith(folded) or last.startswith(folded) or any(
+        word.startswith(folded) for word in name.split())
 
 
-def _rank_text(folded: str, customer: Customer | Row, *,
-               holds: bool) -> tuple[Match, str, float] | None:
-    """How ``customer`` matches ``folded``; ``holds``: its index text contains it (so it
+_PREFIX = (Match.PREFIX, "name starts with the search", 100.0)
+
+
+def _rank_text(folded: str, row: Row, *, holds: bool) -> tuple[Match, str, float] | None:
+    """How ``row`` matches ``folded``; ``holds``: its index text contains it (so it
     matches even where only a phone number or reference holds the text)."""
-    name = _name(customer)
-    if name.startswith(folded) or fold(customer.last_name).startswith(folded) or any(
-            word.startswith(folded) for word in name.split()):
-        return Match.PREFIX, "name starts with the search", 100.0
+    if _starts(folded, row):
+        return _PREFIX
+    first, last = fold_name(row.first_name), fold_name(row.last_name)
+    name = first + " " + last
     # The whole name for "jonh smiht", its best word for a lone "smiht".
     score = max(fuzz.token_sort_ratio(folded, name),
                 max(fuzz.ratio(folded, word) for word in name.split() or [""]))
-    surname_first = fold(f"{customer.last_name} {customer.first_name}")
-    if holds or folded in name or folded in surname_first or (
-            customer.email and folded in customer.email) or (
-            customer.city and folded in fold(customer.city)):
+    if holds or folded in name or folded in last + " " + first or (
+            row.email and folded in row.email) or (
+            row.city and folded in fold_name(row.city)):
         return Match.CONTAINS, "contains the search", score
     if score >= SIMILARITY_CUTOFF:
         return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
     return None
+
+
+def _ranked(folded: str, rows: list[Row], holding: set[int],
+            upto: int) -> tuple[list[tuple[tuple[Match, str, float], str, int]], int]:
+    """The ``rows`` that match ``folded`` as (rank, last name, id), best first, and how many
+    match: the list is complete up to place ``upto`` at least.
+
+    Names starting with the search come first, all scored alike and in name order. When
+    they fill the places asked for and every other row holds the text (so matches too, only
+    later), the others are counted but not scored: most of a common prefix's work.
+    """
+    starting: list[tuple[tuple[Match, str, float], str, int]] = []
+    others: list[Row] = []
+    for row in rows:
+        if _starts(folded, row):
+            starting.append((_PREFIX, row.last_name, row.id))
+        else:
+            others.append(row)
+    starting.sort(key=lambda item: (item[1], item[2]))
+    if len(starting) >= upto and all(row.id in holding for row in others):
+        return starting, len(rows)
+    scored = [(rank, row.last_name, row.id) for row in others
+              if (rank := _rank_text(folded, row, holds=row.id in holding))]
+    scored.sort(key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
+    best = starting + scored
+    return best, len(best)
 
 
 def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: int,
@@ -385,16 +436,13 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     if len(rows) < SIMILAR_BELOW:
         rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
                  if row.id not in holding]
-    scored = [(rank, row.last_name, row.id) for row in rows
-              if (rank := _rank_text(folded, row, holds=row.id in holding))]
-    best = sorted(scored, key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
-    listable = min(len(best), COUNTED)
+    best, total = _ranked(folded, rows, holding, min(offset + limit, COUNTED))
+    listable = min(total, COUNTED)
     page = best[offset:min(offset + limit, listable)]
     records = {c.id: c for c in session.exec(
         select(Customer).where(col(Customer.id).in_([cid for *_, cid in page])))}
     hits = [SearchHit(records[cid], match, reason, score)
             for (match, reason, score), _, cid in page]
-    total = len(best)
     if len(phrase_ids) >= RANKED:  # more records may hold the text than were ranked
         total = max(total, _phrase_count(session, folded, filters))
     return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
