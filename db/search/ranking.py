@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, Executable, Row, Select, String, case, func, literal, or_, text
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
+from sqlalchemy import Engine, Executable, Row, Select, case, func, literal, or_, text
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -40,7 +37,8 @@ from db.derived.search_index import (
     typed_phone,
     visible,
 )
-from db.models import Customer, CustomerTag, Tag, live
+from db.models import Customer
+from db.search.filtering import NO_FILTERS, SearchFilters, filtered
 
 CANDIDATES = 120
 ANCHORED_CANDIDATES = 500
@@ -58,15 +56,6 @@ class Match(IntEnum):
     PREFIX = 1
     CONTAINS = 2
     SIMILAR = 3
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """What a search is narrowed to besides its text; None lets any value through."""
-
-    country: str | None = None
-    status: str | None = None
-    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,36 +79,9 @@ class SearchResults:
     listable: int  # how many of the matches can be paged through (the rest need narrowing)
 
 
-# Any select over the customer table: of whole records, of chosen columns, or of ids.
-_Query = TypeVar("_Query", bound=Select[Any])
-
-
-def _filtered(query: _Query, filters: SearchFilters, *, few_on: str | None = None) -> _Query:
-    """``query`` narrowed to live customers passing ``filters``.
-
-    ``few_on`` names the dialect when ``query`` already picks few customers (an id list, or
-    the search index). SQLite has no statistics here (nothing runs ANALYZE), so it would
-    walk every customer of the country through the (country, status) index and test each
-    against the list or the index — seconds on a large table; a unary plus on the column
-    keeps the country test off that index.
-    """
-    query = query.where(live())
-    if filters.country:
-        country = (UnaryExpression(table_of(Customer).c.country, operator=custom_op("+"),
-                                   type_=String()) if few_on == "sqlite"
-                   else col(Customer.country))
-        query = query.where(country == filters.country)
-    if filters.status:
-        query = query.where(col(Customer.status) == filters.status)
-    if filters.tag:
-        query = query.where(col(Customer.id).in_(
-            select(col(CustomerTag.customer_id)).join(Tag).where(col(Tag.name) == filters.tag)))
-    return query
-
-
 def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHit]:
     hits: list[SearchHit] = []
-    base = _filtered(select(Customer), filters)
+    base = filtered(select(Customer), filters)
     if "@" in term:
         try:
             email = normalise_email(term)
@@ -142,7 +104,7 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
         ids = list(session.exec(select(Customer.id).where(
             col(Customer.phone).in_(numbers_with_form(phone.digits)))))
         hits += [SearchHit(c, Match.EXACT, "phone number") for c in session.exec(
-                     _filtered(select(Customer), filters, few_on=session.get_bind().dialect.name)
+                     filtered(select(Customer), filters, few_on=session.get_bind().dialect.name)
                      .where(col(Customer.id).in_(ids)))
                  if c.phone and phone.digits in phone_digit_forms(c.phone)]
     if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
@@ -234,7 +196,7 @@ def _rank_rows(session: Session, ids: list[int], filters: SearchFilters) -> list
     loaded for the few hits that are shown."""
     if not ids:
         return []
-    return list(session.execute(_filtered(sa.select(*_RANK_COLUMNS), filters,
+    return list(session.execute(filtered(sa.select(*_RANK_COLUMNS), filters,
                                           few_on=session.get_bind().dialect.name)
                                 .where(col(Customer.id).in_(ids))).all())
 
@@ -250,9 +212,9 @@ def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
     else:
         key = table.c.customer_id
         holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
-    if filters == SearchFilters():  # the index holds live customers only: no join needed
+    if filters == NO_FILTERS:  # the index holds live customers only: no join needed
         return _count_upto(session, select(key).where(holds))
-    return _count_upto(session, _filtered(
+    return _count_upto(session, filtered(
         select(Customer.id).join_from(table, Customer, col(Customer.id) == key).where(holds),
         filters, few_on=dialect))
 
@@ -370,7 +332,7 @@ def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: 
     """Under three characters: surnames starting with the query, read as a range on the
     (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
     start = folded[:1].upper() + folded[1:]
-    query = _filtered(select(Customer), filters).where(
+    query = filtered(select(Customer), filters).where(
         col(Customer.last_name) >= start, col(Customer.last_name) < start + "\uffff")
     return _sql_page(session, query.order_by(col(Customer.last_name),
                                              col(Customer.first_name), col(Customer.id)),
@@ -394,7 +356,7 @@ def known_countries(actor: Actor, *, engine: Engine | None = None) -> list[str]:
         return list(session.exec(select(Customer.country).distinct().order_by(Customer.country)))
 
 
-def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFilters(), *,
+def search_customers(actor: Actor, term: str, filters: SearchFilters = NO_FILTERS, *,
                      limit: int = PAGE_SIZE, offset: int = 0,
                      engine: Engine | None = None) -> SearchResults:
     """Customers ``offset`` to ``offset + limit`` for ``term`` within ``filters``, best
@@ -409,7 +371,7 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = SearchFil
     folded = fold(term)
     with read_session(engine) as session:
         if not term:
-            return _sql_page(session, _filtered(select(Customer), filters)
+            return _sql_page(session, filtered(select(Customer), filters)
                              .order_by(col(Customer.id).desc()),
                              Match.CONTAINS, "matches the filters", limit, offset)
         identified: dict[int, SearchHit] = {}
