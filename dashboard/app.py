@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.access import USER_KEY
 from dashboard.auth import sign_out_button, signed_in_user
+from dashboard.collector import freeze_imports
 from dashboard.navigation import build_navigation
 from db.admin import settings
 
@@ -35,3 +36,5 @@ signed_in_as = f"Signed in as {user.username} ({user.role})"
 st.sidebar.text(signed_in_as)
 sign_out_button(user)
 page.run()
+# After the page's imports, before Streamlit's collection after this run (see the module).
+freeze_imports()

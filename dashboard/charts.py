@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import altair as alt
 import pandas as pd
 
 SPEND_COLOUR = "#2f6f8f"
+
+
+def vega_spec(chart: alt.Chart | alt.LayerChart) -> dict[str, Any]:
+    """The Vega-Lite spec that ``st.altair_chart(chart)`` sends, ready for
+    ``st.vega_lite_chart(spec=...)`` and for caching: its rows as named data sets (data
+    frames, which Streamlit sends as Arrow as it does for Altair), without Altair's theme
+    defaults (Streamlit draws with its own) and without validating the spec against the
+    Vega-Lite schema. That validation took about 80 ms a chart, most of the KPI page's
+    rerun at any size; the builders here are fixed code, and tests/dashboard/test_charts.py
+    checks that their specs equal what ``st.altair_chart`` makes of them."""
+    datasets: dict[str, pd.DataFrame] = {}
+    spec = _named(chart, datasets).to_dict(validate=False)
+    theme = alt.theme.get()
+    if theme is not None and spec.get("config") == theme().get("config"):  # not the chart's
+        spec.pop("config", None)
+    spec["datasets"] = datasets
+    return spec
+
+
+def _named(chart: Any, datasets: dict[str, pd.DataFrame]) -> Any:
+    """A shallow copy of ``chart`` (and of its layers) whose data frames are replaced by
+    references to ``datasets``, where they are put."""
+    copy = chart.copy(deep=False)
+    data = getattr(copy, "data", alt.Undefined)
+    if isinstance(data, pd.DataFrame):
+        name = f"data-{len(datasets)}"
+        datasets[name] = data
+        copy.data = alt.NamedData(name=name)
+    layers = getattr(copy, "layer", alt.Undefined)
+    if isinstance(layers, list):
+        copy.layer = [_named(layer, datasets) for layer in layers]
+    return copy
 
 
 def build_spend_chart(orders: pd.DataFrame) -> alt.Chart:

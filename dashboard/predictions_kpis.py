@@ -8,6 +8,8 @@ from collections.abc import Hashable
 
 import streamlit as st
 
+from dashboard.charts import vega_spec
+from dashboard.filling import rerun_when
 from dashboard.prediction_charts import (
     bands_frame,
     build_at_risk_chart,
@@ -15,19 +17,8 @@ from dashboard.prediction_charts import (
 )
 from dashboard.predictions_panel import fit_line, refit_hint
 from dashboard.text import plain
-from db.core.access import Actor
 from db.predict.outlook import outlook_failed, outlook_of_version
 from db.users.service import UserView
-
-POLL_S = 1.5  # how often a page waiting for the outlook asks whether it is computed
-
-
-@st.fragment(run_every=POLL_S)
-def _await_outlook(actor: Actor, version: Hashable) -> None:
-    """Poll the outlook's computation; the whole page runs again once it is known."""
-    ready, _ = outlook_of_version(actor, version, wait_s=0)
-    if ready or outlook_failed(version):
-        st.rerun()
 
 
 def predictions_section(user: UserView, version: Hashable) -> None:
@@ -43,7 +34,8 @@ def predictions_section(user: UserView, version: Hashable) -> None:
             return
         st.info("Computing the predictions outlook over every scored customer; it appears "
                 "here when done.")
-        _await_outlook(user.actor, version)
+        rerun_when(lambda: outlook_of_version(user.actor, version, wait_s=0)[0]
+                   or outlook_failed(version))
         return
     if figures is None:
         st.info("No predictions yet: the model has not been fitted, so there is no revenue "
@@ -68,11 +60,12 @@ def predictions_section(user: UserView, version: Hashable) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Customer 12-month value")
-        st.altair_chart(build_value_distribution(bands), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_value_distribution(bands)), width="stretch")
         st.caption(f"Scored customers per band of expected 12-month value. {fitted}")
     with right:
         st.subheader("Customers at risk by value")
-        st.altair_chart(build_at_risk_chart(bands, figures.at_risk_below), width="stretch")
+        st.vega_lite_chart(spec=vega_spec(build_at_risk_chart(bands, figures.at_risk_below)),
+                           width="stretch")
         at_risk = int(bands["at_risk"].sum())
         value = float(bands["at_risk_value_12m"].sum())
         st.caption(f"{at_risk:,} customers with a probability active below "

@@ -198,14 +198,13 @@ class Order(SQLModel, table=True):
     __table_args__ = (
         _one_of("channel", ORDER_CHANNELS, "channel"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        # Covering: a customer's orders in a time window, with what segments ask of them
-        # (category, channel, amount), come from the index alone.
+        # Covering, so segments' windows and the KPIs' period sums read the index alone: a
+        # customer's orders in a window; every order in a period; one category's in a period.
         Index("ix_orders_customer_activity", "customer_id", "ordered_at", "category", "channel",
               "amount"),
-        # The same columns time first: every order in a period, for segments' time windows
-        # and the KPIs' period sums, read from the index alone.
         Index("ix_orders_ordered_at", "ordered_at", "customer_id", "category", "channel",
               "amount"),
+        Index("ix_orders_category_time", "category", "ordered_at", "customer_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

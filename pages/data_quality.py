@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.export_panel import export_panel
+from dashboard.filling import rerun_when
 from dashboard.text import format_when, plain
 from db.core.access import Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
@@ -22,7 +23,6 @@ CHOSEN = "quality_list"  # the list shown: (check, field)
 EXPORT = "quality_export"  # the export panel's key
 SAVED = "quality_saved"  # a notice to show once after a segment was saved
 AGAIN = "quality_check_again"
-POLL_S = 2.0  # how often a page waiting for a check asks whether it is done
 
 
 def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]:
@@ -30,7 +30,7 @@ def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]
     check starts in the background. After a change of records the page waits for it a
     moment (:data:`db.core.background.PAGE_WAIT_S`: a small database's check is done by then);
     a check that takes longer, or one only older than 15 minutes, fills the page in when
-    done (:func:`_await_check`)."""
+    done (:func:`dashboard.filling.rerun_when`)."""
     engine = get_engine(url)
     known = snapshot.latest(user.actor, engine=engine)
     state = "changed" if known is None else snapshot.freshness(user.actor, known,
@@ -46,13 +46,6 @@ def _check(user: UserView, url: str) -> tuple[snapshot.StoredCheck | None, bool]
     return known, False
 
 
-@st.fragment(run_every=POLL_S)
-def _await_check(url: str) -> None:
-    """Poll the background check; the whole page runs again with its figures when done."""
-    if not snapshot.running(get_engine(url)):
-        st.rerun()
-
-
 def _checking(user: UserView, url: str, known: snapshot.StoredCheck | None) -> None:
     """Say what the page shows while a check runs, or after one failed."""
     engine = get_engine(url)
@@ -64,7 +57,7 @@ def _checking(user: UserView, url: str, known: snapshot.StoredCheck | None) -> N
             st.info(f"Showing the check of {format_when(known.report.as_of)}. Records changed "
                     "since, or it is more than 15 minutes old: checking again, the figures "
                     "update here when done.")
-        _await_check(url)
+        rerun_when(lambda: not snapshot.running(engine))
     elif snapshot.failed(engine):
         st.error("Checking the records failed (the server's log says why)."
                  + ("" if known is None else " The figures below are from "

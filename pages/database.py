@@ -8,12 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.filling import rerun_when
 from dashboard.holder import holder
 from dashboard.text import format_when, plain
 from db.backup.copy import BackupError, back_up, pg_dump_command, pg_restore_command
-from db.backup.facts import DatabaseFacts, check_audit_chain, database_facts, newest_backup
+from db.backup.facts import (
+    DatabaseFacts,
+    check_audit_chain,
+    database_facts,
+    newest_backup,
+    table_rows_failed,
+    table_rows_of_version,
+)
 from db.core.access import Capability
 from db.core.engine import DatabaseBusy
+from db.kpi.board import data_version
 from db.users.service import UserView
 
 # {"path", "size", "at" (monotonic time)} of this session's backup, a dashboard.holder: the
@@ -48,13 +57,24 @@ def _summary(found: DatabaseFacts) -> None:
                          "python -m db.migrate (make run does it)."))
 
 
-def _tables(found: DatabaseFacts) -> None:
+def _tables(user: UserView) -> None:
+    """Counted once per data version in the background: seconds at a million customers."""
     st.subheader("Rows per table")
+    version = data_version()
+    _, tables = table_rows_of_version(user.actor, version)
+    if tables is None:
+        if table_rows_failed(version):
+            st.error("Counting the rows failed (the server's log says why).")
+            return
+        st.info("Counting the rows of every table; they appear here when done.")
+        rerun_when(lambda: table_rows_of_version(user.actor, version, wait_s=0)[0]
+                   or table_rows_failed(version))
+        return
     st.dataframe(pd.DataFrame([{
         "Table": row.name, "Rows": row.rows, "Counted": "exactly" if row.exact else "about",
-    } for row in found.tables]), hide_index=True, width="stretch",
+    } for row in tables]), hide_index=True, width="stretch",
         column_config={"Rows": st.column_config.NumberColumn(format="localized")})
-    if not all(row.exact for row in found.tables):
+    if not all(row.exact for row in tables):
         st.caption("\"about\": PostgreSQL's own estimate (pg_class.reltuples) for large "
                    "tables, which counting exactly would take seconds on every visit.")
 
@@ -119,9 +139,9 @@ def _audit_chain(user: UserView) -> None:
 def main() -> None:
     user = require_page(Capability.ADMINISTER, "the database panel")
     st.title("Database")
-    found = database_facts(user.actor)
+    found = database_facts(user.actor, count_rows=False)
     _summary(found)
-    _tables(found)
+    _tables(user)
     _backups(user, found)
     _audit_chain(user)
 

@@ -14,21 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from dashboard import kpi_view
 from dashboard.access import require_page
-from dashboard.charts import (
-    build_cohort_heatmap,
-    build_country_chart,
-    build_new_returning_chart,
-    build_nps_chart,
-    build_revenue_bars,
-    build_rfm_grid,
-    build_trend_chart,
-)
+from dashboard.kpi_drawings import Drawn, drawings
 from dashboard.kpi_tiles import tiles
 from dashboard.predictions_kpis import predictions_section
 from dashboard.text import plain
@@ -173,80 +164,69 @@ def _tiles(board: kpi_board.Dashboard) -> None:
                 st.caption(tile.year)
 
 
-def _download(data: pd.DataFrame, what: str, days: Period) -> None:
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _drawn_figures(role: str, username: str, view: kpi_view.View, today: date, anchor: date,
+                   version: tuple[int, ...]) -> dict[str, Drawn]:
+    """The charts and downloads of :func:`_figures`' figures, cached with the same key:
+    building and checking eight Altair charts and ten CSV files took most of a rerun."""
+    board = _figures(role, username, view, today, anchor, version)
+    return drawings(board, view.granularity, anchor)
+
+
+def _download(download: kpi_board.Download | None, what: str) -> None:
     """The rows as CSV in euros, named by what and when (see kpi_board.csv_download)."""
-    download = kpi_board.csv_download(data, what, days)
-    st.download_button("Download the data (CSV)", download.data, file_name=download.file_name,
-                       mime="text/csv", key="csv_" + what)
+    if download is not None:
+        st.download_button("Download the data (CSV)", download.data,
+                           file_name=download.file_name, mime="text/csv", key="csv_" + what)
 
 
-def _chart(title: str, chart: alt.Chart | alt.LayerChart | None, data: pd.DataFrame,
-           what: str, days: Period, empty: str) -> None:
+def _chart(title: str, drawn: Drawn, what: str, empty: str) -> None:
     """A chart with its rows as a CSV download, or a clear note when there is nothing."""
     st.subheader(title)
-    if chart is None or data.empty:
+    if drawn.spec is None:
         st.info(empty)
         return
-    st.altair_chart(chart, width="stretch")
-    _download(data, what, days)
+    st.vega_lite_chart(spec=drawn.spec, width="stretch")
+    _download(drawn.download, what)
 
 
-def _previous(trend: pd.DataFrame) -> pd.DataFrame:
-    """The previous period's columns of the trend, under the current ones' names, on the
-    same buckets (cut like them)."""
-    names = {name: name.removeprefix("previous_") for name in map(str, trend.columns)
-             if name.startswith("previous_")}
-    return trend[["bucket", "first", "last", "partial", *names]].rename(columns=names)
-
-
-def _charts(board: kpi_board.Dashboard, granularity: str, today: date, anchor: date) -> None:
-    trend, period, by = board.trend, board.period, f"-by-{granularity}"
-    spans = ["bucket", "first", "last", "partial"]
-    has_sales = bool(board.sales.orders or board.sales.refunds)
+def _charts(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: str,
+            today: date, anchor: date) -> None:
+    by = f"-by-{granularity}"
     left, right = st.columns(2)
-    for column, measure, title, money in ((left, "revenue_cents", "Revenue (EUR)", True),
-                                          (right, "orders", "Orders", False)):
+    for column, measure, title in ((left, "revenue_cents", "Revenue"),
+                                   (right, "orders", "Orders")):
         with column:
-            chart = build_trend_chart(trend, _previous(trend), measure=measure, title=title,
-                                      money=money) if has_sales else None
-            _chart(title.removesuffix(" (EUR)"), chart,
-                   trend[[*spans, measure, "previous_" + measure]],
-                   measure.removesuffix("_cents") + by, period, "No orders in this period.")
+            _chart(title, drawn[measure], measure.removesuffix("_cents") + by,
+                   "No orders in this period.")
     st.caption("Dashed: the previous period of equal length, laid over this one. Faint, with "
                "a hollow point: a partial bucket — cut by the period's start or end, or not "
                "over yet — whose days the tooltip names.")
-    per_bucket = board.customers.per_bucket
     left, right = st.columns(2)
     with left:
-        _chart("New and returning customers",
-               build_new_returning_chart(per_bucket) if per_bucket["active"].any() else None,
-               per_bucket, "new-and-returning" + by, period,
-               "No customer ordered in this period.")
+        _chart("New and returning customers", drawn["new-and-returning"],
+               "new-and-returning" + by, "No customer ordered in this period.")
     with right:
-        _chart("Customers by country", build_country_chart(board.customers.by_country),
-               board.customers.by_country, "customers-by-country", period,
+        _chart("Customers by country", drawn["customers-by-country"], "customers-by-country",
                "No customer ordered in this period.")
     cohorts = board.customers.cohorts
-    _chart("Cohort retention",
-           build_cohort_heatmap(cohorts) if cohorts["share"].notna().any() else None,
-           cohorts, "cohort-retention", period,
+    _chart("Cohort retention", drawn["cohort-retention"], "cohort-retention",
            "No customer placed a first order in this period's months that are over.")
     if cohorts["share"].isna().any():
         st.caption("Months not over yet are left empty.")
     left, right = st.columns(2)
     with left:
-        _chart("Revenue by category", build_revenue_bars(board.by_category, "Category"),
-               board.by_category, "revenue-by-category", period, "No orders in this period.")
+        _chart("Revenue by category", drawn["revenue-by-category"], "revenue-by-category",
+               "No orders in this period.")
     with right:
-        _chart("Revenue by channel", build_revenue_bars(board.by_channel, "Channel"),
-               board.by_channel, "revenue-by-channel", period, "No orders in this period.")
+        _chart("Revenue by channel", drawn["revenue-by-channel"], "revenue-by-channel",
+               "No orders in this period.")
     # The grid takes the wider column, so that its group names fit their cells.
     left, right = st.columns([3, 2])
     with left:
         scored = "today" if anchor == today else f"as of {anchor:%d %b %Y}"
-        _chart(f"RFM grid ({scored})",
-               None if board.rfm.empty else build_rfm_grid(board.rfm), board.rfm,
-               "rfm-grid", Period(anchor, anchor), "No customer has ordered yet.")
+        _chart(f"RFM grid ({scored})", drawn["rfm-grid"], "rfm-grid",
+               "No customer has ordered yet.")
         if anchor != today:
             st.caption(f"Recency is counted back from the newest order, {anchor:%d %b %Y}, "
                        "not from today.")
@@ -260,9 +240,7 @@ def _charts(board: kpi_board.Dashboard, granularity: str, today: date, anchor: d
                     "Customers", format="localized")})
     left, right = st.columns(2)
     with left:
-        answered = board.nps.dropna(subset=["nps"]) if "nps" in board.nps else board.nps
-        _chart("NPS over time", build_nps_chart(board.nps) if len(answered) else None,
-               board.nps, "nps" + by, period, "No survey answers in this period.")
+        _chart("NPS over time", drawn["nps"], "nps" + by, "No survey answers in this period.")
     with right:
         kinds = board.engagement.interactions
         if kinds:
@@ -271,10 +249,10 @@ def _charts(board: kpi_board.Dashboard, granularity: str, today: date, anchor: d
                          hide_index=True, width="stretch", column_config={
                              "kind": "Contact kind", "contacts": st.column_config.NumberColumn(
                                  "Contacts", format="localized")})
-    _top(board.top_customers, period)
+    _top(board.top_customers, drawn["top-customers"])
 
 
-def _top(top: pd.DataFrame, period: Period) -> None:
+def _top(top: pd.DataFrame, drawn: Drawn) -> None:
     st.subheader("Top 20 customers by revenue in the period")
     if top.empty:
         st.info("No customer spent anything in this period.")
@@ -290,7 +268,7 @@ def _top(top: pd.DataFrame, period: Period) -> None:
                      "revenue": st.column_config.NumberColumn("Revenue (EUR)", format="%.2f"),
                      "orders": "Orders",
                      "profile": st.column_config.LinkColumn("Profile", display_text="Open")})
-    _download(top, "top-customers", period)
+    _download(drawn.download, "top-customers")
 
 
 def main() -> None:
@@ -326,7 +304,8 @@ def main() -> None:
         st.info("No orders, answers or contacts in this period for these filters. "
                 "Choose a longer period or fewer filters.")
     _tiles(board)
-    _charts(board, view.granularity, today, anchor)
+    drawn = _drawn_figures(user.role, user.username, view, today, anchor, version)
+    _charts(board, drawn, view.granularity, today, anchor)
     predictions_section(user, version)
 
 

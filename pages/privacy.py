@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import require_page
+from dashboard.filling import rerun_when
 from dashboard.holder import holder
 from dashboard.text import plain
 from db.core.access import Capability, PermissionDenied
 from db.customers import suppression
 from db.customers.validation import InvalidValue
+from db.kpi.board import data_version
 from db.privacy import retention
 from db.users.service import UserView
 
@@ -29,7 +31,19 @@ SAME_REQUEST_SECONDS = 30
 
 def _retention(user: UserView) -> None:
     st.subheader("Retention")
-    report = retention.past_retention(user.actor)
+    version = data_version()
+    _, report = retention.past_retention_of_version(user.actor, version)
+    if report is None:
+        if retention.retention_report_failed(version):
+            st.error("Finding the customers past retention failed (the server's log says "
+                     "why).")
+            return
+        st.info("Finding the customers past the retention period; they appear here when "
+                "done.")
+        rerun_when(lambda: retention.past_retention_of_version(user.actor, version,
+                                                               wait_s=0)[0]
+                   or retention.retention_report_failed(version))
+        return
     years = f"{report.years} year" + ("" if report.years == 1 else "s")
     st.caption(f"Customers with no order, no contact and no new record for {years} "
                f"(the retention period, set on the Settings page): their last "

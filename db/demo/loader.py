@@ -30,7 +30,7 @@ from db.core.sql import table_of
 from db.demo import twins
 from db.demo import vocabulary as vocab
 from db.demo.generator import Chunk, DemoGenerator
-from db.derived import search_index, vocabulary
+from db.derived import ranks, search_index, vocabulary
 from db.derived.engagement_cells import NPS_CELLS
 from db.derived.models import (
     CustomerMonth,
@@ -182,6 +182,7 @@ def _load_kpis(connection: Connection, kpis: list[twins.ChunkKpis], counts: Demo
             connection.execute(table.insert(), rows)
     for cells in (NPS_CELLS, RECENCY_CELLS):
         cells.rebuild(connection)
+    ranks.rebuild(connection)  # the segments' ranked newest orders and contacts
 
 
 def _chunk_tables(chunk: Chunk, stamp: _Timestamps

@@ -2,8 +2,9 @@
 
 Summed tables (:class:`~db.derived.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
 ``daily_interactions``, ``daily_nps``, ``customer_recency`` and ``customer_months``; sets of
-customers: ``daily_customers`` and ``monthly_customers``. Each holds what every customer
-contributes, so a write service wraps whatever changes customers' orders, contacts,
+customers: ``daily_customers`` and ``monthly_customers``; and the segments' ranked newest
+orders and contacts (:mod:`db.derived.ranks`), refreshed per customer. Each holds what every
+customer contributes, so a write service wraps whatever changes customers' orders, contacts,
 answers, country or liveness in :func:`kept_current`, which moves those customers' share.
 ``python -m db.derived rebuild`` recomputes every table and ``python -m db.derived check``
 counts what differs from a fresh computation.
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from db.derived import buyer_cells
+from db.derived import buyer_cells, ranks
 from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
 from db.derived.month_cells import MONTH_CELLS
 from db.derived.recency_cells import RECENCY_CELLS
@@ -56,6 +57,7 @@ def kept_current(session: Session, customer_ids: Iterable[int]) -> Iterator[None
         table.move(session, old, table.read(session, ids))
     now = buyer_cells.read(session, ids)
     buyer_cells.move(session, removed=members - now, added=now - members)
+    ranks.refresh(session, ids)
 
 
 def rebuild(executor: Session | Connection) -> dict[str, int]:
@@ -64,6 +66,7 @@ def rebuild(executor: Session | Connection) -> dict[str, int]:
         executor.flush()
     counts = {table.table.name: table.rebuild(executor) for table in SUMMED}
     counts |= buyer_cells.rebuild(executor)
+    counts |= ranks.rebuild(executor)
     return counts
 
 
@@ -71,4 +74,5 @@ def differences(connection: Connection) -> dict[str, int]:
     """Per table, how many rows differ from a fresh computation."""
     found = {table.table.name: table.differences(connection) for table in SUMMED}
     found |= buyer_cells.differences(connection)
+    found |= ranks.differences(connection)
     return found

@@ -31,6 +31,10 @@ class CustomerSummary(SQLModel, table=True):
     """
 
     __tablename__ = "customer_summary"
+    # Segments that name countries and a recent order ("bought books in the last 90 days, in
+    # DE or AT") read their candidates from this index alone instead of every summary row.
+    __table_args__ = (Index("ix_customer_summary_country_recent", "country", "live",
+                            "last_order_at"),)
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
     # The columns segments test most come first: SQLite reads a row's columns in order, so a
@@ -254,3 +258,35 @@ class Vocabulary(SQLModel, table=True):
 
     field: str = Field(primary_key=True, max_length=30)
     value: str = Field(primary_key=True, max_length=100)
+
+
+class _Ranked(SQLModel):
+    """A customer's newest rows of one kind, newest first: rank 1 is the newest (ties: the
+    later row), down to :data:`RANKED`. "At least n in the last N days" holds exactly when
+    the row ranked n is within them, so a segment reads the customers who pass from the
+    ``(rank, at)`` index instead of counting each one's rows (see :mod:`db.derived.ranks`)."""
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    rank: int = Field(primary_key=True)
+    at: datetime = timestamp_field()
+
+
+# How many of each customer's newest rows the rank tables keep.
+RANKED = 10
+
+
+class OrderRank(_Ranked, table=True):
+    """A customer's :data:`RANKED` newest orders' times (refunds included, as in
+    ``order_count``)."""
+
+    __tablename__ = "order_ranks"
+    __table_args__ = (Index("ix_order_ranks_rank_at", "rank", "at", "customer_id"),
+                      {"sqlite_with_rowid": False})
+
+
+class ContactRank(_Ranked, table=True):
+    """A customer's :data:`RANKED` newest interactions' times (every kind)."""
+
+    __tablename__ = "contact_ranks"
+    __table_args__ = (Index("ix_contact_ranks_rank_at", "rank", "at", "customer_id"),
+                      {"sqlite_with_rowid": False})

@@ -25,8 +25,9 @@ follows a merge, and ``tests/quality/test_merge.py`` fails for it):
   record's row first ("merged into customer N"), as at most one may be open per kind;
 - records merged into the merged one earlier: re-pointed to the survivor, so every pointer
   is one hop (:class:`db.customers.service.CustomerMerged` relies on it);
-- ``customer_summary``: derived, recomputed by :func:`db.derived.hook.customers_changed` for
-  both ids with the KPI tables and the search index.
+- ``customer_summary`` and the ranked newest orders and contacts: derived, recomputed by
+  :func:`db.derived.hook.customers_changed` for both ids with the KPI tables and the search
+  index.
 - candidate pairs naming the merged record: deleted (the merge answers them); reviewers'
   verdicts stay as given.
 The audit trail (no foreign key) stays as it was: each record's history under its own id.
@@ -89,6 +90,7 @@ RULES: dict[str, str] = {
     "customer_restriction": MARKERS,
     "customer": POINTER,  # merged_into_id of records merged into the merged one
     "customer_summary": DERIVED,  # recomputed by the derived hook
+    "order_ranks": DERIVED, "contact_ranks": DERIVED,  # likewise
     "duplicate_candidate": RESOLVED,  # pairs naming the merged record: answered by the merge
     "duplicate_decision": HISTORY,  # reviewers' verdicts stay as they were given
     # The merged record is no longer live, so its scores go; the survivor keeps its own

@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from db.core.sql import years_before
 from db.derived.models import CHANNEL_BITS, listed
+from db.derived.ranks import CONTACT_RANKS, ORDER_RANKS
 from db.models import NPS_BANDS, CustomerTag, Tag
 from db.segments.comparisons import cents, choice, compare, compare_value, text, texts, whole
 from db.segments.definition import Condition, Group, InvalidDefinition, problems
@@ -141,7 +142,8 @@ class _Compiler:
             return compare_value(op, condition.value, S.order_count)
         where = self.windows.bounds(ORDERS.c.ordered_at, condition.window)
         return self.windows.counted(ORDERS, condition.window, where, op, condition.value,
-                                    newest=S.last_order_at, total=S.order_count)
+                                    newest=S.last_order_at, total=S.order_count,
+                                    ranks=ORDER_RANKS)
 
     def field_total_spend(self, condition: Condition, op: str) -> ColumnElement[bool]:
         _, spend = self.windows.order_figures(condition.window)
@@ -196,7 +198,7 @@ class _Compiler:
             return compare_value(op, condition.value, count)
         return self.windows.counted(INTERACTIONS, condition.window, where, op,
                                     condition.value, newest=S.last_interaction_at,
-                                    narrowed=condition.kind is not None)
+                                    ranks=CONTACT_RANKS, narrowed=condition.kind is not None)
 
     def field_days_since_last_interaction(self, condition: Condition,
                                           op: str) -> ColumnElement[bool]:

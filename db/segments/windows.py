@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, func, literal, not_, select, true
 
 from db.core.sql import cents as amount_cents
+from db.derived.models import RANKED
 from db.segments.comparisons import compare, texts, whole
 from db.segments.definition import Condition, Window
 from db.segments.rows import KEY, ORDERS, S
@@ -80,24 +81,33 @@ class Windows:
         return possible
 
     def counted(self, table: Table, window: Window | None, where: list[ColumnElement[bool]],
-                op: str, value: object, *, newest: ColumnElement[Any],
+                op: str, value: object, *, newest: ColumnElement[Any], ranks: Table,
                 total: ColumnElement[Any] | None = None,
                 narrowed: bool = False) -> ColumnElement[bool]:
         """A comparison on how many of a customer's rows match ``where``.
 
-        ``where`` is the window, plus a filter when ``narrowed``. Without a filter, "at least
-        one in the last N days" is the summary's newest row alone. Otherwise the summary rules
-        out who cannot match, then "at least one" in a short window reads the window's rows
-        once (a time-range scan) and the rest probe each remaining customer's rows. Grouping
-        the window by customer made SQLite scan the whole table in customer order, and a set
-        of 180 days of orders cost more to build than the probes.
+        ``where`` is the window, plus a filter when ``narrowed``; ``ranks`` holds each
+        customer's newest rows of ``table`` ranked (:mod:`db.derived.ranks`). Without a
+        filter, "at least one in the last N days" is the summary's newest row alone, and "at
+        least n" the customers whose n-th newest row is in the window, read once from the
+        ranks (beyond the ranked rows, those whose last ranked one is, probed). Otherwise the
+        summary rules out who cannot match, then "at least one" in a short window reads the
+        window's rows once (a time-range scan) and the rest probe each remaining customer's
+        rows. Grouping the window by customer made SQLite scan the whole table in customer
+        order, and a set of 180 days of orders cost more to build than the probes.
         """
+        last_days = not narrowed and window is not None and window.kind == "last_days"
+
         def at_least(count: int) -> ColumnElement[bool]:
             if count <= 0:
                 return true()
             possible = self.possible(window, newest, total, count)
-            if count == 1 and not narrowed and window is not None and window.kind == "last_days":
+            if count == 1 and last_days:
                 return and_(*possible)
+            if last_days and count <= RANKED:
+                return and_(*possible, self._ranked(ranks, count, window))
+            if last_days:
+                possible.append(self._ranked(ranks, RANKED, window))
             if count == 1 and _short(window):
                 return and_(*possible, _customers_with(table, where))
             probe = select(func.count()).select_from(table).where(
@@ -105,6 +115,12 @@ class Windows:
             return and_(*possible, probe >= count)
 
         return compare(op, value, at_least, lambda count: not_(at_least(count + 1)))
+
+    def _ranked(self, ranks: Table, rank: int, window: Window | None) -> ColumnElement[bool]:
+        """Customers whose ``rank``-th newest row is in the last-days ``window``: those with
+        at least ``rank`` rows in it. One range of the ``(rank, at)`` index, read once."""
+        return KEY.in_(select(ranks.c.customer_id).where(
+            ranks.c.rank == rank, *self.bounds(ranks.c.at, window)))
 
     def bought(self, column: ColumnElement[Any], condition: Condition,
                op: str) -> ColumnElement[bool]:

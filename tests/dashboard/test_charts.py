@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+from streamlit import dataframe_util
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from dashboard.charts import (
     build_breakdown_chart,
@@ -15,7 +19,9 @@ from dashboard.charts import (
     build_rfm_grid,
     build_size_history_chart,
     build_trend_chart,
+    vega_spec,
 )
+from dashboard.prediction_charts import build_at_risk_chart, build_value_distribution
 
 
 def _rows(chart) -> pd.DataFrame:
@@ -181,3 +187,52 @@ def test_rfm_labels_turn_white_on_the_darkest_cells() -> None:
     assert colour["condition"] == {"test": "datum.customers > 0.6 * datum.most",
                                    "value": "white"}
     assert colour["value"] == "black"
+
+
+def _kpi_charts() -> list:
+    """Every chart of the KPI page (its predictions section's too), on small rows."""
+    spans = _spans(["2026-11-16", "2026-11-23", "2026-11-30"], [False, False, True])
+    trend = spans.assign(orders=[3, 4, 1])
+    bands = pd.DataFrame({"band": ["0–50", "50–250"], "order": [0, 1], "customers": [5, 2],
+                          "at_risk": [1, 0], "not_at_risk": [4, 2], "value_12m": [90.0, 300.0],
+                          "at_risk_value_12m": [10.0, 0.0]})
+    return [
+        build_trend_chart(trend, trend.assign(orders=[2, 2, 0]), measure="orders",
+                          title="Orders"),
+        build_new_returning_chart(spans.assign(active=[5, 1, 1], new=[2, 0, 1],
+                                               returning=[3, 1, 0])),
+        build_country_chart(pd.DataFrame({"country": ["DE", "AT"], "customers": [7, 2]})),
+        build_cohort_heatmap(pd.DataFrame({
+            "cohort": [pd.Timestamp(2026, 10, 1)] * 2, "months_since": [0, 1],
+            "size": [10, 10], "customers": [10, 4], "share": [1.0, 0.4]})),
+        build_revenue_bars(pd.DataFrame({"group": ["books", "wine"], "revenue_cents": [5, 7],
+                                         "orders": [1, 1], "refunds": [0, 0]}), "Category"),
+        build_rfm_grid(pd.DataFrame({"recency": [5, 1], "frequency": [5, 1],
+                                     "group": ["Champions", "Lost"], "customers": [4, 9],
+                                     "spend_cents": [10_000, 900]})),
+        build_nps_chart(spans.assign(promoters=[2, 1, 0], passives=[0, 0, 0],
+                                     detractors=[1, 0, 0], nps=[100 / 3, 100, float("nan")])),
+        build_value_distribution(bands), build_at_risk_chart(bands, 0.3),
+    ]
+
+
+def _canonical(spec: dict) -> tuple[str, list[bytes]]:
+    """A spec as JSON with its data sets named by their order of appearance, and their rows
+    as Streamlit sends them (Arrow)."""
+    body = json.dumps({key: value for key, value in spec.items() if key != "datasets"},
+                      sort_keys=True)
+    rows = []
+    for name in sorted(spec["datasets"], key=lambda name: body.index(f'"{name}"')):
+        body = body.replace(f'"{name}"', f'"dataset {len(rows)}"')
+        data = spec["datasets"][name]
+        rows.append(data if isinstance(data, bytes)
+                    else dataframe_util.convert_anything_to_arrow_bytes(data))
+    return body, rows
+
+
+def test_kpi_chart_specs_equal_what_streamlit_makes_of_the_charts() -> None:
+    """The KPI page draws cached specs (vega_spec, unvalidated) instead of st.altair_chart:
+    they must be what Streamlit would have sent."""
+    for chart in _kpi_charts():
+        assert _canonical(vega_spec(chart)) == _canonical(
+            _convert_altair_to_vega_lite_spec(chart))

@@ -10,9 +10,11 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from db.backup.facts import forget_table_rows
 from db.core import background
 from db.core.access import Actor
 from db.predict.outlook import forget_outlooks
+from db.privacy.retention import forget_retention_reports
 from db.quality import snapshot
 from db.segments import preview
 from db.users.service import create_user
@@ -40,6 +42,8 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    forget_table_rows()
+    forget_retention_reports()
     # Pages wait for a figure computed in the background rather than poll for it: a loaded
     # test machine must not turn a few records' figure into a page still waiting.
     monkeypatch.setattr(background, "PAGE_WAIT_S", 30.0)
@@ -53,6 +57,8 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    forget_table_rows()
+    forget_retention_reports()
 
 
 def sign_in(username: str, password: str) -> AppTest:

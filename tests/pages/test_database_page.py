@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboard.text import plain
-from db.backup import copy
+from db.backup import copy, facts
+from db.core import background
 from tests import factories
 from tests.audit.conftest import AUDIT_KEY
 from tests.pages.conftest import ROOT
@@ -124,3 +126,26 @@ def test_a_click_during_the_backup_does_not_write_a_second_one(
     written = list(_backups_folder(app_db).glob("custdb-*.sqlite"))
     assert len(written) == 1
     assert at.success[0].value.startswith(plain(f"Backup written: {written[0]} ("))
+
+
+def test_slow_row_counts_fill_in_after_the_rest_of_the_page(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real = facts._counts
+
+    def held(connection: Connection) -> list[facts.TableRows]:
+        release.wait(20)  # as counting ten million orders keeps it waiting
+        return real(connection)
+
+    monkeypatch.setattr(facts, "_counts", held)
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
+    at = _open(signed_in, "admin")
+    assert at.info[0].value.startswith("Counting the rows of every table")
+    assert "Engine" in [m.label for m in at.metric] and not at.dataframe
+    assert any(b.label == "Back up now" for b in at.button)  # the rest is all there
+    release.set()
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 20.0)
+    at.run()  # what the page's poll does once the counts are in
+    assert at.dataframe[0].value.set_index("Table")["Rows"]["app_user"] == 3
+    assert not at.info

@@ -4,8 +4,10 @@ managers are refused."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, update
@@ -13,6 +15,7 @@ from sqlmodel import col
 from streamlit.testing.v1 import AppTest
 
 from db.admin import settings
+from db.core import background
 from db.core.access import Actor
 from db.customers import suppression
 from db.customers.service import CustomerErased, create_customer, get_customer
@@ -149,3 +152,25 @@ def test_a_click_during_the_lift_does_not_contradict_it(
     assert lifts == [True, False]
     assert not at.info
     assert at.success[0].value == "Lifted: the address can be added again."
+
+
+def test_a_slow_report_fills_in_after_the_rest_of_the_page(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    old = _old_customer(app_db, "Olga")
+    release = threading.Event()
+    real = retention.past_retention
+
+    def held(*args: Any, **kwargs: Any) -> retention.RetentionReport:
+        release.wait(20)  # as two scans of a million customers keep it waiting
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retention, "past_retention", held)
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
+    at = _open(signed_in)
+    assert at.info[0].value.startswith("Finding the customers past the retention period")
+    assert at.text_input(key="lift_email")  # the rest of the page is there
+    release.set()
+    monkeypatch.setattr(background, "PAGE_WAIT_S", 20.0)
+    at.run()  # what the page's poll does once the report is ready
+    assert at.dataframe[0].value["Id"].tolist() == [old]

@@ -47,6 +47,7 @@ TOKEN = "tok_live_ZQ9xSECRETnever"
 DERIVED = {
     "customer_summary",  # figures and profile copies: customer, orders, contacts, answers, consent
     "customer_months",  # spend per month: orders
+    "order_ranks", "contact_ranks",  # the newest orders' and contacts' times
 }
 # Stored values that must not leave: the processor's token is a credential, not personal data.
 WITHHELD = {("payment_method", "processor_token")}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, text
 from sqlmodel import SQLModel
 
-from db.derived import summary
+from db.derived import ranks, summary
 from db.models import (
     ConsentEvent,
     Customer,
@@ -34,7 +34,7 @@ def _stamp(moment: datetime) -> datetime:
 
 
 def _store(engine: Engine, data: Dataset) -> None:
-    """Replace the database's customers with ``data`` and rebuild the summary."""
+    """Replace the database's customers with ``data`` and rebuild the summary and ranks."""
     with engine.begin() as connection:
         # consent_event is append-only (migration 0006): empty it as the suite's cleanup
         # empties audit_event, past the triggers, in a transaction of its own.
@@ -47,7 +47,7 @@ def _store(engine: Engine, data: Dataset) -> None:
     with engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name in {model.__tablename__ for model in _DATA_TABLES} | {
-                    "customer_summary"}:
+                    "customer_summary", "order_ranks", "contact_ranks"}:
                 connection.execute(delete(table))
         tables = {model: model.__table__ for model in _DATA_TABLES}
         if data.customers:
@@ -68,6 +68,7 @@ def _store(engine: Engine, data: Dataset) -> None:
             if rows:
                 connection.execute(tables[model].insert(), [row | extra for row in rows])
         summary.rebuild(connection)
+        ranks.rebuild(connection)
 
 
 def _saved(data: Dataset) -> dict[int, Group | set[int]]:
