@@ -31,10 +31,9 @@ class CustomerSummary(SQLModel, table=True):
     """
 
     __tablename__ = "customer_summary"
-    # Segments that name countries and a recent order ("bought books in the last 90 days, in
-    # DE or AT") read their candidates from this index alone instead of every summary row.
-    __table_args__ = (Index("ix_customer_summary_country_recent", "country", "live",
-                            "last_order_at"),)
+    # No index by country: without statistics SQLite then reads a large country's customers
+    # one index entry at a time, and the builder's first preview ("country is DE") took
+    # 2.1 s instead of 0.7-1.0 s at a million (bench/RESULTS.md, segment compiler choices).
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
     # The columns segments test most come first: SQLite reads a row's columns in order, so a

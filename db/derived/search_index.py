@@ -99,6 +99,26 @@ def phone_digit_forms(e164: str) -> list[str]:
     return list(dict.fromkeys([digits, prefix + national, national]))
 
 
+def numbers_with_form(digits: str) -> list[str]:
+    """Every E.164 number of which ``digits`` may be one of :func:`phone_digit_forms`: the
+    digits as an international number, or as a national one (with or without its trunk
+    prefix) after each calling code. A lookup of these in the phone column's index finds
+    every customer with that form; :func:`phone_digit_forms` then keeps the real ones."""
+    numbers = {"+" + digits}
+    for code, trunk in _calling_codes():
+        numbers.add("+" + code + digits)
+        if trunk and digits.startswith(trunk):
+            numbers.add("+" + code + digits[len(trunk):])
+    return sorted(numbers)
+
+
+@cache
+def _calling_codes() -> tuple[tuple[str, str], ...]:
+    """Every calling code with its trunk prefix."""
+    return tuple((str(code), _trunk_prefix(code))
+                 for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE))
+
+
 class TypedPhone(NamedTuple):
     """A typed phone number as the index holds its digits."""
 

@@ -69,6 +69,16 @@ def test_international_prefixes_trunks_and_last_digits_find_the_phone(
                                      else Match.CONTAINS, reason)]
 
 
+def test_last_digits_held_by_many_records_still_find_the_phone(
+    engine: Engine, callers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite looks for the last six digits first; when that finds as many records as are
+    ranked (here one: both callers hold "015619"), it asks for the whole ending instead."""
+    monkeypatch.setattr(ranking, "RANKED", 1)
+    assert _find(engine, "41015619") == [("Steckel", Match.CONTAINS,
+                                          "phone number ends with the search")]
+
+
 def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
     assert _find(engine, "JOHN.SMITH@example.com")[0][:2] == ("Smith", Match.EXACT)
     assert _find(engine, str(people["Müller"]))[0] == ("Müller", Match.EXACT, "customer id")

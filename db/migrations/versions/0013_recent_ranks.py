@@ -1,4 +1,4 @@
-"""recent ranks: each customer's newest orders' and contacts' times; two segment indexes
+"""recent ranks: each customer's newest orders' and contacts' times; a category index
 
 "10 or more orders in the last 365 days" counted each candidate's orders (268,000 correlated
 counts at a million customers, over a second; per-customer monthly counts were no faster, as
@@ -7,9 +7,8 @@ each probe costs a few microseconds however few rows it reads). ``order_ranks`` 
 first: at least n in a window is the n-th newest in it, one range of the ``(rank, at)``
 index. Filled here from the rows on file.
 
-``ix_orders_category_time`` reads one category's orders of a period without the others';
-``ix_customer_summary_country_recent`` gives the customers of some countries with a recent
-order from the index alone ("bought books in the last 90 days, in DE or AT").
+``ix_orders_category_time`` reads one category's orders of a period without the others'
+("bought books in the last 90 days").
 
 Revision ID: 0013_recent_ranks
 Revises: 0012_quality_check
@@ -52,12 +51,9 @@ def upgrade() -> None:
         op.create_index(_f('ix_' + table + '_rank_at'), table, ['rank', 'at', 'customer_id'])
     op.create_index(_f('ix_orders_category_time'), 'orders',
                     ['category', 'ordered_at', 'customer_id'])
-    op.create_index(_f('ix_customer_summary_country_recent'), 'customer_summary',
-                    ['country', 'live', 'last_order_at'])
 
 
 def downgrade() -> None:
-    op.drop_index(_f('ix_customer_summary_country_recent'), table_name='customer_summary')
     op.drop_index(_f('ix_orders_category_time'), table_name='orders')
     for table, _, _ in reversed(_RANKED):
         op.drop_table(table)
