@@ -143,7 +143,7 @@ def test_slow_row_counts_fill_in_after_the_rest_of_the_page(
     at = _open(signed_in, "admin")
     assert at.info[0].value.startswith("Counting the rows of every table")
     assert "Engine" in [m.label for m in at.metric] and not at.dataframe
-    assert any(b.label == "Back up now" for b in at.button)  # the rest is all there
+    assert any(b.label == "Verify audit chain" for b in at.button)  # the rest is all there
     release.set()
     monkeypatch.setattr(background, "PAGE_WAIT_S", 20.0)
     at.run()  # what the page's poll does once the counts are in
