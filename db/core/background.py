@@ -41,16 +41,50 @@ class Computed(Generic[V]):
         with self._lock:
             if key in self._values:
                 return True, self._values[key]
-            thread = self._running.get(key)
-            if thread is None and key not in self._failed:
-                thread = threading.Thread(target=self._compute, args=(key, compute),
-                                          name=self.name, daemon=True)
-                self._running[key] = thread
-                thread.start()
+            thread = self._under_way(key, compute)
         if thread is not None:
             thread.join(PAGE_WAIT_S if wait_s is None else wait_s)
         with self._lock:
             return (True, self._values[key]) if key in self._values else (False, None)
+
+    def value(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The value of ``key``, waiting for its computation however long it takes (a
+        caller that cannot show anything without it). When the background computation
+        failed, the caller computes it itself, so that it is the one that sees why."""
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            thread = self._under_way(key, compute)
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._failed.discard(key)
+            self._keep(key, value)
+        return value
+
+    def start(self, key: Hashable, compute: Callable[[], V], *, again: bool = False) -> None:
+        """Start computing the value of ``key`` unless that is under way or, without
+        ``again``, the value is known: warming a value before anyone asks, or computing it
+        afresh (``again``) when what it describes may have changed. A failure is
+        forgotten: this is the user's or the page's asking again."""
+        with self._lock:
+            if key in self._running or (key in self._values and not again):
+                return
+            self._failed.discard(key)
+            self._start(key, compute)
+
+    def wait(self, key: Hashable, seconds: float | None = None) -> bool:
+        """Wait up to ``seconds`` (default :data:`PAGE_WAIT_S`) for the computation of
+        ``key`` under way; whether none is under way now."""
+        with self._lock:
+            thread = self._running.get(key)
+        if thread is not None:
+            thread.join(PAGE_WAIT_S if seconds is None else seconds)
+        return not self.running(key)
 
     def running(self, key: Hashable) -> bool:
         """Whether the value of ``key`` is being computed."""
@@ -73,6 +107,29 @@ class Computed(Generic[V]):
             self._values.clear()
             self._failed.clear()
 
+    def _under_way(self, key: Hashable, compute: Callable[[], V]) -> threading.Thread | None:
+        """The computation of ``key`` under way, started now unless it failed before; the
+        caller holds the lock."""
+        thread = self._running.get(key)
+        if thread is None and key not in self._failed:
+            thread = self._start(key, compute)
+        return thread
+
+    def _start(self, key: Hashable, compute: Callable[[], V]) -> threading.Thread:
+        """Start the computation of ``key``; the caller holds the lock."""
+        thread = threading.Thread(target=self._compute, args=(key, compute),
+                                  name=self.name, daemon=True)
+        self._running[key] = thread
+        thread.start()
+        return thread
+
+    def _keep(self, key: Hashable, value: V) -> None:
+        """Keep ``value`` as the newest; the caller holds the lock."""
+        self._values.pop(key, None)
+        self._values[key] = value
+        while len(self._values) > self.keep:
+            del self._values[next(iter(self._values))]
+
     def _compute(self, key: Hashable, compute: Callable[[], V]) -> None:
         try:
             value = compute()
@@ -82,9 +139,7 @@ class Computed(Generic[V]):
                 self._failed.add(key)
         else:
             with self._lock:
-                self._values[key] = value
-                while len(self._values) > self.keep:
-                    del self._values[next(iter(self._values))]
+                self._keep(key, value)
         finally:
             with self._lock:
                 self._running.pop(key, None)

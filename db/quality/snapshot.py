@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
 from array import array
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, insert, select
@@ -123,62 +123,31 @@ def start(actor: Actor, *, engine: Engine | None = None) -> None:
     """Start :func:`check_now` in the background unless one is under way for the database."""
     require(actor, Capability.EDIT_CUSTOMER)
     engine = engine or get_engine()
-    key = _key(engine)
-    with _LOCK:
-        if key in _RUNNING:
-            return
-        _FAILED.discard(key)
-        thread = threading.Thread(target=_run, args=(actor, engine, key),
-                                  name="quality-check", daemon=True)
-        _RUNNING[key] = thread
-        thread.start()
+    _CHECKS.start(_key(engine), partial(check_now, actor, engine=engine), again=True)
 
 
 def wait(engine: Engine, seconds: float | None = None) -> bool:
     """Wait up to ``seconds`` (default :data:`db.core.background.PAGE_WAIT_S`) for the
     database's background check; whether none runs now."""
-    with _LOCK:
-        thread = _RUNNING.get(_key(engine))
-    if thread is not None:
-        thread.join(background.PAGE_WAIT_S if seconds is None else seconds)
-    return not running(engine)
+    return _CHECKS.wait(_key(engine), seconds)
 
 
 def running(engine: Engine) -> bool:
     """Whether a background check of the database is under way in this process."""
-    with _LOCK:
-        return _key(engine) in _RUNNING
+    return _CHECKS.running(_key(engine))
 
 
 def failed(engine: Engine) -> bool:
     """Whether this process's last background check of the database failed (the server's
     log says why; the page offers to check again)."""
-    with _LOCK:
-        return _key(engine) in _FAILED
+    return _CHECKS.failed(_key(engine))
 
 
 def forget() -> None:
     """Wait for the background checks, then drop what this process remembers of them (a
     database emptied or restored under the same URL: tests, a restore)."""
-    with _LOCK:
-        threads = list(_RUNNING.values())
-    for thread in threads:
-        thread.join()
-    with _LOCK:
-        _FAILED.clear()
+    _CHECKS.forget()
     report.forget_verdicts()
-
-
-def _run(actor: Actor, engine: Engine, key: str) -> None:
-    try:
-        check_now(actor, engine=engine)
-    except Exception:  # the page says it failed and offers to check again
-        _LOG.exception("the data-quality check failed")
-        with _LOCK:
-            _FAILED.add(key)
-    finally:
-        with _LOCK:
-            _RUNNING.pop(key, None)
 
 
 def _key(engine: Engine) -> str:
@@ -230,7 +199,6 @@ def _unpack(typecode: str, data: bytes) -> array[int]:
     return values
 
 
-# Per database URL: the background check under way, and those whose last check failed.
-_RUNNING: dict[str, threading.Thread] = {}
-_FAILED: set[str] = set()
-_LOCK = threading.Lock()
+# The checks run in the background, one per database at a time; the page reads the stored
+# result (:func:`latest`), so only the newest is kept here.
+_CHECKS: background.Computed[StoredCheck] = background.Computed("quality check", keep=1)

@@ -8,17 +8,17 @@ Every call checks the role (``Capability.SEGMENTS``) and evaluates through
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import partial
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, literal, select
 
 from db import exports
 from db.core.access import Actor, Capability, require
+from db.core.background import Computed
 from db.core.engine import get_engine
 from db.core.sql import table_of, years_before
 from db.core.types import utcnow
@@ -31,7 +31,6 @@ from db.segments.membership import condition, count_where
 from db.segments.rows import C, S, rows_for
 
 SAMPLE_SIZE = 20
-_LOG = logging.getLogger(__name__)
 AGE_BANDS = ((0, 17, "under 18"), (18, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"),
              (45, 54, "45-54"), (55, 64, "55-64"), (65, 200, "65+"))
 SPEND_BANDS_CENTS = ((None, 0, "no spend"), (1, 9_999, "under 100"),
@@ -82,13 +81,8 @@ def population(actor: Actor, *, as_of: datetime | None = None, version: Hashable
     if version is None or as_of is not None:
         return _population(engine, now)
     key = (str(engine.url), version, now.astimezone(UTC).date())
-    with _EVERYONE_LOCK:  # a second caller waits for the first one's count, not a recount
-        if key not in _EVERYONE:
-            frame = _population(engine, now)
-            for older in [known for known in _EVERYONE if known[0] == key[0]]:
-                del _EVERYONE[older]
-            _EVERYONE[key] = frame
-        return _EVERYONE[key].copy()
+    # A second caller waits for the first one's count (or the background one), not a recount.
+    return _EVERYONE.value(key, partial(_population, engine, now)).copy()
 
 
 def warm_population(actor: Actor, version: Hashable, *, engine: Engine | None = None) -> None:
@@ -97,44 +91,19 @@ def warm_population(actor: Actor, version: Hashable, *, engine: Engine | None = 
     waits only for its members' side."""
     require(actor, Capability.SEGMENTS)
     engine = engine or get_engine()
-    key = (str(engine.url), version, utcnow().astimezone(UTC).date())
-    with _WARMING_LOCK:
-        if key in _EVERYONE or key in _WARMING:
-            return
-        thread = threading.Thread(target=_count, args=(actor, version, engine, key),
-                                  name="population", daemon=True)
-        _WARMING[key] = thread
-        thread.start()
-
-
-def _count(actor: Actor, version: Hashable, engine: Engine,
-           key: tuple[str, Hashable, date]) -> None:
-    try:
-        population(actor, version=version, engine=engine)
-    except Exception:  # the page's own call counts again and shows why
-        _LOG.warning("counting all customers in the background failed", exc_info=True)
-    finally:
-        with _WARMING_LOCK:
-            _WARMING.pop(key, None)
+    now = utcnow()
+    key = (str(engine.url), version, now.astimezone(UTC).date())
+    _EVERYONE.start(key, partial(_population, engine, now))
 
 
 def forget_populations() -> None:
     """Wait for the background counts, then drop every counted population: a database
     emptied or restored can reach a data version seen before (tests, a restore)."""
-    with _WARMING_LOCK:
-        running = list(_WARMING.values())
-    for thread in running:
-        thread.join()
-    with _EVERYONE_LOCK:
-        _EVERYONE.clear()
+    _EVERYONE.forget()
 
 
-# population() per (database, data version, UTC day): the newest version of each database;
-# and the background counts under way.
-_EVERYONE: dict[tuple[str, Hashable, date], pd.DataFrame] = {}
-_EVERYONE_LOCK = threading.Lock()
-_WARMING: dict[tuple[str, Hashable, date], threading.Thread] = {}
-_WARMING_LOCK = threading.Lock()
+# population() per (database, data version, UTC day), the newest few.
+_EVERYONE: Computed[pd.DataFrame] = Computed("population")
 
 
 def _population(engine: Engine, now: datetime) -> pd.DataFrame:

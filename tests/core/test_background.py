@@ -1,10 +1,12 @@
 """Figures computed in the background: once per key however many sessions ask, the value
 returned once known within the wait, a failure remembered rather than retried on every
-click, and only the newest keys kept."""
+click, only the newest keys kept; warming a value, waiting for it, and computing it afresh."""
 
 from __future__ import annotations
 
 import threading
+
+import pytest
 
 from db.core.background import Computed
 
@@ -51,3 +53,51 @@ def test_only_the_newest_keys_are_kept() -> None:
         assert computed.get(version, lambda: 10, wait_s=10) == (True, 10)
     assert computed.get(3, lambda: -1, wait_s=10) == (True, 10)
     assert computed.get(1, lambda: -1, wait_s=10) == (True, -1)  # dropped, so computed again
+
+
+def test_value_waits_for_the_computation_under_way_and_a_failed_one_raises_to_the_caller(
+) -> None:
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("run")
+        release.wait(10)
+        return "counted"
+
+    computed: Computed[str] = Computed("test")
+    computed.start("v1", slow)  # warming before anyone asks
+    timer = threading.Timer(0.2, release.set)
+    timer.start()
+    assert computed.value("v1", slow) == "counted"  # waited for it, did not count again
+    assert calls == ["run"]
+
+    def broken() -> str:
+        raise RuntimeError("database gone")
+
+    assert computed.get("v2", broken, wait_s=10) == (False, None)
+    with pytest.raises(RuntimeError, match="database gone"):  # the caller sees why
+        computed.value("v2", broken)
+    assert computed.value("v2", lambda: "now it works") == "now it works"
+    assert not computed.failed("v2") and computed.get("v2", broken, wait_s=0) == (True,
+                                                                                "now it works")
+
+
+def test_start_again_recomputes_a_known_value_and_clears_a_failure() -> None:
+    runs = iter(["first", "second"])
+    computed: Computed[str] = Computed("test")
+    computed.start("db", lambda: next(runs))
+    assert computed.wait("db", 10)
+    computed.start("db", lambda: "never")  # known: warming it again does nothing
+    assert computed.wait("db", 10) and computed.get("db", str, wait_s=0) == (True, "first")
+    computed.start("db", lambda: next(runs), again=True)
+    assert computed.wait("db", 10) and computed.get("db", str, wait_s=0) == (True, "second")
+
+    def broken() -> str:
+        raise RuntimeError("disk full")
+
+    computed.start("db", broken, again=True)
+    assert computed.wait("db", 10) and computed.failed("db")
+    computed.start("db", lambda: "third", again=True)  # asking again clears the failure
+    assert computed.wait("db", 10) and not computed.failed("db")
+    assert computed.get("db", str, wait_s=0) == (True, "third")
