@@ -26,9 +26,24 @@ import db.models
 import db.quality.models  # noqa: F401
 from db.core.engine import make_engine, normalise_url
 from db.migrate import upgrade
+from db.users import passwords
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+# bcrypt's cost factor as the tests hash passwords: at the production cost (12) a hash takes a
+# quarter to half a second, and each page test creates three users and signs one in, which
+# made up a third of the suite's time. A hash carries its cost, so checking follows it; the
+# production cost, as the module sets it, is asserted in tests/users/test_passwords.py.
+TEST_BCRYPT_ROUNDS = 4
+PRODUCTION_BCRYPT_ROUNDS = passwords.BCRYPT_ROUNDS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "BCRYPT_ROUNDS", TEST_BCRYPT_ROUNDS)
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
