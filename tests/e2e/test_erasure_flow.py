@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import open_first_row, search_lookup, sign_in, wait_for_app
+from tests.e2e.conftest import open_first_row, open_tab, search_lookup, sign_in, wait_for_app
 
 
 def test_erase_then_look_up_finds_only_the_pseudonym(page: Page, browser: Browser,
@@ -33,7 +33,7 @@ def test_erase_then_look_up_finds_only_the_pseudonym(page: Page, browser: Browse
     open_first_row(page, grid)
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     wait_for_app(page)
-    page.get_by_role("tab", name="Privacy").click()
+    open_tab(page, "Privacy")
     confirm = page.get_by_role("textbox", name="To confirm, type the customer's e-mail")
     confirm.fill("not-their@address.org")
     erase = page.get_by_role("button", name="Erase this customer for good")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from db.core.access import Actor
 from db.core.engine import make_engine
 from db.customers.service import create_customer
-from tests.e2e.conftest import open_first_row, search_lookup, sign_in, wait_for_app
+from tests.e2e.conftest import open_first_row, open_tab, search_lookup, sign_in, wait_for_app
 
 
 def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
@@ -34,7 +34,7 @@ def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
     page.get_by_role("button", name="Save changes").click()
     wait_for_app(page)
     expect(page.get_by_role("textbox", name="City")).to_have_value("Testville")
-    page.get_by_role("tab", name="History").click()
+    open_tab(page, "History")
     history = page.get_by_test_id("stDataFrame").last
     expect(history).to_contain_text("Testville")
     expect(history).to_contain_text("manager")

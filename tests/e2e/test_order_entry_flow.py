@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import sign_in, wait_for_app
+from tests.e2e.conftest import open_tab, sign_in, wait_for_app
 
 
 def _customer(app_database: Path) -> int:
@@ -35,7 +35,7 @@ def test_a_manager_records_a_phone_order_once_and_sees_it_listed(
     page.goto(f"{app_url}/customer?customer={customer_id}")
     wait_for_app(page)
     orders_before = page.get_by_test_id("stMetric").filter(has_text="Orders").first.inner_text()
-    page.get_by_role("tab", name="Orders").click()
+    open_tab(page, "Orders")
     page.get_by_role("textbox", name="Amount").fill("1234.50")
     page.get_by_role("textbox", name="Currency").fill("usd")
     page.get_by_role("textbox", name="Category").fill("garden")
@@ -68,7 +68,7 @@ def test_marketing_sees_the_orders_but_no_order_form(page: Page, app_url: str,
     sign_in(page, app_url, "marketing")
     page.goto(f"{app_url}/customer?customer={customer_id}")
     wait_for_app(page)
-    page.get_by_role("tab", name="Orders").click()
+    open_tab(page, "Orders")
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     expect(page.get_by_role("button", name="Record")).to_have_count(0)
     expect(page.get_by_role("textbox", name="Amount")).to_have_count(0)

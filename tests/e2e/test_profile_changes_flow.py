@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import choose, sign_in, wait_for_app
+from tests.e2e.conftest import choose, open_tab, sign_in, wait_for_app
 
 
 def _customer(app_database: Path, offset: int) -> tuple[int, str]:
@@ -32,7 +32,7 @@ def test_a_double_click_logs_one_contact_and_empties_the_form(page: Page, app_ur
     sign_in(page, app_url, "manager")
     page.goto(f"{app_url}/customer?customer={customer_id}")
     wait_for_app(page)
-    page.get_by_role("tab", name="Interactions").click()
+    open_tab(page, "Interactions")
     subject = page.get_by_role("textbox", name="Subject")
     log = page.get_by_role("button", name="Log interaction")
     for text, clicks in (("Double-clicked call", log.dblclick),
