@@ -8,9 +8,11 @@ they saw), log an interaction. They start together behind a barrier. Afterwards 
 and interaction written is on file, each customer's version counts its edits, the derived
 tables agree with a fresh computation and the audit chain verifies.
 
-The workload is the issue's 8 x 200 writes (``CUSTDB_STRESS_WRITES`` changes the 200): about
-15 s per engine on two shared cores, since a write's statements for the derived tables are
-built once (db.core.sql.ids_parameter). Every wait is bounded.
+The workload is the issue's 8 x 200 writes (``CUSTDB_STRESS_WRITES`` changes the 200). It
+took about 15 s per engine on two shared cores when it was written; since the write path
+also keeps the rank tables and more derived rows, a write takes about 40 ms on its own and
+the workload 150-195 s per engine on this machine under the suite's load (the slower writes
+are an open item of the speed issue). Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from tests.factories import ADMIN, customer
 
 WORKERS = 8
 WRITES = int(os.environ.get("CUSTDB_STRESS_WRITES", "200"))
-DEADLINE_S = 150  # a hung worker fails the test instead of hanging the suite
+# A hung worker fails the test instead of hanging the suite. Not a speed target: 150 s was
+# reached by a loaded run that lost no write.
+DEADLINE_S = 400
 
 LOCK_WORDS = ("locked", "busy", "deadlock", "could not serialize", "lock not available",
               "could not obtain lock")
