@@ -5,21 +5,28 @@ click, only the newest keys kept; warming a value, waiting for it, and computing
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from db.core.background import Computed
 
 
-def test_many_askers_one_computation_and_the_value_once_known() -> None:
+def _held(value: str) -> tuple[threading.Event, list[str], Callable[[], str]]:
+    """A computation that returns ``value`` once the event is set, and the list of its runs."""
     release = threading.Event()
     calls: list[str] = []
 
     def slow() -> str:
         calls.append("run")
         release.wait(10)
-        return "figures"
+        return value
 
+    return release, calls, slow
+
+
+def test_many_askers_one_computation_and_the_value_once_known() -> None:
+    release, calls, slow = _held("figures")
     computed: Computed[str] = Computed("test")
     assert computed.get("v1", slow, wait_s=0) == (False, None)
     assert computed.get("v1", slow, wait_s=0.05) == (False, None)  # still running
@@ -57,14 +64,7 @@ def test_only_the_newest_keys_are_kept() -> None:
 
 def test_value_waits_for_the_computation_under_way_and_a_failed_one_raises_to_the_caller(
 ) -> None:
-    release = threading.Event()
-    calls: list[str] = []
-
-    def slow() -> str:
-        calls.append("run")
-        release.wait(10)
-        return "counted"
-
+    release, calls, slow = _held("counted")
     computed: Computed[str] = Computed("test")
     computed.start("v1", slow)  # warming before anyone asks
     timer = threading.Timer(0.2, release.set)
