@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import warmup
 from dashboard.access import USER_KEY
 from dashboard.auth import sign_out_button, signed_in_user
 from dashboard.collector import freeze_imports
@@ -26,6 +27,9 @@ st.set_page_config(page_title=f"{company} · custdb" if company else "custdb",
 
 user = signed_in_user()
 st.session_state[USER_KEY] = user
+# Once per server process, after the sign-in form is drawn: the pages' imports, while the
+# visitor types (see the module).
+warmup.start()
 if user is None:
     st.stop()
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import threading
-
 import streamlit as st
 
 from dashboard.access import require_page
@@ -22,21 +18,6 @@ def _overview(role: str, username: str, url: str, version: tuple[int, ...]) -> O
     """The figures, cached per data version: any write (an import too) shows at the next
     click, and nothing is counted again while nothing changed."""
     return database_overview(Actor(username, role), engine=get_engine(url))
-
-
-# What the KPI page imports beyond the rest of the app: Altair and, through the predictions
-# section, SciPy — 2 to 3 s on the first KPI page after a restart.
-KPI_MODULES = ("dashboard.kpi_drawings", "dashboard.predictions_kpis")
-
-
-def _preload_kpi_modules() -> None:
-    """Import the KPI page's modules in the background, once per server process, while the
-    home page is read (the import lock makes the page's own import wait for it, never
-    import twice)."""
-    missing = [name for name in KPI_MODULES if name not in sys.modules]
-    if missing:
-        threading.Thread(target=lambda: [importlib.import_module(name) for name in missing],
-                         name="preload-kpi", daemon=True).start()
 
 
 def main() -> None:
@@ -61,8 +42,6 @@ def main() -> None:
     if overview.customers == 0:
         st.info("The database has no customers yet. `make run` loads demo data into an empty "
                 "database; `python -m db.demo --customers 5000` does it by hand.")
-    if user.actor.can(Capability.VIEW_KPIS):  # last: the figures above are drawn first
-        _preload_kpi_modules()
 
 
 main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import types
 import weakref
 from collections.abc import Iterator
@@ -16,6 +17,11 @@ from dashboard import collector
 
 @pytest.fixture(autouse=True)
 def _thawed() -> Iterator[None]:
+    """Unfrozen, and with no import under way: an earlier page test of this process may
+    have started warming the pages' imports (dashboard/warmup.py)."""
+    for thread in threading.enumerate():
+        if thread.name == "warm-up-imports":
+            thread.join()
     gc.unfreeze()
     yield
     gc.unfreeze()

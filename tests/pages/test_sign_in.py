@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import streamlit.runtime.context
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard import warmup
 from dashboard.navigation import visible_titles
 from db.core.access import Actor
 from db.users.service import list_users, record_logout, update_user
@@ -31,6 +33,21 @@ def test_sign_in_shows_the_home_page(app_db: Engine) -> None:
     assert at.text[0].value.startswith("Welcome, Manager User. Signed in as manager")
     assert [m.label for m in at.metric] == ["Customers", "Orders", "Interactions", "Last order"]
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
+
+
+def test_the_first_visit_starts_warming_the_pages_imports_once(
+        app_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign-in page is drawn first; the pages' imports then run in the background
+    (dashboard/warmup.py), once per server process however many visitors come."""
+    ran = threading.Event()
+    calls: list[None] = []
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "import_all", lambda: (calls.append(None), ran.set()))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert [box.label for box in at.text_input] == ["Username", "Password"]
+    at.run()
+    sign_in("manager", PASSWORDS["manager"])  # another visitor
+    assert ran.wait(10) and calls == [None]
 
 
 def test_wrong_password_is_refused_with_a_message(app_db: Engine) -> None:
