@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.core import background
 from db.core.access import Actor, Capability, require
-from db.core.child_process import run_in_child
+from db.core.child_process import load_in_forkserver, run_in_child
 from db.core.engine import get_engine
 from db.core.sql import table_of
 from db.core.types import utcnow
@@ -231,3 +231,4 @@ def _unpack(typecode: str, data: bytes) -> array[int]:
 # The checks run in the background, one per database at a time; the page reads the stored
 # result (:func:`latest`), so only the newest is kept here.
 _CHECKS: background.Computed[StoredCheck] = background.Computed("quality check", keep=1)
+load_in_forkserver(__name__)  # its checks' children start with this module loaded
