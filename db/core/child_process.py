@@ -16,7 +16,7 @@ server that stops while one runs ends it rather than waiting for it.
 
 multiprocessing would also re-run the parent's ``__main__`` in every child (so that objects
 defined there unpickle). Under Streamlit that is the app script of whichever session ran
-last (``dashboard/app.py``: a whole page run, seconds) or the ``streamlit`` launcher; a
+last (``dashboard/app.py``: a whole page run, seconds) or its launcher script; a
 child here needs neither, so :class:`_Launch` leaves it out.
 """
 
