@@ -45,7 +45,7 @@ from db.quality.report import PhoneVerdicts, QualityReport
 _LOG = logging.getLogger(__name__)
 # Records age into staleness by the second, but a threshold is days: a check this old is
 # shown while the next one runs, rather than a million records judged every five minutes
-# (each check holds a share of the server process for seconds).
+# (each check keeps a CPU core busy for seconds).
 FRESH_FOR = timedelta(minutes=15)
 T = table_of(QualityCheck)
 
