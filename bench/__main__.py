@@ -387,8 +387,9 @@ def browser(path: Path | None, size: int, repeat: int, url: str | None = None) -
              "role the app's server is restarted: cold = the first pass after the start "
              f"({cache} warm), warm = median of the next {report['repeat']} passes, each a "
              "new browser session (sign-in, every menu page in menu order; for the manager "
-             "also the Segments interactions, a profile and the KPI page with a saved "
-             "segment, both opened by link). db = the calls behind the step in a fresh "
+             "also the Segments interactions, a Lookup search and the profile selected in "
+             "its results, then a profile and the KPI page with a saved segment, both "
+             "opened by link). db = the calls behind the step in a fresh "
              "process (first call / median of the next three), where one exists. Target: "
              "warm < 1 s, cold < 2 s.",
              "", "| role | step | cold s | warm s | db first s | db warm s |",

@@ -7,8 +7,10 @@ role it restarts the app's server, so the first pass is cold (first after a serv
 operating system's file cache and PostgreSQL's buffers stay warm), then repeats the pass in
 a new browser session ``--repeat`` times (warm). A pass signs in, opens every page of the
 role's menu in menu order, and for the manager also: the Segments builder's first preview
-(a country chosen), the preview after adding a second condition, a customer's profile and the
-KPI page narrowed to a saved segment (both opened by link).
+(a country chosen), the preview after adding a second condition, a Lookup search for a
+customer's e-mail and that customer's profile opened from the result (the daily way, in the
+same page), then the same profile and the KPI page narrowed to a saved segment opened by link
+(a page load: Streamlit's frontend starts anew, which no page code shortens).
 
 Settled means ``[data-testid="stApp"]`` reports ``notRunning`` and stays so for 300 ms: a
 script observing the attribute records when it last became idle; the figure is that moment
@@ -93,7 +95,10 @@ def prepare(url: str) -> dict[str, Any]:
             table_of(Segment).c.name == SEGMENT_NAME)).scalar()
         customers = table_of(Customer).c
         customer_id = connection.execute(select(func.min(customers.id)).where(
-            customers.deleted_at.is_(None), customers.erased_at.is_(None))).scalar_one()
+            customers.deleted_at.is_(None), customers.erased_at.is_(None),
+            customers.email.is_not(None))).scalar_one()
+        email = connection.execute(select(customers.email).where(
+            customers.id == customer_id)).scalar_one()
         countries = list(connection.execute(
             select(customers.country).group_by(customers.country)
             .order_by(func.count().desc(), customers.country).limit(12)).scalars())
@@ -105,11 +110,12 @@ def prepare(url: str) -> dict[str, Any]:
         segment_id = segments.save_segment(
             setup_actor, name=SEGMENT_NAME, description=None, kind="dynamic",
             definition=DEFINITIONS["recent book buyers in DE or AT"], engine=engine).id
-    return {"segment_id": segment_id, "customer_id": customer_id,
+    return {"segment_id": segment_id, "customer_id": customer_id, "email": email,
             "countries": [country for country in countries if country]}
 
 
-def db_level(url: str, segment_id: int, customer_id: int, countries: list[str]) -> dict:
+def db_level(url: str, segment_id: int, customer_id: int, email: str,
+             countries: list[str]) -> dict:
     """The calls behind each page, in this fresh process: first call and median of three."""
     from db.core.access import Actor
     from db.core.engine import get_engine
@@ -119,6 +125,7 @@ def db_level(url: str, segment_id: int, customer_id: int, countries: list[str]) 
     from db.kpi import board
     from db.kpi.filters import Filters
     from db.kpi.periods import as_of, preset
+    from db.search.ranking import search_customers
     from db.segments import preview
     from db.segments.definition import Condition, Group
 
@@ -153,12 +160,15 @@ def db_level(url: str, segment_id: int, customer_id: int, countries: list[str]) 
                 Condition(field="country", op="eq", value=countries[0]),
                 Condition(field="country", op="eq", value=countries[0])]),
             everyone=everyone, engine=engine),
+        "Lookup: search for an e-mail": lambda: search_customers(manager, email,
+                                                                 engine=engine),
         "customer profile (link)": lambda: (
             profile.figures(manager, customer_id, engine=engine),
             profile.orders(manager, customer_id, engine=engine),
             profile.interactions(manager, customer_id, engine=engine)),
         "KPIs with a saved segment (link)": lambda: kpis(Filters(segment_id=segment_id)),
     }
+    calls["customer profile (from Lookup)"] = calls["customer profile (link)"]
     timed = {}
     for name, call in calls.items():
         runs = []
@@ -245,6 +255,13 @@ def _choose(page: Any, nth: int, option: str) -> float | None:
     return _settled(page, choice.click)
 
 
+def _select_first_row(page: Any, grid: Any) -> None:
+    """Click the selection cell of the results grid's first row (which opens the profile),
+    as tests/e2e do."""
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+
+
 def _one_pass(browser: Any, base: str, role: str, facts: dict, index: int) -> dict:
     """Sign in as ``role`` in a new session and time each step; seconds per step."""
     from dashboard.navigation import visible_titles
@@ -283,6 +300,14 @@ def _one_pass(browser: Any, base: str, role: str, facts: dict, index: int) -> di
                 # match nobody).
                 times["Segments: preview after adding a condition"] = _choose(
                     page, 1, countries[index % len(countries)])
+            # The daily way to a profile: search, then select the row (no page load).
+            _settled(page, sidebar.get_by_role("link", name="Lookup").first.click)
+            page.get_by_role("textbox", name="Search").fill(facts["email"])
+            times["Lookup: search for an e-mail"] = _settled(
+                page, lambda: page.keyboard.press("Enter"))
+            grid = page.get_by_test_id("stDataFrame").first
+            times["customer profile (from Lookup)"] = _settled(
+                page, lambda: _select_first_row(page, grid))
             times["customer profile (link)"] = _settled(
                 page, lambda: page.goto(f"{base}/customer?customer={facts['customer_id']}"),
                 navigation=True)
@@ -344,7 +369,8 @@ def run(url: str, repeat: int, roles: list[str]) -> dict:
     facts, _ = run_child("bench.browser", ["prepare", "--url", url], env=env)
     db_figures, _ = run_child("bench.browser", [
         "db", "--url", url, "--segment", str(facts["segment_id"]), "--customer",
-        str(facts["customer_id"]), "--countries", *facts["countries"][:2]], env=env)
+        str(facts["customer_id"]), "--email", facts["email"],
+        "--countries", *facts["countries"][:2]], env=env)
     results: dict[str, dict[str, dict]] = {}
     log = side_file(url, ".streamlit.log")
     with sync_playwright() as playwright:
@@ -395,6 +421,7 @@ def main() -> None:
     level.add_argument("--url", required=True)
     level.add_argument("--segment", type=int, required=True)
     level.add_argument("--customer", type=int, required=True)
+    level.add_argument("--email", required=True)
     level.add_argument("--countries", nargs="+", required=True)
     browse = commands.add_parser("run")
     database = browse.add_mutually_exclusive_group(required=True)
@@ -406,7 +433,7 @@ def main() -> None:
     if args.command == "prepare":
         report = prepare(args.url)
     elif args.command == "db":
-        report = db_level(args.url, args.segment, args.customer, args.countries)
+        report = db_level(args.url, args.segment, args.customer, args.email, args.countries)
     else:
         report = run(args.url or f"sqlite:///{args.path}", args.repeat, args.roles)
     print(json.dumps(report))
