@@ -15,9 +15,10 @@ from sqlmodel import Session, col
 from streamlit.testing.v1 import AppTest
 
 from db.core import background
+from db.core.child_process import ChildFailed
 from db.core.types import utcnow
 from db.models import Customer, Segment, SegmentMember
-from db.quality import report, snapshot
+from db.quality import snapshot
 from tests import factories
 from tests.pages.conftest import ROOT
 
@@ -93,16 +94,16 @@ def test_an_admin_saves_a_list_as_a_static_segment(
 
 
 def _held_check(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """Checks wait for the returned event, as a million records' check keeps the page
-    waiting; the page waits for none of it."""
+    """Checks wait for the returned event before their child process starts, as a million
+    records' check keeps the page waiting; the page waits for none of it."""
     release = threading.Event()
-    real = report.check_records
+    real = snapshot.run_in_child
 
-    def held(*args: Any, **kwargs: Any) -> report.CheckedRecords:
+    def held(*args: Any, **kwargs: Any) -> None:
         release.wait(20)
-        return real(*args, **kwargs)
+        real(*args, **kwargs)
 
-    monkeypatch.setattr(report, "check_records", held)
+    monkeypatch.setattr(snapshot, "run_in_child", held)
     monkeypatch.setattr(background, "PAGE_WAIT_S", 0.0)
     return release
 
@@ -137,16 +138,16 @@ def test_a_failed_check_is_said_and_checked_again_on_request(
         signed_in: Callable[[str], AppTest], app_db: Engine,
         monkeypatch: pytest.MonkeyPatch) -> None:
     _people(app_db)
-    real = report.check_records
+    real = snapshot.run_in_child
 
-    def broken(*args: Any, **kwargs: Any) -> report.CheckedRecords:
-        raise RuntimeError("disk full")
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ChildFailed("the child process of quality check failed with exit code 1")
 
-    monkeypatch.setattr(report, "check_records", broken)
+    monkeypatch.setattr(snapshot, "run_in_child", broken)
     at = _open(signed_in, "admin")
     assert at.error[0].value == "Checking the records failed (the server's log says why)."
     assert not at.metric
-    monkeypatch.setattr(report, "check_records", real)
+    monkeypatch.setattr(snapshot, "run_in_child", real)
     at.run()  # a failed check is not retried by itself on every click
     assert at.error and not at.metric
     at.button(key="quality_check_again").click().run()
