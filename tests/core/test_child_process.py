@@ -31,7 +31,8 @@ def test_the_work_runs_in_another_process_without_the_main_script(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = tmp_path / "app.py"
     ran = tmp_path / "main script ran"
-    script.write_text(f"open({str(ran)!r}, 'w').close()\n")
+    source = f"open({str(ran)!r}, 'w').close()\n"  # the "page" marks that it ran
+    script.write_text(source)
     main = types.ModuleType("__main__")  # as Streamlit installs a page script
     main.__file__ = str(script)
     monkeypatch.setitem(sys.modules, "__main__", main)
