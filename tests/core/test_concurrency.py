@@ -9,10 +9,10 @@ and interaction written is on file, each customer's version counts its edits, th
 tables agree with a fresh computation and the audit chain verifies.
 
 The workload is the issue's 8 x 200 writes (``CUSTDB_STRESS_WRITES`` changes the 200). It
-took about 15 s per engine on two shared cores when it was written. Now it takes 150-195 s
-per engine under the suite's load, although one write alone takes 9-16 ms (65 statements
-for an order, 41 for a contact): the time goes to the writers waiting for each other, an
-open item of the speed issue. Every wait is bounded.
+took about 15 s per engine on two shared cores when it was written; now 29-53 s per engine
+in a whole-suite run on an idle machine and 150-195 s on a loaded one, although one write
+alone takes 9-16 ms (65 statements for an order, 41 for a contact): the time goes to the
+writers waiting for each other, an open item of the speed issue. Every wait is bounded.
 """
 
 from __future__ import annotations
