@@ -255,10 +255,11 @@ def _choose(page: Any, nth: int, option: str) -> float | None:
     return _settled(page, choice.click)
 
 
-def _select_first_row(page: Any, grid: Any) -> None:
-    """Click the selection cell of the results grid's first row (which opens the profile),
-    as tests/e2e do."""
+def open_first_row(page: Any, grid: Any) -> None:
+    """Click the selection cell of a results grid's first row (on Lookup, which opens that
+    profile); the browser tests click it the same way."""
     box = grid.bounding_box()
+    assert box is not None, "the grid is not on the page"
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
 
 
@@ -307,7 +308,7 @@ def _one_pass(browser: Any, base: str, role: str, facts: dict, index: int) -> di
                 page, lambda: page.keyboard.press("Enter"))
             grid = page.get_by_test_id("stDataFrame").first
             times["customer profile (from Lookup)"] = _settled(
-                page, lambda: _select_first_row(page, grid))
+                page, lambda: open_first_row(page, grid))
             times["customer profile (link)"] = _settled(
                 page, lambda: page.goto(f"{base}/customer?customer={facts['customer_id']}"),
                 navigation=True)

@@ -196,13 +196,6 @@ def search_lookup(page: Page, term: str) -> Locator:
     return page.get_by_test_id("stDataFrame").first
 
 
-def open_first_row(page: Page, grid: Locator) -> None:
-    """Click the selection cell of the grid's first row (which opens that profile)."""
-    box = grid.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
-
-
 def reaches_the_lock(page: Page) -> None:
     """After a click inside :func:`writes_waiting`: wait until its run has started, then
     long enough for it to reach its write, where the held lock stops it. A fixed second

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+from bench.browser import open_first_row
 from tests.e2e.conftest import (
     cut_off_figures,
-    open_first_row,
     reaches_the_lock,
     search_lookup,
     sign_in,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import open_first_row, open_tab, search_lookup, sign_in, wait_for_app
+from bench.browser import open_first_row
+from tests.e2e.conftest import open_tab, search_lookup, sign_in, wait_for_app
 
 
 def test_erase_then_look_up_finds_only_the_pseudonym(page: Page, browser: Browser,

@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
+from bench.browser import open_first_row
 from db.core.access import Actor
 from db.core.engine import make_engine
 from db.customers.service import create_customer
-from tests.e2e.conftest import open_first_row, open_tab, search_lookup, sign_in, wait_for_app
+from tests.e2e.conftest import open_tab, search_lookup, sign_in, wait_for_app
 
 
 def test_typo_search_profile_edit_and_history(page: Page, app_url: str,
