@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import kpi_figures
 from dashboard.access import require_page
 from dashboard.text import format_when
 from db.core.access import Actor, Capability
 from db.core.engine import database_url, get_engine
 from db.customers.overview import Overview, database_overview
 from db.kpi.board import data_version
+from db.predict.outlook import warm_outlook
 from db.segments import preview
 
 
@@ -29,8 +31,6 @@ def main() -> None:
     url = database_url()
     version = data_version(engine=get_engine(url))
     overview = _overview(user.role, user.username, url, version)
-    if user.actor.can(Capability.SEGMENTS):  # the segment builder's first preview, ahead
-        preview.warm_population(user.actor, version, engine=get_engine(url))
     columns = st.columns(4)
     columns[0].metric("Customers", f"{overview.customers:,}")
     columns[1].metric("Orders", f"{overview.orders:,}")
@@ -42,6 +42,20 @@ def main() -> None:
     if overview.customers == 0:
         st.info("The database has no customers yet. `make run` loads demo data into an empty "
                 "database; `python -m db.demo --customers 5000` does it by hand.")
+    _warm(user.actor, version, url)
+
+
+def _warm(actor: Actor, version: tuple[int, ...], url: str) -> None:
+    """Start computing, in the background, what the pages this role opens next need first
+    and takes seconds at a million customers: the KPI page's first view and predictions
+    outlook, the segment builder's all-customers side. Started after this page is drawn, so
+    that it does not hold up its own figures."""
+    engine = get_engine(url)
+    if actor.can(Capability.VIEW_KPIS):
+        kpi_figures.warm(actor, version, engine=engine)
+        warm_outlook(actor, version, engine=engine)
+    if actor.can(Capability.SEGMENTS):
+        preview.warm_population(actor, version, engine=engine)
 
 
 main()

@@ -1,9 +1,10 @@
 """KPIs (admin, manager): how the customer base and revenue are doing, for a period and
 filters that live in the link, so a view can be shared.
 
-Every figure comes from one call (:func:`db.kpi.board.dashboard`), cached by the choices and
-the data version that every write changes: an edit shows on the next run, and reruns that
-change nothing cost one small query.
+Every figure comes from one call (:func:`db.kpi.board.dashboard`), kept with its charts by
+the choices, the day and the data version that every write changes, for every session
+(:mod:`dashboard.kpi_figures`; home starts the first view): an edit shows on the next run,
+and reruns that change nothing cost one small query.
 
 Old data shows as it is: the date fields reach back to the first order, and when the newest
 order is older than the last 30 days the presets end on its day and the RFM grid is scored
@@ -17,9 +18,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import kpi_view
+from dashboard import kpi_figures, kpi_view
 from dashboard.access import require_page
-from dashboard.kpi_drawings import Drawn, drawings
+from dashboard.kpi_drawings import Drawn
 from dashboard.kpi_tiles import tiles
 from dashboard.predictions_kpis import predictions_section
 from dashboard.text import plain
@@ -29,7 +30,6 @@ from db.kpi import board as kpi_board
 from db.kpi.filters import filter_options
 from db.kpi.periods import GRANULARITIES, Period, as_of
 from db.segments import service as segments
-from db.segments.membership import SegmentError, SegmentNotFound
 
 ANY_SEGMENT = "All customers"
 KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
@@ -50,15 +50,6 @@ def _segments(role: str, username: str, version: tuple[int, ...]) -> dict[int, s
 @st.cache_data(ttl=300, show_spinner=False)
 def _order_days(role: str, username: str, version: tuple[int, ...]) -> Period | None:
     return kpi_board.order_days(Actor(username, role))
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner="Computing the figures…")
-def _figures(role: str, username: str, view: kpi_view.View, today: date, anchor: date,
-             version: tuple[int, ...]) -> kpi_board.Dashboard:
-    """Cached by the choices and the data version: any write makes a new entry. Presets end
-    and the RFM grid is scored on ``anchor`` (today, or the newest order's day when old)."""
-    return kpi_board.dashboard(Actor(username, role), view.resolve(anchor), view.granularity,
-                             view.filters, today=today, as_of=anchor)
 
 
 def _start_from_link(today: date, anchor: date, options: dict[str, list[str]],
@@ -162,15 +153,6 @@ def _tiles(board: kpi_board.Dashboard) -> None:
                           delta_color="inverse" if tile.lower_is_better else "normal",
                           border=True)
                 st.caption(tile.year)
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _drawn_figures(role: str, username: str, view: kpi_view.View, today: date, anchor: date,
-                   version: tuple[int, ...]) -> dict[str, Drawn]:
-    """The charts and downloads of :func:`_figures`' figures, cached with the same key:
-    building and checking eight Altair charts and ten CSV files took most of a rerun."""
-    board = _figures(role, username, view, today, anchor, version)
-    return drawings(board, view.granularity, anchor)
 
 
 def _download(download: kpi_board.Download | None, what: str) -> None:
@@ -290,11 +272,13 @@ def main() -> None:
     if view is None:
         return
     st.query_params.from_dict(kpi_view.to_params(view))
-    try:
-        board = _figures(user.role, user.username, view, today, anchor, version)
-    except (SegmentError, SegmentNotFound) as error:  # deleted, or broken
-        st.error(plain(error))
+    with st.spinner("Computing the figures…"):
+        shown = kpi_figures.figures(user.actor, view, today=today, anchor=anchor,
+                                    version=version)
+    if not isinstance(shown, kpi_figures.Figures):  # its segment was deleted, or is broken
+        st.error(plain(shown))
         return
+    board = shown.board
     period = board.period
     st.caption(f"{period.first:%d %b %Y} – {period.last:%d %b %Y} (UTC), {period.days} days; "
                f"compared with {period.previous().first:%d %b %Y} – "
@@ -304,8 +288,7 @@ def main() -> None:
         st.info("No orders, answers or contacts in this period for these filters. "
                 "Choose a longer period or fewer filters.")
     _tiles(board)
-    drawn = _drawn_figures(user.role, user.username, view, today, anchor, version)
-    _charts(board, drawn, view.granularity, today, anchor)
+    _charts(board, shown.drawn, view.granularity, today, anchor)
     predictions_section(user, version)
 
 

@@ -7,11 +7,18 @@ version: it changes with every write of the data the figure shows); when it is n
 the computation starts in the background, the page waits a moment (:data:`PAGE_WAIT_S`: a
 small database's figure is done by then), and otherwise shows the rest and fills the figure
 in when done. Only the newest values are kept (:attr:`Computed.keep` keys).
+
+A figure that no click waits for when it is started (warmed at sign-in for a page the user
+may open later) can run at the lowest CPU priority (:attr:`Computed.nice`): on two cores,
+counting a million customers beside a sign-in made the home page settle 0.5 s later, and
+its SQL (run outside the GIL) now takes only the CPU the server and the browser leave.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -25,9 +32,10 @@ V = TypeVar("V")
 class Computed(Generic[V]):
     """Values by key, each computed once in a background thread (see the module)."""
 
-    def __init__(self, name: str, *, keep: int = 4) -> None:
+    def __init__(self, name: str, *, keep: int = 4, nice: int = 0) -> None:
         self.name = name
         self.keep = keep
+        self.nice = nice  # the nice value its threads run at (Linux; 19: the lowest priority)
         self._values: dict[Hashable, V] = {}
         self._running: dict[Hashable, threading.Thread] = {}
         self._failed: set[Hashable] = set()
@@ -131,6 +139,11 @@ class Computed(Generic[V]):
             del self._values[next(iter(self._values))]
 
     def _compute(self, key: Hashable, compute: Callable[[], V]) -> None:
+        if self.nice:
+            # Linux takes a thread's id here and lowers that thread only; elsewhere it
+            # keeps the server's priority.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         try:
             value = compute()
         except Exception:  # the page says it failed

@@ -113,8 +113,9 @@ def outlook(actor: Actor, *, at_risk_below: float = AT_RISK_BELOW,
 
 
 # The outlook per (database, data version): two grouped passes over every score, 1.5–4 s at
-# a million customers, so the KPI page reads it from here and fills it in when computed.
-_OUTLOOKS: Computed[Outlook | None] = Computed("predictions outlook")
+# a million customers, so the KPI page reads it from here and fills it in when computed; at
+# the lowest CPU priority, as home starts it at sign-in (see db.core.background).
+_OUTLOOKS: Computed[Outlook | None] = Computed("predictions outlook", nice=19)
 
 
 def outlook_of_version(actor: Actor, version: Hashable, *, engine: Engine | None = None,
@@ -127,6 +128,15 @@ def outlook_of_version(actor: Actor, version: Hashable, *, engine: Engine | None
     engine = engine or get_engine()
     key = (engine.url.render_as_string(hide_password=True), version)
     return _OUTLOOKS.get(key, lambda: outlook(actor, engine=engine), wait_s=wait_s)
+
+
+def warm_outlook(actor: Actor, version: Hashable, *, engine: Engine | None = None) -> None:
+    """Start computing the outlook of ``version`` in the background unless it is known or
+    under way, so the KPI page opened next need not wait for it (home, at sign-in)."""
+    require(actor, Capability.VIEW_KPIS)
+    engine = engine or get_engine()
+    key = (engine.url.render_as_string(hide_password=True), version)
+    _OUTLOOKS.start(key, lambda: outlook(actor, engine=engine))
 
 
 def outlook_failed(version: Hashable, *, engine: Engine | None = None) -> bool:

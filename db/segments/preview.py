@@ -102,8 +102,9 @@ def forget_populations() -> None:
     _EVERYONE.forget()
 
 
-# population() per (database, data version, UTC day), the newest few.
-_EVERYONE: Computed[pd.DataFrame] = Computed("population")
+# population() per (database, data version, UTC day), the newest few; at the lowest CPU
+# priority, as home starts it at sign-in (see db.core.background).
+_EVERYONE: Computed[pd.DataFrame] = Computed("population", nice=19)
 
 
 def _population(engine: Engine, now: datetime) -> pd.DataFrame:

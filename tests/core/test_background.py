@@ -4,6 +4,8 @@ click, only the newest keys kept; warming a value, waiting for it, and computing
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable
 
@@ -101,3 +103,16 @@ def test_start_again_recomputes_a_known_value_and_clears_a_failure() -> None:
     computed.start("db", lambda: "third", again=True)  # asking again clears the failure
     assert computed.wait("db", 10) and not computed.failed("db")
     assert computed.get("db", str, wait_s=0) == (True, "third")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's nice is Linux's")
+def test_a_low_priority_computation_lowers_its_own_thread_only() -> None:
+    def own_nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    server = own_nice()
+    low: Computed[int] = Computed("test", nice=19)
+    normal: Computed[int] = Computed("test")
+    assert low.value("v1", own_nice) == 19
+    assert normal.value("v1", own_nice) == server
+    assert own_nice() == server  # the thread that asked keeps its priority

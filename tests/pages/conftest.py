@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard import kpi_figures
 from db.backup.facts import forget_table_rows
 from db.core import background
 from db.core.access import Actor
@@ -42,6 +43,7 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    kpi_figures.forget()
     forget_table_rows()
     forget_retention_reports()
     # Pages wait for a figure computed in the background rather than poll for it: a loaded
@@ -57,6 +59,7 @@ def app_db(engine: Engine, database_url: str,
     preview.forget_populations()
     snapshot.forget()
     forget_outlooks()
+    kpi_figures.forget()
     forget_table_rows()
     forget_retention_reports()
 

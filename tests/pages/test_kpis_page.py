@@ -3,8 +3,10 @@ keeps its choices in the link, and shows a write on the next run."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -14,6 +16,7 @@ from db.core.access import Actor
 from db.core.types import utcnow
 from db.customers import orders
 from db.demo.loader import load_demo_data
+from db.kpi import board as kpi_board
 from db.kpi.periods import PRESETS, preset
 from db.segments import service as segments
 from db.segments.definition import Condition, Group
@@ -34,6 +37,31 @@ def _open(signed_in: Callable[[str], AppTest], role: str = "manager") -> AppTest
     at.switch_page(KPI_PAGE).run()
     assert not at.exception, at.exception
     return at
+
+
+def test_home_starts_the_first_view_and_every_session_shares_it(
+        signed_in: Callable[[str], AppTest], shop: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[str] = []
+    real = kpi_board.dashboard
+
+    def counted(actor: Actor, *args: Any, **kwargs: Any) -> kpi_board.Dashboard:
+        computed.append(actor.username)
+        return real(actor, *args, **kwargs)
+
+    monkeypatch.setattr(kpi_board, "dashboard", counted)
+    at = signed_in("manager")  # home, before anyone opened the KPI page
+    waited = 0.0
+    while not computed and waited < 30:
+        time.sleep(0.05)
+        waited += 0.05
+    assert computed == ["manager"], "home did not start the KPI page's figures"
+    at.switch_page(KPI_PAGE).run()
+    assert not at.exception, at.exception
+    revenue = _metric(at, "Revenue")
+    admin = _open(signed_in, "admin")
+    assert _metric(admin, "Revenue") == revenue
+    assert computed == ["manager"]  # both pages showed the figures home started
 
 
 def _metric(at: AppTest, label: str) -> str:

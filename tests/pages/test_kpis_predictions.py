@@ -4,6 +4,7 @@ risk by band, each naming the fit; one line and no chart before the first fit.""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -100,3 +101,26 @@ def test_a_slow_outlook_fills_in_after_the_rest_of_the_page(
     at.run()  # what the section's poll does once the outlook is computed
     assert "Predicted revenue, next 90 days" in [m.label for m in at.metric]
     assert not [i.value for i in at.info if i.value.startswith("Computing")]
+
+
+def test_home_starts_the_outlook_the_kpi_page_shows(
+        signed_in: Callable[[str], AppTest], app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fitted(app_db)
+    computed: list[str] = []
+    real = outlook_module.outlook
+
+    def counted(actor: Any, **kwargs: Any) -> outlook_module.Outlook | None:
+        computed.append(actor.username)
+        return real(actor, **kwargs)
+
+    monkeypatch.setattr(outlook_module, "outlook", counted)
+    at = signed_in("manager")  # home, before anyone opened the KPI page
+    waited = 0.0
+    while not computed and waited < 30:
+        time.sleep(0.05)
+        waited += 0.05
+    assert computed == ["manager"], "home did not start the predictions outlook"
+    at.switch_page(KPI_PAGE).run()
+    assert "Predicted revenue, next 90 days" in [m.label for m in at.metric]
+    assert computed == ["manager"]
