@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def app_db(engine: Engine, database_url: str,
     kpi_figures.forget()
     forget_table_rows()
     forget_retention_reports()
+
+
+def started_by_home(role: str, computed: list[str]) -> AppTest:
+    """Sign in as ``role`` (home shows), then wait until a computation home starts in the
+    background has appended to ``computed`` (or 30 s went by)."""
+    at = sign_in(role, PASSWORDS[role])
+    deadline = time.monotonic() + 30
+    while not computed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return at
 
 
 def sign_in(username: str, password: str) -> AppTest:

@@ -3,7 +3,6 @@ keeps its choices in the link, and shows a write on the next run."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from db.kpi import board as kpi_board
 from db.kpi.periods import PRESETS, preset
 from db.segments import service as segments
 from db.segments.definition import Condition, Group
-from tests.pages.conftest import ROOT
+from tests.pages.conftest import ROOT, started_by_home
 
 KPI_PAGE = str(ROOT / "pages" / "kpis.py")
 ADMIN = Actor("admin", "admin")
@@ -50,11 +49,7 @@ def test_home_starts_the_first_view_and_every_session_shares_it(
         return real(actor, *args, **kwargs)
 
     monkeypatch.setattr(kpi_board, "dashboard", counted)
-    at = signed_in("manager")  # home, before anyone opened the KPI page
-    waited = 0.0
-    while not computed and waited < 30:
-        time.sleep(0.05)
-        waited += 0.05
+    at = started_by_home("manager", computed)  # before anyone opened the KPI page
     assert computed == ["manager"], "home did not start the KPI page's figures"
     at.switch_page(KPI_PAGE).run()
     assert not at.exception, at.exception

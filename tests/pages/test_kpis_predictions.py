@@ -4,7 +4,6 @@ risk by band, each naming the fit; one line and no chart before the first fit.""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from db.core import background
 from db.predict import outlook as outlook_module
 from db.predict.outlook import outlook
 from tests.factories import MANAGER, customer
-from tests.pages.conftest import ROOT
+from tests.pages.conftest import ROOT, started_by_home
 from tests.pages.predictions import fit, fitted, shop
 
 KPI_PAGE = str(ROOT / "pages" / "kpis.py")
@@ -104,8 +103,7 @@ def test_a_slow_outlook_fills_in_after_the_rest_of_the_page(
 
 
 def test_home_starts_the_outlook_the_kpi_page_shows(
-        signed_in: Callable[[str], AppTest], app_db: Engine,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        app_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     fitted(app_db)
     computed: list[str] = []
     real = outlook_module.outlook
@@ -115,11 +113,7 @@ def test_home_starts_the_outlook_the_kpi_page_shows(
         return real(actor, **kwargs)
 
     monkeypatch.setattr(outlook_module, "outlook", counted)
-    at = signed_in("manager")  # home, before anyone opened the KPI page
-    waited = 0.0
-    while not computed and waited < 30:
-        time.sleep(0.05)
-        waited += 0.05
+    at = started_by_home("manager", computed)  # before anyone opened the KPI page
     assert computed == ["manager"], "home did not start the predictions outlook"
     at.switch_page(KPI_PAGE).run()
     assert "Predicted revenue, next 90 days" in [m.label for m in at.metric]
