@@ -168,3 +168,20 @@ def test_the_date_fields_follow_the_period_and_editing_them_makes_it_custom(
     assert (at.query_params["period"], at.query_params["from"], at.query_params["to"]) == (
         "custom", first.isoformat(), today.isoformat())
     assert "45 days" in " ".join(caption.value for caption in at.caption)
+
+
+def test_a_segment_deleted_while_shown_is_said_not_raised(signed_in: Callable[[str], AppTest],
+                                                         shop: Engine) -> None:
+    segment = segments.save_segment(ADMIN, name="Soon gone", description=None,
+                                    kind="dynamic", definition=Group(children=[Condition(
+                                        field="total_spend", op="ge", value="500")]),
+                                    engine=shop)
+    at = _open(signed_in)
+    at.selectbox(key="kpi_segment").select(segment.id).run()
+    assert not at.exception and not at.error
+    segments.delete_segment(ADMIN, segment.id, engine=shop)  # in another tab
+    at.run()
+    assert not at.exception, at.exception
+    shown = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert at.session_state["kpi_segment"] is None or shown, (
+        "the page neither said the segment is gone nor went back to all customers")
