@@ -3,8 +3,9 @@ data version and shared by every session of the server process; the first view o
 warmed at sign-in.
 
 Why: at a million customers the first open of the KPI page after a restart or a write spent
-1.2 s on its figures and 0.4 s building their charts. A cache per session (Streamlit's, keyed
-by the user too) recomputed them for every user, and always when the user clicked. Home now
+0.4–1.2 s on its figures and 0.4 s building their charts (on two cores, beside the sign-in's
+other work). Streamlit's cache, keyed by the user too, recomputed them for every user, and
+always once the user had clicked. Home now
 starts computing the view the page opens on (:func:`warm`) while the user reads it, and the
 page waits for that computation instead of starting its own (:class:`db.core.background.
 Computed`). The figures do not depend on who asks, so one computation serves every role
