@@ -10,9 +10,10 @@ in when done. Only the newest values are kept (:attr:`Computed.keep` keys).
 
 A figure that no click waits for when it is started (warmed at sign-in for a page the user
 may open later) can run at the lowest CPU priority (:attr:`Computed.nice`), so that its SQL
-(run outside the GIL) takes only the CPU the server and the browser leave: on two cores, the
-outlook and the count of every customer started at a million-customer sign-in made the first
-one after a restart settle in 1.5–2.6 s, and in 1.3–1.9 s at nice 19.
+(run outside the GIL) takes only the CPU the server and the browser leave. On two cores, with
+the KPI figures, the outlook and the count of every customer started at a million-customer
+sign-in, the first one after a restart settled in 1.5–2.6 s; with the last two at nice 19 in
+1.6–2.2 s; with all three in 1.3–1.9 s, but then the KPI page waited on a slowed thread.
 """
 
 from __future__ import annotations
