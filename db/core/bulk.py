@@ -9,6 +9,7 @@ these choices are in ``bench/RESULTS.md`` ("Bulk loading and search index").
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -107,7 +108,9 @@ def rollback_journal(connection: Connection) -> Iterator[None]:
     the load. A new database's rollback journal only keeps the few pages that existed before,
     so the load stays atomic and safe from a crash. Call it before the load's transaction
     begins; WAL (which lets pages read while another connection writes) returns afterwards.
-    If another connection holds the file open, SQLite keeps WAL and nothing changes.
+    If another connection holds the file open, SQLite keeps WAL and nothing changes; if one
+    is in the middle of a read (a running server's background count), SQLite refuses the
+    change as busy, and the load goes through the WAL too.
     """
     if connection.dialect.name != "sqlite":
         yield
@@ -115,7 +118,11 @@ def rollback_journal(connection: Connection) -> Iterator[None]:
     raw = connection.connection.driver_connection
     assert raw is not None
     was_wal = raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    raw.execute("PRAGMA journal_mode=DELETE")
+    try:
+        raw.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorname != "SQLITE_BUSY":
+            raise
     try:
         yield
     finally:

@@ -85,3 +85,24 @@ def test_a_load_through_the_rollback_journal_is_atomic_and_wal_returns(tmp_path:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
         assert connection.execute(select(Customer.id)).scalars().all() == [3]
+
+
+def test_a_load_beside_a_reading_connection_keeps_wal(tmp_path: Path) -> None:
+    """Another connection in the middle of a read (a server's background count) keeps the
+    file in WAL: the load goes through the WAL instead of failing with "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'load.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    stamp = _stamp(engine)
+    with engine.connect() as reader:
+        reader.execute(select(Customer.id)).all()  # its transaction holds a read snapshot
+        with engine.connect() as connection, rollback_journal(connection):
+            raw = connection.connection.driver_connection
+            assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            with connection.begin():
+                insert_rows(connection, Customer.__table__, CUSTOMER_COLUMNS,
+                            [_customer(4, "active", stamp)])
+        reader.rollback()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert connection.execute(select(Customer.id)).scalars().all() == [4]
