@@ -352,6 +352,7 @@ def run(url: str, repeat: int, roles: list[str]) -> dict:
 
     from bench.harness import run_child
     from db.core.engine import make_engine
+    from db.core.keys import new_key
     from db.migrate import upgrade
 
     if not CHROMIUM.exists():
@@ -365,7 +366,7 @@ def run(url: str, repeat: int, roles: list[str]) -> dict:
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
-    env = os.environ | {"DATABASE_URL": url, "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
+    env = os.environ | {"DATABASE_URL": url, "CUSTDB_COOKIE_KEY": new_key(),
                         "CUSTDB_AUDIT_KEY": key_file.read_text().strip()}
     facts, _ = run_child("bench.browser", ["prepare", "--url", url], env=env)
     db_figures, _ = run_child("bench.browser", [

@@ -11,11 +11,10 @@ guessable by its estimated entropy (:mod:`db.core.keys`).
 from __future__ import annotations
 
 import os
-import secrets
 import tomllib
 from pathlib import Path
 
-from db.core.keys import HOW_TO_MAKE_ONE, key_weakness
+from db.core.keys import HOW_TO_MAKE_ONE, key_weakness, new_key
 from db.core.settings import COOKIE_KEY_ENV, PROJECT_ROOT, read_settings
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -42,7 +41,7 @@ def ensure_secrets_file(path: Path = SECRETS_FILE) -> str:
         if key:
             return str(key)
         raise InsecureSecret(f"{path} exists but has no cookie_key.")
-    key = secrets.token_urlsafe(32)
+    key = new_key()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -17,12 +17,11 @@ import contextlib
 import hashlib
 import hmac
 import os
-import secrets
 import tempfile
 import tomllib
 from pathlib import Path
 
-from db.core.keys import key_weakness
+from db.core.keys import key_weakness, new_key
 from db.core.settings import AUDIT_KEY_ENV, PROJECT_ROOT, read_settings
 
 KEY_FILE = PROJECT_ROOT / ".secrets" / "audit_key.toml"
@@ -67,7 +66,7 @@ def _generate_file(path: Path) -> str:
     The file appears complete or not at all (written aside, then linked into place), so a
     concurrent reader never sees it half-written, and only one key ever wins."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
+    key = new_key()
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit_key.")  # mode 0600
     try:
         with os.fdopen(fd, "w") as handle:

@@ -18,11 +18,15 @@ estimates how many bits of guessing a key takes, walking it left to right:
 It is deliberately pessimistic for text a person made up and fair to random output: 64 hex
 characters from ``secrets.token_hex(32)`` estimate about 220 bits (256 real), 43 from
 ``secrets.token_urlsafe(32)`` about 250, while ``"abcdefghijklmnop" * 3`` estimates 52.
+Random output can look like words too: about 4 in 10 million 43-character keys have no digit
+and few capitals, and estimate about 86 bits. :func:`new_key` draws those again, so the app
+never writes a key it would then refuse.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 import string
 
 MIN_KEY_CHARS = 32
@@ -85,3 +89,12 @@ def key_weakness(key: str) -> str | None:
         return (f"it has an estimated {bits:.0f} bits of entropy, fewer than {MIN_KEY_BITS} "
                 "(repeats, runs, sequences and words add little)")
     return None
+
+
+def new_key() -> str:
+    """A random key of 32 bytes (``secrets.token_urlsafe(32)``) that :func:`key_weakness`
+    accepts: a draw that reads as words (see the module) is replaced by another."""
+    key = secrets.token_urlsafe(32)
+    while key_weakness(key):
+        key = secrets.token_urlsafe(32)
+    return key

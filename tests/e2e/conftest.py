@@ -8,7 +8,6 @@ A module-scoped server per test file starts on a free port with its own small de
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import sqlite3
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from bench.browser import CHROMIUM, CHROMIUM_FLAGS, LOGINS
+from db.core.keys import new_key
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same browser, flags and logins as the browser benchmark: Debian's Chromium, never a
@@ -68,7 +68,7 @@ def app_url(app_database: Path) -> Iterator[str]:
     env = os.environ | {
         "DATABASE_URL": f"sqlite:///{app_database}",
         "CUSTDB_DEMO_CUSTOMERS": "300",
-        "CUSTDB_COOKIE_KEY": secrets.token_urlsafe(32),
+        "CUSTDB_COOKIE_KEY": new_key(),
     }
     subprocess.run([sys.executable, "-m", "db.setup"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
