@@ -51,12 +51,14 @@ INTERACTIVE_ROLE = "manager"  # the role the issue measured the interactions as
 SEGMENT_NAME = "bench: recent book buyers in DE or AT"
 STABLE_MS = 300
 TIMEOUT_S = 180.0
-# Records when the app's script state last changed, in the page's own clock.
+# Records when the app's script state last changed, and when the page last changed at all
+# (``drawnAt``), in the page's own clock.
 OBSERVER = """
-window.__settle = {changes: 0, state: null, idleAt: 0};
+window.__settle = {changes: 0, state: null, idleAt: 0, drawnAt: 0};
 new MutationObserver(() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const state = app ? app.getAttribute('data-test-script-state') : null;
+  window.__settle.drawnAt = performance.now();
   if (state !== window.__settle.state) {
     window.__settle.state = state;
     window.__settle.changes += 1;
@@ -225,7 +227,12 @@ class Server:
 
 def _settled(page: Any, action: Callable[[], None], *, navigation: bool = False) -> float | None:
     """Seconds from ``action`` (a click, or opening a link) until the app has settled;
-    None when it has not within the timeout."""
+    None when it has not within the timeout.
+
+    Settled: the script state is "not running" and has been for :data:`STABLE_MS`. A page
+    whose run the browser draws without ever showing "running" (seen with Predictions after
+    the KPI page: the page changes, the state attribute never does) is settled when it last
+    changed, found once 2 s have passed without a state change; it used to count as 0 s."""
     before = None if navigation else page.evaluate(READ)
     action()
     deadline = time.monotonic() + TIMEOUT_S
@@ -240,7 +247,9 @@ def _settled(page: Any, action: Callable[[], None], *, navigation: bool = False)
         if (moved and seen["state"] == "notRunning"
                 and seen["now"] - seen["idleAt"] >= STABLE_MS):
             start = 0.0 if before is None else before["now"]
-            return max(seen["idleAt"] - start, 0.0) / 1000
+            if seen["idleAt"] > start:
+                return (seen["idleAt"] - start) / 1000
+            return (seen["drawnAt"] - start) / 1000 if seen["drawnAt"] > start else None
         time.sleep(0.02)
     return None
 
