@@ -51,6 +51,14 @@ INTERACTIVE_ROLE = "manager"  # the role the issue measured the interactions as
 SEGMENT_NAME = "bench: recent book buyers in DE or AT"
 STABLE_MS = 300
 TIMEOUT_S = 180.0
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with :data:`CHROMIUM_FLAGS` (never a downloaded browser);
+    the benchmark and the browser tests launch it the same way (each checks first that
+    :data:`CHROMIUM` exists, and says so its own way)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_FLAGS)
+
+
 # Records when the app's script state last changed, and when the page last changed at all
 # (``drawnAt``), in the page's own clock.
 OBSERVER = """
@@ -385,8 +393,7 @@ def run(url: str, repeat: int, roles: list[str]) -> dict:
     results: dict[str, dict[str, dict]] = {}
     log = side_file(url, ".streamlit.log")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
+        browser = launch(playwright)
         try:
             for role in roles:
                 server = Server(env, log)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from bench.browser import CHROMIUM, CHROMIUM_FLAGS, OBSERVER, _settled
+from bench.browser import CHROMIUM, OBSERVER, _settled, launch
 
 APP = ('<div data-testid="stApp" data-test-script-state="notRunning">'
        '<p id="shown">before</p></div>')
@@ -20,8 +20,7 @@ def page() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed (make test installs it)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
+        browser = launch(playwright)
         context = browser.new_context()
         context.add_init_script(OBSERVER)
         opened = context.new_page()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from bench.browser import CHROMIUM, CHROMIUM_FLAGS, LOGINS
+from bench.browser import CHROMIUM, LOGINS, launch
 from db.core.keys import new_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +95,7 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed (make test installs it)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_FLAGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 
