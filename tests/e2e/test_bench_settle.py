@@ -4,34 +4,31 @@ shows the state change, from when the page last changed (never 0 s)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, Page
 
-from bench.browser import CHROMIUM, OBSERVER, _settled, launch
+from bench.browser import OBSERVER, _settled
 
 APP = ('<div data-testid="stApp" data-test-script-state="notRunning">'
        '<p id="shown">before</p></div>')
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (make test installs it)")
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        context = browser.new_context()
-        context.add_init_script(OBSERVER)
-        opened = context.new_page()
-        opened.goto("data:text/html," + APP)
-        opened.evaluate("() => document.getElementById('shown').textContent = 'drawn'")
-        opened.wait_for_timeout(400)  # the first draw is over and stable
-        yield opened
-        browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    """A stand-in app page, drawn once and stable, watched by the benchmark's observer (the
+    browser is the e2e tests' one: a second Playwright in one worker is refused)."""
+    context = browser.new_context()
+    context.add_init_script(OBSERVER)
+    opened = context.new_page()
+    opened.goto("data:text/html," + APP)
+    opened.evaluate("() => document.getElementById('shown').textContent = 'drawn'")
+    opened.wait_for_timeout(400)
+    yield opened
+    context.close()
 
 
-def test_a_run_the_browser_shows_settles_when_it_ends(page: Any) -> None:
+def test_a_run_the_browser_shows_settles_when_it_ends(page: Page) -> None:
     seconds = _settled(page, lambda: page.evaluate("""() => {
         const app = document.querySelector('[data-testid="stApp"]');
         setTimeout(() => app.setAttribute('data-test-script-state', 'running'), 100);
@@ -41,7 +38,7 @@ def test_a_run_the_browser_shows_settles_when_it_ends(page: Any) -> None:
 
 
 def test_a_page_drawn_without_a_state_change_settles_when_it_last_changed(
-        page: Any) -> None:
+        page: Page) -> None:
     seconds = _settled(page, lambda: page.evaluate("""() => {
         setTimeout(() => document.getElementById('shown').textContent = 'next page', 450);
     }"""))
