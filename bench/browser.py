@@ -51,6 +51,8 @@ INTERACTIVE_ROLE = "manager"  # the role the issue measured the interactions as
 SEGMENT_NAME = "bench: recent book buyers in DE or AT"
 STABLE_MS = 300
 TIMEOUT_S = 180.0
+
+
 def launch(playwright: Any) -> Any:
     """Debian's Chromium, headless, with :data:`CHROMIUM_FLAGS` (never a downloaded browser);
     the benchmark and the browser tests launch it the same way (each checks first that

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from dashboard import kpi_figures
 from dashboard.kpi_view import View
 from db.core.access import Actor, PermissionDenied
+from db.core.types import utcnow
 from db.demo.loader import load_demo_data
 from db.kpi import board as kpi_board
 from db.kpi.periods import as_of
@@ -70,7 +71,7 @@ def test_the_role_is_checked_on_a_known_figure_too(engine: Engine, shop: list[Ac
 def test_warm_computes_the_view_the_page_opens_on(engine: Engine, shop: list[Actor]) -> None:
     version = kpi_board.data_version(engine=engine)
     kpi_figures.warm(MANAGER, version, engine=engine)
-    today = kpi_figures.utcnow().date()
+    today = utcnow().date()
     days = kpi_board.order_days(MANAGER, engine=engine)
     anchor = as_of(today, days.last if days else None)
     shown = kpi_figures.figures(Actor("admin", "admin"), View(), today=today, anchor=anchor,
