@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
+from db.derived import search_index
 from db.derived.search_index import fold, fold_name, rebuild
 from db.search import ranking
 from db.search.ranking import Match, SearchFilters, search_customers
@@ -173,6 +174,28 @@ def test_names_fold_apart_as_they_fold_together(first: str, last: str) -> None:
     """The index folds first and last name apart (remembered per name): it must give what
     folding the whole name gives, for any text."""
     assert fold_name(first) + " " + fold_name(last) == fold(first + " " + last)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.text(st.characters(max_codepoint=127))))
+def test_plain_ascii_folds_as_any_text_does(value: str) -> None:
+    """Plain ASCII takes a short way through folding; it must end where the long way does."""
+    assert fold(value) == search_index._fold_any(value)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(), st.text(), st.data())
+def test_a_name_starts_with_the_search_as_a_whole_its_surname_or_a_word(
+        first: str, last: str, data: st.DataObject) -> None:
+    name, surname = fold(first) + " " + fold(last), fold(last)
+    start = data.draw(st.integers(0, len(name)))
+    # Mostly a piece of the name itself, so that it often starts a word, sometimes not.
+    folded = data.draw(st.one_of(st.integers(start + 1, len(name) + 1).map(
+        lambda end: name[start:end]), st.text(min_size=1).map(fold)).filter(str.strip))
+    expected = name.startswith(folded) or surname.startswith(folded) or any(
+        word.startswith(folded) for word in name.split())
+    candidate = ranking._Candidate(1, first, last)
+    assert ranking._starts(folded, candidate) == expected
 
 
 @pytest.fixture
