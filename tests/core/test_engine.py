@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import select
 
 from db.core.engine import (
+    MMAP_BYTES,
     make_engine,
     normalise_url,
     read_session,
@@ -41,6 +42,7 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() == MMAP_BYTES
 
 
 def test_sqlite_concurrent_writers_queue_instead_of_failing(
