@@ -12,6 +12,11 @@ The members' rows of the tables of days (sales, contacts, answers) cover only th
 the page shows (given to :func:`shared`): their whole history took seconds for a large
 segment. A figure of another period (or outside the block) computes its own days' rows.
 
+The members' table holds each one's country and first order's moment beside the id, its
+key: the sales rows take them from it rather than from the customer table (on PostgreSQL a
+scan of every customer), and with the key PostgreSQL seeks the members' monthly rows of the
+top-customer figures instead of scanning them (0.2 s at 1 M customers).
+
 On PostgreSQL each temporary table is analysed once filled (without statistics the planner
 took 423,000 members for 1.9 million and scanned every customer), and the block runs without
 JIT compilation (1.1–1.4 s spent compiling queries that then ran in milliseconds).
@@ -40,13 +45,17 @@ from sqlalchemy import (
 from sqlmodel import col
 
 from db.core.engine import get_engine
+from db.core.sql import table_of
 from db.core.types import utcnow
 from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
+from db.derived.models import CustomerSummary
 from db.derived.sales_cells import SALES_CELLS, cells_between
 from db.derived.summed_cells import SummedCells
 from db.kpi.periods import Period
 from db.models import Feedback, Interaction
 from db.segments.membership import members_of
+
+_SUMMARY = table_of(CustomerSummary).c
 
 
 @dataclass
@@ -90,8 +99,15 @@ def connect(engine: Engine | None) -> Iterator[Connection]:
 def members(connection: Connection, segment_id: int) -> Select:
     """``SELECT customer_id`` of the segment's members now (computed once inside
     :func:`shared`)."""
-    return select(_computed(connection, segment_id, "members",
-                            lambda: members_of(connection, segment_id, utcnow())).c.customer_id)
+    return select(_people(connection, segment_id).c.customer_id)
+
+
+def _people(connection: Connection, segment_id: int) -> FromClause:
+    """The segment's members now with what the tables of days read of them: their country
+    and first order's moment, from the customer summary the segment is evaluated on."""
+    return _computed(connection, segment_id, "members", lambda: members_of(
+        connection, segment_id, utcnow()).add_columns(_SUMMARY.country, _SUMMARY.first_order_at),
+        key="customer_id")
 
 
 def cells(connection: Connection, table: SummedCells, segment_id: int,
@@ -107,8 +123,8 @@ def cells(connection: Connection, table: SummedCells, segment_id: int,
                                  for shown in scope.periods):
         spans = [shown.bounds() for shown in scope.periods]
         return _computed(connection, segment_id, table.table.name + "_shown",
-                         lambda: _between(table, members(connection, segment_id), spans))
-    return _between(table, members(connection, segment_id), [period.bounds()]).subquery()
+                         lambda: _between(table, connection, segment_id, spans))
+    return _between(table, connection, segment_id, [period.bounds()]).subquery()
 
 
 # The tables of days besides sales, by name, with the moment whose UTC day is their key.
@@ -116,25 +132,27 @@ _MOMENTS = {INTERACTION_CELLS.table.name: col(Interaction.at),
             NPS_CELLS.table.name: col(Feedback.at)}
 
 
-def _between(table: SummedCells, customers: Select,
+def _between(table: SummedCells, connection: Connection, segment_id: int,
              spans: list[tuple[datetime, datetime]]) -> Select:
-    """The rows ``customers`` contribute to a table of days, for the days of ``spans``."""
+    """The rows the segment's members contribute to a table of days, for the days of
+    ``spans``."""
     if table is SALES_CELLS:
-        return cells_between(customers, spans)
+        return cells_between(_people(connection, segment_id), spans)
     moment = _MOMENTS[table.table.name]
-    return table.rows(customers).where(or_(*(and_(moment >= start, moment < end)
-                                             for start, end in spans)))
+    return table.rows(members(connection, segment_id)).where(
+        or_(*(and_(moment >= start, moment < end) for start, end in spans)))
 
 
 def _computed(connection: Connection, segment_id: int, name: str,
-              query: Callable[[], Select]) -> FromClause:
+              query: Callable[[], Select], key: str | None = None) -> FromClause:
     scope = _CURRENT.get()
     if scope is None or scope.segment_id != segment_id or scope.connection is not connection:
         return query().subquery()
     if name not in scope.tables:
         rows = query()
         table = Table(f"kpi_segment_{name}", MetaData(),
-                      *(Column(column.name, column.type) for column in rows.selected_columns),
+                      *(Column(column.name, column.type, primary_key=column.name == key)
+                        for column in rows.selected_columns),
                       prefixes=["TEMPORARY"])
         table.create(connection)
         connection.execute(table.insert().from_select(list(table.c.keys()), rows))
