@@ -1,10 +1,12 @@
-"""The KPI page's one call: it gathers the figures the functions compute alone, on one
-connection, and its downloads are in euros, neutralised and named by what and when."""
+"""The KPI page's one call: it gathers the figures the functions compute alone, on two
+connections side by side, and its downloads are in euros, neutralised and named by what and
+when."""
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import date
 
 import pandas as pd
@@ -33,8 +35,10 @@ from tests.kpi.reference import (
 )
 
 
-def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
+def test_a_segment_page_evaluates_the_segment_once_per_half_and_agrees_figure_by_figure(
         engine: Engine, shop: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's two halves (sales; the rest) run side by side, each on its connection,
+    and each works the members out once."""
     segment = save_segment(MANAGER, name="Austria or France", description=None,
                            kind="dynamic", definition=Group(children=[Condition(
                                field="country", op="in", value=["AT", "FR"])]),
@@ -43,9 +47,10 @@ def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
     evaluated = []
     evaluate = kpi_scope.members_of
     monkeypatch.setattr(kpi_scope, "members_of",
-                        lambda *arguments: evaluated.append(1) or evaluate(*arguments))
+                        lambda *arguments: evaluated.append(threading.get_ident())
+                        or evaluate(*arguments))
     board = dashboard(MANAGER, period, "week", filters, today=today, engine=engine)
-    assert len(evaluated) == 1
+    assert len(evaluated) == len(set(evaluated)) == 2
     # Each figure as the functions compute it alone (tested above against pandas).
     assert board.sales == sales(MANAGER, period, filters, engine=engine)
     assert board.sales.orders > 0
@@ -66,7 +71,7 @@ def test_a_segment_page_evaluates_the_segment_once_and_agrees_figure_by_figure(
                                                         engine=engine))):
         pd.testing.assert_frame_equal(got, expected)
         assert len(got) > 0
-    assert len(evaluated) > 5  # alone, each function evaluates the segment again
+    assert len(evaluated) > 6  # alone, each function evaluates the segment again
     with engine.connect() as connection:  # the members' rows went with the page's transaction
         left = ("SELECT count(*) FROM pg_class WHERE left(relname, 11) = 'kpi_segment'"
                 if connection.dialect.name == "postgresql"
