@@ -15,13 +15,10 @@ scored in Python): beyond those the page asks for a narrower search.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from functools import lru_cache
 from itertools import starmap
-from typing import NamedTuple
 
 import sqlalchemy as sa
-from rapidfuzz import fuzz
 from sqlalchemy import Engine, Executable, Select, case, func, literal, or_, text
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -34,7 +31,6 @@ from db.derived import search_index
 from db.derived.search_index import (
     SUFFIX_DIGITS,
     fold,
-    fold_name,
     numbers_with_form,
     phone_digit_forms,
     typed_phone,
@@ -42,6 +38,7 @@ from db.derived.search_index import (
 )
 from db.models import Customer
 from db.search.filtering import NO_FILTERS, SearchFilters, among, filtered, id_list
+from db.search.matching import Candidate, Match, ranked
 
 CANDIDATES = 120
 ANCHORED_CANDIDATES = 500
@@ -49,16 +46,6 @@ PAGE_SIZE = 50
 RANKED = 1_000  # text matches ranked, hence listable, per search
 COUNTED = 2_000  # matches counted at most; more reads "more than 2,000"
 SIMILAR_BELOW = 50  # similar names are looked for only when fewer records hold the text
-SIMILARITY_CUTOFF = 60.0
-
-
-class Match(IntEnum):
-    """Why a customer matched; lower sorts first."""
-
-    EXACT = 0
-    PREFIX = 1
-    CONTAINS = 2
-    SIMILAR = 3
 
 
 @dataclass(frozen=True)
@@ -205,20 +192,8 @@ def _similar_ids(session: Session, folded: str) -> list[int]:
                    .order_by(shared.desc()).limit(CANDIDATES), {})
 
 
-class _Candidate(NamedTuple):
-    """What ranking reads of one customer; the contact columns stay None when only the
-    names were read."""
-
-    id: int
-    first_name: str
-    last_name: str
-    email: str | None = None
-    phone: str | None = None
-    city: str | None = None
-
-
 def _rank_rows(session: Session, ids: list[int], filters: SearchFilters, *,
-               names_only: bool = False) -> list[_Candidate]:
+               names_only: bool = False) -> list[Candidate]:
     """What ranking reads of the customers ``ids`` that pass ``filters``; full records are
     loaded for the few hits that are shown. ``names_only`` for records known to hold the
     text, which ranking tells apart by their names alone."""
@@ -229,7 +204,7 @@ def _rank_rows(session: Session, ids: list[int], filters: SearchFilters, *,
     # and as plain tuples: ranking reads each row's columns several times, and a row's
     # columns by name cost ten times a tuple's.
     # (All rows fetched at once: iterating a result fetches them one call at a time.)
-    return list(starmap(_Candidate, session.connection().execute(
+    return list(starmap(Candidate, session.connection().execute(
         _rank_statement(filters, dialect, names_only), {"ids": id_list(ids, dialect)}).all()))
 
 
@@ -315,72 +290,6 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _starts(folded: str, row: _Candidate) -> bool:
-    """Whether the name of ``row`` starts with ``folded`` (as a whole, its surname or a word)."""
-    name, last, spaced = _folded_name(row.first_name, row.last_name)
-    if " " in folded:  # no single word holds a space
-        return name.startswith(folded) or last.startswith(folded)
-    return " " + folded in spaced  # a word starts with it: the whole name and surname too
-
-
-@lru_cache(maxsize=100_000)
-def _folded_name(first: str, last: str) -> tuple[str, str, str]:
-    """A customer's folded whole name, surname, and whole name after a space (where each
-    word starts after a space: folded text has no other white space), remembered: folding
-    each candidate's names anew was a third of a common search's time."""
-    folded_last = fold_name(last)
-    name = fold_name(first) + " " + folded_last
-    return name, folded_last, " " + name
-
-
-_PREFIX = (Match.PREFIX, "name starts with the search", 100.0)
-
-
-def _rank_text(folded: str, row: _Candidate, *, holds: bool) -> tuple[Match, str, float] | None:
-    """How ``row`` matches ``folded``; ``holds``: its index text contains it (so it
-    matches even where only a phone number or reference holds the text)."""
-    if _starts(folded, row):
-        return _PREFIX
-    first, last = fold_name(row.first_name), fold_name(row.last_name)
-    name = first + " " + last
-    # The whole name for "jonh smiht", its best word for a lone "smiht".
-    score = max(fuzz.token_sort_ratio(folded, name),
-                max(fuzz.ratio(folded, word) for word in name.split() or [""]))
-    if holds or folded in name or folded in last + " " + first or (
-            row.email and folded in row.email) or (
-            row.city and folded in fold_name(row.city)):
-        return Match.CONTAINS, "contains the search", score
-    if score >= SIMILARITY_CUTOFF:
-        return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
-    return None
-
-
-def _ranked(folded: str, rows: list[_Candidate], holding: set[int],
-            upto: int) -> tuple[list[tuple[tuple[Match, str, float], str, int]], int]:
-    """The ``rows`` that match ``folded`` as (rank, last name, id), best first, and how many
-    match: the list is complete up to place ``upto`` at least.
-
-    Names starting with the search come first, all scored alike and in name order. When
-    they fill the places asked for and every other row holds the text (so matches too, only
-    later), the others are counted but not scored: most of a common prefix's work.
-    """
-    starting: list[tuple[tuple[Match, str, float], str, int]] = []
-    others: list[_Candidate] = []
-    for row in rows:
-        if _starts(folded, row):
-            starting.append((_PREFIX, row.last_name, row.id))
-        else:
-            others.append(row)
-    starting.sort(key=lambda item: (item[1], item[2]))
-    if len(starting) >= upto and all(row.id in holding for row in others):
-        return starting, len(rows)
-    scored = [(rank, row.last_name, row.id) for row in others
-              if (rank := _rank_text(folded, row, holds=row.id in holding))]
-    scored.sort(key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
-    best = starting + scored
-    return best, len(best)
-
-
 def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: int,
                   offset: int) -> SearchResults:
     """Under three characters: surnames starting with the query, read as a range on the
@@ -452,7 +361,7 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     if len(rows) < SIMILAR_BELOW:
         rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
                  if row.id not in holding]
-    best, total = _ranked(folded, rows, holding, min(offset + limit, COUNTED))
+    best, total = ranked(folded, rows, holding, min(offset + limit, COUNTED))
     listable = min(total, COUNTED)
     page = best[offset:min(offset + limit, listable)]
     records = {c.id: c for c in session.exec(

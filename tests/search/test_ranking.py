@@ -12,7 +12,8 @@ from db.customers.service import create_customer, soft_delete_customer, update_c
 from db.derived import search_index
 from db.derived.search_index import fold, fold_name, rebuild
 from db.search import ranking
-from db.search.ranking import Match, SearchFilters, search_customers
+from db.search.matching import Candidate, Match, starts
+from db.search.ranking import SearchFilters, search_customers
 from tests.factories import MANAGER
 
 PEOPLE = [
@@ -194,8 +195,7 @@ def test_a_name_starts_with_the_search_as_a_whole_its_surname_or_a_word(
         lambda end: name[start:end]), st.text(min_size=1).map(fold)).filter(str.strip))
     expected = name.startswith(folded) or surname.startswith(folded) or any(
         word.startswith(folded) for word in name.split())
-    candidate = ranking._Candidate(1, first, last)
-    assert ranking._starts(folded, candidate) == expected
+    assert starts(folded, Candidate(1, first, last)) == expected
 
 
 @pytest.fixture
