@@ -10,44 +10,42 @@ what some customers contribute, kept by :func:`db.derived.kpi_tables.kept_curren
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, Select, cast, func, select
+from sqlalchemy import FromClause, Integer, Select, cast, func, select
 from sqlmodel import col
 
 from db.core.sql import UtcDay, table_of
 from db.derived.models import DailyInteractions, DailyNps
-from db.derived.summed_cells import Customers, SummedCells, count_if
-from db.models import NPS_BANDS, Customer, Feedback, Interaction
+from db.derived.summed_cells import Customers, SummedCells, count_if, owners
+from db.models import NPS_BANDS, Feedback, Interaction
 
 INTERACTIONS = table_of(DailyInteractions)
 NPS = table_of(DailyNps)
 NPS_GROUPS = tuple(band + "s" for band in NPS_BANDS)  # promoters, passives, detractors
+_CONTACT = table_of(Interaction).c
+_ANSWER = table_of(Feedback).c
 
 
-def interaction_cells(customer_ids: Customers = None) -> Select:
-    """(day, country, kind, interactions) of some or all customers' contacts."""
+def interaction_cells(customer_ids: Customers | FromClause = None) -> Select:
+    """(day, country, kind, interactions) of some, all or chosen people's contacts (see
+    :func:`~db.derived.summed_cells.owners`)."""
     day = UtcDay(col(Interaction.at))
-    country, kind = col(Customer.country), col(Interaction.kind)
-    query = (select(day.label("day"), country, kind,
-                    cast(func.count(), Integer).label("interactions"))
-             .join(Customer, col(Customer.id) == col(Interaction.customer_id))
-             .group_by(day, country, kind))
-    if customer_ids is not None:
-        query = query.where(col(Interaction.customer_id).in_(customer_ids))
-    return query
+    owner, kind = owners(_CONTACT.customer_id, customer_ids), col(Interaction.kind)
+    return (select(day.label("day"), owner.country, kind,
+                   cast(func.count(), Integer).label("interactions"))
+            .join_from(table_of(Interaction), owner.table, owner.on).where(*owner.where)
+            .group_by(day, owner.country, kind))
 
 
-def nps_cells(customer_ids: Customers = None) -> Select:
-    """(day, country, promoters, passives, detractors) of some or all customers' answers."""
+def nps_cells(customer_ids: Customers | FromClause = None) -> Select:
+    """(day, country, promoters, passives, detractors) of some, all or chosen people's
+    answers."""
     day = UtcDay(col(Feedback.at))
-    score, country = col(Feedback.nps_score), col(Customer.country)
-    query = (select(day.label("day"), country,
-                    *(cast(count_if(score.between(*NPS_BANDS[band])), Integer).label(group)
-                      for band, group in zip(NPS_BANDS, NPS_GROUPS, strict=True)))
-             .join(Customer, col(Customer.id) == col(Feedback.customer_id))
-             .group_by(day, country))
-    if customer_ids is not None:
-        query = query.where(col(Feedback.customer_id).in_(customer_ids))
-    return query
+    owner, score = owners(_ANSWER.customer_id, customer_ids), col(Feedback.nps_score)
+    return (select(day.label("day"), owner.country,
+                   *(cast(count_if(score.between(*NPS_BANDS[band])), Integer).label(group)
+                     for band, group in zip(NPS_BANDS, NPS_GROUPS, strict=True)))
+            .join_from(table_of(Feedback), owner.table, owner.on).where(*owner.where)
+            .group_by(day, owner.country))
 
 
 INTERACTION_CELLS = SummedCells(table=INTERACTIONS, key=("day", "country", "kind"),

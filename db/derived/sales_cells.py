@@ -36,7 +36,7 @@ from sqlmodel import SQLModel
 
 from db.core.sql import UtcDay, cents, table_of
 from db.derived.models import DailyCategories, DailyChannels, DailySales, DailyTotals
-from db.derived.summed_cells import Customers, SummedCells, count_if
+from db.derived.summed_cells import Customers, SummedCells, count_if, owners
 from db.models import (
     Customer,
     Order,
@@ -70,21 +70,18 @@ def cells_between(people: FromClause, spans: Sequence[tuple[datetime, datetime]]
     segment filter sums only the periods it shows.
 
     ``people`` holds the chosen customers' ``customer_id``, ``country`` and
-    ``first_order_at`` (from the customer summary): the orders take their country from it,
-    where joining the customer table cost PostgreSQL a scan of every customer. New customers
-    are counted apart, from the people whose first order lies in the spans: one index seek
-    each finds that order (ranking every order they placed took seconds for a large
+    ``first_order_at`` (from the customer summary): the orders take their country from it
+    (see :func:`~db.derived.summed_cells.owners`). New customers are counted apart, from
+    the people whose first order lies in the spans: one index seek each finds that order (ranking every order they placed took seconds for a large
     segment; testing each order of the days against every first, a third of the time)."""
     def within(moment: ColumnElement[datetime]) -> ColumnElement[bool]:
         return or_(*(and_(moment >= start, moment < end) for start, end in spans))
 
-    # The IN besides the join makes SQLite seek each person's orders: joined alone, without
-    # statistics, it read every order of the days through their index (seconds).
-    sold = (select(_ORDERS.ordered_at, people.c.country, _ORDERS.channel, _ORDERS.category,
+    owner = owners(_ORDERS.customer_id, people)
+    sold = (select(_ORDERS.ordered_at, owner.country, _ORDERS.channel, _ORDERS.category,
                    _ORDERS.amount)
-            .join_from(_ORDERS_TABLE, people, _ORDERS.customer_id == people.c.customer_id)
-            .where(_ORDERS.customer_id.in_(select(people.c.customer_id)),
-                   within(_ORDERS.ordered_at)).subquery())
+            .join_from(_ORDERS_TABLE, owner.table, owner.on)
+            .where(*owner.where, within(_ORDERS.ordered_at)).subquery())
     sold_day = UtcDay(sold.c.ordered_at)
     sales = (select(sold_day.label("day"), sold.c.country, sold.c.channel, sold.c.category,
                     count_if(sold.c.amount >= 0).label("orders"),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Delete,
+    FromClause,
     Insert,
     Select,
     Table,
@@ -33,11 +34,37 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from db.core.sql import IDS, ids_parameter
+from db.core.sql import IDS, ids_parameter, table_of
+from db.models import Customer
 
 # A table's rows by key: key tuple → measure tuple.
 Cells = dict[tuple, tuple[int, ...]]
-Customers = list[int] | BindParameter | Select | None
+Customers = list[int] | BindParameter | Select | None  # whose rows: all (None), or some
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Where a summed table's rows find their customer and the customer's country."""
+
+    table: FromClause
+    on: ColumnElement[bool]  # joins ``table`` to the rows
+    country: ColumnElement[str]
+    where: tuple[ColumnElement[bool], ...]  # keeps the rows of the customers asked for
+
+
+def owners(customer_id: ColumnElement[int], customers: Customers | FromClause) -> Owners:
+    """The customer table (of all customers, or of some), or chosen people: a table of
+    ``customer_id`` and ``country`` (a KPI segment's members), whose own country spares
+    the customer table (for a segment's members PostgreSQL scanned every customer to join
+    theirs). With people, the IN beside the join makes SQLite seek each one's rows; joined
+    alone, without statistics, it read every row of the days."""
+    if isinstance(customers, FromClause):
+        people = customers.c
+        return Owners(customers, people.customer_id == customer_id, people.country,
+                      (customer_id.in_(select(people.customer_id)),))
+    customer = table_of(Customer).c
+    return Owners(table_of(Customer), customer.id == customer_id, customer.country,
+                  () if customers is None else (customer_id.in_(customers),))
 
 
 def count_if(test: ColumnElement[bool]) -> ColumnElement[int]:

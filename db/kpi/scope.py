@@ -32,6 +32,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Engine,
     FromClause,
@@ -42,12 +43,16 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlmodel import col
 
 from db.core.engine import get_engine
 from db.core.sql import table_of
 from db.core.types import utcnow
-from db.derived.engagement_cells import INTERACTION_CELLS, NPS_CELLS
+from db.derived.engagement_cells import (
+    INTERACTION_CELLS,
+    NPS_CELLS,
+    interaction_cells,
+    nps_cells,
+)
 from db.derived.models import CustomerSummary
 from db.derived.sales_cells import SALES_CELLS, cells_between
 from db.derived.summed_cells import SummedCells
@@ -115,7 +120,7 @@ def cells(connection: Connection, table: SummedCells, segment_id: int,
     """The rows that the segment's members contribute to ``table``; for a table of days
     (sales, contacts, answers) with a ``period``, at least those of its days (the caller
     keeps to them)."""
-    if period is None or (table is not SALES_CELLS and table.table.name not in _MOMENTS):
+    if period is None or (table is not SALES_CELLS and table.table.name not in _DAYS):
         return _computed(connection, segment_id, table.table.name,
                          lambda: table.rows(members(connection, segment_id)))
     scope = _CURRENT.get()
@@ -127,9 +132,11 @@ def cells(connection: Connection, table: SummedCells, segment_id: int,
     return _between(table, connection, segment_id, [period.bounds()]).subquery()
 
 
-# The tables of days besides sales, by name, with the moment whose UTC day is their key.
-_MOMENTS = {INTERACTION_CELLS.table.name: col(Interaction.at),
-            NPS_CELLS.table.name: col(Feedback.at)}
+# The tables of days besides sales, by name: what chosen people contribute to them, and the
+# moment whose UTC day is their key.
+_DAYS: dict[str, tuple[Callable[[FromClause], Select], ColumnElement[datetime]]] = {
+    INTERACTION_CELLS.table.name: (interaction_cells, table_of(Interaction).c.at),
+    NPS_CELLS.table.name: (nps_cells, table_of(Feedback).c.at)}
 
 
 def _between(table: SummedCells, connection: Connection, segment_id: int,
@@ -138,8 +145,8 @@ def _between(table: SummedCells, connection: Connection, segment_id: int,
     ``spans``."""
     if table is SALES_CELLS:
         return cells_between(_people(connection, segment_id), spans)
-    moment = _MOMENTS[table.table.name]
-    return table.rows(members(connection, segment_id)).where(
+    rows, moment = _DAYS[table.table.name]
+    return rows(_people(connection, segment_id)).where(
         or_(*(and_(moment >= start, moment < end) for start, end in spans)))
 
 
