@@ -72,8 +72,9 @@ def cells_between(people: FromClause, spans: Sequence[tuple[datetime, datetime]]
     ``people`` holds the chosen customers' ``customer_id``, ``country`` and
     ``first_order_at`` (from the customer summary): the orders take their country from it
     (see :func:`~db.derived.summed_cells.owners`). New customers are counted apart, from
-    the people whose first order lies in the spans: one index seek each finds that order (ranking every order they placed took seconds for a large
-    segment; testing each order of the days against every first, a third of the time)."""
+    the people whose first order lies in the spans: one index seek each finds that order
+    (ranking every order they placed took seconds for a large segment; testing each order
+    of the days against every first, a third of the time)."""
     def within(moment: ColumnElement[datetime]) -> ColumnElement[bool]:
         return or_(*(and_(moment >= start, moment < end) for start, end in spans))
 
