@@ -232,7 +232,7 @@ class Interaction(SQLModel, table=True):
     __table_args__ = (
         _one_of("kind", INTERACTION_KINDS, "kind"),
         _one_of("direction", DIRECTIONS, "direction"),
-        Index("ix_interaction_customer_at_kind", "customer_id", "at", "kind"),
+        Index("ix_interaction_customer_at_kind", "customer_id", "at", "id", "kind"),
         Index("ix_interaction_at", "at", "customer_id", "kind"),  # contacts in a period
     )
 
@@ -254,7 +254,7 @@ class Feedback(SQLModel, table=True):
     __tablename__ = "feedback"
     __table_args__ = (
         CheckConstraint("nps_score BETWEEN 0 AND 10", name="nps_range"),
-        Index("ix_feedback_customer_at_score", "customer_id", "at", "nps_score"),
+        Index("ix_feedback_customer_at_score", "customer_id", "at", "id", "nps_score"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,5 +6,6 @@ and the buckets of a time series), ``filters`` (what narrows them), ``sales``, `
 (NPS and contacts), ``customers`` (active, returning, churn, cohorts; over ``buyer_sets``, the
 customers who ordered in any span), ``rfm`` (the RFM grid and lifetime value), ``top`` (the top
 customers, from upper bounds) and ``board`` (every figure of the page in one call, and its CSV
-downloads). ``scope`` runs one page's queries on one connection.
+downloads). ``scope`` runs a page's queries on a shared connection, a segment's members worked
+out once on it.
 """

@@ -1,12 +1,14 @@
-"""One KPI page's queries on one connection, with a segment's members worked out once.
+"""A KPI page's queries on a connection shared by a run of them, with a segment's members
+worked out once per connection.
 
 With a segment filter, every figure of the page reads the members' own rows of a summed
 table (:mod:`db.derived.summed_cells`) instead of the table. Computed inside each query, the
 segment would be evaluated about twelve times per page and the members' sales rows rebuilt
-for every figure. Inside :func:`shared`, the metric functions run on one
-connection, and the members and each table's rows for them are computed once into temporary
-tables. The block's transaction is rolled back at the end, which drops them on both engines
-(DDL is transactional in SQLite and PostgreSQL). Outside it, the functions work as before.
+for every figure. Inside :func:`shared`, the metric functions run on one connection, and the
+members and each table's rows for them are computed once into temporary tables (the page
+runs two such blocks side by side, see :func:`db.kpi.board.dashboard`). The block's
+transaction is rolled back at the end, which drops them on both engines (DDL is
+transactional in SQLite and PostgreSQL). Outside it, the functions work as before.
 
 The members' rows of the tables of days (sales, contacts, answers) cover only the periods
 the page shows (given to :func:`shared`): their whole history took seconds for a large
@@ -158,7 +160,8 @@ def _computed(connection: Connection, segment_id: int, name: str,
     if name not in scope.tables:
         rows = query()
         table = Table(f"kpi_segment_{name}", MetaData(),
-                      *(Column(column.name, column.type, primary_key=column.name == key)
+                      *(Column(column.name, column.type, primary_key=column.name == key,
+                               autoincrement=False)  # no sequence on PostgreSQL
                         for column in rows.selected_columns),
                       prefixes=["TEMPORARY"])
         table.create(connection)

@@ -42,7 +42,8 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-        assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() == MMAP_BYTES
+        # Read through a memory map (as large as SQLite was built to allow, up to ours).
+        assert 0 < connection.exec_driver_sql("PRAGMA mmap_size").scalar() <= MMAP_BYTES
 
 
 def test_sqlite_concurrent_writers_queue_instead_of_failing(

@@ -12,8 +12,10 @@ from datetime import date
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import SQLModel
 
 from db.core.access import PermissionDenied
+from db.core.engine import make_engine
 from db.kpi import scope as kpi_scope
 from db.kpi.board import csv_download, dashboard, data_version
 from db.kpi.customers import customer_report
@@ -118,6 +120,15 @@ def test_a_segment_pages_sales_and_engagement_match_pandas_day_by_day(engine: En
     assert {row.group: row.revenue_cents for row in board.by_category.itertuples()} == {
         category: sum(int(amount * 100) for amount in rows["amount"])
         for category, rows in chosen.groupby("category")}
+
+
+def test_an_in_memory_database_shows_its_page_too() -> None:
+    """In-memory SQLite is one database per connection, and its pool gives each thread a
+    connection of its own: the page's two halves must not each open an empty one."""
+    engine = make_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    board = dashboard(MANAGER, PERIODS[1], "week", today=date(2026, 5, 1), engine=engine)
+    assert (board.sales.orders, board.engagement.answers) == (0, 0)
 
 
 def test_only_kpi_roles_read_metrics_and_writes_move_the_version(engine: Engine) -> None:

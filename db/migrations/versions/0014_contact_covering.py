@@ -1,11 +1,12 @@
 """covering indexes of each customer's contacts and answers by time
 
 The KPI page narrowed to a segment counts its members' contacts (per kind) and answers
-(per score band) of the shown days. With ``kind`` and ``nps_score`` beside ``(customer_id,
-at)`` both are read from the index alone, one seek per member: without them PostgreSQL
+(per score band) of the shown days. With ``kind`` and ``nps_score`` after ``(customer_id,
+at, id)`` both are read from the index alone, one seek per member: without them PostgreSQL
 preferred reading every contact of the days (962,000 at a million customers, 0.3 s) to a
-lookup of each row's kind. Their ``(customer_id, at)`` prefix serves what the narrower
-indexes served (a customer's newest contacts and answers).
+lookup of each row's kind. The ``(customer_id, at, id)`` prefix keeps the order the
+narrower indexes gave (on SQLite through the row id they ended in): a customer's newest
+contact or answer, the later row on a tie, is still the first entry read backwards.
 
 Revision ID: 0014_contact_covering
 Revises: 0013_recent_ranks
@@ -23,7 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _f = op.f
-# (table, the narrower index, the covering index, the column it adds)
+# (table, the narrower index, the covering index, the column it adds after the id)
 _INDEXES = (('interaction', 'ix_interaction_customer_at', 'ix_interaction_customer_at_kind',
              'kind'),
             ('feedback', 'ix_feedback_customer_at', 'ix_feedback_customer_at_score',
@@ -32,7 +33,7 @@ _INDEXES = (('interaction', 'ix_interaction_customer_at', 'ix_interaction_custom
 
 def upgrade() -> None:
     for table, narrow, covering, column in _INDEXES:
-        op.create_index(_f(covering), table, ['customer_id', 'at', column])
+        op.create_index(_f(covering), table, ['customer_id', 'at', 'id', column])
         op.drop_index(_f(narrow), table_name=table)
 
 
