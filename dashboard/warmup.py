@@ -57,19 +57,26 @@ def _imported_by(script: Path) -> list[str]:
 
 def start() -> bool:
     """Start importing :func:`page_modules` in a background thread, the first time it is
-    called in this process; whether it started now."""
+    called in this process; whether it started now.
+
+    The page scripts are parsed here, before the thread starts: Python 3.11's ast module
+    keeps one recursion count for all threads, and parsing beside Streamlit's own parsing of
+    a page script (its "magic") raised SystemError in one of them, so that page failed."""
     global _started
     with _LOCK:
         if _started:
             return False
         _started = True
-    threading.Thread(target=import_all, name="warm-up-imports", daemon=True).start()
+    names = page_modules()
+    threading.Thread(target=import_all, args=(names,), name="warm-up-imports",
+                     daemon=True).start()
     return True
 
 
-def import_all(pages: Path = PAGES) -> None:
-    """Import every module of :func:`page_modules`, logging (not raising) a failure."""
-    for name in page_modules(pages):
+def import_all(names: list[str]) -> None:
+    """Import every module of ``names`` (:func:`page_modules`), logging (not raising) a
+    failure."""
+    for name in names:
         try:
             _import(name)
         except Exception:  # the page that needs it raises it where it is seen

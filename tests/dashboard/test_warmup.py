@@ -4,9 +4,11 @@ it is tested with the sign-in page, tests/pages/test_sign_in.py)."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,7 @@ def test_imports_the_modules_and_skips_names_defined_in_them(tmp_path: Path) -> 
         from dashboard import warmup
         warmup.STREAMLIT_LAZY = ()
         print(warmup.page_modules(Path({str(tmp_path)!r})))
-        warmup.import_all(Path({str(tmp_path)!r}))
+        warmup.import_all(warmup.page_modules(Path({str(tmp_path)!r})))
         print([name in sys.modules for name in
                ("email.message", "colorsys", "json.decoder", "xml.dom.minidom")])
         """)
@@ -54,6 +56,29 @@ def test_imports_the_modules_and_skips_names_defined_in_them(tmp_path: Path) -> 
 def test_a_missing_module_is_logged_and_the_rest_still_imported(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "home.py").write_text("import no_such_module_here\nimport colorsys\n")
-    warmup.import_all(tmp_path)
+    warmup.import_all(warmup.page_modules(tmp_path))
     assert "importing no_such_module_here failed" in caplog.text
     assert "colorsys" in sys.modules
+
+
+def test_the_page_scripts_are_parsed_before_the_thread_starts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's ast module keeps one recursion count for every thread: parsing in the
+    warm-up thread while Streamlit parses a page script (its "magic") raised SystemError
+    ("AST constructor recursion depth mismatch") in one or the other, and a page that
+    raises there shows no content (an end-to-end test once waited 20 s for Lookup's box)."""
+    parsed_in: set[str] = set()
+    parse = ast.parse
+
+    def recording(*arguments: object, **options: object) -> ast.AST:
+        parsed_in.add(threading.current_thread().name)
+        return parse(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ast, "parse", recording)
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "_import", lambda name: None)
+    before = set(threading.enumerate())
+    assert warmup.start()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=30)
+    assert parsed_in == {threading.current_thread().name}

@@ -42,7 +42,7 @@ def test_the_first_visit_starts_warming_the_pages_imports_once(
     ran = threading.Event()
     calls: list[None] = []
     monkeypatch.setattr(warmup, "_started", False)
-    monkeypatch.setattr(warmup, "import_all", lambda: (calls.append(None), ran.set()))
+    monkeypatch.setattr(warmup, "import_all", lambda names: (calls.append(None), ran.set()))
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert [box.label for box in at.text_input] == ["Username", "Password"]
     at.run()
