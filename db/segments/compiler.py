@@ -180,7 +180,8 @@ class _Compiler:
     def field_channel(self, condition: Condition, op: str) -> ColumnElement[bool]:
         if ever(condition.window) and (condition.min_count or 1) == 1:
             # The summary's bits of the channels used: a column test, not a probe of orders.
-            wanted = [CHANNEL_BITS[name] for name in texts(condition.value)]
+            # A set: a channel named twice is still one bit (summed twice, it is another's).
+            wanted = sorted({CHANNEL_BITS[name] for name in texts(condition.value)})
             if op == "has_all":
                 return and_(*(S.channels.bitwise_and(bit) != 0 for bit in wanted))
             return S.channels.bitwise_and(sum(wanted)) != 0

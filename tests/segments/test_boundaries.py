@@ -121,3 +121,6 @@ def test_channels_ever_come_from_the_summary_bits(engine: Engine) -> None:
     assert channel("has_all", "app") == {1, 2}
     assert channel("has_none", "web", "phone") == {1, 4}
     assert channel("has_any", "marketplace") == set()
+    # A channel named twice is one bit, not the sum of two ("web" + "web" would be "store"'s bit).
+    assert channel("has_any", "web", "web") == {2}
+    assert channel("has_none", "web", "web") == {1, 3, 4}
