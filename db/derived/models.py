@@ -289,3 +289,23 @@ class ContactRank(_Ranked, table=True):
     __tablename__ = "contact_ranks"
     __table_args__ = (Index("ix_contact_ranks_rank_at", "rank", "at", "customer_id"),
                       {"sqlite_with_rowid": False})
+
+
+class CategoryBuyer(SQLModel, table=True):
+    """A customer's newest order in one category, with the customer's country.
+
+    "Bought books in the last 90 days" holds exactly when the newest book order is within
+    them: one row per buyer instead of one per order, so the segment reads who bought
+    without making 100,000 orders distinct. The country (a copy, refreshed with the rows)
+    lets "… in DE or AT" narrow the range read before any customer is looked up
+    (see :mod:`db.derived.ranks` and :meth:`db.segments.windows.Windows.bought`)."""
+
+    __tablename__ = "category_buyers"
+    __table_args__ = (Index("ix_category_buyers_category_country_at", "category", "country",
+                            "last_at", "customer_id"),
+                      {"sqlite_with_rowid": False})
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    category: str = Field(primary_key=True, max_length=50)
+    country: str = Field(max_length=2)  # a copy of the customer's
+    last_at: datetime = timestamp_field()

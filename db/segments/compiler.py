@@ -67,6 +67,8 @@ class _Compiler:
     as_of: datetime
     resolve: Callable[[int], Resolved]
     visiting: list[int] = field(default_factory=list)
+    # The countries an enclosing "all of" group restricts its customers to, if any.
+    countries: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         self.windows = Windows(self.as_of)
@@ -74,7 +76,16 @@ class _Compiler:
     # -- tree ------------------------------------------------------------------------
 
     def group(self, group: Group) -> ColumnElement[bool]:
-        parts = sorted((self.node(child) for child in group.children), key=_cost)
+        # Under "all of" with "country is one of …", every condition inside is asked only of
+        # customers in those countries; a condition that reads rows kept with the country
+        # may read only theirs (the group stays exact, negated or not: see windows.bought).
+        outer = self.countries
+        if group.match == "all":
+            self.countries = _narrowed(outer, _countries_required(group))
+        try:
+            parts = sorted((self.node(child) for child in group.children), key=_cost)
+        finally:
+            self.countries = outer
         if group.match == "all":
             combined = and_(*parts) if parts else true()
         else:
@@ -175,7 +186,7 @@ class _Compiler:
         return self.windows.moment(S.first_order_at, op, condition.value)
 
     def field_category(self, condition: Condition, op: str) -> ColumnElement[bool]:
-        return self.windows.bought(ORDERS.c.category, condition, op)
+        return self.windows.bought(ORDERS.c.category, condition, op, countries=self.countries)
 
     def field_channel(self, condition: Condition, op: str) -> ColumnElement[bool]:
         if ever(condition.window) and (condition.min_count or 1) == 1:
@@ -261,6 +272,25 @@ def _scored(score: ColumnElement[Any], op: str, value: object) -> ColumnElement[
         test = {"lt": score < float(value), "le": score <= float(value),
                 "gt": score > float(value), "ge": score >= float(value)}[op]
     return KEY.in_(select(PREDICTIONS.c.customer_id).where(test))
+
+
+def _countries_required(group: Group) -> frozenset[str] | None:
+    """The countries an "all of" group's own conditions restrict its customers to, if any
+    ("country is DE", "country is one of DE, AT"; several: the countries they share)."""
+    required: frozenset[str] | None = None
+    for child in group.children:
+        if isinstance(child, Condition) and child.field == "country" and child.op in {
+                "eq", "in"}:
+            values = [str(child.value)] if child.op == "eq" else texts(child.value)
+            required = _narrowed(required, frozenset(values))
+    return required
+
+
+def _narrowed(outer: frozenset[str] | None,
+              inner: frozenset[str] | None) -> frozenset[str] | None:
+    if outer is None or inner is None:
+        return inner if outer is None else outer
+    return outer & inner
 
 
 def _cost(test: ColumnElement[bool]) -> int:

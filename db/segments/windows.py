@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, literal, not_, select, 
 
 from db.core.sql import cents as amount_cents
 from db.derived.models import RANKED
+from db.derived.ranks import CATEGORY_BUYERS
 from db.segments.comparisons import compare, texts, whole
 from db.segments.definition import Condition, Window
 from db.segments.rows import KEY, ORDERS, S
@@ -122,15 +123,31 @@ class Windows:
         return KEY.in_(select(ranks.c.customer_id).where(
             ranks.c.rank == rank, *self.bounds(ranks.c.at, window)))
 
-    def bought(self, column: ColumnElement[Any], condition: Condition,
-               op: str) -> ColumnElement[bool]:
+    def bought(self, column: ColumnElement[Any], condition: Condition, op: str, *,
+               countries: frozenset[str] | None = None) -> ColumnElement[bool]:
         """Has any, all or (through NOT) none of the values in ``column`` of the customer's
-        orders, at least ``min_count`` times, within the condition's window."""
+        orders, at least ``min_count`` times, within the condition's window.
+
+        ``countries``: the customers asked about are known to live in one of them (an
+        enclosing "all of" requires it). For categories, "at least once in the last N days"
+        then reads the buyers kept with their country (``category_buyers``) in those
+        countries only, where the window's orders of every country had to be made distinct
+        and each buyer's summary read: the answer is the same for everyone asked.
+        """
         window = self.bounds(ORDERS.c.ordered_at, condition.window)
         times = condition.min_count or 1
         possible = self.possible(condition.window, S.last_order_at, S.order_count, times)
+        by_country = (countries is not None and column is ORDERS.c.category and times == 1
+                      and condition.window is not None and condition.window.kind == "last_days"
+                      and _short(condition.window))
 
         def bought(values: list[str]) -> ColumnElement[bool]:
+            if by_country:
+                assert countries is not None and condition.window is not None
+                buyers = CATEGORY_BUYERS.c
+                return and_(*possible, KEY.in_(select(buyers.customer_id).where(
+                    buyers.category.in_(values), buyers.country.in_(sorted(countries)),
+                    buyers.last_at >= self.cutoff(int(condition.window.days or 0)))))
             where = [*window, column.in_(values)]
             if window and times == 1 and _short(condition.window):  # one pass over it
                 return and_(*possible, _customers_with(ORDERS, where))

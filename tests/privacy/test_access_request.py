@@ -48,6 +48,7 @@ DERIVED = {
     "customer_summary",  # figures and profile copies: customer, orders, contacts, answers, consent
     "customer_months",  # spend per month: orders
     "order_ranks", "contact_ranks",  # the newest orders' and contacts' times
+    "category_buyers",  # the newest order per category, and the customer's country
 }
 # Stored values that must not leave: the processor's token is a credential, not personal data.
 WITHHELD = {("payment_method", "processor_token")}

@@ -153,8 +153,10 @@ def test_merge_moves_every_row_and_keeps_the_figures(engine: Engine) -> None:
     done = _merge(engine, ann, dup)
     after = _rows_of(engine, ann)
     assert _rows_of(engine, dup) == dict.fromkeys(after, 0)
-    # Tags and static-segment places are a union: "vip" and the segment place once each.
-    assert after == held | {"customer_tag": 3, "segment_member": 1, "customer": 1}
+    # Tags and static-segment places are a union: "vip" and the segment place once each;
+    # both bought books, which the survivor's newest order per category holds once.
+    assert after == held | {"customer_tag": 3, "segment_member": 1, "customer": 1,
+                            "category_buyers": 1}
     assert done.dropped == {"customer_tag": 1, "segment_member": 1, "customer_restriction": 1}
     assert done.moved["orders"] == 2 and done.moved["consent_event"] == 1
     assert sorted(profile.tags(MANAGER, ann, engine=engine)) == ["cycling", "running", "vip"]

@@ -221,3 +221,23 @@ def definitions(saved_ids: tuple[int, ...] = ()) -> st.SearchStrategy[Group]:
 
     leaves = conditions(saved_ids)
     return group_of(st.recursive(leaves, lambda inner: group_of(inner), max_leaves=5))
+
+
+@st.composite
+def beside_a_country(draw: st.DrawFn, saved_ids: tuple[int, ...] = ()) -> Group:
+    """"Country is …" beside a category bought in a short window, alone or in a random
+    group, under "all of" (the buyers kept by country are then read for those countries
+    only) or "any of" (they must not be): the shapes :meth:`Windows.bought` narrows."""
+    countries = draw(st.lists(st.sampled_from(COUNTRIES), min_size=1, max_size=2, unique=True))
+    country = (Condition(field="country", op="in", value=countries)
+               if len(countries) > 1 or draw(st.booleans())
+               else Condition(field="country", op="eq", value=countries[0]))
+    bought = Condition(field="category", op=_ops(draw, ["has_any", "has_all", "has_none"]),
+                       value=draw(st.lists(st.sampled_from(CATEGORIES), min_size=1,
+                                           max_size=2)),
+                       window=Window(kind="last_days", days=draw(st.sampled_from([1, 7, 30]))))
+    inner = Group(match=draw(st.sampled_from(["all", "any"])), negate=draw(st.booleans()),
+                  children=draw(st.permutations([bought, draw(definitions(saved_ids))])))
+    return Group(match=draw(st.sampled_from(["all", "any"])), negate=draw(st.booleans()),
+                 children=draw(st.permutations([country, draw(st.sampled_from([bought,
+                                                                               inner]))])))

@@ -124,3 +124,36 @@ def test_channels_ever_come_from_the_summary_bits(engine: Engine) -> None:
     # A channel named twice is one bit, not the sum of two ("web" + "web" would be "store"'s bit).
     assert channel("has_any", "web", "web") == {2}
     assert channel("has_none", "web", "web") == {1, 3, 4}
+
+
+def test_buyers_beside_a_country_are_read_for_that_country_only_under_all(
+        engine: Engine) -> None:
+    """"Country is …" narrows the buyers read under "all of" (at any depth, negated or
+    not) and never under "any of", where buyers elsewhere still count."""
+    data = Dataset(as_of=AS_OF)
+    data.customers = [_customer(1), _customer(2, country="FR"), _customer(3, country="US"),
+                      _customer(4, country="FR")]
+    recent, old = AS_OF - timedelta(days=3), AS_OF - timedelta(days=40)
+    data.orders = [_order(1, recent), _order(2, recent), _order(3, recent), _order(4, old)]
+    _store(engine, data)
+    books = Condition(field="category", op="has_any", value=["Books"],
+                      window=Window(kind="last_days", days=7))
+    no_books = Condition(field="category", op="has_none", value=["Books"],
+                         window=Window(kind="last_days", days=7))
+    france = Condition(field="country", op="eq", value="FR")
+    europe = Condition(field="country", op="in", value=["DE", "FR"])
+
+    def ids(match: str, *children: Condition | Group, negate: bool = False) -> set[int]:
+        with engine.connect() as connection:
+            return set(connection.execute(members(
+                Group(match=match, negate=negate, children=list(children)), as_of=AS_OF,
+                resolve=lambda _: None)).scalars())
+
+    assert ids("all", france, books) == {2}
+    assert ids("all", europe, france, books) == {2}
+    assert ids("all", france, no_books) == {4}
+    assert ids("any", france, books) == {1, 2, 3, 4}
+    assert ids("all", europe, Group(match="any", children=[books, france])) == {1, 2, 4}
+    assert ids("all", europe, Group(match="all", negate=True, children=[books])) == {4}
+    assert ids("any", europe, books, negate=True) == set()
+    assert ids("all", france, books, negate=True) == {1, 3, 4}

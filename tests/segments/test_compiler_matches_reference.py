@@ -23,7 +23,7 @@ from db.models import (
 from db.segments.compiler import SegmentCycle, members
 from db.segments.definition import Condition, Group, InvalidDefinition, condition_problem
 from tests.segments.reference import Reference, load
-from tests.segments.strategies import Dataset, datasets, definitions
+from tests.segments.strategies import Dataset, beside_a_country, datasets, definitions
 
 SAVED_IDS = (101, 102)
 _DATA_TABLES = [Customer, Tag, CustomerTag, Order, Interaction, Feedback, ConsentEvent]
@@ -47,7 +47,7 @@ def _store(engine: Engine, data: Dataset) -> None:
     with engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name in {model.__tablename__ for model in _DATA_TABLES} | {
-                    "customer_summary", "order_ranks", "contact_ranks"}:
+                    "customer_summary", "order_ranks", "contact_ranks", "category_buyers"}:
                 connection.execute(delete(table))
         tables = {model: model.__table__ for model in _DATA_TABLES}
         if data.customers:
@@ -101,6 +101,23 @@ def test_compiler_matches_the_reference(engine: Engine, data: Dataset,
         for tree in trees:
             query = members(tree, as_of=data.as_of, resolve=_resolver(saved))
             got = set(connection.execute(query).scalars())
+            assert got == reference.members(tree), tree.model_dump_json()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=datasets(), trees=st.lists(beside_a_country(SAVED_IDS), min_size=1, max_size=4))
+def test_buyers_read_by_country_match_the_reference(engine: Engine, data: Dataset,
+                                                    trees: list[Group]) -> None:
+    """A category bought in a short window beside "country is …": read by country under
+    "all of", over every country under "any of", at any depth, negated or not."""
+    _store(engine, data)
+    saved = _saved(data)
+    reference = Reference(load(engine), data.as_of, saved)
+    with engine.connect() as connection:
+        for tree in trees:
+            got = set(connection.execute(members(tree, as_of=data.as_of,
+                                                 resolve=_resolver(saved))).scalars())
             assert got == reference.members(tree), tree.model_dump_json()
 
 
