@@ -3,9 +3,10 @@
 Summed tables (:class:`~db.derived.summed_cells.SummedCells`): ``daily_sales`` and its roll-ups,
 ``daily_interactions``, ``daily_nps``, ``customer_recency`` and ``customer_months``; sets of
 customers: ``daily_customers`` and ``monthly_customers``; and the segments' ranked newest
-orders and contacts (:mod:`db.derived.ranks`), refreshed per customer. Each holds what every
-customer contributes, so a write service wraps whatever changes customers' orders, contacts,
-answers, country or liveness in :func:`kept_current`, which moves those customers' share.
+orders and contacts and newest order per category (:mod:`db.derived.ranks`), refreshed per
+customer. Each holds what every customer contributes, so a write service wraps whatever
+changes customers' orders, contacts, answers, country or liveness in :func:`kept_current`,
+which moves those customers' share.
 ``python -m db.derived rebuild`` recomputes every table and ``python -m db.derived check``
 counts what differs from a fresh computation.
 """
