@@ -33,6 +33,7 @@ from db.demo.generator import Chunk, DemoGenerator
 from db.derived import ranks, search_index, vocabulary
 from db.derived.engagement_cells import NPS_CELLS
 from db.derived.models import (
+    CategoryBuyer,
     CustomerMonth,
     CustomerSummary,
     DailyCategories,
@@ -57,7 +58,8 @@ _COUNT_FIELDS = {"customer": "customers", "customer_tag": "customer_tags", "orde
                  "customer_summary": "summaries", "customer_months": "kpi_rows",
                  "daily_sales": "kpi_rows",
                  "daily_totals": "kpi_rows", "daily_categories": "kpi_rows",
-                 "daily_channels": "kpi_rows", "daily_interactions": "kpi_rows"}
+                 "daily_channels": "kpi_rows", "daily_interactions": "kpi_rows",
+                 "category_buyers": "kpi_rows"}
 
 
 class DemoDataError(Exception):
@@ -182,7 +184,7 @@ def _load_kpis(connection: Connection, kpis: list[twins.ChunkKpis], counts: Demo
             connection.execute(table.insert(), rows)
     for cells in (NPS_CELLS, RECENCY_CELLS):
         cells.rebuild(connection)
-    ranks.rebuild(connection)  # the segments' ranked newest orders and contacts
+    ranks.rebuild(connection, ranked_only=True)  # the segments' newest orders and contacts
 
 
 def _chunk_tables(chunk: Chunk, stamp: _Timestamps
@@ -230,7 +232,9 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
             (models.Order, order_rows), (models.Interaction, interactions),
             (models.Feedback, feedback), (models.ConsentEvent, consent),
             (models.PaymentMethod, cards), (CustomerSummary, summary),
-            (CustomerMonth, twins.customer_months(orders))], search_rows, twins.ChunkKpis(
+            (CustomerMonth, twins.customer_months(orders)),
+            (CategoryBuyer, twins.category_buyers(orders, people["country"], stamp))
+            ], search_rows, twins.ChunkKpis(
         sales=twins.daily_sales(orders, people["country"]), contacts=contacts,
         who=twins.memberships(orders, people["country"]))
 

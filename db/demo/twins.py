@@ -4,7 +4,8 @@ KPI tables, computed from the generated arrays instead of read back from the dat
 Each twin computes what its original computes over the loaded rows —
 :func:`db.derived.summary.summary_rows`, :func:`db.derived.summary.profile_copies`,
 :func:`db.derived.sales_cells.cells`, :func:`db.derived.month_cells.month_cells`,
-:func:`db.derived.buyer_cells.memberships` — and the tests of those modules compare the two after
+:func:`db.derived.buyer_cells.memberships`, :mod:`db.derived.ranks`' newest order per category
+— and the tests of those modules compare the two after
 a demo load. Reading ten million orders back to derive them is far slower (see
 bench/RESULTS.md).
 
@@ -174,6 +175,23 @@ def customer_months(orders: Arrays) -> dict[str, list]:
     texts = np.datetime_as_string(months, unit="D").astype(object)
     return {"customer_id": customer.tolist(), "month": texts[month - month.min()].tolist(),
             "gross_cents": sums[order, 0].tolist()}
+
+
+def category_buyers(orders: Arrays, country: np.ndarray,
+                    stamp: Callable[[np.ndarray], list[str]]) -> dict[str, list]:
+    """The chunk's ``category_buyers`` rows: each customer's newest order per category, with
+    the customer's country, as :mod:`db.derived.ranks` computes them. Chunks hold whole
+    customers, so no row spans two chunks."""
+    key = orders["owner"] * len(CATEGORIES) + orders["category_code"]
+    if not len(key):
+        return {"customer_id": [], "category": [], "country": [], "last_at": []}
+    order = np.lexsort((orders["at"], key))  # by customer and category, newest last
+    keys = key[order]
+    last = order[np.append(keys[1:] != keys[:-1], True)]
+    return {"customer_id": orders["customer_id"][last].tolist(),
+            "category": orders["category"][last].tolist(),
+            "country": np.asarray(country, dtype=object)[orders["owner"][last]].tolist(),
+            "last_at": stamp(orders["at"][last])}
 
 
 def daily_contacts(interactions: Arrays, ids: np.ndarray, country: np.ndarray) -> Cells:

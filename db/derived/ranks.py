@@ -69,10 +69,10 @@ def _newest_per_category(customer_ids: BindParameter[Any] | None = None) -> Any:
 _BUYER_COLUMNS = ["customer_id", "category", "country", "last_at"]
 # Each table with what fills it, for some customers (built once: see
 # db.core.sql.ids_parameter) or for all.
-_TABLES: list[tuple[Table, list[str], Callable[..., Any]]] = [
-    *((target, _COLUMNS, partial(_ranked, source, moment))
-      for target, source, moment in _SOURCES),
-    (CATEGORY_BUYERS, _BUYER_COLUMNS, _newest_per_category)]
+_Filled = tuple[Table, list[str], Callable[..., Any]]
+_RANKED_TABLES: list[_Filled] = [(target, _COLUMNS, partial(_ranked, source, moment))
+                                 for target, source, moment in _SOURCES]
+_TABLES = [*_RANKED_TABLES, (CATEGORY_BUYERS, _BUYER_COLUMNS, _newest_per_category)]
 _REFRESH = [(target, insert(target).from_select(columns, rows(ids_parameter())))
             for target, columns, rows in _TABLES]
 
@@ -90,10 +90,12 @@ def refresh(executor: Session | Connection, customer_ids: Iterable[int]) -> None
         executor.execute(fill, {IDS: ids})
 
 
-def rebuild(executor: Session | Connection) -> dict[str, int]:
-    """Recompute every row; returns how many each table has."""
+def rebuild(executor: Session | Connection, *, ranked_only: bool = False) -> dict[str, int]:
+    """Recompute every row (``ranked_only``: the ranked tables' alone, for the demo loader,
+    which computes the newest order per category from its arrays); returns how many each
+    table has."""
     counts = {}
-    for target, columns, rows in _TABLES:
+    for target, columns, rows in _RANKED_TABLES if ranked_only else _TABLES:
         executor.execute(delete(target))
         executor.execute(insert(target).from_select(columns, rows()))
         counts[target.name] = executor.execute(
