@@ -143,11 +143,11 @@ class Windows:
 
         def bought(values: list[str]) -> ColumnElement[bool]:
             if by_country:
-                assert countries is not None and condition.window is not None
+                assert countries is not None
                 buyers = CATEGORY_BUYERS.c
                 return and_(*possible, KEY.in_(select(buyers.customer_id).where(
                     buyers.category.in_(values), buyers.country.in_(sorted(countries)),
-                    buyers.last_at >= self.cutoff(int(condition.window.days or 0)))))
+                    *self.bounds(buyers.last_at, condition.window))))
             where = [*window, column.in_(values)]
             if window and times == 1 and _short(condition.window):  # one pass over it
                 return and_(*possible, _customers_with(ORDERS, where))
