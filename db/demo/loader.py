@@ -146,7 +146,7 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
         kpis = []
         for first_id in range(1, customers + 1, CHUNK_SIZE):
             size = min(CHUNK_SIZE, customers - first_id + 1)
-            chunk_tables, search_rows, chunk_kpis = _chunk_tables(
+            chunk_tables, (search_rows, word_rows), chunk_kpis = _chunk_tables(
                 generator.draw(first_id, size), stamp)
             for model, columns in chunk_tables:
                 _insert(connection, model, columns, counts)
@@ -154,6 +154,7 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
                     vocabulary.note(connection, vocabulary.CATEGORY, columns["category"])
             insert_rows(connection, search_table, [c.name for c in search_table.c],
                         search_rows)
+            insert_rows(connection, search_index.WORDS, search_index.WORD_COLUMNS, word_rows)
             kpis.append(chunk_kpis)
             if progress:
                 progress(f"{first_id + size - 1:,} of {customers:,} customers")
@@ -189,9 +190,11 @@ def _load_kpis(connection: Connection, kpis: list[twins.ChunkKpis], counts: Demo
 
 def _chunk_tables(chunk: Chunk, stamp: _Timestamps
                   ) -> tuple[list[tuple[type[SQLModel], dict[str, list]]],
-                             list[tuple[int, str]], twins.ChunkKpis]:
+                             tuple[list[tuple[int, str]], list[tuple[str, int, str, str]]],
+                             twins.ChunkKpis]:
     """Every row of one chunk of customers, as (model, column → values) in load order,
-    the customers' search index rows (id, text) and their share of the daily tables."""
+    the customers' search index rows (id, text) and name words, and their share of the
+    daily tables."""
     ids, people, orders = chunk.ids, chunk.people, chunk.orders
     # Each customer's first order (its row, or -1): the summary and the KPI tables use it.
     orders["first"] = twins.newest(orders["owner"], orders["at"], len(ids), oldest=True)
@@ -226,6 +229,9 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
         search_index.compose, customers["first_name"], customers["last_name"],
         customers["email"], customers["phone"], customers["external_ref"],
         customers["city"]), strict=True))
+    word_rows = [row for customer_id, first, last in zip(
+        customers["id"], customers["first_name"], customers["last_name"], strict=True)
+        for row in search_index.word_rows(customer_id, first, last)]
     tag_customers, tag_ids = chunk.tags
     return [(models.Customer, customers),
             (models.CustomerTag, {"customer_id": tag_customers, "tag_id": tag_ids}),
@@ -234,7 +240,7 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
             (models.PaymentMethod, cards), (CustomerSummary, summary),
             (CustomerMonth, twins.customer_months(orders)),
             (CategoryBuyer, twins.category_buyers(orders, people["country"], stamp))
-            ], search_rows, twins.ChunkKpis(
+            ], (search_rows, word_rows), twins.ChunkKpis(
         sales=twins.daily_sales(orders, people["country"]), contacts=contacts,
         who=twins.memberships(orders, people["country"]))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ColumnElement, Index, Join, LargeBinary
+from sqlalchemy import BigInteger, ColumnElement, Index, Join, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from db.core.sql import table_of
@@ -309,3 +309,26 @@ class CategoryBuyer(SQLModel, table=True):
     category: str = Field(primary_key=True, max_length=50)
     country: str = Field(max_length=2)  # a copy of the customer's
     last_at: datetime = timestamp_field()
+
+
+# Compared byte by byte on both engines (SQLite's default; PostgreSQL's "C" collation), so a
+# range of words is every word starting with a prefix whatever the database's locale.
+_WORD = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class CustomerNameWord(SQLModel, table=True):
+    """One word of a live customer's folded whole name, with the name as recorded.
+
+    A one-word lookup lists first the names with a word starting with it: those are one
+    range of this table's key, holding the names that ranking sorts by, where the trigram
+    index gave a thousand ids whose records were then read one by one
+    (see :mod:`db.derived.search_index` and :mod:`db.search.ranking`)."""
+
+    __tablename__ = "customer_name_word"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    word: str = Field(primary_key=True, sa_type=_WORD)  # as search_index.name_words folds it
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE",
+                             index=True)
+    first_name: str = Field(max_length=100)  # copies of the customer's
+    last_name: str = Field(max_length=100)

@@ -9,8 +9,12 @@ find it. Every part ends with " |", so a search can pin where a part ends: the l
 of a phone number ("…0958 |"). Each trigram stored costs load time, so nothing is stored
 twice. :func:`typed_phone` reads a typed number into the same digits.
 
+Beside the text, :func:`name_words` lists the words of each live customer's folded name
+(``customer_name_word``): a one-word search reads the names starting with it as one range
+of that table, already in hand for ranking, instead of reading their records by id.
+
 The write path calls :func:`index_customers` in the same transaction as the change;
-:func:`rebuild` refills the index after bulk loads (demo data, imports).
+:func:`rebuild` refills the index and the words after bulk loads (demo data, imports).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import phonenumbers
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
 from sqlmodel import Session, col, select
 
+from db.core.sql import table_of
+from db.derived.models import CustomerNameWord
 from db.models import Customer, Lifecycle, is_live, live
 
 TABLE = "customer_search"
@@ -175,6 +181,25 @@ def compose(first_name: str, last_name: str, email: str | None, phone: str | Non
     return " ".join(part + PART_END for part in parts)
 
 
+def name_words(first_name: str, last_name: str) -> list[str]:
+    """The distinct words of a customer's folded whole name, split at spaces as
+    :func:`db.search.matching.starts` splits it: a name starts with a one-word search
+    exactly when one of these does."""
+    name = fold_name(first_name) + " " + fold_name(last_name)
+    return sorted({word for word in name.split(" ") if word})
+
+
+def word_rows(customer_id: int, first_name: str, last_name: str
+              ) -> list[tuple[str, int, str, str]]:
+    """The ``customer_name_word`` rows of one customer, as :data:`WORD_COLUMNS`."""
+    return [(word, customer_id, first_name, last_name)
+            for word in name_words(first_name, last_name)]
+
+
+WORDS = table_of(CustomerNameWord)
+WORD_COLUMNS = ("word", "customer_id", "first_name", "last_name")
+
+
 @cache
 def bulk_table(dialect: str) -> Table:
     """The index as a table :func:`db.core.bulk.insert_rows` can load (id column, body)."""
@@ -190,14 +215,19 @@ def _delete(connection: Connection, ids: Sequence[int]) -> None:
     table = bulk_table(connection.dialect.name)
     if ids:
         connection.execute(table.delete().where(_key(table).in_(ids)))
+        connection.execute(WORDS.delete().where(WORDS.c.customer_id.in_(ids)))
 
 
-def _insert(connection: Connection, rows: list[tuple[int, str]]) -> None:
-    """Index rows as (customer id, text), through the same table shape the bulk loader uses."""
+def _insert(connection: Connection, customers: Sequence[Searchable]) -> None:
+    """Index ``customers``: their text, through the same table shape the bulk loader uses,
+    and their name words."""
     table = bulk_table(connection.dialect.name)
-    if rows:
-        connection.execute(table.insert(), [{_key(table).name: customer_id, "body": body}
-                                            for customer_id, body in rows])
+    if customers:
+        connection.execute(table.insert(), [{_key(table).name: c.id, "body": search_text(c)}
+                                            for c in customers])
+        connection.execute(WORDS.insert(), [
+            dict(zip(WORD_COLUMNS, row, strict=True)) for c in customers if c.id is not None
+            for row in word_rows(c.id, c.first_name, c.last_name)])
 
 
 class Indexed(Searchable, Lifecycle, Protocol):
@@ -219,13 +249,12 @@ def index_customers(session: Session, customers: Iterable[Indexed]) -> None:
     customers = list(customers)
     connection = session.connection()
     _delete(connection, [c.id for c in customers if c.id is not None])
-    _insert(connection, [(c.id, search_text(c)) for c in customers
-                         if c.id is not None and is_live(c)])
+    _insert(connection, [c for c in customers if c.id is not None and is_live(c)])
 
 
-def _live_texts(connection: Connection, batch: int) -> Iterator[list[tuple[int, str]]]:
-    """What the index should hold, as (customer id, text) for every live customer, in id
-    order and ``batch`` customers at a time (a million never sit in memory at once)."""
+def _live(connection: Connection, batch: int) -> Iterator[Sequence[Searchable]]:
+    """Every live customer's searchable fields, in id order and ``batch`` customers at a
+    time (a million never sit in memory at once)."""
     columns = [getattr(Customer, name) for name in Searchable.__annotations__]
     last_id = 0
     while True:
@@ -234,26 +263,34 @@ def _live_texts(connection: Connection, batch: int) -> Iterator[list[tuple[int, 
             .order_by(col(Customer.id)).limit(batch)).all()
         if not rows:
             return
-        yield [(row.id, search_text(row)) for row in rows]
+        yield rows
         last_id = rows[-1].id
 
 
 def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
-    """Refill the whole index from the customer table; returns how many were indexed."""
+    """Refill the whole index and the name words from the customer table; returns how many
+    customers were indexed."""
     connection.execute(bulk_table(connection.dialect.name).delete())
+    connection.execute(WORDS.delete())
     indexed = 0
-    for texts in _live_texts(connection, batch):
-        _insert(connection, texts)
-        indexed += len(texts)
+    for customers in _live(connection, batch):
+        _insert(connection, customers)
+        indexed += len(customers)
     return indexed
 
 
 def differences(connection: Connection, *, batch: int = 20_000) -> int:
-    """How many customers' index rows differ from :func:`search_text` of their record: a
-    live customer missing or with other text, or a row for a customer no longer live."""
+    """How many customers' index rows differ from their record: a live customer missing or
+    with other text or name words, or rows for a customer no longer live."""
     table = bulk_table(connection.dialect.name)
     stored = {row[0]: row[1] for row in connection.execute(select(_key(table), table.c.body))}
+    words: dict[int, set[tuple[str, int, str, str]]] = {}
+    for row in connection.execute(select(*(WORDS.c[name] for name in WORD_COLUMNS))):
+        words.setdefault(row.customer_id, set()).add(tuple(row))
     differing = 0
-    for texts in _live_texts(connection, batch):
-        differing += sum(stored.pop(customer_id, None) != text for customer_id, text in texts)
-    return differing + len(stored)  # what is left belongs to no live customer
+    for customers in _live(connection, batch):
+        differing += sum(
+            (stored.pop(c.id, None), words.pop(c.id, set()))
+            != (search_text(c), set(word_rows(c.id, c.first_name, c.last_name)))
+            for c in customers if c.id is not None)
+    return differing + len(stored.keys() | words.keys())  # no live customer's

@@ -91,6 +91,7 @@ RULES: dict[str, str] = {
     "customer": POINTER,  # merged_into_id of records merged into the merged one
     "customer_summary": DERIVED,  # recomputed by the derived hook
     "order_ranks": DERIVED, "contact_ranks": DERIVED, "category_buyers": DERIVED,  # likewise
+    "customer_name_word": DERIVED,  # the lookup's name words, rewritten with the index
     "duplicate_candidate": RESOLVED,  # pairs naming the merged record: answered by the merge
     "duplicate_decision": HISTORY,  # reviewers' verdicts stay as they were given
     # The merged record is no longer live, so its scores go; the survivor keeps its own

@@ -38,7 +38,7 @@ from db.derived.search_index import (
 )
 from db.models import Customer
 from db.search.filtering import NO_FILTERS, SearchFilters, among, filtered, id_list
-from db.search.matching import Candidate, Match, ranked
+from db.search.matching import PREFIX, Candidate, Match, ranked
 
 CANDIDATES = 120
 ANCHORED_CANDIDATES = 500
@@ -351,24 +351,86 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = NO_FILTER
         return _text_page(session, folded, filters, limit, offset)
 
 
+def _starting_rows(session: Session, folded: str, filters: SearchFilters,
+                   limit: int) -> tuple[list[Candidate], bool]:
+    """Customers passing ``filters`` with a name word starting with the one word
+    ``folded``, read from the name words (one range of their key, holding the names), at
+    most ``limit`` of them; and whether there were more."""
+    dialect = session.get_bind().dialect.name
+    rows = session.connection().execute(_starting_statement(filters, dialect), {
+        "low": folded, "high": folded + "\U0010ffff", "n": limit + 1}).all()
+    # A name with two words starting alike ("Anna Annan") has a row for each.
+    found = list(dict.fromkeys(starmap(Candidate, rows[:limit])))
+    return found, len(rows) > limit
+
+
+@lru_cache(maxsize=256)
+def _starting_statement(filters: SearchFilters, dialect: str) -> Select:
+    """:func:`_starting_rows`' statement, built once per filters. The words are of live
+    customers only, so without filters no record is read."""
+    words = search_index.WORDS
+    query = sa.select(words.c.customer_id, words.c.first_name, words.c.last_name).where(
+        words.c.word >= sa.bindparam("low"), words.c.word < sa.bindparam("high"))
+    if filters != NO_FILTERS:
+        query = filtered(query.join(table_of(Customer),
+                                    table_of(Customer).c.id == words.c.customer_id),
+                         filters, few_on=dialect)
+    return query.limit(sa.bindparam("n"))
+
+
 def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int,
                offset: int) -> SearchResults:
-    """Records holding the text (up to RANKED of them), then — when few do — similar
-    names, ranked in Python; a page of them with the number of matches."""
-    phrase_ids = _phrase_ids(session, folded, RANKED)
-    rows = _rank_rows(session, phrase_ids, filters, names_only=True)
+    """Names starting with the search, then records holding the text (up to RANKED of
+    them), then — when few do — similar names, ranked in Python; a page of them with the
+    number of matches.
+
+    A one-word search reads the names starting with it from the name words. When they fill
+    the page (or exceed RANKED, which then bounds the list), only the matches are counted.
+    """
+    upto = min(offset + limit, COUNTED)
+    starting: list[Candidate] = []
+    if " " not in folded:
+        starting, more = _starting_rows(session, folded, filters, RANKED)
+        if more or len(starting) >= max(upto, SIMILAR_BELOW):
+            return _starting_page(session, folded, filters, starting, more, offset, upto)
+    # Every name starting with the search is in hand: read as many other records holding
+    # the text as a search without them would have (so RANKED of those at most).
+    known = {row.id for row in starting}
+    phrase_ids = _phrase_ids(session, folded, RANKED + len(known))
+    rows = starting + _rank_rows(session, [cid for cid in phrase_ids if cid not in known]
+                                 [:RANKED], filters, names_only=True)
     holding = {row.id for row in rows}
     if len(rows) < SIMILAR_BELOW:
         rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
                  if row.id not in holding]
-    best, total = ranked(folded, rows, holding, min(offset + limit, COUNTED))
+    best, total = ranked(folded, rows, holding, upto)
     listable = min(total, COUNTED)
-    page = best[offset:min(offset + limit, listable)]
+    if len(phrase_ids) >= RANKED + len(known):  # more may hold the text than were ranked
+        total = max(total, _phrase_count(session, folded, filters))
+    return _page(session, best[offset:min(offset + limit, listable)], offset, total, listable)
+
+
+def _starting_page(session: Session, folded: str, filters: SearchFilters,
+                   starting: list[Candidate], more: bool, offset: int,
+                   upto: int) -> SearchResults:
+    """A page of the names starting with ``folded``, which fill it, and the number of
+    records holding the text. As many of those can be listed as :func:`_text_page` would
+    rank: the names starting with it, then up to RANKED others (none when the names
+    starting with it exceed RANKED)."""
+    total = max(len(starting), _phrase_count(session, folded, filters))
+    others = 0 if more else min(total - len(starting), RANKED)
+    listable = min(len(starting) + others, COUNTED)
+    best = [(PREFIX, row.last_name, row.id) for row in starting]
+    best.sort(key=lambda item: (item[1], item[2]))
+    return _page(session, best[offset:min(upto, listable)], offset, total, listable)
+
+
+def _page(session: Session, page: list[tuple[tuple[Match, str, float], str, int]],
+          offset: int, total: int, listable: int) -> SearchResults:
+    """The hits of ``page`` (rank, last name, id), with their records read."""
     records = {c.id: c for c in session.exec(
         select(Customer).where(col(Customer.id).in_([cid for *_, cid in page])))}
     hits = [SearchHit(records[cid], match, reason, score)
             for (match, reason, score), _, cid in page]
-    if len(phrase_ids) >= RANKED:  # more records may hold the text than were ranked
-        total = max(total, _phrase_count(session, folded, filters))
     return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
                          more=total > COUNTED, listable=listable)

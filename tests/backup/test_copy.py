@@ -29,7 +29,8 @@ from tests.factories import ADMIN, MANAGER, MARKETING
 NAME = re.compile(r"^custdb-\d{8}-\d{6}(-\d+)?\.sqlite$")
 # The tables a customer's creation writes (the writer thread below only creates customers).
 WRITTEN_BY_CREATE = {"customer": "id", "customer_summary": "customer_id",
-                     "customer_search": "rowid", "audit_event": "id"}
+                     "customer_search": "rowid", "customer_name_word": "customer_id",
+                     "audit_event": "id"}
 
 
 @pytest.fixture

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import date
 
 from alembic import command
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, text
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, select, text
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from db.core.types import UTCDateTime
+from db.demo.loader import load_demo_data
+from db.derived import search_index
 from db.migrate import (
     MIGRATIONS_DIR,
     alembic_config,
@@ -21,6 +24,7 @@ from db.migrate import (
     render_frozen_type,
     upgrade,
 )
+from tests import factories
 
 # What a migration may import: Alembic, SQLAlchemy and the standard library's typing aids.
 FROZEN_IMPORTS = {"__future__", "alembic", "sqlalchemy", "collections", "typing"}
@@ -40,7 +44,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head == "0015_category_buyers"
+    assert head == "0016_name_words"
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
 
@@ -89,3 +93,27 @@ def test_baseline_downgrades_to_nothing_and_upgrades_again(
     assert set(tables) == {"alembic_version"}
     upgrade(database_url)
     assert _differences(engine) == []
+
+
+def test_name_words_are_filled_from_the_index_as_the_write_path_writes_them(
+    engine: Engine, database_url: str
+) -> None:
+    """0016 cannot fold names (no application code in a migration): it splits the folded
+    name the search index starts with. That must give the write path's words exactly,
+    accents, several words and repeated words included; a name with a vertical bar, where
+    the name's end is ambiguous, is left for the rebuild, and the check counts it."""
+    load_demo_data(engine, customers=40, seed=7, as_of=date(2026, 6, 1))
+    for first, last in [("José Ana", "García López"), ("Anna", "Anna-Lena  Annan")]:
+        factories.customer(engine, first, last)
+    barred = factories.customer(engine, "Łukasz", "Straße ｜ Olsen").id
+    with engine.connect() as connection:
+        written = connection.execute(select(search_index.WORDS)).all()
+    assert {"jose", "lopez", "anna-lena", "annan", "|", "olsen"} <= {r.word for r in written}
+    command.downgrade(alembic_config(database_url), "0015_category_buyers")
+    upgrade(database_url)
+    with engine.begin() as connection:
+        filled = connection.execute(select(search_index.WORDS)).all()
+        assert sorted(filled) == sorted(r for r in written if r.customer_id != barred)
+        assert search_index.differences(connection) == 1
+        search_index.rebuild(connection)
+        assert search_index.differences(connection) == 0

@@ -49,6 +49,7 @@ DERIVED = {
     "customer_months",  # spend per month: orders
     "order_ranks", "contact_ranks",  # the newest orders' and contacts' times
     "category_buyers",  # the newest order per category, and the customer's country
+    "customer_name_word",  # the words of the name, and the name: customer
 }
 # Stored values that must not leave: the processor's token is a credential, not personal data.
 WITHHELD = {("payment_method", "processor_token")}

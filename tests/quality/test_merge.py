@@ -154,9 +154,10 @@ def test_merge_moves_every_row_and_keeps_the_figures(engine: Engine) -> None:
     after = _rows_of(engine, ann)
     assert _rows_of(engine, dup) == dict.fromkeys(after, 0)
     # Tags and static-segment places are a union: "vip" and the segment place once each;
-    # both bought books, which the survivor's newest order per category holds once.
+    # both bought books, which the survivor's newest order per category holds once; the
+    # merged record's name words leave the lookup with it ("ann", "lee": the survivor's own).
     assert after == held | {"customer_tag": 3, "segment_member": 1, "customer": 1,
-                            "category_buyers": 1}
+                            "category_buyers": 1, "customer_name_word": 2}
     assert done.dropped == {"customer_tag": 1, "segment_member": 1, "customer_restriction": 1}
     assert done.moved["orders"] == 2 and done.moved["consent_event"] == 1
     assert sorted(profile.tags(MANAGER, ann, engine=engine)) == ["cycling", "running", "vip"]

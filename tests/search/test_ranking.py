@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
@@ -142,10 +142,14 @@ def test_rebuilt_index_equals_the_incremental_one(engine: Engine, people: dict) 
                 else "SELECT customer_id, body FROM customer_search ORDER BY 1")
     with engine.connect() as connection:
         incremental = connection.execute(dump).all()
+    words = select(search_index.WORDS).order_by(*search_index.WORDS.primary_key)
+    with engine.connect() as connection:
+        written = connection.execute(words).all()
     with engine.begin() as connection:
         rebuild(connection)
     with engine.connect() as connection:
         assert connection.execute(dump).all() == incremental
+        assert connection.execute(words).all() == written and len(written) == 6
 
 
 def test_lookup_needs_the_lookup_capability(engine: Engine) -> None:
@@ -196,6 +200,9 @@ def test_a_name_starts_with_the_search_as_a_whole_its_surname_or_a_word(
     expected = name.startswith(folded) or surname.startswith(folded) or any(
         word.startswith(folded) for word in name.split())
     assert starts(folded, Candidate(1, first, last)) == expected
+    if " " not in folded:  # what the name words give a one-word search
+        words = search_index.name_words(first, last)
+        assert any(word.startswith(folded) for word in words) == expected
 
 
 @pytest.fixture
@@ -231,6 +238,26 @@ def test_text_search_counts_every_match_and_pages_through_them(engine: Engine,
     assert totals == {8} and sorted(ids[:7]) == pagers[:7] and ids[7] == pagers[7]
     ids, totals = _walk(engine, "pager", 3, country="DE")
     assert totals == {5} and sorted(ids[:4]) == pagers[:4] and ids[4] == pagers[7]
+
+
+def test_names_starting_with_one_word_page_alike_from_the_name_words(
+    engine: Engine, pagers: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No similar names: the first pages are filled from the name words alone, the last
+    # (past the names starting with the search) by ranking; they must agree.
+    monkeypatch.setattr(ranking, "SIMILAR_BELOW", 0)
+    assert _walk(engine, "pager", 3) == (pagers[:7], {7})
+    assert _walk(engine, "pager", 3, country="DE") == (pagers[:4], {4})
+    # In name order, not in the words' order: "Pagen Abel" first, by surname, then Pagel.
+    abel = create_customer(MANAGER, {"first_name": "Pagen", "last_name": "Abel",
+                                     "country": "DE"}, engine=engine).id
+    assert _walk(engine, "page", 3) == ([abel, pagers[7], *pagers[:7]], {9})
+    update_customer(MANAGER, pagers[0], 1, {"last_name": "Olsen-Pager"}, engine=engine)
+    assert _walk(engine, "pager", 2) == ([*pagers[1:7], pagers[0]], {7})  # its second word
+    soft_delete_customer(Actor("alex", "admin"), pagers[1], engine=engine)
+    assert _walk(engine, "pager", 2) == ([*pagers[2:7], pagers[0]], {6})
+    with engine.connect() as connection:
+        assert search_index.differences(connection) == 0
 
 
 def test_short_and_empty_searches_count_and_page_too(engine: Engine, pagers: list[int]) -> None:
