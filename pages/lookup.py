@@ -133,6 +133,11 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
 
 SEARCH = "lookup_q"  # the search box's own state
 LINKED = "lookup_q_linked"  # the ?q= this session last wrote or read
+TYPED = "lookup_q_typed"  # this run follows a search typed in the box
+
+
+def _typed() -> None:
+    st.session_state[TYPED] = True
 
 
 def _search_box() -> str:
@@ -141,12 +146,16 @@ def _search_box() -> str:
     The box keeps its own state (a key, no ``value``): created from the query parameter on
     every run, it became a new widget each time the parameter changed and every second
     search snapped back to the one before. The link fills the box only when it differs
-    from what this session last wrote — a shared link, or the back button.
+    from what this session last wrote — a shared link, or the back button — and never on
+    the run a search typed in the box starts: typing fast, that search can reach the server
+    before the browser has taken the link of the one before, which is then no news.
     """
     linked = st.query_params.get("q", "")
-    if SEARCH not in st.session_state or linked != st.session_state.get(LINKED):
+    typed = st.session_state.pop(TYPED, False)
+    if SEARCH not in st.session_state or (
+            not typed and linked != st.session_state.get(LINKED)):
         st.session_state[SEARCH] = linked
-    term = st.text_input("Search", key=SEARCH, max_chars=200,
+    term = st.text_input("Search", key=SEARCH, max_chars=200, on_change=_typed,
                          placeholder="Name, e-mail, phone number, reference or id")
     if term != linked:
         st.query_params["q"] = term
