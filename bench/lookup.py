@@ -1,7 +1,8 @@
 """Scenario: customer lookup on a large database, beside a LIKE scan and a pandas filter.
 
 ``python -m bench.lookup --path FILE`` migrates the file (building the search index if it
-is missing), draws test queries from its own customers and prints one JSON line of timings.
+is missing), draws test queries from its own customers and prints one JSON line of timings;
+``--url URL`` does the same over any ``DATABASE_URL`` (PostgreSQL at the same scale).
 """
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ def _summary(times: list[float]) -> dict[str, float]:
             "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]}
 
 
-def measure(path: Path) -> dict:
-    url = f"sqlite:///{path}"
+def measure(url: str) -> dict:
     started = time.perf_counter()
     upgrade(url)
     migrate_seconds = time.perf_counter() - started
@@ -99,8 +99,11 @@ def measure(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--path", type=Path, required=True)
-    print(json.dumps(measure(parser.parse_args().path)))
+    database = parser.add_mutually_exclusive_group(required=True)
+    database.add_argument("--path", type=Path, help="a SQLite file")
+    database.add_argument("--url", help="any DATABASE_URL, e.g. postgresql+psycopg://...")
+    arguments = parser.parse_args()
+    print(json.dumps(measure(arguments.url or f"sqlite:///{arguments.path}")))
 
 
 if __name__ == "__main__":

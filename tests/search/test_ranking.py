@@ -93,6 +93,17 @@ def test_typos_and_swapped_letters_still_find_the_name(engine: Engine, people: d
     assert found[0][2].startswith("similar name")
 
 
+def test_a_typo_in_one_word_is_found_through_the_other_word(
+    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ranking, "CANDIDATES", 0)  # nothing from the trigram ranking
+    for typed, name in [("anna mulelr", "Müller"), ("garica jose", "García"),
+                        ("john smiht", "Smith")]:
+        found = _find(engine, typed)
+        assert found and found[0][:2] == (name, Match.SIMILAR), typed
+    assert _find(engine, "anna xyzzy") == []  # a name word alone is not a resemblance
+
+
 def test_accents_are_ignored(engine: Engine, people: dict) -> None:
     assert _find(engine, "jose")[0][0] == "García"
     assert _find(engine, "muller")[0][0] == "Müller"
