@@ -3,7 +3,7 @@
 A name starts with the search (as a whole, its surname or a word), contains it (or another
 part of the record does), or resembles it (a typo): :func:`rank_text` says which, with a
 score for the similar ones, and :func:`ranked` puts a page's candidates in that order.
-Where the candidates come from is :mod:`db.search.ranking`'s.
+Where the candidates come from is :mod:`db.search.candidates`'s.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Ranking: exact matches (e-mail, phone, id, external reference) first, then names that start
 with the query, then records that contain it, then similar names (a typo or swapped letters).
 Each hit says why it matched. Text queries read the trigram index of
-:mod:`db.derived.search_index` — FTS5 on SQLite, pg_trgm on PostgreSQL — never a table scan;
-queries under three characters, which trigrams cannot serve, fall back to name prefixes.
+:mod:`db.derived.search_index` — FTS5 on SQLite, pg_trgm on PostgreSQL — and the name words
+beside it (through :mod:`db.search.candidates`), never a table scan; queries under three
+characters, which trigrams cannot serve, fall back to name prefixes.
 
 Results come a page at a time with the number of matches, so nobody mistakes the first
 page for all of them. Counting stops at :data:`COUNTED` (a count over a million records
@@ -19,7 +20,7 @@ from functools import lru_cache
 from itertools import starmap
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, Executable, Select, case, func, literal, or_, text
+from sqlalchemy import Engine, Select, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -37,6 +38,7 @@ from db.derived.search_index import (
     visible,
 )
 from db.models import Customer
+from db.search import candidates
 from db.search.filtering import NO_FILTERS, SearchFilters, among, filtered, id_list
 from db.search.matching import PREFIX, Candidate, Match, ranked
 
@@ -102,7 +104,8 @@ def _exact(session: Session, term: str, filters: SearchFilters) -> list[SearchHi
                      .where(col(Customer.id).in_(ids)))
                  if c.phone and phone.digits in phone_digit_forms(c.phone)]
     if phone and not phone.international and len(phone.digits) >= SUFFIX_DIGITS:
-        ending = _rank_rows(session, _ending_ids(session, phone.digits), filters)
+        ending = _rank_rows(session, candidates.ending_ids(session, phone.digits, RANKED),
+                            filters)
         ids = [row.id for row in ending if row.phone and any(
             form.endswith(phone.digits) for form in phone_digit_forms(row.phone))]
         hits += [SearchHit(c, Match.CONTAINS, "phone number ends with the search") for c in
@@ -116,126 +119,6 @@ def _reference_statement(filters: SearchFilters) -> Select:
     built once per filters (building it anew was most of a search's time in :func:`_exact`)."""
     return filtered(sa.select(table_of(Customer).c.id), filters).where(
         col(Customer.external_ref).in_(sa.bindparam("refs", expanding=True)))
-
-
-def _ending_ids(session: Session, digits: str) -> list[int]:
-    """Up to RANKED customers with a part of their index text ending in ``digits`` — and on
-    SQLite maybe others: the caller keeps the phones that end in them."""
-    ending = digits + search_index.PART_END
-    if session.get_bind().dialect.name == "sqlite":
-        # Each trigram of a phrase costs a long list of digits to intersect: the last six
-        # digits alone find a superset at a fraction of the cost. Only if that reaches the
-        # limit (then some records holding all the digits may be missing) is the phrase asked.
-        for phrase in (digits[-SUFFIX_DIGITS:], ending):
-            ids = _ids(session, _FTS_ANY, {"q": _quoted(phrase), "n": RANKED})
-            if len(ids) < RANKED:
-                break
-        return ids
-    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
-                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
-                   {"q": _escape_like(ending), "n": RANKED})
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
-
-
-def _fts_query(words: list[str], *, phrase: bool) -> str:
-    """An FTS5 query: the whole text as one quoted phrase, or — for similar names — every
-    longer word sharing at least one trigram ("jonh smiht": (smi OR mih OR iht)), which keeps
-    the candidates to people who resemble the query; rapidfuzz then ranks them."""
-    if phrase:
-        phrase_text = " ".join(words)
-        parts = phrase_text.split()
-        if len(parts) == 2:  # names are stored "first last"; people also type "last first"
-            return _quoted(phrase_text) + " OR " + _quoted(f"{parts[1]} {parts[0]}")
-        return _quoted(phrase_text)
-    # A swap in a four-letter word can change all of its trigrams ("jonh" shares none with
-    # "john"), so only words of five letters or more are required to match.
-    def any_trigram(*group: str) -> str:
-        grams = sorted({w[i:i + 3] for w in group for i in range(len(w) - 2)})
-        return "(" + " OR ".join(_quoted(gram) for gram in grams) + ")"
-
-    required = [word for word in words if len(word) >= 5]
-    if not required:
-        return any_trigram(*words)
-    return " AND ".join(any_trigram(word) for word in required)
-
-
-def _phrase_ids(session: Session, folded: str, limit: int) -> list[int]:
-    """Up to ``limit`` customers whose index text contains ``folded`` (unranked, unfiltered).
-
-    A text of several words is first checked a word at a time, longest first: a typo
-    ("damian jderzejek") usually makes one word found nowhere, which one record read shows,
-    where the whole phrase walks the long lists of its common trigrams ("ian", "dam") —
-    8 ms of a 24 ms search at a million customers.
-    """
-    words = sorted({word for word in folded.split(" ") if len(word) >= 3}, key=len,
-                   reverse=True)
-    if len(words) > 1 and any(not _phrase_ids(session, word, 1) for word in words):
-        return []
-    if session.get_bind().dialect.name == "sqlite":
-        return _fts_ids(session, [folded], phrase=True, limit=limit)
-    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
-                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
-                   {"q": _escape_like(folded), "n": limit})
-
-
-def _similar_ids(session: Session, folded: str) -> list[int]:
-    """Customers whose names resemble the words of ``folded``: first those with a name word
-    starting with one of them and another sharing a trigram with the rest, then — if none
-    — those whose index text shares the most trigrams with them."""
-    # Similarity is for names: words of letters only, since the trigrams of e-mail domains
-    # and phone digits are shared by most records and would rank the whole table.
-    words = [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
-    if not words:
-        return []
-    anchored = _anchored_ids(session, words) if len(words) > 1 else []
-    if anchored:
-        return anchored
-    if session.get_bind().dialect.name == "sqlite":
-        return _fts_ids(session, words, phrase=False, limit=CANDIDATES)
-    # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
-    # operators miss "jonh" for "john"; like FTS5, take the records sharing the most
-    # trigrams with the query (each LIKE is served by the GIN index).
-    body = search_index.bulk_table("postgresql").c.body
-    grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
-    likes = [body.like("%" + _escape_like(gram) + "%", escape="\\") for gram in grams]
-    shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
-    return _pg_ids(session, select(search_index.bulk_table("postgresql").c.customer_id
-                                   .label("id")).where(or_(*likes))
-                   .order_by(shared.desc()).limit(CANDIDATES), {})
-
-
-def _anchored_ids(session: Session, words: list[str]) -> list[int]:
-    """Customers with a name word starting with one of ``words`` and a name word sharing a
-    trigram with the others ("dorte korker": Dortes with a "kor", "ork", "rke" or "ker"),
-    up to ANCHORED_CANDIDATES for each word. A typo usually spoils one word: the other pins
-    the name to a range of the name words, and rapidfuzz ranks the few people in it.
-    Trigrams shared across the whole index text, which PostgreSQL's trigram index ranks,
-    took 0.1–0.6 s there at a million customers; this takes milliseconds on both engines."""
-    ids: list[int] = []
-    for word in words:
-        rest = [other for other in words if other != word] or [word]
-        grams = sorted({w[i:i + 3] for w in rest for i in range(len(w) - 2)})
-        ids += _ids(session, _anchored_statement(len(grams)), {
-            "low": word, "high": word + "\U0010ffff", "n": ANCHORED_CANDIDATES,
-            **{f"g{i}": f"%{gram}%" for i, gram in enumerate(grams)}})
-    return list(dict.fromkeys(ids))
-
-
-@lru_cache(maxsize=64)
-def _anchored_statement(grams: int) -> Select:
-    """:func:`_anchored_ids`' statement for ``grams`` trigrams (bound as ``g0``, ``g1``, …;
-    letters only, so no LIKE wildcard among them)."""
-    anchor, other = search_index.WORDS.alias("anchor"), search_index.WORDS.alias("other")
-    # Not DISTINCT (the caller drops repeats): for that SQLite, without statistics, walked
-    # every name word in customer order instead of the anchor's range.
-    return (sa.select(anchor.c.customer_id)
-            .join(other, other.c.customer_id == anchor.c.customer_id)
-            .where(anchor.c.word >= sa.bindparam("low"), anchor.c.word < sa.bindparam("high"),
-                   or_(*(other.c.word.like(sa.bindparam(f"g{i}")) for i in range(grams))))
-            .limit(sa.bindparam("n")))
 
 
 def _rank_rows(session: Session, ids: list[int], filters: SearchFilters, *,
@@ -269,10 +152,10 @@ def _phrase_count(session: Session, folded: str, filters: SearchFilters) -> int:
     table = search_index.bulk_table(dialect)
     if dialect == "sqlite":
         key = table.c.rowid
-        holds = table.c.body.op("MATCH")(_fts_query([folded], phrase=True))
+        holds = table.c.body.op("MATCH")(candidates.fts_query([folded], phrase=True))
     else:
         key = table.c.customer_id
-        holds = table.c.body.like("%" + _escape_like(folded) + "%", escape="\\")
+        holds = table.c.body.like("%" + candidates.escape_like(folded) + "%", escape="\\")
     if filters == NO_FILTERS:  # the index holds live customers only: no join needed
         return _count_upto(session, select(key).where(holds))
     return _count_upto(session, filtered(
@@ -289,39 +172,6 @@ def _count_upto(session: Session, query: Select) -> int:
 _RANK_COLUMNS = tuple(table_of(Customer).c[name] for name in (
     "id", "first_name", "last_name", "email", "phone", "city"))
 _NAME_COLUMNS = _RANK_COLUMNS[:3]
-_FTS_ANY = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
-                "LIMIT :n")
-_FTS_RANKED = text("SELECT rowid AS id FROM customer_search WHERE customer_search MATCH :q "
-                   "ORDER BY rank LIMIT :n")
-
-
-def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) -> list[int]:
-    """Candidate ids from FTS5.
-
-    Every phrase match contains the query, so any of them will do (unranked: the first
-    rows found end the scan). Similar names (when no name word pins them, see
-    :func:`_anchored_ids`) are ranked by bm25 over all their trigrams, which must score
-    every record sharing one of them.
-    """
-    if phrase:
-        return _ids(session, _FTS_ANY, {"q": _fts_query(words, phrase=True), "n": limit})
-    return list(dict.fromkeys(_ids(session, _FTS_RANKED, {
-        "q": _fts_query(words, phrase=False), "n": limit})))
-
-
-def _pg_ids(session: Session, statement: Executable, params: dict[str, object]) -> list[int]:
-    return _ids(session, statement, params)
-
-
-def _ids(session: Session, statement: Executable, params: dict[str, object]) -> list[int]:
-    """The ids ``statement`` selects, read through the connection (the session's ORM layer
-    cost more than SQLite's reading a thousand index rows)."""
-    return list(session.connection().execute(statement, params).scalars().all())
-
-
-def _escape_like(value: str) -> str:
-    """``value`` matched literally inside a LIKE pattern (escape character: backslash)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: int,
@@ -385,31 +235,6 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = NO_FILTER
         return _text_page(session, folded, filters, limit, offset)
 
 
-def _starting_rows(session: Session, folded: str, filters: SearchFilters,
-                   limit: int) -> tuple[list[Candidate], bool]:
-    """Customers passing ``filters`` with a name word starting with the one word
-    ``folded``, read from the name words (one range of their key, holding the names), at
-    most ``limit`` of them; and whether there were more."""
-    dialect = session.get_bind().dialect.name
-    rows = session.connection().execute(_starting_statement(filters, dialect), {
-        "low": folded, "high": folded + "\U0010ffff", "n": limit + 1}).all()
-    # A name with two words starting alike ("Anna Annan") has a row for each.
-    found = list(dict.fromkeys(starmap(Candidate, rows[:limit])))
-    return found, len(rows) > limit
-
-
-@lru_cache(maxsize=256)
-def _starting_statement(filters: SearchFilters, dialect: str) -> Select:
-    """:func:`_starting_rows`' statement, built once per filters. The words are of live
-    customers only, so without filters no record is read."""
-    words = search_index.WORDS
-    query = sa.select(words.c.customer_id, words.c.first_name, words.c.last_name).where(
-        words.c.word >= sa.bindparam("low"), words.c.word < sa.bindparam("high"))
-    if filters != NO_FILTERS:
-        query = filtered(query.join(table_of(Customer),
-                                    table_of(Customer).c.id == words.c.customer_id),
-                         filters, few_on=dialect)
-    return query.limit(sa.bindparam("n"))
 
 
 def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int,
@@ -424,19 +249,20 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     upto = min(offset + limit, COUNTED)
     starting: list[Candidate] = []
     if " " not in folded:
-        starting, more = _starting_rows(session, folded, filters, RANKED)
+        starting, more = candidates.starting_rows(session, folded, filters, RANKED)
         if more or len(starting) >= max(upto, SIMILAR_BELOW):
             return _starting_page(session, folded, filters, starting, more, offset, upto)
     # Every name starting with the search is in hand: read as many other records holding
     # the text as a search without them would have (so RANKED of those at most).
     known = {row.id for row in starting}
-    phrase_ids = _phrase_ids(session, folded, RANKED + len(known))
+    phrase_ids = candidates.phrase_ids(session, folded, RANKED + len(known))
     rows = starting + _rank_rows(session, [cid for cid in phrase_ids if cid not in known]
                                  [:RANKED], filters, names_only=True)
     holding = {row.id for row in rows}
     if len(rows) < SIMILAR_BELOW:
-        rows += [row for row in _rank_rows(session, _similar_ids(session, folded), filters)
-                 if row.id not in holding]
+        similar = candidates.similar_ids(session, folded, limit=CANDIDATES,
+                                         anchored=ANCHORED_CANDIDATES)
+        rows += [row for row in _rank_rows(session, similar, filters) if row.id not in holding]
     best, total = ranked(folded, rows, holding, upto)
     listable = min(total, COUNTED)
     if len(phrase_ids) >= RANKED + len(known):  # more may hold the text than were ranked
