@@ -225,9 +225,10 @@ def _insert(connection: Connection, customers: Sequence[Searchable]) -> None:
     if customers:
         connection.execute(table.insert(), [{_key(table).name: c.id, "body": search_text(c)}
                                             for c in customers])
-        connection.execute(WORDS.insert(), [
-            dict(zip(WORD_COLUMNS, row, strict=True)) for c in customers if c.id is not None
-            for row in word_rows(c.id, c.first_name, c.last_name)])
+        words = [dict(zip(WORD_COLUMNS, row, strict=True)) for c in customers
+                 if c.id is not None for row in word_rows(c.id, c.first_name, c.last_name)]
+        if words:  # none for a name of invisible marks only (executing [] inserts a row)
+            connection.execute(WORDS.insert(), words)
 
 
 class Indexed(Searchable, Lifecycle, Protocol):

@@ -313,6 +313,16 @@ def test_names_with_invisible_marks_are_found_with_or_without_them(
             (last, Match.PREFIX)], term
 
 
+def test_a_name_of_invisible_marks_only_is_saved_with_no_name_words(engine: Engine) -> None:
+    made = create_customer(MANAGER, {"first_name": "\u200f", "last_name": "\u200d",
+                                     "email": "marks@example.com", "country": "DE"},
+                           engine=engine)
+    assert [h.customer.id for h in search_customers(MANAGER, "marks@example.com",
+                                                    engine=engine).hits] == [made.id]
+    with engine.connect() as connection:
+        assert search_index.differences(connection) == 0
+
+
 def test_the_index_and_the_query_fold_invisible_characters_alike() -> None:
     assert fold("Da\u200fvid\u200d") == fold("David") == "david"
     assert fold("Anna\u2028Maria\tX") == "anna maria x"
