@@ -1,4 +1,4 @@
-"""The served app's Streamlit settings that protect visitors."""
+"""The served app's Streamlit settings that protect visitors or keep every session fast."""
 
 from __future__ import annotations
 
@@ -13,3 +13,10 @@ CONFIG = Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml"
 def test_visitors_never_see_exception_details() -> None:
     shown = tomllib.loads(CONFIG.read_text())["client"]["showErrorDetails"]
     assert shown == ShowErrorDetailsConfigOptions.NONE.value
+
+
+def test_the_served_app_watches_no_source_files() -> None:
+    """A watcher costs every session of a busy server (see the setting's comment); a developer
+    turns it on for their own run."""
+    watcher = tomllib.loads(CONFIG.read_text())["server"]["fileWatcherType"]
+    assert watcher == "none"
