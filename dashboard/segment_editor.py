@@ -23,6 +23,8 @@ from db.segments.definition import (
     MAX_DEPTH,
     NO_VALUE_OPS,
     OP_LABELS,
+    SEGMENT_OPS,
+    SET_OPS,
     Condition,
     FieldSpec,
     Group,
@@ -153,7 +155,8 @@ def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[in
                           if node["op"] in spec.ops else 0,
                           format_func=OP_LABELS.__getitem__, key=f"{uid}:op:{field}")
     if op != node["op"]:
-        node.update(op=op, value=_fresh_value(op))
+        kept = _shape(op) == _shape(node["op"]) != "none"
+        node.update(op=op, value=node["value"] if kept else _fresh_value(op))
     with row[2]:
         node["value"] = _value(spec, op, node["value"], options, segments, f"{uid}:{field}:{op}")
     if row[3].button("", key=f"{uid}:remove", icon=":material/close:",
@@ -175,21 +178,38 @@ def _condition_rows(node: dict, options: dict[str, list[str]], segments: dict[in
     return False
 
 
+def _shape(op: str) -> str:
+    """The kind of value ``op`` takes: an operator changed for one of the same shape keeps
+    what was chosen or typed (has any of → has none of, is → is not, ≥ → ≤)."""
+    if op in NO_VALUE_OPS:
+        return "none"
+    if op in SEGMENT_OPS:
+        return "segment"
+    if op in ("in_last_days", "more_than_days_ago"):
+        return "days"
+    if op in ("between_dates", "between"):
+        return op  # two dates; two numbers
+    if op in ("in", "not_in", *SET_OPS):
+        return "list"
+    return "one"
+
+
 def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]],
            segments: dict[int, str], key: str) -> Any:
-    if op in NO_VALUE_OPS:
+    shape = _shape(op)
+    if shape == "none":
         return None
-    if op in ("in_segment", "not_in_segment"):
+    if shape == "segment":
         ids = list(segments)
         chosen = st.selectbox("Segment", ids, index=ids.index(current) if current in ids else
                               None, format_func=segments.__getitem__, key=key,
                               placeholder="Choose a saved segment")
         return chosen
-    if op in ("in_last_days", "more_than_days_ago"):
+    if shape == "days":
         days = _number_input(st, "Days", current if isinstance(current, int) else None, key,
                              min_value=1 if op == "in_last_days" else 0, step=1)
         return None if days is None else int(days)
-    if op == "between_dates":
+    if shape == "between_dates":
         first, last = (current if isinstance(current, list) and len(current) == 2 else
                        [(date.today() - timedelta(days=30)).isoformat(), date.today().isoformat()])
         picked = st.date_input("Dates", value=(date.fromisoformat(first),
@@ -203,7 +223,7 @@ def _value(spec: FieldSpec, op: str, current: Any, options: dict[str, list[str]]
     # so opening and saving a segment never drops part of it silently.
     held = current if isinstance(current, list) else [current] if current else []
     choices += [value for value in held if isinstance(value, str) and value not in choices]
-    if op in ("in", "not_in", "has_any", "has_all", "has_none"):
+    if shape == "list":
         default = list(held)
         if choices:
             return st.multiselect("Values", choices, default=default, key=key,

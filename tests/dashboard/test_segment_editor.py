@@ -134,3 +134,36 @@ def test_money_is_kept_as_exact_text_and_problems_show_beside_the_condition() ->
     at.number_input(key="n2:total_spend:between:high").set_value(20.0).run()
     assert _condition(at, 0)["value"] == ["100.00", "20.00"]
     assert [error.value for error in at.error] == [plain("The lowest value is above the highest.")]
+
+
+def test_a_new_operator_keeps_the_values_it_can_take() -> None:
+    """Turning "has any of" into "has none of", "is" into "is not" or "≥" into "≤" keeps what
+    was chosen or typed; a value of another shape (a list for "between", days for "in the last
+    N days") starts afresh."""
+    at = _open()
+    at.selectbox(key="n2:op:country").select("in").run()
+    at.multiselect(key="n2:country:in").select("DE").select("FR").run()
+    at.selectbox(key="n2:op:country").select("not_in").run()
+    assert _condition(at, 0)["value"] == ["DE", "FR"]
+    assert at.multiselect(key="n2:country:not_in").value == ["DE", "FR"]
+    at.selectbox(key="n2:op:country").select("eq").run()  # one country, not a list
+    assert _condition(at, 0)["value"] is None
+    at.selectbox(key="n2:field").select("category").run()
+    at.multiselect(key="n2:category:has_any").select("books").select("wine").run()
+    at.selectbox(key="n2:op:category").select("has_none").run()
+    assert _condition(at, 0)["value"] == ["books", "wine"]
+    at.selectbox(key="n2:field").select("total_spend").run()
+    at.selectbox(key="n2:op:total_spend").select("ge").run()
+    at.number_input(key="n2:total_spend:ge").set_value(49.9).run()
+    at.selectbox(key="n2:op:total_spend").select("le").run()
+    assert _condition(at, 0)["value"] == "49.90"
+    assert at.number_input(key="n2:total_spend:le").value == 49.9
+    at.selectbox(key="n2:op:total_spend").select("between").run()
+    assert _condition(at, 0)["value"] == [None, None]
+    at.selectbox(key="n2:field").select("created").run()
+    at.number_input(key="n2:created:in_last_days").set_value(45).run()
+    at.selectbox(key="n2:op:created").select("more_than_days_ago").run()
+    assert _condition(at, 0)["value"] == 45
+    at.number_input(key="n2:created:more_than_days_ago").set_value(0).run()
+    at.selectbox(key="n2:op:created").select("in_last_days").run()  # at least 1: emptied
+    assert _condition(at, 0)["value"] is None
