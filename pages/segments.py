@@ -25,7 +25,7 @@ from db.kpi.board import data_version
 from db.models import Segment
 from db.segments import export, preview, service, sizes
 from db.segments.definition import Group, InvalidDefinition, only_unfilled, problems
-from db.segments.membership import SegmentError, SegmentNotFound
+from db.segments.membership import SegmentChanged, SegmentError, SegmentNotFound
 from db.users.service import UserView
 
 VIEWS = ("Builder", "Saved segments", "Overlap")
@@ -211,6 +211,12 @@ def _save_form(user: UserView, definition: Group, editing: dict,
                                          kind=kind, definition=definition)
         # No Streamlit call between the commit and this: a click arriving now cannot cut it.
         editing.update(_editing(saved))
+    except SegmentChanged as error:
+        st.error(plain(error))
+        st.info("Your definition is still in the builder: save it as a new segment, or open "
+                "their version in its place.")
+        st.button("Open their version", on_click=_open, args=(editing["id"], user))
+        return
     except SEGMENT_ERRORS as error:
         st.error(plain(error))
         return

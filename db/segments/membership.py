@@ -28,6 +28,10 @@ class SegmentError(ValueError):
     """A segment cannot be saved or used as asked; the message says why, in plain words."""
 
 
+class SegmentChanged(SegmentError):
+    """Someone saved the segment after the editor opened it; nothing was saved."""
+
+
 class SegmentNotFound(LookupError):
     """No saved segment has this id (it may have been deleted)."""
 

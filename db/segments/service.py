@@ -27,7 +27,13 @@ from db.core.text import control_problem
 from db.core.types import utcnow
 from db.models import SEGMENT_KINDS, Customer, Segment, SegmentMember, SegmentSize, live
 from db.segments.definition import Group, InvalidDefinition, parse, problems
-from db.segments.membership import SegmentError, condition, load, stored_definition
+from db.segments.membership import (
+    SegmentChanged,
+    SegmentError,
+    condition,
+    load,
+    stored_definition,
+)
 from db.segments.rows import S, rows_for
 
 
@@ -256,8 +262,8 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
             segment = load(session, segment_id)
             _require_change(actor, segment)
             if segment.version != expected_version:
-                raise SegmentError("Someone saved this segment after you opened it. Reload "
-                                   "it to see their version; yours was not saved.")
+                raise SegmentChanged("Someone saved this segment after you opened it; "
+                                     "yours was not saved.")
             if _name_taken(session, name, except_id=segment_id):
                 raise SegmentError(f"A segment named “{name}” already exists.")
             before = {"name": segment.name, "description": segment.description,
@@ -297,8 +303,8 @@ def update_segment(actor: Actor, segment_id: int, *, expected_version: int, name
             session.expunge(segment)
             return segment
     except StaleDataError as error:
-        raise SegmentError("Someone saved this segment at the same moment. Reload it; "
-                           "yours was not saved.") from error
+        raise SegmentChanged("Someone saved this segment at the same moment; yours was not "
+                             "saved.") from error
 
 
 def duplicate_segment(actor: Actor, segment_id: int, *, engine: Engine | None = None

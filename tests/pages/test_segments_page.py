@@ -319,3 +319,43 @@ def test_every_number_of_a_condition_can_be_emptied(signed_in: Callable[[str], A
     assert at.number_input(key="n2:category:times").value is None
     assert any("“At least” must be" in e.value for e in at.error)
     assert at.button(key="FormSubmitter:segment_save-Save segment").disabled
+
+
+def _country_operator(at: AppTest):
+    """The operator of the one country condition (a segment opened gets new node keys)."""
+    boxes = [box for box in at.selectbox if (box.key or "").endswith(":op:country")]
+    assert len(boxes) == 1
+    return boxes[0]
+
+
+def test_a_save_over_someone_elses_offers_their_version_and_keeps_the_draft(
+        signed_in: Callable[[str], AppTest], app_db: Engine) -> None:
+    """The builder still holds the refused definition: it can be saved as new, or their
+    version opened in its place (one click, not a page reload that would lose it)."""
+    _people(app_db)
+    marketing = Actor("marketing", "marketing")
+    germans = service.save_segment(marketing, name="Germans", description="DE", kind="dynamic",
+                                   definition=Group(children=[
+                                       Condition(field="country", op="eq", value="DE")]),
+                                   engine=app_db)
+    at = _open(signed_in, "marketing")
+    at.segmented_control(key="segments_view").set_value("Saved segments").run()
+    _button(at, "Open in builder").click().run()
+    service.update_segment(marketing, germans.id, expected_version=germans.version,
+                           name="Germans", description="DE", kind="dynamic",
+                           definition=Group(children=[
+                               Condition(field="country", op="eq", value="FR")]),
+                           engine=app_db)
+    operator = _country_operator(at)
+    operator.select("ne").run()  # theirs: FR; mine: not DE
+    at.button(key="FormSubmitter:segment_save-Save changes").click().run()
+    assert at.error[0].value.startswith("Someone saved this segment after you opened it")
+    assert _country_operator(at).value == "ne"  # my definition is still here
+    _button(at, "Open their version").click().run()
+    assert not at.exception, at.exception
+    assert _country_operator(at).value == "eq"
+    assert [box.value for box in at.selectbox if (box.key or "").endswith(":country:eq")] == [
+        "FR"]
+    at.button(key="FormSubmitter:segment_save-Save changes").click().run()
+    assert not at.error
+    assert any(notice.value == "Saved “Germans”." for notice in at.success)
