@@ -266,7 +266,7 @@ def _number(spec: FieldSpec, op: str, current: Any, key: str) -> Any:
 def _fresh_value(op: str) -> Any:
     """The value a condition starts with when its operator is chosen: 30 days for the
     day-count operators, otherwise nothing (the person types it)."""
-    return 30 if op in ("in_last_days", "more_than_days_ago") else None
+    return 30 if _shape(op) == "days" else None
 
 
 def _number_input(where: Any, label: str, current: float | int | None, key: str,
