@@ -10,6 +10,12 @@ starts computing the view the page opens on (:func:`warm`) while the user reads 
 page waits for that computation instead of starting its own (:class:`db.core.background.
 Computed`). The figures do not depend on who asks, so one computation serves every role
 that may see them; the role is checked on every call, hit or not.
+
+The same view narrowed to each of the few segments saved last is warmed after it, one after
+another at the lowest CPU priority (:func:`warm_segments`): the first open of a segment's
+figures after a restart took 2.1 s on SQLite and 2.5–3.7 s on PostgreSQL at a million
+customers, 0.75–0.9 s of it computing them. The KPI page warms them too, at every new data
+version it shows, so that choosing a segment there finds its figures ready.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from db.core.engine import get_engine
 from db.core.types import utcnow
 from db.kpi import board as kpi_board
 from db.kpi.periods import as_of
+from db.segments import service as segments
 from db.segments.membership import SegmentError, SegmentNotFound
 
 if TYPE_CHECKING:
@@ -49,6 +56,7 @@ Shown = Figures | SegmentError | SegmentNotFound
 
 # Per (database, view, today, anchor, data version): the newest few.
 _FIGURES: Computed[Shown] = Computed("KPI figures", keep=32)
+WARM_SEGMENTS = 3  # how many of the segments saved last have their figures warmed
 
 
 def figures(actor: Actor, view: View, *, today: date, anchor: date, version: Hashable,
@@ -72,6 +80,22 @@ def warm(actor: Actor, version: Hashable, *, engine: Engine | None = None) -> No
     anchor = as_of(today, days.last if days else None)
     _FIGURES.start(_key(engine, View(), today, anchor, version),
                    partial(_compute, actor, View(), today, anchor, engine))
+    warm_segments(actor, version, today=today, anchor=anchor, engine=engine)
+
+
+def warm_segments(actor: Actor, version: Hashable, *, today: date, anchor: date,
+                  engine: Engine | None = None) -> None:
+    """Start computing, one after another in the background at the lowest CPU priority, the
+    page's first view narrowed to each of the :data:`WARM_SEGMENTS` segments saved last,
+    skipping those done or under way: the figures a link to a segment's KPIs, or choosing
+    it on the page, opens next."""
+    require(actor, Capability.VIEW_KPIS)
+    engine = engine or get_engine()
+    views = [View(segment_id=segment_id)
+             for segment_id in segments.recently_saved(actor, WARM_SEGMENTS, engine=engine)]
+    _FIGURES.start_in_turn([(_key(engine, view, today, anchor, version),
+                             partial(_compute, actor, view, today, anchor, engine))
+                            for view in views], nice=19)
 
 
 def forget() -> None:

@@ -4,7 +4,8 @@ filters that live in the link, so a view can be shared.
 Every figure comes from one call (:func:`db.kpi.board.dashboard`), kept with its charts by
 the choices, the day and the data version that every write changes, for every session
 (:mod:`dashboard.kpi_figures`; home starts the first view): an edit shows on the next run,
-and reruns that change nothing cost one small query.
+and reruns that change nothing cost two small queries (the data version, and the segments
+saved last, whose views the page warms so that choosing one finds its figures ready).
 
 Old data shows as it is: the date fields reach back to the first order, and when the newest
 order is older than the last 30 days the presets end on its day and the RFM grid is scored
@@ -290,6 +291,7 @@ def main() -> None:
     _tiles(board)
     _charts(board, shown.drawn, view.granularity, today, anchor)
     predictions_section(user, version)
+    kpi_figures.warm_segments(user.actor, version, today=today, anchor=anchor)
 
 
 main()

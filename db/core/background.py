@@ -14,6 +14,10 @@ may open later) can run at the lowest CPU priority (:attr:`Computed.nice`), so t
 the KPI figures, the outlook and the count of every customer started at a million-customer
 sign-in, the first one after a restart settled in 1.5–2.6 s; with the last two at nice 19 in
 1.6–2.2 s; with all three in 1.3–1.9 s, but then the KPI page waited on a slowed thread.
+
+Values that someone may ask for later, several of them, are warmed one after another in one
+thread (:meth:`Computed.start_in_turn`), so that they take one core at most however many
+there are; a page that asks for one before its turn computes it at once.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 _LOG = logging.getLogger(__name__)
@@ -39,8 +43,9 @@ class Computed(Generic[V]):
         self.keep = keep
         self.nice = nice  # the nice value its threads run at (Linux; 19: the lowest priority)
         self._values: dict[Hashable, V] = {}
-        self._running: dict[Hashable, threading.Thread] = {}
+        self._running: dict[Hashable, threading.Event] = {}  # set when the key is done
         self._failed: set[Hashable] = set()
+        self._generation = 0  # moved on by forget(): what was started before is not kept
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], V], *,
@@ -51,9 +56,9 @@ class Computed(Generic[V]):
         with self._lock:
             if key in self._values:
                 return True, self._values[key]
-            thread = self._under_way(key, compute)
-        if thread is not None:
-            thread.join(PAGE_WAIT_S if wait_s is None else wait_s)
+            done = self._under_way(key, compute)
+        if done is not None:
+            done.wait(PAGE_WAIT_S if wait_s is None else wait_s)
         with self._lock:
             return (True, self._values[key]) if key in self._values else (False, None)
 
@@ -64,9 +69,9 @@ class Computed(Generic[V]):
         with self._lock:
             if key in self._values:
                 return self._values[key]
-            thread = self._under_way(key, compute)
-        if thread is not None:
-            thread.join()
+            done = self._under_way(key, compute)
+        if done is not None:
+            done.wait()
         with self._lock:
             if key in self._values:
                 return self._values[key]
@@ -87,14 +92,33 @@ class Computed(Generic[V]):
             self._failed.discard(key)
             self._start(key, compute)
 
+    def start_in_turn(self, jobs: Sequence[tuple[Hashable, Callable[[], V]]], *,
+                      nice: int | None = None) -> None:
+        """Compute the values of ``jobs``' keys one after another in one background thread
+        (at ``nice``, default :attr:`nice`): warming several values that someone may ask for
+        later without taking more than one core. A key known, under way or failed when its
+        turn comes is skipped; a page asking for a key before its turn computes it itself."""
+        with self._lock:
+            generation = self._generation
+            jobs = [(key, compute) for key, compute in jobs if not (
+                key in self._values or key in self._running or key in self._failed)]
+        if jobs:
+            threading.Thread(target=self._in_turn, args=(jobs, generation, nice),
+                             name=self.name, daemon=True).start()
+
     def wait(self, key: Hashable, seconds: float | None = None) -> bool:
         """Wait up to ``seconds`` (default :data:`PAGE_WAIT_S`) for the computation of
         ``key`` under way; whether none is under way now."""
         with self._lock:
-            thread = self._running.get(key)
-        if thread is not None:
-            thread.join(PAGE_WAIT_S if seconds is None else seconds)
+            done = self._running.get(key)
+        if done is not None:
+            done.wait(PAGE_WAIT_S if seconds is None else seconds)
         return not self.running(key)
+
+    def known(self, key: Hashable) -> bool:
+        """Whether the value of ``key`` is known (kept)."""
+        with self._lock:
+            return key in self._values
 
     def running(self, key: Hashable) -> bool:
         """Whether the value of ``key`` is being computed."""
@@ -110,28 +134,30 @@ class Computed(Generic[V]):
         """Wait for the computations under way, then drop every value and failure (a
         database emptied or restored can reach a key seen before: tests, a restore)."""
         with self._lock:
-            threads = list(self._running.values())
-        for thread in threads:
-            thread.join()
+            self._generation += 1
+            running = list(self._running.values())
+        for done in running:
+            done.wait()
         with self._lock:
             self._values.clear()
             self._failed.clear()
 
-    def _under_way(self, key: Hashable, compute: Callable[[], V]) -> threading.Thread | None:
-        """The computation of ``key`` under way, started now unless it failed before; the
-        caller holds the lock."""
-        thread = self._running.get(key)
-        if thread is None and key not in self._failed:
-            thread = self._start(key, compute)
-        return thread
+    def _under_way(self, key: Hashable, compute: Callable[[], V]) -> threading.Event | None:
+        """The event set when the computation of ``key`` under way is done, started now
+        unless it failed before; the caller holds the lock."""
+        done = self._running.get(key)
+        if done is None and key not in self._failed:
+            done = self._start(key, compute)
+        return done
 
-    def _start(self, key: Hashable, compute: Callable[[], V]) -> threading.Thread:
-        """Start the computation of ``key``; the caller holds the lock."""
-        thread = threading.Thread(target=self._compute, args=(key, compute),
-                                  name=self.name, daemon=True)
-        self._running[key] = thread
-        thread.start()
-        return thread
+    def _start(self, key: Hashable, compute: Callable[[], V]) -> threading.Event:
+        """Start the computation of ``key`` in a thread of its own; the caller holds the
+        lock."""
+        done = self._running[key] = threading.Event()
+        threading.Thread(target=self._run, args=(key, compute, done, self._generation,
+                                                 self.nice),
+                         name=self.name, daemon=True).start()
+        return done
 
     def _keep(self, key: Hashable, value: V) -> None:
         """Keep ``value`` as the newest; the caller holds the lock."""
@@ -140,21 +166,39 @@ class Computed(Generic[V]):
         while len(self._values) > self.keep:
             del self._values[next(iter(self._values))]
 
-    def _compute(self, key: Hashable, compute: Callable[[], V]) -> None:
-        if self.nice:
+    def _in_turn(self, jobs: list[tuple[Hashable, Callable[[], V]]], generation: int,
+                 nice: int | None) -> None:
+        for key, compute in jobs:
+            with self._lock:
+                if (self._generation != generation or key in self._values
+                        or key in self._running or key in self._failed):
+                    continue
+                done = self._running[key] = threading.Event()
+            self._run(key, compute, done, generation, self.nice if nice is None else nice)
+
+    def _run(self, key: Hashable, compute: Callable[[], V], done: threading.Event,
+             generation: int, nice: int) -> None:
+        """Compute the value of ``key`` in this thread (lowered to ``nice``), keep it unless
+        :meth:`forget` was called since it started, and set ``done``."""
+        if nice:
             # Linux takes a thread's id here and lowers that thread only; elsewhere it
-            # keeps the server's priority.
+            # keeps the server's priority. A thread cannot be raised again (without
+            # privileges), so a thread computing in turn is lowered once for all its keys.
             with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         try:
             value = compute()
         except Exception:  # the page says it failed
             _LOG.exception("computing %s in the background failed", self.name)
             with self._lock:
-                self._failed.add(key)
+                if self._generation == generation:
+                    self._failed.add(key)
         else:
             with self._lock:
-                self._keep(key, value)
+                if self._generation == generation:
+                    self._keep(key, value)
         finally:
             with self._lock:
-                self._running.pop(key, None)
+                if self._running.get(key) is done:
+                    del self._running[key]
+            done.set()

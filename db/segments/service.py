@@ -389,6 +389,17 @@ def segment_names(actor: Actor, *, usable_in: int | None = None,
         return {segment_id: name for segment_id, name in connection.execute(query)}
 
 
+def recently_saved(actor: Actor, limit: int, *, engine: Engine | None = None) -> list[int]:
+    """The ids of the ``limit`` segments saved last, newest first: the ones most likely to be
+    opened next, for warming their figures (cheap: nothing is evaluated)."""
+    require(actor, Capability.SEGMENTS)
+    segments = table_of(Segment).c
+    query = (select(segments.id).order_by(segments.updated_at.desc(), segments.id.desc())
+             .limit(limit))
+    with (engine or get_engine()).connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
 def catalogue_stamp(actor: Actor, *, engine: Engine | None = None) -> tuple[int, str]:
     """(how many segments, latest change): changes whenever a segment is saved or deleted,
     so a page can cache the costly list of sizes until then."""

@@ -116,3 +116,69 @@ def test_a_low_priority_computation_lowers_its_own_thread_only() -> None:
     assert low.value("v1", own_nice) == 19
     assert normal.value("v1", own_nice) == server
     assert own_nice() == server  # the thread that asked keeps its priority
+
+
+def test_values_warmed_in_turn_run_one_after_another_in_one_thread() -> None:
+    first_release, first_calls, first = _held("first")
+    threads: list[int] = []
+    started = {key: threading.Event() for key in "bc"}
+
+    def next_one(key: str) -> Callable[[], str]:
+        def compute() -> str:
+            threads.append(threading.get_ident())
+            started[key].set()
+            return key * 2
+        return compute
+
+    computed: Computed[str] = Computed("test")
+    computed.start_in_turn([("a", first), ("b", next_one("b")), ("c", next_one("c"))])
+    assert not started["b"].wait(0.2)  # waits for the first, not beside it
+    assert computed.running("a") and not computed.running("b")
+    first_release.set()
+    assert started["c"].wait(10) and computed.wait("c", 10)
+    assert all(computed.known(key) for key in "abc")
+    assert [computed.get(key, str, wait_s=0) for key in "abc"] == [
+        (True, "first"), (True, "bb"), (True, "cc")]
+    assert first_calls == ["run"] and len(set(threads)) == 1
+
+
+def test_a_value_asked_for_before_its_turn_is_computed_once_by_the_asker() -> None:
+    release, _, slow = _held("first")
+    calls: list[str] = []
+
+    def counted() -> str:
+        calls.append(threading.current_thread().name)
+        return "second"
+
+    computed: Computed[str] = Computed("test")
+    computed.start_in_turn([("a", slow), ("b", counted)])
+    assert computed.value("b", counted) == "second"  # not made to wait for "a"
+    release.set()
+    assert computed.wait("a", 10)
+    assert computed.get("b", str, wait_s=0) == (True, "second") and len(calls) == 1
+
+
+def test_forget_stops_the_values_in_turn_and_keeps_none_started_before() -> None:
+    release, _, slow = _held("old")
+    computed: Computed[str] = Computed("test")
+    later: list[str] = []
+    computed.start_in_turn([("a", slow), ("b", lambda: later.append("b") or "b")])
+    assert not computed.wait("a", 0.1)
+    threading.Timer(0.2, release.set).start()
+    computed.forget()  # waits for "a", and drops it
+    assert computed.get("a", lambda: "new", wait_s=10) == (True, "new")
+    assert not computed.running("b") and computed.get("b", lambda: "asked", wait_s=10) == (
+        True, "asked")
+    assert later == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's nice is Linux's")
+def test_values_in_turn_run_at_the_priority_asked_for() -> None:
+    def own_nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    computed: Computed[int] = Computed("test")
+    computed.start_in_turn([("a", own_nice), ("b", own_nice)], nice=19)
+    assert computed.wait("a", 10) and computed.wait("b", 10)
+    assert computed.get("a", own_nice, wait_s=0) == (True, 19)
+    assert computed.get("b", own_nice, wait_s=0) == (True, 19)

@@ -3,6 +3,7 @@ warmed, the role checked on every call, a deleted segment answered with its erro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -86,3 +87,37 @@ def test_a_deleted_segment_is_answered_with_its_error(engine: Engine,
     shown = kpi_figures.figures(MANAGER, View(segment_id=999_999), today=TODAY, anchor=TODAY,
                                 version=kpi_board.data_version(engine=engine), engine=engine)
     assert isinstance(shown, SegmentNotFound)
+
+
+def test_the_segments_saved_last_are_warmed_after_the_first_view(
+        engine: Engine, shop: list[Actor], monkeypatch: pytest.MonkeyPatch) -> None:
+    from db.segments import service as segments
+    from db.segments.definition import Condition, Group
+
+    monkeypatch.setattr(kpi_figures, "WARM_SEGMENTS", 2)
+    ids = [segments.save_segment(
+        MANAGER, name=f"From {country}", description=None, kind="dynamic",
+        definition=Group(children=[Condition(field="country", op="eq", value=country)]),
+        engine=engine).id for country in ("DE", "FR", "NL")]
+    version = kpi_board.data_version(engine=engine)
+    today = utcnow().date()
+    days = kpi_board.order_days(MANAGER, engine=engine)
+    anchor = as_of(today, days.last if days else None)
+    kpi_figures.warm(MANAGER, version, engine=engine)
+    for segment_id in (ids[2], ids[1]):  # the two saved last, by their own turn
+        key = kpi_figures._key(engine, View(segment_id=segment_id), today, anchor, version)
+        deadline = utcnow().timestamp() + 30
+        while not kpi_figures._FIGURES.known(key):
+            assert utcnow().timestamp() < deadline, "not warmed"
+            time.sleep(0.05)
+    assert len(shop) == 3  # the first view and the two segments, nothing more
+    shown = kpi_figures.figures(Actor("admin", "admin"), View(segment_id=ids[2]), today=today,
+                                anchor=anchor, version=version, engine=engine)
+    assert isinstance(shown, kpi_figures.Figures) and len(shop) == 3
+    view = View(segment_id=ids[2])
+    direct = kpi_board.dashboard(MANAGER, view.resolve(anchor), view.granularity,
+                                 view.filters, today=today, as_of=anchor, engine=engine)
+    assert shown.board.sales == direct.sales and shown.board.sales.orders > 0
+    with pytest.raises(PermissionDenied):
+        kpi_figures.warm_segments(Actor("marketing", "marketing"), version, today=today,
+                                  anchor=anchor, engine=engine)

@@ -3,6 +3,7 @@ keeps its choices in the link, and shows a write on the next run."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -98,6 +99,34 @@ def test_filters_and_a_segment_narrow_the_figures(signed_in: Callable[[str], App
     assert at.query_params["segment"] == str(segment.id)
     assert int(_metric(at, "Active customers").replace(",", "")) < int(
         everyone.replace(",", ""))
+
+
+def test_the_page_warms_the_segments_saved_last_so_choosing_one_waits_for_none(
+        signed_in: Callable[[str], AppTest], shop: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    narrowed: list[int | None] = []  # the segment of each computation of the figures
+    real = kpi_board.dashboard
+
+    def counted(actor: Actor, *args: Any, **kwargs: Any) -> kpi_board.Dashboard:
+        narrowed.append(args[2].segment_id)
+        return real(actor, *args, **kwargs)
+
+    at = signed_in("manager")
+    # Saved after the sign-in (a new data version), so that home warmed nothing of it.
+    segment = segments.save_segment(ADMIN, name="Big spenders", description=None,
+                                    kind="dynamic", definition=Group(children=[Condition(
+                                        field="total_spend", op="ge", value="500")]),
+                                    engine=shop)
+    monkeypatch.setattr(kpi_board, "dashboard", counted)
+    at.switch_page(KPI_PAGE).run()
+    assert not at.exception, at.exception
+    deadline = time.monotonic() + 60
+    while segment.id not in narrowed:  # computed in the background, once the page showed
+        assert time.monotonic() < deadline, "the page did not warm the saved segment"
+        time.sleep(0.05)
+    at.selectbox(key="kpi_segment").select(segment.id).run()
+    assert not at.exception, at.exception
+    assert narrowed.count(segment.id) == 1  # the page showed the warmed figures
 
 
 def test_custom_dates_are_checked_and_an_empty_period_says_so(
