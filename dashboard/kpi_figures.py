@@ -78,24 +78,24 @@ def warm(actor: Actor, version: Hashable, *, engine: Engine | None = None) -> No
     today = utcnow().date()
     days = kpi_board.order_days(actor, engine=engine)
     anchor = as_of(today, days.last if days else None)
-    _FIGURES.start(_key(engine, View(), today, anchor, version),
-                   partial(_compute, actor, View(), today, anchor, engine))
-    warm_segments(actor, version, today=today, anchor=anchor, engine=engine)
+    first = _key(engine, View(), today, anchor, version)
+    _FIGURES.start(first, partial(_compute, actor, View(), today, anchor, engine))
+    warm_segments(actor, version, today=today, anchor=anchor, engine=engine, after=first)
 
 
 def warm_segments(actor: Actor, version: Hashable, *, today: date, anchor: date,
-                  engine: Engine | None = None) -> None:
-    """Start computing, one after another in the background at the lowest CPU priority, the
-    page's first view narrowed to each of the :data:`WARM_SEGMENTS` segments saved last,
-    skipping those done or under way: the figures a link to a segment's KPIs, or choosing
-    it on the page, opens next."""
+                  engine: Engine | None = None, after: Hashable | None = None) -> None:
+    """Start computing, one after another in the background at the lowest CPU priority and
+    after the computation of the key ``after`` under way, the page's first view narrowed to
+    each of the :data:`WARM_SEGMENTS` segments saved last, skipping those done or under way:
+    the figures a link to a segment's KPIs, or choosing it on the page, opens next."""
     require(actor, Capability.VIEW_KPIS)
     engine = engine or get_engine()
     views = [View(segment_id=segment_id)
              for segment_id in segments.recently_saved(actor, WARM_SEGMENTS, engine=engine)]
     _FIGURES.start_in_turn([(_key(engine, view, today, anchor, version),
                              partial(_compute, actor, view, today, anchor, engine))
-                            for view in views], nice=19)
+                            for view in views], nice=19, after=after)
 
 
 def forget() -> None:

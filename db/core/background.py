@@ -93,17 +93,21 @@ class Computed(Generic[V]):
             self._start(key, compute)
 
     def start_in_turn(self, jobs: Sequence[tuple[Hashable, Callable[[], V]]], *,
-                      nice: int | None = None) -> None:
+                      nice: int | None = None, after: Hashable | None = None) -> None:
         """Compute the values of ``jobs``' keys one after another in one background thread
-        (at ``nice``, default :attr:`nice`): warming several values that someone may ask for
-        later without taking more than one core. A key known, under way or failed when its
-        turn comes is skipped; a page asking for a key before its turn computes it itself."""
+        (at ``nice``, default :attr:`nice`), once the computation of ``after`` under way (if
+        any) is done: warming several values that someone may ask for later without taking
+        more than one core, nor the core of a value asked for sooner. (A low priority does
+        not reach a database server's own processes: on PostgreSQL the queries run at full
+        priority whatever the thread's.) A key known, under way or failed when its turn
+        comes is skipped; a page asking for a key before its turn computes it itself."""
         with self._lock:
             generation = self._generation
+            first = self._running.get(after)
             jobs = [(key, compute) for key, compute in jobs if not (
                 key in self._values or key in self._running or key in self._failed)]
         if jobs:
-            threading.Thread(target=self._in_turn, args=(jobs, generation, nice),
+            threading.Thread(target=self._in_turn, args=(jobs, generation, nice, first),
                              name=self.name, daemon=True).start()
 
     def wait(self, key: Hashable, seconds: float | None = None) -> bool:
@@ -167,7 +171,9 @@ class Computed(Generic[V]):
             del self._values[next(iter(self._values))]
 
     def _in_turn(self, jobs: list[tuple[Hashable, Callable[[], V]]], generation: int,
-                 nice: int | None) -> None:
+                 nice: int | None, first: threading.Event | None) -> None:
+        if first is not None:
+            first.wait()
         for key, compute in jobs:
             with self._lock:
                 if (self._generation != generation or key in self._values

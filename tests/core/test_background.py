@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -182,3 +183,25 @@ def test_values_in_turn_run_at_the_priority_asked_for() -> None:
     assert computed.wait("a", 10) and computed.wait("b", 10)
     assert computed.get("a", own_nice, wait_s=0) == (True, 19)
     assert computed.get("b", own_nice, wait_s=0) == (True, 19)
+
+
+def test_values_in_turn_wait_for_the_value_under_way_they_follow() -> None:
+    release, _, slow = _held("first view")
+    started = threading.Event()
+
+    def segment() -> str:
+        started.set()
+        return "segment"
+
+    computed: Computed[str] = Computed("test")
+    computed.start("view", slow)
+    computed.start_in_turn([("segment", segment)], after="view")
+    assert not started.wait(0.2)  # not beside the value asked for sooner
+    release.set()
+    assert started.wait(10) and computed.wait("segment", 10)
+    assert computed.get("segment", str, wait_s=0) == (True, "segment")
+    computed.start_in_turn([("other", lambda: "at once")], after="nothing under way")
+    deadline = time.monotonic() + 10
+    while not computed.known("other"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
