@@ -205,3 +205,16 @@ def test_values_in_turn_wait_for_the_value_under_way_they_follow() -> None:
     while not computed.known("other"):
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+def test_a_page_waits_a_moment_from_the_computations_start_not_from_its_own_ask() -> None:
+    release, _, slow = _held("outlook")
+    computed: Computed[str] = Computed("test")
+    computed.start("v1", slow)  # warmed at sign-in
+    time.sleep(1.0)  # the user reads home, then opens the page
+    asked = time.monotonic()
+    assert computed.get("v1", slow, wait_s=1.2) == (False, None)
+    # Running for a second already: a slow one, so the page shows the rest now.
+    assert time.monotonic() - asked < 0.9
+    release.set()
+    assert computed.get("v1", slow, wait_s=10) == (True, "outlook")
