@@ -383,7 +383,10 @@ def browser(path: Path | None, size: int, repeat: int, url: str | None = None) -
              f"{report['orders']:,} orders. `python -m bench --scenarios browser` "
              "(`bench/browser.py`): the app served by `streamlit run`, Debian's Chromium "
              "driven by Playwright; settled = `[data-testid=\"stApp\"]` not running and "
-             "stable for 300 ms, from the click (or, for a link, the navigation start). Per "
+             "stable for 300 ms, from the click (or, for a link, the navigation start); "
+             "drawn = the later of settled, the end of the browser's last long task (50 "
+             "ms or more: drawing charts and tables) and the last element added or "
+             "removed, once 500 ms passed without either. Per "
              "role the app's server is restarted: cold = the first pass after the start "
              f"({cache} warm), warm = median of the next {report['repeat']} passes, each a "
              "new browser session (sign-in, every menu page in menu order; for the manager "
@@ -392,8 +395,9 @@ def browser(path: Path | None, size: int, repeat: int, url: str | None = None) -
              "opened by link). db = the calls behind the step in a fresh "
              "process (first call / median of the next three), where one exists. Target: "
              "warm < 1 s, cold < 2 s.",
-             "", "| role | step | cold s | warm s | db first s | db warm s |",
-             "|---|---|---:|---:|---:|---:|"]
+             "", "| role | step | cold s | warm s | drawn cold s | drawn warm s | db first s "
+             "| db warm s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
 
     def seconds(value: float | None) -> str:
         return "timeout" if value is None else f"{value:.2f}"
@@ -403,6 +407,8 @@ def browser(path: Path | None, size: int, repeat: int, url: str | None = None) -
             level = db.get(step) or db.get(step.removesuffix(": first open")) or {}
             lines.append(f"| {role} | {step} | {seconds(timing['cold_s'])} | "
                          f"{seconds(timing['warm_s'])} | "
+                         f"{seconds(timing.get('drawn_cold_s'))} | "
+                         f"{seconds(timing.get('drawn_warm_s'))} | "
                          f"{seconds(level['first_s']) if level else '—'} | "
                          f"{seconds(level['median_s']) if level else '—'} |")
     what = "file" if engine == "SQLite" else "database"

@@ -49,3 +49,16 @@ def test_a_new_engine_section_goes_right_after_its_sqlite_one() -> None:
     again = merge_sections(merged, {"## Browser (PostgreSQL)": ["## Browser (PostgreSQL)", "q"]})
     assert list(again) == list(merged)
     assert again["## Browser (PostgreSQL)"][1] == "q"
+
+
+def test_a_steps_figures_keep_settled_and_drawn_apart_and_a_timeout_shows() -> None:
+    from bench.browser import Settled, _figures
+
+    figures = _figures([Settled(1.5, 2.2), Settled(0.5, 1.1), Settled(0.7, 1.6),
+                        Settled(0.6, 1.0)])
+    assert figures["cold_s"] == 1.5 and figures["drawn_cold_s"] == 2.2
+    assert figures["warm_s"] == 0.6 and figures["drawn_warm_s"] == 1.1
+    assert figures["drawn_warm_runs"] == [1.1, 1.6, 1.0]
+    timed_out = _figures([Settled(1.0, None), Settled(0.5, None)])
+    assert timed_out["drawn_cold_s"] is None and timed_out["drawn_warm_s"] is None
+    assert timed_out["warm_s"] == 0.5
