@@ -7,6 +7,11 @@ the choices, the day and the data version that every write changes, for every se
 and reruns that change nothing cost two small queries (the data version, and the segments
 saved last, whose views the page warms so that choosing one finds its figures ready).
 
+Below the tiles the charts sit in tabs (Sales, Customers, Engagement, Predictions), and only
+the open tab runs: drawing all eleven charts and three tables took the browser 1.6–1.8 s
+after the script had ended (at any size of database), so the page was not usable for that
+long; a tab's figures are computed with the rest, so switching tabs costs a rerun.
+
 Old data shows as it is: the date fields reach back to the first order, and when the newest
 order is older than the last 30 days the presets end on its day and the RFM grid is scored
 there (:func:`db.kpi.periods.as_of`), with a note saying so.
@@ -35,7 +40,8 @@ from db.segments import service as segments
 ANY_SEGMENT = "All customers"
 KEYS = {"period": "kpi_period", "first": "kpi_first", "last": "kpi_last",
         "granularity": "kpi_by", "countries": "kpi_countries", "channels": "kpi_channels",
-        "categories": "kpi_categories", "segment": "kpi_segment"}
+        "categories": "kpi_categories", "segment": "kpi_segment", "tab": "kpi_tab"}
+TABS = ("Sales", "Customers", "Engagement", "Predictions")
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -173,8 +179,7 @@ def _chart(title: str, drawn: Drawn, what: str, empty: str) -> None:
     _download(drawn.download, what)
 
 
-def _charts(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: str,
-            today: date, anchor: date) -> None:
+def _sales(drawn: dict[str, Drawn], granularity: str) -> None:
     by = f"-by-{granularity}"
     left, right = st.columns(2)
     for column, measure, title in ((left, "revenue_cents", "Revenue"),
@@ -187,8 +192,19 @@ def _charts(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: st
                "over yet — whose days the tooltip names.")
     left, right = st.columns(2)
     with left:
+        _chart("Revenue by category", drawn["revenue-by-category"], "revenue-by-category",
+               "No orders in this period.")
+    with right:
+        _chart("Revenue by channel", drawn["revenue-by-channel"], "revenue-by-channel",
+               "No orders in this period.")
+
+
+def _customers(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: str,
+               today: date, anchor: date) -> None:
+    left, right = st.columns(2)
+    with left:
         _chart("New and returning customers", drawn["new-and-returning"],
-               "new-and-returning" + by, "No customer ordered in this period.")
+               f"new-and-returning-by-{granularity}", "No customer ordered in this period.")
     with right:
         _chart("Customers by country", drawn["customers-by-country"], "customers-by-country",
                "No customer ordered in this period.")
@@ -197,13 +213,6 @@ def _charts(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: st
            "No customer placed a first order in this period's months that are over.")
     if cohorts["share"].isna().any():
         st.caption("Months not over yet are left empty.")
-    left, right = st.columns(2)
-    with left:
-        _chart("Revenue by category", drawn["revenue-by-category"], "revenue-by-category",
-               "No orders in this period.")
-    with right:
-        _chart("Revenue by channel", drawn["revenue-by-channel"], "revenue-by-channel",
-               "No orders in this period.")
     # The grid takes the wider column, so that its group names fit their cells.
     left, right = st.columns([3, 2])
     with left:
@@ -221,18 +230,24 @@ def _charts(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: st
             st.dataframe(groups, hide_index=True, width="stretch", column_config={
                 "group": "Group", "customers": st.column_config.NumberColumn(
                     "Customers", format="localized")})
+    _top(board.top_customers, drawn["top-customers"])
+
+
+def _engagement(board: kpi_board.Dashboard, drawn: dict[str, Drawn], granularity: str) -> None:
     left, right = st.columns(2)
     with left:
-        _chart("NPS over time", drawn["nps"], "nps" + by, "No survey answers in this period.")
+        _chart("NPS over time", drawn["nps"], f"nps-by-{granularity}",
+               "No survey answers in this period.")
     with right:
         kinds = board.engagement.interactions
-        if kinds:
-            st.subheader("Contacts by kind")
-            st.dataframe(pd.DataFrame({"kind": list(kinds), "contacts": list(kinds.values())}),
-                         hide_index=True, width="stretch", column_config={
-                             "kind": "Contact kind", "contacts": st.column_config.NumberColumn(
-                                 "Contacts", format="localized")})
-    _top(board.top_customers, drawn["top-customers"])
+        st.subheader("Contacts by kind")
+        if not kinds:
+            st.info("No contacts in this period.")
+            return
+        st.dataframe(pd.DataFrame({"kind": list(kinds), "contacts": list(kinds.values())}),
+                     hide_index=True, width="stretch", column_config={
+                         "kind": "Contact kind", "contacts": st.column_config.NumberColumn(
+                             "Contacts", format="localized")})
 
 
 def _top(top: pd.DataFrame, drawn: Drawn) -> None:
@@ -289,8 +304,21 @@ def main() -> None:
         st.info("No orders, answers or contacts in this period for these filters. "
                 "Choose a longer period or fewer filters.")
     _tiles(board)
-    _charts(board, shown.drawn, view.granularity, today, anchor)
-    predictions_section(user, version)
+    sales, customers, engagement, predictions = st.tabs(TABS, key=KEYS["tab"],
+                                                        on_change="rerun")
+    # Only the open tab runs, so the browser draws its charts alone (see the module).
+    if sales.open:
+        with sales:
+            _sales(shown.drawn, view.granularity)
+    if customers.open:
+        with customers:
+            _customers(board, shown.drawn, view.granularity, today, anchor)
+    if engagement.open:
+        with engagement:
+            _engagement(board, shown.drawn, view.granularity)
+    if predictions.open:
+        with predictions:
+            predictions_section(user, version)
     kpi_figures.warm_segments(user.actor, version, today=today, anchor=anchor)
 
 

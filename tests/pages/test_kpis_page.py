@@ -74,9 +74,20 @@ def test_every_preset_renders_tiles_and_charts(signed_in: Callable[[str], AppTes
         assert _metric(at, "Revenue").startswith("€")
         assert int(_metric(at, "Active customers").replace(",", "")) > 0
         assert at.query_params["period"] == period
-    headers = [header.value for header in at.subheader]
-    assert {"Revenue", "Orders", "Cohort retention", "RFM grid (today)",
-            "Top 20 customers by revenue in the period"} <= set(headers)
+    sales = [header.value for header in at.subheader]
+    assert {"Revenue", "Orders", "Revenue by category", "Revenue by channel"} <= set(sales)
+    assert "Cohort retention" not in sales  # only the open tab runs
+    at.session_state["kpi_tab"] = "Customers"
+    at.run()
+    assert not at.exception, at.exception
+    customers = [header.value for header in at.subheader]
+    assert {"New and returning customers", "Customers by country", "Cohort retention",
+            "RFM grid (today)", "Top 20 customers by revenue in the period"} <= set(customers)
+    assert "Revenue by channel" not in customers
+    at.session_state["kpi_tab"] = "Engagement"
+    at.run()
+    assert {"NPS over time", "Contacts by kind"} <= {h.value for h in at.subheader}
+    assert at.query_params["period"] == list(PRESETS)[-1]  # the view stays as it was
 
 
 def test_filters_and_a_segment_narrow_the_figures(signed_in: Callable[[str], AppTest],

@@ -24,6 +24,7 @@ NO_FIT = "No predictions yet: the model has not been fitted"
 
 def _open(signed_in: Callable[[str], AppTest], role: str) -> AppTest:
     at = signed_in(role)
+    at.session_state["kpi_tab"] = "Predictions"
     at.switch_page(KPI_PAGE).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -115,6 +116,7 @@ def test_home_starts_the_outlook_the_kpi_page_shows(
     monkeypatch.setattr(outlook_module, "outlook", counted)
     at = started_by_home("manager", computed)  # before anyone opened the KPI page
     assert computed == ["manager"], "home did not start the predictions outlook"
+    at.session_state["kpi_tab"] = "Predictions"
     at.switch_page(KPI_PAGE).run()
     assert "Predicted revenue, next 90 days" in [m.label for m in at.metric]
     assert computed == ["manager"]
