@@ -68,6 +68,11 @@ def _start_from_link(today: date, anchor: date, options: dict[str, list[str]],
     known = {name: set(values) for name, values in options.items()}
     view, notes = kpi_view.from_params(st.query_params.to_dict(), today=today, options=known,
                                        segments=segment_names.keys())
+    tab = st.query_params.get("tab")
+    if tab in TABS:
+        st.session_state[KEYS["tab"]] = tab
+    elif tab is not None:
+        notes.append(f"Unknown tab “{tab}”: showing {TABS[0]}.")
     st.session_state["kpi_notes"] = notes
     period = view.resolve(anchor)
     st.session_state.update({
@@ -75,6 +80,13 @@ def _start_from_link(today: date, anchor: date, options: dict[str, list[str]],
         KEYS["granularity"]: view.granularity, KEYS["countries"]: list(view.countries),
         KEYS["channels"]: list(view.channels), KEYS["categories"]: list(view.categories),
         KEYS["segment"]: view.segment_id})
+
+
+def _tab_param() -> dict[str, str]:
+    """The open tab as the link names it; none for the first, so a plain link stays short.
+    A link (or a reload) then opens the tab that was shown, not always the first."""
+    tab = st.session_state.get(KEYS["tab"])
+    return {"tab": tab} if tab in TABS[1:] else {}
 
 
 def _make_custom() -> None:
@@ -287,7 +299,7 @@ def main() -> None:
     view = _choices(today, anchor, days, options, segment_names)
     if view is None:
         return
-    st.query_params.from_dict(kpi_view.to_params(view))
+    st.query_params.from_dict(kpi_view.to_params(view) | _tab_param())
     with st.spinner("Computing the figures…"):
         shown = kpi_figures.figures(user.actor, view, today=today, anchor=anchor,
                                     version=version)

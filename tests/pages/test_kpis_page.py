@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import plain
 from db.core.access import Actor
 from db.core.types import utcnow
 from db.customers import orders
@@ -172,6 +173,36 @@ def test_a_shared_link_opens_its_view_and_bad_parts_are_named(
     assert at.multiselect(key="kpi_countries").value == ["DE"]
     notes = " ".join(w.value for w in at.warning)
     assert "XX" in notes and "#999" in notes
+
+
+def test_the_open_tab_is_in_the_link_and_a_link_opens_it(
+        signed_in: Callable[[str], AppTest], shop: Engine) -> None:
+    at = _open(signed_in)
+    assert "tab" not in at.query_params  # the first tab keeps a plain link
+    at.session_state["kpi_tab"] = "Customers"
+    at.run()
+    assert at.query_params["tab"] == "Customers"
+    at.multiselect(key="kpi_countries").select("DE").run()
+    assert (at.query_params["tab"], at.query_params["country"]) == ("Customers", "DE")
+    at.session_state["kpi_tab"] = "Sales"
+    at.run()
+    assert "tab" not in at.query_params
+
+    shared = signed_in("manager")  # a colleague opens the link
+    shared.query_params.update({"period": "last_30", "tab": "Engagement"})
+    shared.switch_page(KPI_PAGE).run()
+    assert not shared.exception, shared.exception
+    assert {"NPS over time", "Contacts by kind"} <= {h.value for h in shared.subheader}
+    assert shared.query_params["tab"] == "Engagement"
+
+    odd = signed_in("manager")
+    odd.query_params.update({"tab": "<b>Nope</b>"})
+    odd.switch_page(KPI_PAGE).run()
+    assert not odd.exception, odd.exception
+    assert "Revenue by category" in {h.value for h in odd.subheader}
+    # Named as typed, shown literally (escaped for Markdown), never as markup.
+    assert any(plain("<b>Nope</b>") in w.value and "Sales" in w.value for w in odd.warning)
+    assert "tab" not in odd.query_params
 
 
 def test_a_new_order_shows_on_the_next_run(signed_in: Callable[[str], AppTest],
