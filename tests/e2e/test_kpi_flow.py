@@ -1,5 +1,5 @@
 """The KPI page in Chromium: the charts draw, a filter changes a tile and the link, and the
-link opens the same view again; downloads are in euros, named and
+link opens the same view again, on the tab that was open; downloads are in euros, named and
 formula-safe."""
 
 from __future__ import annotations
@@ -72,6 +72,14 @@ def test_charts_draw_and_a_filter_changes_a_tile(page: Page, app_url: str,
     expect(page.get_by_role("heading", name="Revenue by channel")).to_have_count(0)
     expect(charts).to_have_count(4)
     expect(charts.last.locator("canvas, svg").first).to_be_visible()
+    # The open tab is in the link: a reload stays on it, with the filter.
+    expect(page).to_have_url(f"{app_url}/kpis?period=last_90&by=week&country={country}"
+                             "&tab=Customers")
+    page.reload()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Cohort retention")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Orders").first
+           ).to_contain_text(narrowed)
     page.get_by_role("tab", name="Predictions").click()
     expect(page.get_by_role("heading", name="Predictions", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Cohort retention")).to_have_count(0)
