@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from datetime import date
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.migration import MigrationContext
@@ -44,7 +46,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head == "0016_name_words"
+    assert head == "0017_spelt_out_letters"
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
 
@@ -114,6 +116,58 @@ def test_name_words_are_filled_from_the_index_as_the_write_path_writes_them(
     with engine.begin() as connection:
         filled = connection.execute(select(search_index.WORDS)).all()
         assert sorted(filled) == sorted(r for r in written if r.customer_id != barred)
+        assert search_index.differences(connection) == 1
+        search_index.rebuild(connection)
+        assert search_index.differences(connection) == 0
+
+
+def _fold_before_0017(value: str) -> str:
+    """What the application's folding was before letters were spelt out (frozen here)."""
+    value = search_index.visible(value)
+    value = value.replace("ł", "l").replace("Ł", "L").replace("ß", "ss").replace("ø", "o")
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def test_names_folded_before_letters_were_spelt_out_are_folded_as_the_write_path_folds(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0017 cannot fold (no application code in a migration): it spells out the stored
+    name and city. That must give what the write path writes now, with the e-mail and
+    reference left as typed; a name with a vertical bar is left for the rebuild."""
+    load_demo_data(engine, customers=20, seed=7, as_of=date(2026, 6, 1))
+    for first, last, fields in [
+            ("Søren", "Østergaard", {"city": "Ærøskøbing", "external_ref": "ØRS-Æ1",
+                                     "email": "soren@example.dk", "phone": "+45 32 12 34 56"}),
+            ("Bo", "Bø Ørsted", {}), ("Đorđe", "Đurić", {"city": "Đakovo"}),
+            ("ÞÓRA", "Œuvray", {"external_ref": "Œ-7"})]:
+        factories.customer(engine, first, last, **fields)
+    barred = factories.customer(engine, "Øystein", "Lie ｜ Ås").id
+    def rows() -> tuple[list[object], list[object]]:
+        table = search_index.bulk_table(engine.dialect.name)
+        with engine.connect() as connection:
+            return (sorted(connection.execute(select(table)).all()),
+                    sorted(connection.execute(select(search_index.WORDS)).all()))
+    written = rows()
+    command.downgrade(alembic_config(database_url), "0016_name_words")
+    monkeypatch.setattr(search_index, "_fold_any", _fold_before_0017)
+    search_index.fold_name.cache_clear()
+    with engine.begin() as connection:
+        search_index.rebuild(connection)  # the index as the old folding wrote it
+    monkeypatch.undo()
+    search_index.fold_name.cache_clear()
+    old = rows()
+    assert any("østergaard" in body and "ørs-æ1" in body for _, body in old[0])
+    upgrade(database_url)
+    bodies, words = rows()
+    barred_body = {key: body for key, body in written[0]}[barred]
+    assert [row for row in bodies if row[0] != barred] == [
+        row for row in written[0] if row[0] != barred]
+    assert [row for row in words if row[1] != barred] == [
+        row for row in written[1] if row[1] != barred]
+    assert "ørs-æ1" in next(body for _, body in bodies if "ostergaard" in body)
+    assert {key: body for key, body in bodies}[barred] != barred_body  # left as it was
+    with engine.begin() as connection:
         assert search_index.differences(connection) == 1
         search_index.rebuild(connection)
         assert search_index.differences(connection) == 0
