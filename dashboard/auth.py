@@ -196,7 +196,8 @@ def signed_in_user() -> UserView | None:
 
 def sign_out_button(user: UserView) -> None:
     """A sidebar button that ends the session everywhere, asks the browser to delete the
-    cookie and audits the sign-out."""
+    cookie and audits the sign-out; below it, while the session lasts, the cookie it signed
+    in with is written (:func:`browser_cookie.keep`)."""
     authenticator: stauth.Authenticate = st.session_state["_authenticator"]
     authenticator.logout("Sign out", "sidebar", key="sign_out",
                          callback=lambda _info: users.record_logout(user.username))
@@ -206,3 +207,4 @@ def sign_out_button(user: UserView) -> None:
         # in this run; it reruns the app itself, which then shows the sign-in form.
         st.info("You are signed out.")
         st.stop()
+    browser_cookie.keep()

@@ -1,4 +1,5 @@
-"""The sign-in cookie is written by a browser component only in the run that writes it.
+"""The sign-in cookie is written by the page on every run of the session that signed in,
+and deleted by a browser component only in the run that deletes it.
 
 streamlit-authenticator builds extra-streamlit-components' ``CookieManager`` on every run,
 and that component reads all cookies in the browser and sends them back, which reruns the
@@ -7,32 +8,59 @@ reverts to "not pressed": Extra-Streamlit-Components issue #58), and every page 
 twice. custdb reads the cookie from the request (``st.context.cookies``, as the library
 itself now does), so the read-back is never needed.
 
+Writing the cookie through that component in the sign-in run alone lost it too: a menu
+click the moment Home showed replaced the run before the component had loaded (no cookie,
+so the next reload asked to sign in again, about one time in three), and the component's
+answer reran Home over the page just opened. :func:`keep` writes it instead with a script
+that answers nothing, drawn in the sidebar on every run until the session ends, so a run
+cut short is made good by the next and no click is undone.
+
 :func:`install` swaps the library's cookie manager for :class:`CookieWriter`, which offers
-the two calls the library makes (``set`` and ``delete``) and draws the component only then.
+the two calls the library makes (``set`` and ``delete``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import types
+
+import streamlit as st
+import streamlit.components.v1 as components
 
 # The package ships neither type hints nor a py.typed marker; this is its one import here.
 from extra_streamlit_components.CookieManager import _component_func
 from streamlit_authenticator.models import cookie_model
 
+_KEPT = "_custdb_kept_cookie"  # (name, value, expiry): written on every run while set
+
 
 class CookieWriter:
-    """Sets or deletes one cookie in the browser, in the current run only."""
+    """Sets or deletes one cookie in the browser."""
 
     def set(self, cookie: str, val: str, expires_at: dt.datetime) -> None:
-        """Ask the browser to store ``cookie`` until ``expires_at``, for this site only."""
-        options = {"path": "/", "expires": expires_at.isoformat(), "sameSite": "strict"}
-        _component_func(method="set", cookie=cookie, value=val, options=options,
-                        key="set_cookie", default=False)
+        """Have :func:`keep` store ``cookie`` in the browser until ``expires_at``."""
+        st.session_state[_KEPT] = (cookie, val, expires_at.isoformat())
 
     def delete(self, cookie: str) -> None:
-        """Ask the browser to drop ``cookie``."""
+        """Stop writing ``cookie`` and ask the browser, in this run, to drop it."""
+        st.session_state.pop(_KEPT, None)
         _component_func(method="delete", cookie=cookie, key="delete_cookie", default=False)
+
+
+def keep() -> None:
+    """Write the cookie this session signed in with, if any, for this site only: a script
+    in an empty frame (of the page's own origin) that sends nothing back to the app. The
+    same frame on every run, so the browser keeps it rather than running it again."""
+    kept = st.session_state.get(_KEPT)
+    if kept is None:
+        return
+    name, value, expires = (json.dumps(part).replace("<", "\\u003c") for part in kept)
+    script = (f"<script>document.cookie = {name} + '=' + encodeURIComponent({value})"
+              f" + '; path=/; expires=' + new Date({expires}).toUTCString()"
+              f" + '; samesite=strict';</script>")
+    with st.sidebar:
+        components.html(script, height=0)
 
 
 def install() -> None:
