@@ -34,18 +34,22 @@ depends_on: str | Sequence[str] | None = None
 # The application's SPELT_OUT as of this revision.
 _SPELT_OUT = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d",
                             "ð": "d", "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t"})
-_LETTERS = ["ł", "ß", "ø", "æ", "œ", "đ", "ð", "þ", "ı", "ħ", "ŧ"]
+_LETTERS = [chr(code) for code in _SPELT_OUT]
 _PART_END = " |"
 _BARS = ("|", "｜")
 
 
-def _rows(dialect: str) -> sa.TextClause:
+def _tables(dialect: str) -> tuple[sa.TableClause, sa.ColumnClause, sa.TableClause,
+                                   sa.TableClause]:
+    """The index, its customer key (the rowid of SQLite's FTS5 table), the customers and
+    the name words, as of this revision."""
     key = "rowid" if dialect == "sqlite" else "customer_id"
-    holds = " OR ".join(f"s.body LIKE :l{i}" for i in range(len(_LETTERS)))
-    return sa.text(
-        f"SELECT c.id, s.body, c.first_name, c.last_name, c.city FROM customer_search AS s "
-        f"JOIN customer AS c ON c.id = s.{key} WHERE {holds}").bindparams(
-        **{f"l{i}": f"%{letter}%" for i, letter in enumerate(_LETTERS)})
+    index = sa.table("customer_search", sa.column(key), sa.column("body"))
+    customers = sa.table("customer", sa.column("id"), sa.column("first_name"),
+                         sa.column("last_name"), sa.column("city"))
+    words = sa.table("customer_name_word", sa.column("word"), sa.column("customer_id"),
+                     sa.column("first_name"), sa.column("last_name"))
+    return index, index.c[key], customers, words
 
 
 def _rewritten(body: str, city: str | None) -> tuple[str, str] | None:
@@ -64,30 +68,33 @@ def _rewritten(body: str, city: str | None) -> tuple[str, str] | None:
 
 def upgrade() -> None:
     connection = op.get_bind()
-    dialect = connection.dialect.name
-    key = "rowid" if dialect == "sqlite" else "customer_id"
-    bodies, words, changed = [], [], []
-    for customer_id, body, first_name, last_name, city in connection.execute(_rows(dialect)):
+    index, key, customers, words = _tables(connection.dialect.name)
+    rows = connection.execute(
+        sa.select(customers.c.id, index.c.body, customers.c.first_name, customers.c.last_name,
+                  customers.c.city)
+        .select_from(index.join(customers, customers.c.id == key))
+        .where(sa.or_(*(index.c.body.like(f"%{letter}%") for letter in _LETTERS))))
+    bodies, new_words, changed = [], [], []
+    for customer_id, body, first_name, last_name, city in rows:
         if any(bar in text for bar in _BARS for text in (first_name, last_name, city or "")):
             continue
         rewritten = _rewritten(body, city)
         if rewritten is None:
             continue
         new_body, new_name = rewritten
-        bodies.append({"id": customer_id, "body": new_body})
-        changed.append({"id": customer_id})
-        words += [{"word": word, "id": customer_id, "first": first_name, "last": last_name}
-                  for word in sorted(set(new_name.split(" ")) - {""})]
+        bodies.append({"customer": customer_id, "text": new_body})
+        changed.append({"customer": customer_id})
+        new_words += [{"word": word, "customer_id": customer_id, "first_name": first_name,
+                       "last_name": last_name}
+                      for word in sorted(set(new_name.split(" ")) - {""})]
     if not changed:
         return
-    connection.execute(sa.text(f"UPDATE customer_search SET body = :body WHERE {key} = :id"),
-                       bodies)
-    connection.execute(sa.text("DELETE FROM customer_name_word WHERE customer_id = :id"),
-                       changed)
-    if words:
-        connection.execute(sa.text(
-            "INSERT INTO customer_name_word (word, customer_id, first_name, last_name) "
-            "VALUES (:word, :id, :first, :last)"), words)
+    connection.execute(sa.update(index).where(key == sa.bindparam("customer"))
+                       .values(body=sa.bindparam("text")), bodies)
+    connection.execute(sa.delete(words).where(
+        words.c.customer_id == sa.bindparam("customer")), changed)
+    if new_words:
+        connection.execute(sa.insert(words), new_words)
 
 
 def downgrade() -> None:
