@@ -184,6 +184,7 @@ def signed_in_user() -> UserView | None:
     # Drawn on every run, signed in or not (it then draws nothing inside): the page below
     # keeps its places, so an open expander or a form is not re-created on the next click.
     _form(authenticator)
+    browser_cookie.flush()  # below the form, so that the form keeps its place on every run
     if not st.session_state.get("authentication_status"):
         return None
     if user is None:  # signed in during this run, by the form or by a screened cookie
@@ -205,6 +206,7 @@ def sign_out_button(user: UserView) -> None:
         st.session_state.pop(_SIGNED_IN_AT, None)
         # No st.rerun() here: the cookie deletion is a browser component that must render
         # in this run; it reruns the app itself, which then shows the sign-in form.
+        browser_cookie.flush()
         st.info("You are signed out.")
         st.stop()
     browser_cookie.keep()

@@ -1,5 +1,5 @@
 """The sign-in cookie is written by the page on every run of the session that signed in,
-and deleted by a browser component only in the run that deletes it.
+and deleted by a browser component drawn below the sign-in form in the run that deletes it.
 
 streamlit-authenticator builds extra-streamlit-components' ``CookieManager`` on every run,
 and that component reads all cookies in the browser and sends them back, which reruns the
@@ -33,6 +33,7 @@ from extra_streamlit_components.CookieManager import _component_func
 from streamlit_authenticator.models import cookie_model
 
 _KEPT = "_custdb_kept_cookie"  # (name, value, expiry): written on every run while set
+_DELETED = "_custdb_deleted_cookie"  # the name of a cookie to drop, until flush() draws it
 
 
 class CookieWriter:
@@ -43,8 +44,21 @@ class CookieWriter:
         st.session_state[_KEPT] = (cookie, val, expires_at.isoformat())
 
     def delete(self, cookie: str) -> None:
-        """Stop writing ``cookie`` and ask the browser, in this run, to drop it."""
+        """Stop writing ``cookie``; :func:`flush` asks the browser to drop it."""
         st.session_state.pop(_KEPT, None)
+        st.session_state[_DELETED] = cookie
+
+
+def flush() -> None:
+    """Ask the browser, in this run, to drop the cookie this run deleted, if any.
+
+    Drawn where the caller puts it rather than where the library deletes it (before the
+    sign-in form): the component's answer reruns the app, and a run that drew it above the
+    form while the next did not left that next run's form and notice one place higher,
+    beside the first run's copy (Streamlit's ghost elements), so "Your session has ended"
+    once showed twice."""
+    cookie = st.session_state.pop(_DELETED, None)
+    if cookie is not None:
         _component_func(method="delete", cookie=cookie, key="delete_cookie", default=False)
 
 
