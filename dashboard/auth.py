@@ -42,6 +42,11 @@ FORM_LABELS = {"Form name": "Sign in to custdb", "Username": "Username",
 SESSION_ENDED = "Your session has ended. Please sign in again."
 _SIGNED_IN_AT = "_custdb_signed_in_at"
 _NOTICE = "_custdb_sign_in_notice"
+# Counts the sessions ended in this browser tab: each gets a new, empty sign-in form. The
+# browser keeps a form's typed values while its fields keep their identity, so a session
+# ended from elsewhere (a sign-out on another device, a password change) showed the form
+# with the password that had signed in, one click from signing in again.
+_FORM_ROUND = "_custdb_sign_in_form"
 
 browser_cookie.install()
 
@@ -121,6 +126,7 @@ def _end_session(authenticator: stauth.Authenticate, notice: str) -> None:
         authenticator.cookie_controller.delete_cookie()
     st.session_state.pop(_SIGNED_IN_AT, None)
     st.session_state[_NOTICE] = notice
+    st.session_state[_FORM_ROUND] = st.session_state.get(_FORM_ROUND, 0) + 1
 
 
 def _session_user() -> UserView | None:
@@ -141,6 +147,11 @@ def _screen_cookie(authenticator: stauth.Authenticate) -> None:
         st.session_state[_SIGNED_IN_AT] = cookie.issued_at
 
 
+def _form_key() -> str:
+    """The sign-in form's key: a new one after each ended session (see :data:`_FORM_ROUND`)."""
+    return f"sign_in_{st.session_state.get(_FORM_ROUND, 0)}"
+
+
 def _form(authenticator: stauth.Authenticate) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
@@ -148,7 +159,7 @@ def _form(authenticator: stauth.Authenticate) -> None:
         if notice := st.session_state.get(_NOTICE):
             st.info(notice)
         try:
-            authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
+            authenticator.login(location="main", fields=FORM_LABELS, key=_form_key())
         except LoginError as error:
             if isinstance(error.__cause__, users.AccountLocked):
                 # The attempt was not judged: the "incorrect" of the guess before it
@@ -161,7 +172,7 @@ def _form(authenticator: stauth.Authenticate) -> None:
                 _end_session(authenticator, SESSION_ENDED)
                 if notice != SESSION_ENDED:  # said once: it may already stand above
                     st.info(SESSION_ENDED)
-                authenticator.login(location="main", fields=FORM_LABELS, key="sign_in")
+                authenticator.login(location="main", fields=FORM_LABELS, key=_form_key())
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
 

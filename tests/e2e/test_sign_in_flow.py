@@ -71,6 +71,10 @@ def test_a_sign_out_elsewhere_ends_an_open_page_at_its_next_click(
     expect(page.get_by_role("textbox", name="Search")).to_have_count(0)
     expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out")
            ).to_have_count(0)
+    # The form is a new one: the password typed to sign in is not left in it for whoever
+    # sits at this browser next.
+    expect(page.get_by_role("textbox", name="Password")).to_have_value("")
+    expect(page.get_by_role("textbox", name="Username")).to_have_value("")
 
 
 def test_a_click_right_after_signing_in_is_kept_and_so_is_the_sign_in(
