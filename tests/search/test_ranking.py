@@ -81,6 +81,19 @@ def test_last_digits_held_by_many_records_still_find_the_phone(
                                           "phone number ends with the search")]
 
 
+def test_a_number_held_by_more_records_than_are_ranked_is_still_found_exactly(
+    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records ending in the typed digits hold the exact matches only while fewer than
+    RANKED of them are found; beyond that the number itself is looked up."""
+    twin = create_customer(MANAGER, {**PEOPLE[0], "first_name": "Jane", "email": None,
+                                     "external_ref": None}, confirm=True, engine=engine).id
+    monkeypatch.setattr(ranking, "RANKED", 1)
+    hits = search_customers(MANAGER, "020 7946 0958", engine=engine).hits
+    assert sorted((h.customer.id, h.match, h.reason) for h in hits) == sorted(
+        (cid, Match.EXACT, "phone number") for cid in (people["Smith"], twin))
+
+
 def test_exact_email_id_and_reference(engine: Engine, people: dict) -> None:
     assert _find(engine, "JOHN.SMITH@example.com")[0][:2] == ("Smith", Match.EXACT)
     assert _find(engine, str(people["Müller"]))[0] == ("Müller", Match.EXACT, "customer id")
