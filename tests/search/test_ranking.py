@@ -11,7 +11,7 @@ from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
 from db.derived import search_index
 from db.derived.search_index import fold, fold_name, rebuild
-from db.search import ranking
+from db.search import candidates, ranking
 from db.search.matching import Candidate, Match, starts
 from db.search.ranking import SearchFilters, search_customers
 from tests.factories import MANAGER
@@ -106,10 +106,15 @@ def test_typos_and_swapped_letters_still_find_the_name(engine: Engine, people: d
     assert found[0][2].startswith("similar name")
 
 
+@pytest.mark.parametrize("anchor_rows", [candidates.ANCHOR_ROWS, 0],
+                         ids=["names-in-range", "common-word-join"])
 def test_a_typo_in_one_word_is_found_through_the_other_word(
-    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch, anchor_rows: int
 ) -> None:
+    """The other word's names are tested as read from its range, or — for a word that
+    starts more names than are read so — through a join to their other words."""
     monkeypatch.setattr(ranking, "CANDIDATES", 0)  # nothing from the trigram ranking
+    monkeypatch.setattr(candidates, "ANCHOR_ROWS", anchor_rows)
     for typed, name in [("anna mulelr", "Müller"), ("garica jose", "García"),
                         ("john smiht", "Smith")]:
         found = _find(engine, typed)
