@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, select
@@ -190,7 +191,7 @@ def _load_kpis(connection: Connection, kpis: list[twins.ChunkKpis], counts: Demo
 
 def _chunk_tables(chunk: Chunk, stamp: _Timestamps
                   ) -> tuple[list[tuple[type[SQLModel], dict[str, list]]],
-                             tuple[list[tuple[int, str]], list[tuple[str, int, str, str]]],
+                             tuple[list[tuple[object, ...]], list[tuple[str, int, str, str]]],
                              twins.ChunkKpis]:
     """Every row of one chunk of customers, as (model, column → values) in load order,
     the customers' search index rows (id, text) and name words, and their share of the
@@ -225,10 +226,10 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
         table["at"] = stamp(table["at"])
     cards = chunk.cards
     cards["created_at"] = stamp(cards["created_at"])
-    search_rows = list(zip(customers["id"], map(
-        search_index.compose, customers["first_name"], customers["last_name"],
-        customers["email"], customers["phone"], customers["external_ref"],
-        customers["city"]), strict=True))
+    search_rows = list(map(
+        partial(search_index.bulk_row, stamp.dialect), customers["id"],
+        customers["first_name"], customers["last_name"], customers["email"],
+        customers["phone"], customers["external_ref"], customers["city"]))
     word_rows = [row for customer_id, first, last in zip(
         customers["id"], customers["first_name"], customers["last_name"], strict=True)
         for row in search_index.word_rows(customer_id, first, last)]

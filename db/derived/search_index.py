@@ -2,12 +2,13 @@
 
 SQLite keeps it in an FTS5 table with the trigram tokenizer (rowid = customer id);
 PostgreSQL in a plain table with a pg_trgm GIN index. Both hold the same text, built by
-:func:`search_text`: name and city folded to lower-case ASCII, the e-mail, the external
+:func:`compose`: name and city folded to lower-case ASCII, the e-mail, the external
 reference, and the phone number as digits in its international and trunk forms (which
 contain the national one), so "+44 20 7946 0958", "020 7946 0958" and "442079460958" all
 find it. Every part ends with " |", so a search can pin where a part ends: the last digits
 of a phone number ("…0958 |"). Each trigram stored costs load time, so nothing is stored
-twice. :func:`typed_phone` reads a typed number into the same digits.
+twice. :func:`typed_phone` reads a typed number into the same digits. PostgreSQL's rows
+hold the customer's names too (:func:`bulk_row` says why).
 
 Beside the text, :func:`name_words` lists the words of each live customer's folded name
 (``customer_name_word``): a one-word search reads the names starting with it as one range
@@ -26,7 +27,7 @@ from functools import cache, lru_cache
 from typing import NamedTuple, Protocol
 
 import phonenumbers
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text
 from sqlmodel import Session, col, select
 
 from db.core.sql import table_of
@@ -165,15 +166,10 @@ def typed_phone(term: str) -> TypedPhone | None:
     return TypedPhone(digits, text.startswith("+"))
 
 
-def search_text(customer: Searchable) -> str:
-    """What the index holds for ``customer``: every searchable form, space-separated."""
-    return compose(customer.first_name, customer.last_name, customer.email, customer.phone,
-                   customer.external_ref, customer.city)
-
-
 def compose(first_name: str, last_name: str, email: str | None, phone: str | None,
             external_ref: str | None, city: str | None) -> str:
-    """:func:`search_text` from plain values (the demo loader calls it a million times)."""
+    """What the index text of a customer with these values is: every searchable form,
+    space-separated."""
     parts = [fold_name(first_name) + " " + fold_name(last_name)]
     if email:
         parts.append(visible(email))
@@ -210,9 +206,34 @@ WORD_COLUMNS = ("word", "customer_id", "first_name", "last_name")
 
 @cache
 def bulk_table(dialect: str) -> Table:
-    """The index as a table :func:`db.core.bulk.insert_rows` can load (id column, body)."""
-    key = "rowid" if dialect == "sqlite" else "customer_id"
-    return Table(TABLE, MetaData(), Column(key, Integer), Column("body", Text))
+    """The index as a table :func:`db.core.bulk.insert_rows` can load: the id column and
+    the body, then on PostgreSQL the names (:func:`bulk_row`)."""
+    if dialect == "sqlite":
+        return Table(TABLE, MetaData(), Column("rowid", Integer), Column("body", Text))
+    return Table(TABLE, MetaData(), Column("customer_id", Integer), Column("body", Text),
+                 Column("first_name", String(100)), Column("last_name", String(100)))
+
+
+def bulk_row(dialect: str, customer_id: int | None, first_name: str, last_name: str,
+             email: str | None, phone: str | None, external_ref: str | None,
+             city: str | None) -> tuple[object, ...]:
+    """One customer's row of :func:`bulk_table`.
+
+    PostgreSQL's rows hold the names: its trigram search reads each matching row anyway,
+    and the lookup ranks those records by their names, which it would otherwise read from
+    the customer table by id (as long again). SQLite's FTS5 index finds rowids without
+    reading rows, so it holds the text alone.
+    """
+    body = compose(first_name, last_name, email, phone, external_ref, city)
+    if dialect == "sqlite":
+        return customer_id, body
+    return customer_id, body, first_name, last_name
+
+
+def _row(dialect: str, customer: Searchable) -> tuple[object, ...]:
+    """:func:`bulk_row` of a customer."""
+    return bulk_row(dialect, customer.id, customer.first_name, customer.last_name,
+                    customer.email, customer.phone, customer.external_ref, customer.city)
 
 
 def _key(table: Table) -> Column:
@@ -231,8 +252,9 @@ def _insert(connection: Connection, customers: Sequence[Searchable]) -> None:
     and their name words."""
     table = bulk_table(connection.dialect.name)
     if customers:
-        connection.execute(table.insert(), [{_key(table).name: c.id, "body": search_text(c)}
-                                            for c in customers])
+        connection.execute(table.insert(), [
+            dict(zip(table.c.keys(), _row(connection.dialect.name, c), strict=True))
+            for c in customers])
         words = [dict(zip(WORD_COLUMNS, row, strict=True)) for c in customers
                  if c.id is not None for row in word_rows(c.id, c.first_name, c.last_name)]
         if words:  # none for a name of invisible marks only (executing [] inserts a row)
@@ -291,8 +313,8 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
 def differences(connection: Connection, *, batch: int = 20_000) -> int:
     """How many customers' index rows differ from their record: a live customer missing or
     with other text or name words, or rows for a customer no longer live."""
-    table = bulk_table(connection.dialect.name)
-    stored = {row[0]: row[1] for row in connection.execute(select(_key(table), table.c.body))}
+    dialect = connection.dialect.name
+    stored = {row[0]: tuple(row) for row in connection.execute(bulk_table(dialect).select())}
     words: dict[int, set[tuple[str, int, str, str]]] = {}
     for row in connection.execute(select(*(WORDS.c[name] for name in WORD_COLUMNS))):
         words.setdefault(row.customer_id, set()).add(tuple(row))
@@ -300,6 +322,6 @@ def differences(connection: Connection, *, batch: int = 20_000) -> int:
     for customers in _live(connection, batch):
         differing += sum(
             (stored.pop(c.id, None), words.pop(c.id, set()))
-            != (search_text(c), set(word_rows(c.id, c.first_name, c.last_name)))
+            != (_row(dialect, c), set(word_rows(c.id, c.first_name, c.last_name)))
             for c in customers if c.id is not None)
     return differing + len(stored.keys() | words.keys())  # no live customer's

@@ -36,9 +36,7 @@ def ending_ids(session: Session, digits: str, limit: int) -> list[int]:
             if len(ids) < limit:
                 break
         return ids
-    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
-                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
-                   {"q": escape_like(ending), "n": limit})
+    return _pg_ids(session, _PG_PHRASE, {"q": escape_like(ending), "n": limit})
 
 
 def _quoted(value: str) -> str:
@@ -68,22 +66,37 @@ def fts_query(words: list[str], *, phrase: bool) -> str:
 
 
 def phrase_ids(session: Session, folded: str, limit: int) -> list[int]:
-    """Up to ``limit`` customers whose index text contains ``folded`` (unranked, unfiltered).
-
-    A text of several words is first checked a word at a time, longest first: a typo
-    ("damian jderzejek") usually makes one word found nowhere, which one record read shows,
-    where the whole phrase walks the long lists of its common trigrams ("ian", "dam") —
-    8 ms of a 24 ms search at a million customers.
-    """
-    words = sorted({word for word in folded.split(" ") if len(word) >= 3}, key=len,
-                   reverse=True)
-    if len(words) > 1 and any(not phrase_ids(session, word, 1) for word in words):
+    """Up to ``limit`` customers whose index text contains ``folded`` (unranked, unfiltered)."""
+    if _word_missing(session, folded):
         return []
     if session.get_bind().dialect.name == "sqlite":
         return _fts_ids(session, [folded], phrase=True, limit=limit)
-    return _pg_ids(session, text("SELECT customer_id AS id FROM customer_search "
-                                 "WHERE body LIKE '%' || :q || '%' LIMIT :n"),
-                   {"q": escape_like(folded), "n": limit})
+    return _pg_ids(session, _PG_PHRASE, {"q": escape_like(folded), "n": limit})
+
+
+def named_phrase_rows(session: Session, folded: str, limit: int) -> list[Candidate]:
+    """:func:`phrase_ids` on PostgreSQL with the names its index rows hold
+    (:func:`db.derived.search_index.bulk_row`), read by the same statement."""
+    if _word_missing(session, folded):
+        return []
+    return list(starmap(Candidate, session.connection().execute(
+        _PG_NAMED_PHRASE, {"q": escape_like(folded), "n": limit}).all()))
+
+
+def _word_missing(session: Session, folded: str) -> bool:
+    """Whether a text of several words has one found nowhere, checked a word at a time,
+    longest first: a typo ("damian jderzejek") usually makes one word found nowhere, which
+    one record read shows, where the whole phrase walks the long lists of its common
+    trigrams ("ian", "dam") — 8 ms of a 24 ms search at a million customers."""
+    words = sorted({word for word in folded.split(" ") if len(word) >= 3}, key=len,
+                   reverse=True)
+    return len(words) > 1 and any(not phrase_ids(session, word, 1) for word in words)
+
+
+_PG_PHRASE = text("SELECT customer_id AS id FROM customer_search "
+                  "WHERE body LIKE '%' || :q || '%' LIMIT :n")
+_PG_NAMED_PHRASE = text("SELECT customer_id, first_name, last_name FROM customer_search "
+                        "WHERE body LIKE '%' || :q || '%' LIMIT :n")
 
 
 def similar_ids(session: Session, folded: str, *, limit: int, anchored: int) -> list[int]:

@@ -12,7 +12,8 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from db.derived.search_index import fold_name
 
@@ -61,16 +62,15 @@ def _folded_name(first: str, last: str) -> tuple[str, str, str]:
 PREFIX = (Match.PREFIX, "name starts with the search", 100.0)
 
 
-def rank_text(folded: str, row: Candidate, *, holds: bool) -> tuple[Match, str, float] | None:
+def rank_text(folded: str, row: Candidate, *, holds: bool,
+              score: float) -> tuple[Match, str, float] | None:
     """How ``row`` matches ``folded``; ``holds``: its index text contains it (so it
-    matches even where only a phone number or reference holds the text)."""
+    matches even where only a phone number or reference holds the text); ``score``: how
+    alike its name is (:func:`_scores`)."""
     if starts(folded, row):
         return PREFIX
     first, last = fold_name(row.first_name), fold_name(row.last_name)
     name = first + " " + last
-    # The whole name for "jonh smiht", its best word for a lone "smiht".
-    score = max(fuzz.token_sort_ratio(folded, name),
-                max(fuzz.ratio(folded, word) for word in name.split() or [""]))
     if holds or folded in name or folded in last + " " + first or (
             row.email and folded in row.email) or (
             row.city and folded in fold_name(row.city)):
@@ -78,6 +78,21 @@ def rank_text(folded: str, row: Candidate, *, holds: bool) -> tuple[Match, str, 
     if score >= SIMILARITY_CUTOFF:
         return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
     return None
+
+
+def _scores(folded: str, rows: list[Candidate]) -> list[float]:
+    """How alike each row's name is to ``folded``, 0–100: the whole name for "jonh smiht",
+    its best word for a lone "smiht". Scored by rapidfuzz a list at a time: a thousand
+    records holding a common text took 6 ms scored one call at a time."""
+    if not rows:
+        return []
+    names = [_folded_name(row.first_name, row.last_name)[0] for row in rows]
+    owners, words = zip(*((owner, word) for owner, name in enumerate(names)
+                          for word in name.split() or [""]), strict=True)
+    best = process.cdist([folded], names, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0]
+    np.maximum.at(best, list(owners),
+                  process.cdist([folded], words, scorer=fuzz.ratio, dtype=np.float64)[0])
+    return [float(score) for score in best]
 
 
 def ranked(folded: str, rows: list[Candidate], holding: set[int],
@@ -99,8 +114,9 @@ def ranked(folded: str, rows: list[Candidate], holding: set[int],
     starting.sort(key=lambda item: (item[1], item[2]))
     if len(starting) >= upto and all(row.id in holding for row in others):
         return starting, len(rows)
-    scored = [(rank, row.last_name, row.id) for row in others
-              if (rank := rank_text(folded, row, holds=row.id in holding))]
+    scored = [(rank, row.last_name, row.id)
+              for row, score in zip(others, _scores(folded, others), strict=True)
+              if (rank := rank_text(folded, row, holds=row.id in holding, score=score))]
     scored.sort(key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
     best = starting + scored
     return best, len(best)

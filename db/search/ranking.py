@@ -297,9 +297,21 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     # Every name starting with the search is in hand: read as many other records holding
     # the text as a search without them would have (so RANKED of those at most).
     known = {row.id for row in starting}
-    phrase_ids = candidates.phrase_ids(session, folded, RANKED + len(known))
-    rows = starting + _rank_rows(session, [cid for cid in phrase_ids if cid not in known]
-                                 [:RANKED], filters, names_only=True)
+    wanted = RANKED + len(known)
+    counted: int | None = None  # how many hold the text, when known without a count
+    if session.get_bind().dialect.name == "postgresql" and filters == NO_FILTERS:
+        # The index holds live customers only, and there their names: no record is read.
+        # As many rows are read as a count would read, so their number is the count.
+        holders = candidates.named_phrase_rows(session, folded, max(wanted, COUNTED + 1))
+        others = [row for row in holders if row.id not in known][:RANKED]
+        counted = len(holders)
+    else:
+        phrase_ids = candidates.phrase_ids(session, folded, wanted)
+        others = _rank_rows(session, [cid for cid in phrase_ids if cid not in known][:RANKED],
+                            filters, names_only=True)
+        if len(phrase_ids) >= wanted:  # more may hold the text than were ranked
+            counted = _phrase_count(session, folded, filters)
+    rows = starting + others
     holding = {row.id for row in rows}
     if len(rows) < SIMILAR_BELOW:
         similar = candidates.similar_ids(session, folded, limit=CANDIDATES,
@@ -307,8 +319,7 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
         rows += [row for row in _rank_rows(session, similar, filters) if row.id not in holding]
     best, total = ranked(folded, rows, holding, upto)
     listable = min(total, COUNTED)
-    if len(phrase_ids) >= RANKED + len(known):  # more may hold the text than were ranked
-        total = max(total, _phrase_count(session, folded, filters))
+    total = max(total, counted or 0)
     return _page(session, best[offset:min(offset + limit, listable)], offset, total, listable)
 
 

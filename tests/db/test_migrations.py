@@ -46,7 +46,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head == "0017_spelt_out_letters"
+    assert head == "0018_index_names"
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
 
@@ -149,7 +149,6 @@ def test_names_folded_before_letters_were_spelt_out_are_folded_as_the_write_path
             return (sorted(connection.execute(select(table)).all()),
                     sorted(connection.execute(select(search_index.WORDS)).all()))
     written = rows()
-    command.downgrade(alembic_config(database_url), "0016_name_words")
     monkeypatch.setattr(search_index, "_fold_any", _fold_before_0017)
     search_index.fold_name.cache_clear()
     with engine.begin() as connection:
@@ -157,17 +156,40 @@ def test_names_folded_before_letters_were_spelt_out_are_folded_as_the_write_path
     monkeypatch.undo()
     search_index.fold_name.cache_clear()
     old = rows()
-    assert any("østergaard" in body and "ørs-æ1" in body for _, body in old[0])
+    assert any("østergaard" in row[1] and "ørs-æ1" in row[1] for row in old[0])
+    command.downgrade(alembic_config(database_url), "0016_name_words")  # 0017 undoes nothing
     upgrade(database_url)
     bodies, words = rows()
-    barred_body = {key: body for key, body in written[0]}[barred]
+    barred_body = {row[0]: row[1] for row in written[0]}[barred]
     assert [row for row in bodies if row[0] != barred] == [
         row for row in written[0] if row[0] != barred]
     assert [row for row in words if row[1] != barred] == [
         row for row in written[1] if row[1] != barred]
-    assert "ørs-æ1" in next(body for _, body in bodies if "ostergaard" in body)
-    assert {key: body for key, body in bodies}[barred] != barred_body  # left as it was
+    assert "ørs-æ1" in next(row[1] for row in bodies if "ostergaard" in row[1])
+    assert {row[0]: row[1] for row in bodies}[barred] != barred_body  # left as it was
     with engine.begin() as connection:
         assert search_index.differences(connection) == 1
         search_index.rebuild(connection)
         assert search_index.differences(connection) == 0
+
+
+def test_index_rows_get_the_names_the_write_path_writes(engine: Engine,
+                                                         database_url: str) -> None:
+    """0018 copies each customer's names into PostgreSQL's index rows, as the write path
+    now writes them; downgraded and upgraded again, the index is as written and the check
+    finds nothing to rebuild. SQLite's index is left as it was."""
+    load_demo_data(engine, customers=30, seed=7, as_of=date(2026, 6, 1))
+    factories.customer(engine, "José Ana", "García ｜ López")
+    table = search_index.bulk_table(engine.dialect.name)
+    with engine.connect() as connection:
+        written = sorted(connection.execute(table.select()).all())
+    assert all(len(row) == (2 if engine.dialect.name == "sqlite" else 4) for row in written)
+    command.downgrade(alembic_config(database_url), "0017_spelt_out_letters")
+    upgrade(database_url)
+    with engine.begin() as connection:
+        assert sorted(connection.execute(table.select()).all()) == written
+        assert search_index.differences(connection) == 0
+        if engine.dialect.name == "postgresql":  # a stale name is found as a stale text is
+            connection.execute(table.update().where(table.c[0] == written[0][0])
+                               .values(first_name="Stale"))
+            assert search_index.differences(connection) == 1

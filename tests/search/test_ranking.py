@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 from sqlalchemy import Engine, select, text
 
 from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
 from db.derived import search_index
 from db.derived.search_index import fold, fold_name, rebuild
-from db.search import candidates, ranking
+from db.search import candidates, matching, ranking
 from db.search.matching import Candidate, Match, starts
 from db.search.ranking import SearchFilters, search_customers
 from tests.factories import MANAGER
@@ -336,9 +337,13 @@ def test_past_the_ranked_window_the_total_still_counts_every_match(
     assert (page.total, page.more, page.listable) == (7, False, 5)
     in_de = search_customers(MANAGER, "pager", SearchFilters(country="DE"), engine=engine)
     assert in_de.total == 4
+    inside = search_customers(MANAGER, "ager", limit=3, engine=engine)  # starts no name
+    assert (inside.total, inside.more, inside.listable) == (7, False, 5)
     monkeypatch.setattr(ranking, "COUNTED", 6)
     page = search_customers(MANAGER, "pager", limit=3, engine=engine)
     assert (page.total, page.more) == (6, True)
+    inside = search_customers(MANAGER, "ager", limit=3, engine=engine)
+    assert (inside.total, inside.more, inside.listable) == (6, True, 5)
     everyone = search_customers(MANAGER, "", limit=4, offset=4, engine=engine)
     assert (everyone.total, everyone.more, len(everyone.hits)) == (6, True, 2)
 
@@ -375,3 +380,19 @@ def test_a_name_of_invisible_marks_only_is_saved_with_no_name_words(engine: Engi
 def test_the_index_and_the_query_fold_invisible_characters_alike() -> None:
     assert fold("Da\u200fvid\u200d") == fold("David") == "david"
     assert fold("Anna\u2028Maria\tX") == "anna maria x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=8),
+       st.text(min_size=1, max_size=10).map(fold))
+def test_names_scored_a_list_at_a_time_score_as_one_at_a_time(
+        names: list[tuple[str, str]], folded: str) -> None:
+    """Ranking scores its candidates' names in one call; each score must be the one the
+    definition gives a name alone: the best of the whole name and each of its words."""
+    rows = [Candidate(index, first, last) for index, (first, last) in enumerate(names)]
+    expected = []
+    for first, last in names:
+        name = fold_name(first) + " " + fold_name(last)
+        expected.append(max(fuzz.token_sort_ratio(folded, name),
+                            max(fuzz.ratio(folded, word) for word in name.split() or [""])))
+    assert matching._scores(folded, rows) == expected
