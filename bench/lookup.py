@@ -51,6 +51,7 @@ def _queries(engine, rng: random.Random) -> dict[str, list[str]]:  # type: ignor
         "substring (inside an e-mail)": [r.email.split("@")[0][2:7] for r in rows],
         "typo (two letters swapped)": [f"{fold(r.first_name)} {swapped(fold(r.last_name))}"
                                        for r in rows],
+        "typo in a lone surname": [swapped(fold(r.last_name)) for r in rows],
     }
 
 

@@ -123,6 +123,29 @@ def test_a_typo_in_one_word_is_found_through_the_other_word(
     assert _find(engine, "anna xyzzy") == []  # a name word alone is not a resemblance
 
 
+def test_a_typo_in_a_single_word_is_found_through_name_words_alike(
+    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone word with a typo finds the names with a word alike that starts with its first
+    letter (its first two where more words start with that letter than are read); a typo
+    in that letter, or more words than are read, leaves it to the ranking by shared
+    trigrams."""
+    monkeypatch.setattr(ranking, "CANDIDATES", 0)  # nothing from the trigram ranking
+    for typed, name in [("smiht", "Smith"), ("mulelr", "Müller"), ("garcai", "García"),
+                        ("smithres", "Smithers"), ("gracia", "García")]:
+        found = _find(engine, typed)
+        assert found and found[0][:2] == (name, Match.SIMILAR), typed
+    assert _find(engine, "msith") == []
+    create_customer(MANAGER, {"first_name": "Sara", "last_name": "Smyth", "country": "GB"},
+                    engine=engine)
+    monkeypatch.setattr(candidates, "ALIKE_WORDS", 3)  # four words start with "s"
+    assert _find(engine, "smiht")[0][:2] == ("Smith", Match.SIMILAR)
+    monkeypatch.setattr(candidates, "ALIKE_WORDS", 2)  # three with "sm"
+    assert _find(engine, "smiht") == []
+    monkeypatch.undo()
+    assert _find(engine, "msith")[0][:2] == ("Smith", Match.SIMILAR)
+
+
 def test_accents_are_ignored(engine: Engine, people: dict) -> None:
     assert _find(engine, "jose")[0][0] == "García"
     assert _find(engine, "muller")[0][0] == "Müller"
