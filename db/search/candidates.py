@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import starmap
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz, process
@@ -21,7 +22,7 @@ from db.derived import search_index
 from db.derived.search_index import SUFFIX_DIGITS, fold_name
 from db.models import Customer
 from db.search.filtering import NO_FILTERS, SearchFilters, filtered
-from db.search.matching import SIMILARITY_CUTOFF, Candidate
+from db.search.matching import Candidate
 
 
 def ending_ids(session: Session, digits: str, limit: int) -> list[int]:
@@ -100,7 +101,16 @@ _PG_NAMED_PHRASE = text("SELECT customer_id, first_name, last_name FROM customer
                         "WHERE body LIKE '%' || :q || '%' LIMIT :n")
 
 
-def similar_ids(session: Session, folded: str, *, limit: int, anchored: int) -> list[int]:
+class Similar(NamedTuple):
+    """Candidates for similar names: ``named`` read with their names from the name words
+    (live customers, whatever the search's filters), ``ids`` whose records are yet to be
+    read."""
+
+    named: list[Candidate]
+    ids: list[int]
+
+
+def similar(session: Session, folded: str, *, limit: int, anchored: int) -> Similar:
     """Customers whose names resemble the words of ``folded``: first those with a name word
     starting with one of them and another sharing a trigram with the rest, or — for one
     word — a name word alike that starts with its first letters; then — if none — the
@@ -110,13 +120,13 @@ def similar_ids(session: Session, folded: str, *, limit: int, anchored: int) -> 
     # and phone digits are shared by most records and would rank the whole table.
     words = [w for w in folded.split() if len(w) >= 3 and w.isalpha()]
     if not words:
-        return []
-    pinned = (_anchored_ids(session, words, anchored) if len(words) > 1
-              else _alike_word_ids(session, words[0], anchored))
-    if pinned:
+        return Similar([], [])
+    pinned = (_anchored(session, words, anchored) if len(words) > 1
+              else Similar(_alike_word_rows(session, words[0], anchored), []))
+    if pinned.named or pinned.ids:
         return pinned
     if session.get_bind().dialect.name == "sqlite":
-        return _fts_ids(session, words, phrase=False, limit=limit)
+        return Similar([], _fts_ids(session, words, phrase=False, limit=limit))
     # Trigrams of a short word with a typo barely overlap, so pg_trgm's similarity
     # operators miss "jonh" for "john"; like FTS5, take the records sharing the most
     # trigrams with the query (each LIKE is served by the GIN index).
@@ -124,17 +134,18 @@ def similar_ids(session: Session, folded: str, *, limit: int, anchored: int) -> 
     grams = sorted({w[i:i + 3] for w in words for i in range(len(w) - 2)})
     likes = [body.like("%" + escape_like(gram) + "%", escape="\\") for gram in grams]
     shared = sum((case((like, 1), else_=0) for like in likes), literal(0))
-    return _pg_ids(session, select(search_index.bulk_table("postgresql").c.customer_id
-                                   .label("id")).where(or_(*likes))
-                   .order_by(shared.desc()).limit(limit), {})
+    return Similar([], _pg_ids(session, select(
+        search_index.bulk_table("postgresql").c.customer_id.label("id")).where(or_(*likes))
+        .order_by(shared.desc()).limit(limit), {}))
 
 
-def _alike_word_ids(session: Session, word: str, limit: int) -> list[int]:
+def _alike_word_rows(session: Session, word: str, limit: int) -> list[Candidate]:
     """Customers with a name word alike ``word`` (a typo: "ostregaard", "hnasen") that
-    starts with its first letter, best-matching words first, up to ``limit``.
+    starts with its first letter, best-matching words first, up to ``limit``, with their
+    names.
 
     The distinct name words starting with that letter are read one index probe each, and
-    rapidfuzz keeps those as alike as ranking shows (its cutoff). Where more than
+    rapidfuzz keeps those at least :data:`ALIKE_CUTOFF` alike. Where more than
     :data:`ALIKE_WORDS` words start with it, those starting with the first two letters are
     read instead, and where even those are more, none. Ranking the whole index by shared
     trigrams took 0.3–0.8 s for one such word at a million customers, on both engines; a
@@ -150,17 +161,22 @@ def _alike_word_ids(session: Session, word: str, limit: int) -> list[int]:
             break
     else:
         return []
-    alike = process.extract(word, known, scorer=fuzz.ratio, score_cutoff=SIMILARITY_CUTOFF,
+    alike = process.extract(word, known, scorer=fuzz.ratio, score_cutoff=ALIKE_CUTOFF,
                             limit=None)
-    ids: list[int] = []
+    rows: dict[int, Candidate] = {}
     for found, _, _ in sorted(alike, key=lambda match: (-match[1], match[0])):
-        ids += _ids(session, _WORD_CUSTOMERS, {"word": found, "n": limit - len(ids)})
-        if len(ids) >= limit:
+        for row in starmap(Candidate, session.connection().execute(
+                _WORD_CUSTOMERS, {"word": found, "n": limit - len(rows)})):
+            rows.setdefault(row.id, row)
+        if len(rows) >= limit:
             break
-    return list(dict.fromkeys(ids))
+    return list(rows.values())
 
 
 ALIKE_WORDS = 2_000
+# One slip (two letters swapped, one missed, added or wrong) in a word of four letters or
+# more leaves it at least this alike; ranking's own cutoff (60) let "john" stand for "jones".
+ALIKE_CUTOFF = 75.0
 # Distinct words of a range, one probe of the words' key each (a loose index scan: neither
 # engine skips through an index by itself).
 _DISTINCT_WORDS = text(
@@ -171,11 +187,12 @@ _DISTINCT_WORDS = text(
     "  WHERE w.word > known.word AND w.word < :high)"
     " FROM known WHERE known.word IS NOT NULL)"
     " SELECT word FROM known WHERE word IS NOT NULL LIMIT :n")
-_WORD_CUSTOMERS = sa.select(search_index.WORDS.c.customer_id).where(
+_WORD_CUSTOMERS = sa.select(search_index.WORDS.c.customer_id, search_index.WORDS.c.first_name,
+                            search_index.WORDS.c.last_name).where(
     search_index.WORDS.c.word == sa.bindparam("word")).limit(sa.bindparam("n"))
 
 
-def _anchored_ids(session: Session, words: list[str], limit: int) -> list[int]:
+def _anchored(session: Session, words: list[str], limit: int) -> Similar:
     """Customers with a name word starting with one of ``words`` and a name word sharing a
     trigram with the others ("dorte korker": Dortes with a "kor", "ork", "rke" or "ker"),
     up to ``limit`` for each word. A typo usually spoils one word: the other pins
@@ -187,6 +204,7 @@ def _anchored_ids(session: Session, words: list[str], limit: int) -> list[int]:
     word that starts more than :data:`ANCHOR_ROWS` names: reading them, a record per
     name, was 7 ms of a PostgreSQL search for the 900 people called "Monika".
     """
+    named: dict[int, Candidate] = {}
     ids: list[int] = []
     for word in words:
         rest = [other for other in words if other != word] or [word]
@@ -198,12 +216,15 @@ def _anchored_ids(session: Session, words: list[str], limit: int) -> list[int]:
             # A trigram (letters only) is in a name word exactly when it is in the folded
             # name, whose words are those of the name words.
             shares = re.compile("|".join(map(re.escape, grams))).search
-            ids += [cid for cid, first, last in rows
-                    if shares(fold_name(first) + " " + fold_name(last))][:limit]
+            for row in [row for row in starmap(Candidate, rows)
+                        if shares(fold_name(row.first_name) + " " + fold_name(row.last_name))
+                        ][:limit]:
+                named.setdefault(row.id, row)
             continue
         ids += _ids(session, _anchored_statement(len(grams)), {
             **bounds, "n": limit, **{f"g{i}": f"%{gram}%" for i, gram in enumerate(grams)}})
-    return list(dict.fromkeys(ids))
+    return Similar(list(named.values()),
+                   [cid for cid in dict.fromkeys(ids) if cid not in named])
 
 
 ANCHOR_ROWS = 2_000
@@ -215,7 +236,7 @@ _ANCHOR_NAMES = sa.select(search_index.WORDS.c.customer_id, search_index.WORDS.c
 
 @lru_cache(maxsize=64)
 def _anchored_statement(grams: int) -> Select:
-    """:func:`_anchored_ids`' statement for ``grams`` trigrams (bound as ``g0``, ``g1``, …;
+    """:func:`_anchored`' statement for ``grams`` trigrams (bound as ``g0``, ``g1``, …;
     letters only, so no LIKE wildcard among them)."""
     anchor, other = search_index.WORDS.alias("anchor"), search_index.WORDS.alias("other")
     # Not DISTINCT (the caller drops repeats): for that SQLite, without statistics, walked
@@ -238,7 +259,7 @@ def _fts_ids(session: Session, words: list[str], *, phrase: bool, limit: int) ->
 
     Every phrase match contains the query, so any of them will do (unranked: the first
     rows found end the scan). Similar names (when no name word pins them, see
-    :func:`_anchored_ids`) are ranked by bm25 over all their trigrams, which must score
+    :func:`_anchored`) are ranked by bm25 over all their trigrams, which must score
     every record sharing one of them.
     """
     if phrase:

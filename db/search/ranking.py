@@ -314,9 +314,14 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     rows = starting + others
     holding = {row.id for row in rows}
     if len(rows) < SIMILAR_BELOW:
-        similar = candidates.similar_ids(session, folded, limit=CANDIDATES,
-                                         anchored=ANCHORED_CANDIDATES)
-        rows += [row for row in _rank_rows(session, similar, filters) if row.id not in holding]
+        named, ids = candidates.similar(session, folded, limit=CANDIDATES,
+                                        anchored=ANCHORED_CANDIDATES)
+        if filters != NO_FILTERS:  # names alone do not tell who passes the filters
+            named, ids = [], [row.id for row in named] + ids
+        # Named ones are ranked on their names alone: every record holding the text is in
+        # hand, and these hold none of it, so no e-mail or city of theirs can contain it.
+        rows += [row for row in named + _rank_rows(session, ids, filters)
+                 if row.id not in holding]
     best, total = ranked(folded, rows, holding, upto)
     listable = min(total, COUNTED)
     total = max(total, counted or 0)
