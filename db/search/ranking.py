@@ -135,9 +135,10 @@ def _phone_hits(session: Session, phone: TypedPhone, filters: SearchFilters) -> 
     dialect = session.get_bind().dialect.name
     records = {c.id: c for c in session.scalars(_records_statement(dialect),
                                                 {"ids": id_list(exact + ending, dialect)})}
-    return ([SearchHit(records[cid], Match.EXACT, "phone number") for cid in exact]
+    return ([SearchHit(records[cid], Match.EXACT, "phone number")
+             for cid in exact if cid in records]
             + [SearchHit(records[cid], Match.CONTAINS, "phone number ends with the search")
-               for cid in ending if cid not in exact])
+               for cid in ending if cid not in exact and cid in records])
 
 
 @lru_cache(maxsize=256)
@@ -349,14 +350,16 @@ def _page(session: Session, page: list[tuple[tuple[Match, str, float], str, int]
     dialect = session.get_bind().dialect.name
     records = {c.id: c for c in session.scalars(
         _records_statement(dialect), {"ids": id_list([cid for *_, cid in page], dialect)})}
+    # On PostgreSQL each statement sees what was committed before it: a customer deleted,
+    # erased or merged since the ranking read them is left out.
     hits = [SearchHit(records[cid], match, reason, score)
-            for (match, reason, score), _, cid in page]
+            for (match, reason, score), _, cid in page if cid in records]
     return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
                          more=total > COUNTED, listable=listable)
 
 
 @lru_cache(maxsize=4)
 def _records_statement(dialect: str) -> SelectOfScalar[Customer]:
-    """The records of the customers bound as ``ids`` (:func:`among`), built once: an IN list
-    of a page's fifty ids was rendered, and sent, a placeholder at a time."""
-    return select(Customer).where(among(dialect))
+    """The records of the live customers bound as ``ids`` (:func:`among`), built once: an
+    IN list of a page's fifty ids was rendered, and sent, a placeholder at a time."""
+    return filtered(select(Customer), NO_FILTERS, few_on=dialect).where(among(dialect))
