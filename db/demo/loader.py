@@ -194,8 +194,8 @@ def _chunk_tables(chunk: Chunk, stamp: _Timestamps
                              tuple[list[tuple[object, ...]], list[tuple[str, int, str, str]]],
                              twins.ChunkKpis]:
     """Every row of one chunk of customers, as (model, column → values) in load order,
-    the customers' search index rows (id, text) and name words, and their share of the
-    daily tables."""
+    the customers' search index rows (:func:`search_index.bulk_row`) and name words, and
+    their share of the daily tables."""
     ids, people, orders = chunk.ids, chunk.people, chunk.orders
     # Each customer's first order (its row, or -1): the summary and the KPI tables use it.
     orders["first"] = twins.newest(orders["owner"], orders["at"], len(ids), oldest=True)

@@ -204,14 +204,15 @@ def _anchored(session: Session, words: list[str], limit: int) -> Similar:
     word that starts more than :data:`ANCHOR_ROWS` names: reading them, a record per
     name, was 7 ms of a PostgreSQL search for the 900 people called "Monika".
     """
+    dialect = session.get_bind().dialect.name
     named: dict[int, Candidate] = {}
     ids: list[int] = []
     for word in words:
         rest = [other for other in words if other != word] or [word]
         grams = sorted({w[i:i + 3] for w in rest for i in range(len(w) - 2)})
         bounds = {"low": word, "high": word + "\U0010ffff"}
-        rows = session.connection().execute(_ANCHOR_NAMES, {**bounds, "n": ANCHOR_ROWS + 1}
-                                            ).all()
+        rows = session.connection().execute(_starting_statement(NO_FILTERS, dialect),
+                                            {**bounds, "n": ANCHOR_ROWS + 1}).all()
         if len(rows) <= ANCHOR_ROWS:
             # A trigram (letters only) is in a name word exactly when it is in the folded
             # name, whose words are those of the name words.
@@ -228,10 +229,6 @@ def _anchored(session: Session, words: list[str], limit: int) -> Similar:
 
 
 ANCHOR_ROWS = 2_000
-_ANCHOR_NAMES = sa.select(search_index.WORDS.c.customer_id, search_index.WORDS.c.first_name,
-                          search_index.WORDS.c.last_name).where(
-    search_index.WORDS.c.word >= sa.bindparam("low"),
-    search_index.WORDS.c.word < sa.bindparam("high")).limit(sa.bindparam("n"))
 
 
 @lru_cache(maxsize=64)
