@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ColumnElement, Index, Join, LargeBinary, Text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Index,
+    Join,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from db.core.sql import table_of
@@ -322,10 +330,14 @@ class CustomerNameWord(SQLModel, table=True):
     A one-word lookup lists first the names with a word starting with it: those are one
     range of this table's key, holding the names that ranking sorts by, where the trigram
     index gave a thousand ids whose records were then read one by one
-    (see :mod:`db.derived.search_index` and :mod:`db.search.ranking`)."""
+    (see :mod:`db.derived.search_index` and :mod:`db.search.ranking`). The key holds the
+    names on both engines: SQLite keeps the rows in it, PostgreSQL includes the names in it,
+    so a range is read from the key alone (migration ``0019_name_words_covering``)."""
 
     __tablename__ = "customer_name_word"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (PrimaryKeyConstraint("word", "customer_id",
+                                           postgresql_include=["first_name", "last_name"]),
+                      {"sqlite_with_rowid": False})
 
     word: str = Field(primary_key=True, sa_type=_WORD)  # as search_index.name_words folds it
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE",

@@ -166,7 +166,7 @@ def _alike_word_rows(session: Session, word: str, limit: int) -> list[Candidate]
     rows: dict[int, Candidate] = {}
     for found, _, _ in sorted(alike, key=lambda match: (-match[1], match[0])):
         for row in starmap(Candidate, session.connection().execute(
-                _WORD_CUSTOMERS, {"word": found, "n": limit - len(rows)})):
+                _WORD_CUSTOMERS, {"word": found, "n": limit - len(rows)}).all()):
             rows.setdefault(row.id, row)
         if len(rows) >= limit:
             break

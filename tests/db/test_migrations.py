@@ -46,7 +46,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head == "0018_index_names"
+    assert head == "0019_name_words_covering"
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
 
@@ -193,3 +193,27 @@ def test_index_rows_get_the_names_the_write_path_writes(engine: Engine,
             connection.execute(table.update().where(table.c[0] == written[0][0])
                                .values(first_name="Stale"))
             assert search_index.differences(connection) == 1
+
+
+def test_name_word_key_holds_the_names_on_postgresql(engine: Engine, database_url: str) -> None:
+    """0019 includes the names in PostgreSQL's name-word key, so a range of words is read
+    from the key alone; downgraded, the key is the two columns again. SQLite's table is its
+    key already, and the migration leaves it as it is."""
+    def key() -> str:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                return connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'customer_name_word'").scalar_one()
+            return connection.exec_driver_sql(
+                "SELECT pg_get_indexdef('pk_customer_name_word'::regclass)").scalar_one()
+
+    at_head = key()
+    command.downgrade(alembic_config(database_url), "0018_index_names")
+    before = key()
+    upgrade(database_url)
+    assert key() == at_head
+    if engine.dialect.name == "sqlite":
+        assert before == at_head and "WITHOUT ROWID" in at_head
+    else:
+        assert at_head.endswith("(word, customer_id) INCLUDE (first_name, last_name)")
+        assert before.endswith("(word, customer_id)")
