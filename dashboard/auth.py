@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.delta_generator import DeltaGenerator
 from streamlit_authenticator.utilities import LoginError
 
 from dashboard import browser_cookie, settings
@@ -152,8 +153,11 @@ def _form_key() -> str:
     return f"sign_in_{st.session_state.get(_FORM_ROUND, 0)}"
 
 
-def _form(authenticator: stauth.Authenticate) -> None:
-    _, middle, _ = st.columns([1, 2, 1])
+def _form(authenticator: stauth.Authenticate) -> DeltaGenerator:
+    """Draw the sign-in form (nothing once signed in); returns its place, which the run
+    that signs in empties: that run drew the form before the library judged it."""
+    place = st.empty()
+    _, middle, _ = place.container().columns([1, 2, 1])
     with middle:
         # Kept until the next sign-in: the cookie deletion reruns the app once more.
         if notice := st.session_state.get(_NOTICE):
@@ -175,6 +179,7 @@ def _form(authenticator: stauth.Authenticate) -> None:
                 authenticator.login(location="main", fields=FORM_LABELS, key=_form_key())
         if st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
+    return place
 
 
 def signed_in_user() -> UserView | None:
@@ -194,11 +199,12 @@ def signed_in_user() -> UserView | None:
         _screen_cookie(authenticator)
     # Drawn on every run, signed in or not (it then draws nothing inside): the page below
     # keeps its places, so an open expander or a form is not re-created on the next click.
-    _form(authenticator)
+    form = _form(authenticator)
     browser_cookie.flush()  # below the form, so that the form keeps its place on every run
     if not st.session_state.get("authentication_status"):
         return None
     if user is None:  # signed in during this run, by the form or by a screened cookie
+        form.empty()  # else the form, password and all, stayed above Home until a click
         user = _session_user()
         if user is None:  # ended in the moment since: start over
             _end_session(authenticator, SESSION_ENDED)

@@ -22,6 +22,8 @@ def test_sign_in_home_and_sign_out(page: Page, app_url: str) -> None:
            ).to_be_visible()
     customers = page.get_by_test_id("stMetric").filter(has_text="Customers")
     expect(customers).to_contain_text("300")
+    # The run that signed in drew the form first: it is taken away, not left above Home.
+    expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("link", name="Users")).to_be_visible()
 

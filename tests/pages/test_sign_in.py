@@ -35,6 +35,15 @@ def test_sign_in_shows_the_home_page(app_db: Engine) -> None:
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
 
+def test_the_sign_in_form_is_gone_once_home_shows(app_db: Engine) -> None:
+    """The run that signs in drew the form before it knew; Home must not show below it
+    (it stayed, the password typed in, until the next click)."""
+    at = sign_in("manager", PASSWORDS["manager"])
+    assert at.title[0].value == "Home"
+    assert [box.label for box in at.text_input] == []
+    assert [button.label for button in at.button] == ["Sign out"]
+
+
 def test_the_first_visit_starts_warming_the_pages_imports_once(
         app_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sign-in page is drawn first; the pages' imports then run in the background
