@@ -26,7 +26,6 @@ import json
 import types
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 # The package ships neither type hints nor a py.typed marker; this is its one import here.
 from extra_streamlit_components.CookieManager import _component_func
@@ -64,8 +63,13 @@ def flush() -> None:
 
 def keep() -> None:
     """Write the cookie this session signed in with, if any, for this site only: a script
-    in an empty frame (of the page's own origin) that sends nothing back to the app. The
-    same frame on every run, so the browser keeps it rather than running it again."""
+    in the page that sends nothing back to the app and takes no room. The same element on
+    every run, so the browser keeps it rather than running it again.
+
+    The script holds nothing anyone typed or stored: the cookie's name, the token the
+    library signed and its expiry, each JSON-encoded with "<" escaped. (It was drawn in a
+    frame by ``components.v1.html``, deprecated for removal after 2026-06-01; ``st.iframe``,
+    its successor, cannot be drawn without height.)"""
     kept = st.session_state.get(_KEPT)
     if kept is None:
         return
@@ -74,7 +78,7 @@ def keep() -> None:
               f" + '; path=/; expires=' + new Date({expires}).toUTCString()"
               f" + '; samesite=strict';</script>")
     with st.sidebar:
-        components.html(script, height=0)
+        st.html(script, unsafe_allow_javascript=True)
 
 
 def install() -> None:
