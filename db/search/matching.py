@@ -60,6 +60,7 @@ def _folded_name(first: str, last: str) -> tuple[str, str, str]:
 
 
 PREFIX = (Match.PREFIX, "name starts with the search", 100.0)
+CONTAINS_REASON = "contains the search"
 
 
 def rank_text(folded: str, row: Candidate, *, holds: bool,
@@ -74,7 +75,7 @@ def rank_text(folded: str, row: Candidate, *, holds: bool,
     if holds or folded in name or folded in last + " " + first or (
             row.email and folded in row.email) or (
             row.city and folded in fold_name(row.city)):
-        return Match.CONTAINS, "contains the search", score
+        return Match.CONTAINS, CONTAINS_REASON, score
     if score >= SIMILARITY_CUTOFF:
         return Match.SIMILAR, f"similar name ({score:.0f}% alike)", score
     return None
@@ -114,9 +115,12 @@ def ranked(folded: str, rows: list[Candidate], holding: set[int],
     starting.sort(key=lambda item: (item[1], item[2]))
     if len(starting) >= upto and all(row.id in holding for row in others):
         return starting, len(rows)
+    # A record holding the text that does not start with it contains it: what rank_text
+    # would say after testing it again (a common text's thousand holders: 3-5 ms).
     scored = [(rank, row.last_name, row.id)
               for row, score in zip(others, _scores(folded, others), strict=True)
-              if (rank := rank_text(folded, row, holds=row.id in holding, score=score))]
+              if (rank := ((Match.CONTAINS, CONTAINS_REASON, score) if row.id in holding
+                           else rank_text(folded, row, holds=False, score=score)))]
     scored.sort(key=lambda item: (item[0][0], -item[0][2], item[1], item[2]))
     best = starting + scored
     return best, len(best)
