@@ -104,10 +104,11 @@ _PG_NAMED_PHRASE = text("SELECT customer_id, first_name, last_name FROM customer
 class Similar(NamedTuple):
     """Candidates for similar names: ``named`` read with their names from the name words
     (live customers, whatever the search's filters), ``ids`` whose records are yet to be
-    read."""
+    read; ``more``: more names than ``named`` have a word alike, each of which matches."""
 
     named: list[Candidate]
     ids: list[int]
+    more: bool = False
 
 
 def similar(session: Session, folded: str, *, limit: int, anchored: int) -> Similar:
@@ -122,7 +123,7 @@ def similar(session: Session, folded: str, *, limit: int, anchored: int) -> Simi
     if not words:
         return Similar([], [])
     pinned = (_anchored(session, words, anchored) if len(words) > 1
-              else Similar(_alike_word_rows(session, words[0], anchored), []))
+              else _alike_word_rows(session, words[0], anchored))
     if pinned.named or pinned.ids:
         return pinned
     if session.get_bind().dialect.name == "sqlite":
@@ -139,10 +140,10 @@ def similar(session: Session, folded: str, *, limit: int, anchored: int) -> Simi
         .order_by(shared.desc()).limit(limit), {}))
 
 
-def _alike_word_rows(session: Session, word: str, limit: int) -> list[Candidate]:
+def _alike_word_rows(session: Session, word: str, limit: int) -> Similar:
     """Customers with a name word alike ``word`` (a typo: "ostregaard", "hnasen") that
     starts with its first letter, best-matching words first, up to ``limit``, with their
-    names.
+    names; and whether there are more.
 
     The distinct name words starting with that letter are read one index probe each, and
     rapidfuzz keeps those at least :data:`ALIKE_CUTOFF` alike. Where more than
@@ -152,7 +153,7 @@ def _alike_word_rows(session: Session, word: str, limit: int) -> list[Candidate]
     typo in the first letter (or, among many words, the second) still goes that way.
     """
     if len(word) < 4:
-        return []
+        return Similar([], [])
     for prefix in (word[:1], word[:2]):
         known = session.connection().execute(_DISTINCT_WORDS, {
             "low": prefix, "high": prefix + "\U0010ffff", "n": ALIKE_WORDS + 1}
@@ -160,17 +161,17 @@ def _alike_word_rows(session: Session, word: str, limit: int) -> list[Candidate]
         if len(known) <= ALIKE_WORDS:
             break
     else:
-        return []
+        return Similar([], [])
     alike = process.extract(word, known, scorer=fuzz.ratio, score_cutoff=ALIKE_CUTOFF,
                             limit=None)
-    rows: dict[int, Candidate] = {}
+    rows: dict[int, Candidate] = {}  # one more than asked, to know whether there are more
     for found, _, _ in sorted(alike, key=lambda match: (-match[1], match[0])):
         for row in starmap(Candidate, session.connection().execute(
-                _WORD_CUSTOMERS, {"word": found, "n": limit - len(rows)}).all()):
+                _WORD_CUSTOMERS, {"word": found, "n": limit + 1 - len(rows)}).all()):
             rows.setdefault(row.id, row)
-        if len(rows) >= limit:
+        if len(rows) > limit:
             break
-    return list(rows.values())
+    return Similar(list(rows.values())[:limit], [], len(rows) > limit)
 
 
 ALIKE_WORDS = 2_000

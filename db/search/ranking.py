@@ -68,7 +68,7 @@ class SearchResults:
     hits: list[SearchHit]  # this page, best first
     offset: int  # how many better matches come before this page
     total: int  # customers matching, counted up to COUNTED
-    more: bool  # the count stopped at COUNTED: more than ``total`` match
+    more: bool  # more than ``total`` match: the count stopped at COUNTED, or names alike did
     listable: int  # how many of the matches can be paged through (the rest need narrowing)
 
 
@@ -314,11 +314,12 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
             counted = _phrase_count(session, folded, filters)
     rows = starting + others
     holding = {row.id for row in rows}
+    similar_more = False  # more names alike than were read, each of which would match
     if len(rows) < SIMILAR_BELOW:
-        named, ids = candidates.similar(session, folded, limit=CANDIDATES,
-                                        anchored=ANCHORED_CANDIDATES)
+        named, ids, similar_more = candidates.similar(session, folded, limit=CANDIDATES,
+                                                      anchored=ANCHORED_CANDIDATES)
         if filters != NO_FILTERS:  # names alone do not tell who passes the filters
-            named, ids = [], [row.id for row in named] + ids
+            named, ids, similar_more = [], [row.id for row in named] + ids, False
         # Named ones are ranked on their names alone: every record holding the text is in
         # hand, and these hold none of it, so no e-mail or city of theirs can contain it.
         rows += [row for row in named + _rank_rows(session, ids, filters)
@@ -326,7 +327,8 @@ def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int
     best, total = ranked(folded, rows, holding, upto)
     listable = min(total, COUNTED)
     total = max(total, counted or 0)
-    return _page(session, best[offset:min(offset + limit, listable)], offset, total, listable)
+    return _page(session, best[offset:min(offset + limit, listable)], offset, total, listable,
+                 more=similar_more)
 
 
 def _starting_page(session: Session, folded: str, filters: SearchFilters,
@@ -345,8 +347,9 @@ def _starting_page(session: Session, folded: str, filters: SearchFilters,
 
 
 def _page(session: Session, page: list[tuple[tuple[Match, str, float], str, int]],
-          offset: int, total: int, listable: int) -> SearchResults:
-    """The hits of ``page`` (rank, last name, id), with their records read."""
+          offset: int, total: int, listable: int, *, more: bool = False) -> SearchResults:
+    """The hits of ``page`` (rank, last name, id), with their records read; ``more``: more
+    than ``total`` match though fewer were counted."""
     dialect = session.get_bind().dialect.name
     records = {c.id: c for c in session.scalars(
         _records_statement(dialect), {"ids": id_list([cid for *_, cid in page], dialect)})}
@@ -355,7 +358,7 @@ def _page(session: Session, page: list[tuple[tuple[Match, str, float], str, int]
     hits = [SearchHit(records[cid], match, reason, score)
             for (match, reason, score), _, cid in page if cid in records]
     return SearchResults(hits=hits, offset=offset, total=min(total, COUNTED),
-                         more=total > COUNTED, listable=listable)
+                         more=more or total > COUNTED, listable=listable)
 
 
 @lru_cache(maxsize=4)

@@ -146,6 +146,26 @@ def test_a_typo_in_a_single_word_is_found_through_name_words_alike(
     assert _find(engine, "msith")[0][:2] == ("Smith", Match.SIMILAR)
 
 
+def test_more_names_alike_than_are_read_are_counted_as_more(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every name with a word alike a lone typo matches it, so when more of them exist than
+    are read the page says "more than" that many, not that many; with filters, those not
+    read might not pass them, so nothing is claimed."""
+    for first in ("Ada", "Ben", "Cleo", "Dan", "Eve"):
+        create_customer(MANAGER, {"first_name": first, "last_name": "Dumont",
+                                  "country": "FR"}, engine=engine)
+    monkeypatch.setattr(ranking, "ANCHORED_CANDIDATES", 3)
+    found = search_customers(MANAGER, "dmuont", engine=engine)
+    assert (len(found.hits), found.total, found.more) == (3, 3, True)
+    assert {hit.match for hit in found.hits} == {Match.SIMILAR}
+    filtered = search_customers(MANAGER, "dmuont", SearchFilters(country="FR"), engine=engine)
+    assert (filtered.total, filtered.more) == (3, False)
+    monkeypatch.setattr(ranking, "ANCHORED_CANDIDATES", 5)  # all of them read
+    found = search_customers(MANAGER, "dmuont", engine=engine)
+    assert (len(found.hits), found.total, found.more) == (5, 5, False)
+
+
 def test_accents_are_ignored(engine: Engine, people: dict) -> None:
     assert _find(engine, "jose")[0][0] == "García"
     assert _find(engine, "muller")[0][0] == "Müller"
