@@ -27,7 +27,7 @@ class LookupExport:
     file: exports.ExportFile
     results: int  # the listed results the file was made from
     total: int  # customers matching the search, as the lookup counts them
-    more: bool  # the count stopped at ``total``: more match
+    more: bool  # more than ``total`` match (see SearchResults.more)
     without_consent: bool  # everyone was asked for, consent or not
 
 
