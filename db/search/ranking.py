@@ -222,7 +222,9 @@ def _short_prefix(session: Session, folded: str, filters: SearchFilters, limit: 
     """Under three characters: surnames starting with the query, read as a range on the
     (last_name, first_name) index — "sm" is the range "Sm" ≤ last_name < "Sm\uffff"."""
     start = folded[:1].upper() + folded[1:]
-    query = filtered(select(Customer), filters).where(
+    # The range picks few: SQLite read every customer through the index of merged_into_id
+    # (all NULL) instead when fewer than COUNTED surnames started so (0.3 s at a million).
+    query = filtered(select(Customer), filters, few_on=session.get_bind().dialect.name).where(
         col(Customer.last_name) >= start, col(Customer.last_name) < start + "\uffff")
     return _sql_page(session, query.order_by(col(Customer.last_name),
                                              col(Customer.first_name), col(Customer.id)),
