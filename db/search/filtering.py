@@ -48,7 +48,14 @@ def filtered(query: _Query, filters: SearchFilters, *, few_on: str | None = None
         query = query.where(off_index(col(Customer.country) == filters.country))
     if filters.status:
         query = query.where(col(Customer.status) == filters.status)
-    if filters.tag:
+    if filters.tag and few_on == "sqlite":
+        # Each customer's tags probed through their key: as a list, SQLite gathered every
+        # customer with the tag (75,000 for "fashion" at a million) for each statement.
+        query = query.where(sa.exists().where(
+            col(CustomerTag.customer_id) == col(Customer.id),
+            col(CustomerTag.tag_id) == select(col(Tag.id))
+            .where(col(Tag.name) == filters.tag).scalar_subquery()))
+    elif filters.tag:
         query = query.where(col(Customer.id).in_(
             select(col(CustomerTag.customer_id)).join(Tag).where(col(Tag.name) == filters.tag)))
     return query
