@@ -9,6 +9,8 @@ two-letter search that matched no surname took 0.3 s at a million.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine, event
 
@@ -30,9 +32,9 @@ def sqlite_engine(engine: Engine) -> Engine:
 
 def _plans(engine: Engine, term: str, filters: SearchFilters) -> list[tuple[str, str]]:
     """Each statement a search for ``term`` ran, with SQLite's plan for it."""
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Any]] = []  # the statement and its parameters, as sent
 
-    def seen(_conn: object, _cursor: object, statement: str, parameters: object,
+    def seen(_conn: object, _cursor: object, statement: str, parameters: Any,
              _context: object, _many: bool) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
@@ -44,7 +46,7 @@ def _plans(engine: Engine, term: str, filters: SearchFilters) -> list[tuple[str,
         event.remove(engine, "before_cursor_execute", seen)
     with engine.connect() as connection:
         return [(statement, " | ".join(row[-1] for row in connection.exec_driver_sql(
-                     "EXPLAIN QUERY PLAN " + statement, parameters).all()))  # type: ignore[arg-type]
+                     "EXPLAIN QUERY PLAN " + statement, parameters).all()))
                 for statement, parameters in statements]
 
 
