@@ -57,6 +57,7 @@ from db.users.service import UserView
 LOOKUP_PAGE = PAGES_DIR / "lookup.py"
 DELETED_PAGE = PAGES_DIR / "deleted_customers.py"
 MERGED_FROM = "profile_merged_from"  # the merged id an old link named, shown once
+MERGED_UNSAVED = "profile_merged_unsaved"  # what a save to the merged record sent, shown once
 # Customer id → the edit form's :class:`EditBase`. A plain dict inside Session State, changed
 # by plain assignment: every Session State read or write is a point where a click that
 # arrived meanwhile stops the run, so bookkeeping spread over several keys could be cut off
@@ -306,11 +307,14 @@ def _delete(user: UserView, customer: Customer) -> None:
             st.rerun()
 
 
-def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None:
-    """A deleted customer opened by link: when and by whom, no edit form; admins restore."""
+def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted, unsaved: str) -> None:
+    """A deleted customer opened by link: when and by whom, no edit form; admins restore.
+    ``unsaved``: what a save sent from a page opened before the deletion held."""
     gone = deleted.gone
     st.title(plain(f"{gone.name} (deleted)") if gone.name else "Deleted customer")
     st.warning(plain(str(deleted)))
+    if unsaved:
+        st.warning(plain(f"Your changes were not saved: {unsaved}."))
     if not user.actor.can(Capability.ADMINISTER):
         st.caption("Ask an admin if this customer should be restored.")
         st.page_link(str(LOOKUP_PAGE), label="Go to Lookup", icon=":material/search:")
@@ -327,10 +331,28 @@ def _deleted_profile(user: UserView, deleted: customers.CustomerDeleted) -> None
     erasure_section(user, gone.id)
 
 
+def _unsaved(customer_id: int) -> str:
+    """The changes the edit form of ``customer_id`` sent that no save stored, as the user
+    typed them ("City: “Leeds”"); empty if none.
+
+    A save sent after the customer was merged or deleted elsewhere reaches a run that no
+    longer draws the form, so nothing saves it: it must at least be named, not dropped."""
+    state = st.session_state
+    base: EditBase | None = state.get(EDIT_BASES, {}).get(customer_id)
+    if base is None:
+        return ""
+    stored = base.just_saved or base.seen  # after the user's own save: what it stored
+    prefix = f"edit_{customer_id}_{state.get(f'edit_generation_{customer_id}', 0)}"
+    sent = {name: state[f"{prefix}_{name}"] for name in EDITABLE if f"{prefix}_{name}" in state}
+    return "; ".join(f"{LABELS[name]}: “{value or '(empty)'}”" for name, value in sent.items()
+                     if value != stored[name])
+
+
 def _follow_merge(merged: customers.CustomerMerged) -> None:
     """An old link to a merged record opens its survivor (the address bar too), which then
-    says once where the visitor came from."""
+    says once where the visitor came from, and what of theirs was not saved."""
     st.session_state[MERGED_FROM] = merged.customer_id
+    st.session_state[MERGED_UNSAVED] = _unsaved(merged.customer_id)
     st.query_params["customer"] = str(merged.survivor_id)
     st.rerun()
 
@@ -587,6 +609,7 @@ def main() -> None:
     user = require_page(Capability.LOOKUP, "customer profiles")
     customer_id = _customer_id()
     merged_from = st.session_state.pop(MERGED_FROM, None)
+    unsaved_there = st.session_state.pop(MERGED_UNSAVED, "")
     try:
         if customer_id is None:
             raise CustomerNotFound("Open a customer from Lookup.")
@@ -598,7 +621,7 @@ def main() -> None:
         _erased_profile(erased)
         return
     except customers.CustomerDeleted as deleted:
-        _deleted_profile(user, deleted)
+        _deleted_profile(user, deleted, _unsaved(deleted.gone.id))
         return
     except CustomerNotFound as error:
         st.warning(str(error))
@@ -606,7 +629,11 @@ def main() -> None:
         return
     numbers = profile.figures(user.actor, customer_id)
     _header(user, customer, numbers)
-    if merged_from is not None:
+    if merged_from is not None and unsaved_there:
+        st.warning(plain(f"Customer {merged_from} was merged into this customer before your "
+                         f"changes were saved: they were not saved. {unsaved_there}. Enter "
+                         "them here if they still apply."))
+    elif merged_from is not None:
         st.info(f"Customer {merged_from} was merged into this customer ({customer_id}): "
                 "links to it open this profile.")
     restriction_panel(user, customer_id)

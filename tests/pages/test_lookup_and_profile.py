@@ -7,17 +7,27 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import plain
 from db.core.access import Actor
 from db.customers import profile
 from db.customers.profile import record_consent
-from db.customers.service import create_customer, get_customer, update_customer
+from db.customers.service import (
+    create_customer,
+    get_customer,
+    soft_delete_customer,
+    update_customer,
+)
+from db.models import Customer
+from db.quality.merge import merge_customers, merge_plan
 from db.search import ranking
 from tests.pages.conftest import PROFILE, ROOT, open_profile
 
 LOOKUP = str(ROOT / "pages" / "lookup.py")
 MANAGER = Actor("manager", "manager")
+ADMIN = Actor("admin", "admin")
 
 
 @pytest.fixture
@@ -247,6 +257,45 @@ def test_a_stale_save_shows_who_changed_what(signed_in: Callable[[str], AppTest]
         "admin", "city", "London", "York"]
     next(b for b in at.button if b.label == "Reload the latest version").click().run()
     assert _field(at, john, "city").value == "York"
+
+
+def test_a_save_after_a_merge_elsewhere_says_what_was_not_saved(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine) -> None:
+    """Merged into another record while the form was open: the survivor opens, and the
+    change the user sent is named as not saved, not dropped without a word."""
+    twin = create_customer(MANAGER, {"first_name": "John", "last_name": "Smith",
+                                     "country": "GB", "city": "Bath"}, confirm=True,
+                           engine=app_db).id
+    assert twin is not None
+    at = open_profile(signed_in, "manager", twin)
+    plan = merge_plan(MANAGER, john, twin, engine=app_db)
+    merge_customers(MANAGER, survivor_id=john, merged_id=twin,
+                    survivor_version=plan.survivor_version,
+                    merged_version=plan.merged_version, engine=app_db)
+    _field(at, twin, "city").input("Tab two")
+    _save(at, twin)
+    assert at.query_params["customer"] == str(john)
+    assert [w.value for w in at.warning] == [plain(
+        f"Customer {twin} was merged into this customer before your changes were saved: "
+        "they were not saved. City: “Tab two”. Enter them here if they still apply.")]
+    assert get_customer(MANAGER, john, engine=app_db).city == "London"
+    at.run()  # said once
+    assert not at.warning
+
+
+def test_a_save_after_a_deletion_elsewhere_says_what_was_not_saved(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine) -> None:
+    at = open_profile(signed_in, "manager", john)
+    soft_delete_customer(ADMIN, john, engine=app_db)
+    _field(at, john, "city").input("Tab two")
+    _field(at, john, "first_name").input("Jon")
+    _save(at, john)
+    assert "eleted" in at.title[0].value
+    assert at.warning[-1].value == plain("Your changes were not saved: First name: “Jon”; "
+                                         "City: “Tab two”.")
+    with Session(app_db) as session:
+        stored = session.get(Customer, john)
+        assert stored is not None and stored.city == "London"
 
 
 def test_marketing_sees_no_cards_or_history_and_edits_preferences_only(
