@@ -63,13 +63,12 @@ def flush() -> None:
 
 def keep() -> None:
     """Write the cookie this session signed in with, if any, for this site only: a script
-    in the page that sends nothing back to the app and takes no room. The same element on
-    every run, so the browser keeps it rather than running it again.
+    in an empty frame (of the page's own origin) that sends nothing back to the app. The
+    same frame on every run, so the browser keeps it rather than running it again.
 
     The script holds nothing anyone typed or stored: the cookie's name, the token the
-    library signed and its expiry, each JSON-encoded with "<" escaped. (It was drawn in a
-    frame by ``components.v1.html``, deprecated for removal after 2026-06-01; ``st.iframe``,
-    its successor, cannot be drawn without height.)"""
+    library signed and its expiry, each JSON-encoded with "<" escaped. (``st.iframe``
+    replaced ``components.v1.html``, deprecated for removal after 2026-06-01.)"""
     kept = st.session_state.get(_KEPT)
     if kept is None:
         return
@@ -78,7 +77,8 @@ def keep() -> None:
               f" + '; path=/; expires=' + new Date({expires}).toUTCString()"
               f" + '; samesite=strict';</script>")
     with st.sidebar:
-        st.html(script, unsafe_allow_javascript=True)
+        # One pixel high, the least st.iframe draws; last in the sidebar, below Sign out.
+        st.iframe(script, height=1)
 
 
 def install() -> None:
