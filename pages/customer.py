@@ -134,7 +134,12 @@ def _form_values(customer: Customer) -> dict[str, object]:
 def _form_key(customer: Customer) -> str:
     """The edit form's key, and the prefix of its widgets' keys: it changes each time the
     form is filled from another version than the user's own last save."""
-    return f"edit_{customer.id}_{st.session_state.get(f'edit_generation_{customer.id}', 0)}"
+    return _form_key_of(stored_id(customer))
+
+
+def _form_key_of(customer_id: int) -> str:
+    """:func:`_form_key` of a customer known by id only (merged or deleted meanwhile)."""
+    return f"edit_{customer_id}_{st.session_state.get(f'edit_generation_{customer_id}', 0)}"
 
 
 @dataclass(frozen=True)
@@ -342,7 +347,7 @@ def _unsaved(customer_id: int) -> str:
     if base is None:
         return ""
     stored = base.just_saved or base.seen  # after the user's own save: what it stored
-    prefix = f"edit_{customer_id}_{state.get(f'edit_generation_{customer_id}', 0)}"
+    prefix = _form_key_of(customer_id)
     sent = {name: state[f"{prefix}_{name}"] for name in EDITABLE if f"{prefix}_{name}" in state}
     return "; ".join(f"{LABELS[name]}: “{value or '(empty)'}”" for name, value in sent.items()
                      if value != stored[name])
