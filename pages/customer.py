@@ -5,6 +5,7 @@ edits. Opened from Lookup as ``?customer=ID``, so a profile link can be shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -151,10 +152,13 @@ class EditBase:
     version: int
     seen: dict[str, object]
     just_saved: dict[str, object] | None = None
+    # When the user's own save stored what the form now holds: the same values sent again
+    # within DOUBLE_CLICK_SECONDS are that save's second click, not a save of nothing.
+    saved_at: datetime | None = None
 
 
 def _fill_form(customer: Customer, values: dict[str, object] | None = None, *,
-               fresh: bool = True) -> None:
+               fresh: bool = True, saved_at: datetime | None = None) -> None:
     """Put ``values`` (default: the stored record) into the form and remember the stored
     version and values the form now starts from, so a save sends only what the user changed.
 
@@ -171,7 +175,8 @@ def _fill_form(customer: Customer, values: dict[str, object] | None = None, *,
         st.session_state[generation] = st.session_state.get(generation, 0) + 1
     stored = _form_values(customer)
     bases: dict[int, EditBase] = st.session_state.setdefault(EDIT_BASES, {})
-    bases[stored_id(customer)] = EditBase(customer.version, stored)  # one step, not cut off
+    bases[stored_id(customer)] = EditBase(customer.version, stored,  # one step, not cut off
+                                          saved_at=saved_at)
     for name, value in (values or stored).items():
         st.session_state[f"{_form_key(customer)}_{name}"] = value
     for key in (f"edit_errors_{customer.id}", f"conflict_{customer.id}",
@@ -184,6 +189,9 @@ def _edit_form(user: UserView, customer: Customer) -> None:
     state = st.session_state
     bases: dict[int, EditBase] = state.setdefault(EDIT_BASES, {})
     base = bases.get(stored_id(customer))
+    # This run follows the user's own save, whichever click started it: it says "Saved.",
+    # where the saving run's own notice could be cut off by a second click.
+    confirm = base is not None and base.just_saved is not None
     if base is None or f"{_form_key(customer)}_{EDITABLE[0]}" not in state:
         _fill_form(customer)  # first drawn, or left and come back to
     elif base.just_saved is not None:
@@ -192,7 +200,8 @@ def _edit_form(user: UserView, customer: Customer) -> None:
         saved = base.just_saved
         typed = {name: state[f"{_form_key(customer)}_{name}"] for name in EDITABLE
                  if state[f"{_form_key(customer)}_{name}"] != saved[name]}
-        _fill_form(customer, _form_values(customer) | typed, fresh=False)
+        _fill_form(customer, _form_values(customer) | typed, fresh=False,
+                   saved_at=base.saved_at)
     version, seen = bases[stored_id(customer)].version, bases[stored_id(customer)].seen
     errors: dict[str, str] = state.get(f"edit_errors_{customer.id}", {})
     editable = editable_fields(user.actor, EDITABLE)
@@ -214,18 +223,25 @@ def _edit_form(user: UserView, customer: Customer) -> None:
             if name in errors:
                 column.error(plain(errors[name]))
         submitted = st.form_submit_button("Save changes")
+    if confirm:
+        st.toast("Saved.")
     if not submitted:
         return
     changes = {name: value for name, value in values.items()
                if name in editable and value != seen[name]}
     if not changes:
         state.pop(f"edit_errors_{customer.id}", None)
-        st.info("Nothing to save: no field differs from the stored record.")
+        saved_at = bases[stored_id(customer)].saved_at
+        again = confirm or (saved_at is not None and (utcnow() - saved_at).total_seconds()
+                            < DOUBLE_CLICK_SECONDS)
+        if not again:  # else the same save sent twice (a double click): the first stored it
+            st.info("Nothing to save: no field differs from the stored record.")
         return
     try:
         update_customer(user.actor, stored_id(customer), version, changes)
         # No Streamlit call between the commit and this: a click arriving now cannot cut it.
-        bases[stored_id(customer)] = EditBase(version, seen, just_saved=values)
+        bases[stored_id(customer)] = EditBase(version, seen, just_saved=values,
+                                              saved_at=utcnow())
     except InvalidFields as error:
         state[f"edit_errors_{customer.id}"] = error.errors
         st.rerun()
@@ -238,8 +254,7 @@ def _edit_form(user: UserView, customer: Customer) -> None:
              for event in conflict.changes for change in field_changes(event)],
             seen, changes)
         st.rerun()
-    st.toast("Saved.")
-    st.rerun()
+    st.rerun()  # the next run, whichever click starts it, says "Saved."
 
 
 @dataclass(frozen=True)

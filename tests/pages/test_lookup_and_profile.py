@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from dashboard.text import plain
+from db.core import types
 from db.core.access import Actor
+from db.core.types import utcnow
 from db.customers import profile
 from db.customers.profile import record_consent
 from db.customers.service import (
@@ -469,6 +472,29 @@ def test_after_a_save_the_form_shows_the_stored_values(signed_in: Callable[[str]
     _save(at, john)
     assert not at.error
     assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"
+
+
+def test_a_save_sent_twice_says_saved_not_nothing_to_save(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A double click: the second click's run replaces the first's rerun, and arrives with
+    the values the first one stored. It confirms that save; it said "Nothing to save" (beside
+    the first click's "Saved.", or alone when the second click cut that off)."""
+    at = open_profile(signed_in, "manager", john)
+    _field(at, john, "city").input("Leeds")
+    with monkeypatch.context() as patched:  # the second click arrives before the rerun
+        patched.setattr(st, "rerun", lambda *args, **kwargs: None)
+        _save(at, john)
+    _save(at, john)
+    assert [t.value for t in at.toast] == ["Saved."]
+    assert not [i.value for i in at.info if i.value.startswith("Nothing to save")]
+    assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"
+    _save(at, john)  # a third click as fast: still that save
+    assert not [i.value for i in at.info if i.value.startswith("Nothing to save")]
+    later = utcnow() + timedelta(seconds=6)
+    monkeypatch.setattr(types, "utcnow", lambda: later)
+    _save(at, john)  # a click seconds later with nothing changed is told so
+    assert any(i.value.startswith("Nothing to save") for i in at.info)
 
 
 def test_consent_is_written_in_words(signed_in: Callable[[str], AppTest], john: int,
