@@ -222,7 +222,7 @@ def _edit_form(user: UserView, customer: Customer) -> None:
                 values[name] = column.text_input(LABELS[name], key=key, disabled=disabled)
             if name in errors:
                 column.error(plain(errors[name]))
-        submitted = st.form_submit_button("Save changes")
+        submitted = st.form_submit_button("Save changes", key=f"{_form_key(customer)}_save")
     if confirm:
         st.toast("Saved.")
     if not submitted:
@@ -359,10 +359,12 @@ def _unsaved(customer_id: int) -> str:
     longer draws the form, so nothing saves it: it must at least be named, not dropped."""
     state = st.session_state
     base: EditBase | None = state.get(EDIT_BASES, {}).get(customer_id)
-    if base is None:
+    prefix = _form_key_of(customer_id)
+    # Only a run the Save button started carries what the form holds: in any other, the
+    # browser may not have sent the form's fields (they read as empty).
+    if base is None or not state.get(f"{prefix}_save"):
         return ""
     stored = base.just_saved or base.seen  # after the user's own save: what it stored
-    prefix = _form_key_of(customer_id)
     sent = {name: state[f"{prefix}_{name}"] for name in EDITABLE if f"{prefix}_{name}" in state}
     return "; ".join(f"{LABELS[name]}: “{value or '(empty)'}”" for name, value in sent.items()
                      if value != stored[name])

@@ -54,7 +54,7 @@ def _field(at: AppTest, customer_id: int, name: str):  # type: ignore[no-untyped
 
 
 def _submit(at: AppTest, customer_id: int):  # type: ignore[no-untyped-def]
-    return at.button(key=f"FormSubmitter:{_form(at, customer_id)}-Save changes")
+    return at.button(key=f"{_form(at, customer_id)}_save")
 
 
 def _save(at: AppTest, customer_id: int) -> None:
