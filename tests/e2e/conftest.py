@@ -14,12 +14,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from pytest import CallInfo, Item, TestReport
 
 from bench.browser import CHROMIUM, LOGINS, launch
 from db.core.keys import new_key
@@ -61,17 +62,35 @@ def app_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e") / "custdb.sqlite"
 
 
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database as ``python -m db.setup`` leaves it (migrated, the demo users and 300 demo
+    customers), made once per worker: each module's server gets a copy of it.
+
+    Why: the setup took 5–10 s per module, a minute of the suite's time, for the same
+    database every time."""
+    database = tmp_path_factory.mktemp("e2e-seed") / "custdb.sqlite"
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{database}",
+                        "CUSTDB_DEMO_CUSTOMERS": "300"}
+    subprocess.run([sys.executable, "-m", "db.setup"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return database
+
+
 @pytest.fixture(scope="module")
-def app_url(app_database: Path) -> Iterator[str]:
-    """Base URL of a running custdb with the demo users and 300 demo customers."""
+def app_url(app_database: Path, seeded_database: Path) -> Iterator[str]:
+    """Base URL of a running custdb with the demo users and 300 demo customers, on a copy
+    of :func:`seeded_database` of its own."""
     workdir = app_database.parent
+    # SQLite's backup API: a consistent copy, whatever the seed's write-ahead log holds.
+    with closing(sqlite3.connect(seeded_database)) as seed, \
+            closing(sqlite3.connect(app_database)) as copy:
+        seed.backup(copy)
     env = os.environ | {
         "DATABASE_URL": f"sqlite:///{app_database}",
         "CUSTDB_DEMO_CUSTOMERS": "300",
         "CUSTDB_COOKIE_KEY": new_key(),
     }
-    subprocess.run([sys.executable, "-m", "db.setup"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
     port = _free_port()
     log = (workdir / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -88,6 +107,28 @@ def app_url(app_database: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+# How much of the server's log a failed browser test shows: enough for a traceback.
+LOG_TAIL_LINES = 60
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: Item, call: CallInfo[None]) -> Generator[
+        None, TestReport, TestReport]:
+    """A failed browser test shows the end of its server's log beside Playwright's error.
+
+    Why: a page that failed in the server (an exception, a lock that timed out) looks in the
+    browser only like a button that never appeared; CI keeps nothing but the report."""
+    report = yield
+    database = getattr(item, "funcargs", {}).get("app_database")
+    if report.when == "call" and report.failed and isinstance(database, Path):
+        log = database.parent / "streamlit.log"
+        if log.exists():
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()
+            report.sections.append(("streamlit log (end)",
+                                    "\n".join(tail[-LOG_TAIL_LINES:])))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,8 @@ def test_a_manager_records_a_phone_order_once_and_sees_it_listed(
     page.get_by_text("Export this customer's record").click()
     page.get_by_role("button", name="Prepare export").click()
     wait_for_app(page)
+    # Expected before the click, so that a miss reports what the page showed instead.
+    expect(page.get_by_role("button", name="Download customer-")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download customer-").click()
     assert download.value.suggested_filename.startswith(f"customer-{customer_id}-")
