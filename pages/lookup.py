@@ -18,7 +18,7 @@ from db.core.engine import database_url, get_engine
 from db.customers import restriction
 from db.customers.export import ALL_CUSTOMER_COLUMNS, all_customers_file
 from db.customers.profile import all_tags, tags_for
-from db.customers.service import editable_fields, stored_id, update_many
+from db.customers.service import editable_fields, update_many
 from db.exports import ExportError, ExportFile
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
@@ -54,14 +54,14 @@ def _filters(user: UserView) -> SearchFilters:
 
 
 def _results(user: UserView, hits: list[SearchHit]) -> None:
-    markers = restriction.held_by(user.actor, [stored_id(h.customer) for h in hits])
+    markers = restriction.held_by(user.actor, [h.customer.id for h in hits])
     frame = pd.DataFrame([{
         "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
         "E-mail": h.customer.email or "", "Phone": h.customer.phone or "",
         "City": h.customer.city or "", "Country": h.customer.country,
         "Status": h.customer.status, "Why": h.reason,
         "Marker": ", ".join(MARKER_NAMES[kind]
-                            for kind in markers.get(stored_id(h.customer), []))}
+                            for kind in markers.get(h.customer.id, []))}
         for h in hits])
     selection = st.dataframe(
         frame, hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -88,7 +88,7 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
     with the reason listed, so nothing typed is lost.
     """
     editable = editable_fields(user.actor, GRID_FIELDS.values())
-    ids = [stored_id(h.customer) for h in hits]
+    ids = [h.customer.id for h in hits]
     tags = tags_for(user.actor, ids)
     base = pd.DataFrame([{
         "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
