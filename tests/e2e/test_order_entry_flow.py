@@ -52,7 +52,17 @@ def test_a_manager_records_a_phone_order_once_and_sees_it_listed(
         f"{count + 1:,}")
     page.screenshot(path=str(app_database.parent / "order.png"), full_page=True)
 
-    # The record downloads as a workbook.
+
+def test_a_customers_record_downloads_as_a_workbook(page: Page, app_url: str,
+                                                    app_database: Path) -> None:
+    """Apart from the order entry: twice in CI, a click on "Prepare export" made within
+    seconds of a double click on "Record" (whose second click the order service refused
+    as already recorded) started no run, and the download never appeared. It did not recur
+    here in fifty tries; the failure report now carries the page and the server's log."""
+    customer_id = _customer(app_database)
+    sign_in(page, app_url, "manager")
+    page.goto(f"{app_url}/customer?customer={customer_id}")
+    wait_for_app(page)
     page.get_by_text("Export this customer's record").click()
     page.get_by_role("button", name="Prepare export").click()
     wait_for_app(page)
