@@ -156,6 +156,7 @@ def _load(connection_factory: Callable[[], Connection], generator: DemoGenerator
             insert_rows(connection, search_table, [c.name for c in search_table.c],
                         search_rows)
             insert_rows(connection, search_index.WORDS, search_index.WORD_COLUMNS, word_rows)
+            search_index.note_words(connection, (row[0] for row in word_rows))
             kpis.append(chunk_kpis)
             if progress:
                 progress(f"{first_id + size - 1:,} of {customers:,} customers")

@@ -27,11 +27,12 @@ from functools import cache, lru_cache
 from typing import NamedTuple, Protocol
 
 import phonenumbers
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, exists
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from db.core.sql import table_of
-from db.derived.models import CustomerNameWord
+from db.derived.models import CustomerNameVocabulary, CustomerNameWord
 from db.models import Customer, Lifecycle, is_live, live
 
 TABLE = "customer_search"
@@ -201,6 +202,7 @@ def word_rows(customer_id: int, first_name: str, last_name: str
 
 
 WORDS = table_of(CustomerNameWord)
+VOCABULARY = table_of(CustomerNameVocabulary)
 WORD_COLUMNS = ("word", "customer_id", "first_name", "last_name")
 
 
@@ -241,10 +243,17 @@ def _key(table: Table) -> Column:
 
 
 def _delete(connection: Connection, ids: Sequence[int]) -> None:
+    """Take ``ids`` out of the index and their name words out of the words; a word no one
+    else holds leaves the vocabulary (an erased name leaves no word behind)."""
     table = bulk_table(connection.dialect.name)
     if ids:
         connection.execute(table.delete().where(_key(table).in_(ids)))
-        connection.execute(WORDS.delete().where(WORDS.c.customer_id.in_(ids)))
+        words = connection.execute(WORDS.delete().where(WORDS.c.customer_id.in_(ids))
+                                   .returning(WORDS.c.word)).scalars().all()
+        if words:
+            connection.execute(VOCABULARY.delete().where(
+                VOCABULARY.c.word.in_(sorted(set(words))),
+                ~exists().where(WORDS.c.word == VOCABULARY.c.word)))
 
 
 def _insert(connection: Connection, customers: Sequence[Searchable]) -> None:
@@ -255,10 +264,22 @@ def _insert(connection: Connection, customers: Sequence[Searchable]) -> None:
         connection.execute(table.insert(), [
             dict(zip(table.c.keys(), _row(connection.dialect.name, c), strict=True))
             for c in customers])
-        words = [dict(zip(WORD_COLUMNS, row, strict=True)) for c in customers
-                 if c.id is not None for row in word_rows(c.id, c.first_name, c.last_name)]
-        if words:  # none for a name of invisible marks only (executing [] inserts a row)
-            connection.execute(WORDS.insert(), words)
+        rows = [row for c in customers if c.id is not None
+                for row in word_rows(c.id, c.first_name, c.last_name)]
+        if rows:  # none for a name of invisible marks only (executing [] inserts a row)
+            connection.execute(WORDS.insert(),
+                               [dict(zip(WORD_COLUMNS, row, strict=True)) for row in rows])
+            note_words(connection, [row[0] for row in rows])
+
+
+def note_words(connection: Connection, words: Iterable[str]) -> None:
+    """Add to the vocabulary the name ``words`` it lacks (two writers adding one word at
+    once both succeed). A word lost to a race with a writer removing its last holder only
+    sends a typo of it the slow way, through the trigram ranking, until :func:`rebuild`."""
+    rows = [{"word": word} for word in sorted(set(words))]
+    if rows:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(insert(VOCABULARY).on_conflict_do_nothing(), rows)
 
 
 class Indexed(Searchable, Lifecycle, Protocol):
@@ -303,6 +324,7 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
     customers were indexed."""
     connection.execute(bulk_table(connection.dialect.name).delete())
     connection.execute(WORDS.delete())
+    connection.execute(VOCABULARY.delete())
     indexed = 0
     for customers in _live(connection, batch):
         _insert(connection, customers)
@@ -311,8 +333,9 @@ def rebuild(connection: Connection, *, batch: int = 20_000) -> int:
 
 
 def differences(connection: Connection, *, batch: int = 20_000) -> int:
-    """How many customers' index rows differ from their record: a live customer missing or
-    with other text or name words, or rows for a customer no longer live."""
+    """How many customers' index rows differ from their record (a live customer missing or
+    with other text or name words, or rows for a customer no longer live), plus the words
+    the vocabulary lacks or holds without a holder."""
     dialect = connection.dialect.name
     stored = {row[0]: tuple(row) for row in connection.execute(bulk_table(dialect).select())}
     words: dict[int, set[tuple[str, int, str, str]]] = {}
@@ -324,4 +347,7 @@ def differences(connection: Connection, *, batch: int = 20_000) -> int:
             (stored.pop(c.id, None), words.pop(c.id, set()))
             != (_row(dialect, c), set(word_rows(c.id, c.first_name, c.last_name)))
             for c in customers if c.id is not None)
-    return differing + len(stored.keys() | words.keys())  # no live customer's
+    vocabulary = set(connection.execute(select(VOCABULARY.c.word)).scalars())
+    held = set(connection.execute(select(WORDS.c.word).distinct()).scalars())
+    return (differing + len(stored.keys() | words.keys())  # no live customer's
+            + len(vocabulary ^ held))

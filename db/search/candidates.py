@@ -145,7 +145,7 @@ def _alike_word_rows(session: Session, word: str, limit: int) -> Similar:
     starts with its first letter, best-matching words first, up to ``limit``, with their
     names; and whether there are more.
 
-    The distinct name words starting with that letter are read one index probe each, and
+    The distinct name words starting with that letter are read from the vocabulary, and
     rapidfuzz keeps those at least :data:`ALIKE_CUTOFF` alike. Where more than
     :data:`ALIKE_WORDS` words start with it, those starting with the first two letters are
     read instead, and where even those are more, none. Ranking the whole index by shared
@@ -178,16 +178,11 @@ ALIKE_WORDS = 2_000
 # One slip (two letters swapped, one missed, added or wrong) in a word of four letters or
 # more leaves it at least this alike; ranking's own cutoff (60) let "john" stand for "jones".
 ALIKE_CUTOFF = 75.0
-# Distinct words of a range, one probe of the words' key each (a loose index scan: neither
-# engine skips through an index by itself).
-_DISTINCT_WORDS = text(
-    "WITH RECURSIVE known(word) AS ("
-    " SELECT min(word) FROM customer_name_word WHERE word >= :low AND word < :high"
-    " UNION ALL"
-    " SELECT (SELECT min(word) FROM customer_name_word AS w"
-    "  WHERE w.word > known.word AND w.word < :high)"
-    " FROM known WHERE known.word IS NOT NULL)"
-    " SELECT word FROM known WHERE word IS NOT NULL LIMIT :n")
+# Distinct name words of a range: one range of the vocabulary's key.
+_DISTINCT_WORDS = sa.select(search_index.VOCABULARY.c.word).where(
+    search_index.VOCABULARY.c.word >= sa.bindparam("low"),
+    search_index.VOCABULARY.c.word < sa.bindparam("high")).order_by(
+    search_index.VOCABULARY.c.word).limit(sa.bindparam("n"))
 _WORD_CUSTOMERS = sa.select(search_index.WORDS.c.customer_id, search_index.WORDS.c.first_name,
                             search_index.WORDS.c.last_name).where(
     search_index.WORDS.c.word == sa.bindparam("word")).limit(sa.bindparam("n"))

@@ -46,7 +46,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine, database_url: str) -> None:
     upgrade(database_url)
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert head == "0019_name_words_covering"
+    assert head == "0020_name_vocabulary"
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == head
 
@@ -217,3 +217,19 @@ def test_name_word_key_holds_the_names_on_postgresql(engine: Engine, database_ur
     else:
         assert at_head.endswith("(word, customer_id) INCLUDE (first_name, last_name)")
         assert before.endswith("(word, customer_id)")
+
+
+def test_the_name_vocabulary_is_filled_with_each_name_word_once(
+        engine: Engine, database_url: str) -> None:
+    """0020 fills the vocabulary from the name words already written: the write path's
+    vocabulary exactly, which the derived tables' check then finds in step."""
+    load_demo_data(engine, customers=40, seed=7, as_of=date(2026, 6, 1))
+    factories.customer(engine, "Anna", "Anna-Lena  Annan")
+    with engine.connect() as connection:
+        written = set(connection.execute(select(search_index.VOCABULARY)).scalars())
+    assert {"anna", "anna-lena", "annan"} <= written
+    command.downgrade(alembic_config(database_url), "0019_name_words_covering")
+    upgrade(database_url)
+    with engine.begin() as connection:
+        assert set(connection.execute(select(search_index.VOCABULARY)).scalars()) == written
+        assert search_index.differences(connection) == 0

@@ -12,6 +12,7 @@ from db.core.access import Actor, PermissionDenied
 from db.customers.service import create_customer, soft_delete_customer, update_customer
 from db.derived import search_index
 from db.derived.search_index import fold, fold_name, rebuild
+from db.privacy.erasure import erase_customer
 from db.search import candidates, matching, ranking
 from db.search.matching import Candidate, Match, starts
 from db.search.ranking import SearchFilters, search_customers
@@ -457,3 +458,34 @@ def test_a_customer_deleted_while_the_search_runs_is_left_out_not_a_failure(
              search_customers(MANAGER, "smith", engine=engine).hits]
     assert found[0] == "Smith"
     assert ("Smithers" in found) == (engine.dialect.name == "sqlite")
+
+
+def test_the_vocabulary_holds_each_name_word_while_a_live_customer_has_it(
+        engine: Engine) -> None:
+    """A lone typo is compared with the vocabulary's words: each word of a live name, once;
+    a word leaves with its last holder (renamed, deleted or erased: an erased name leaves
+    no word behind) and stays while another customer has it."""
+    def vocabulary() -> set[str]:
+        with engine.connect() as connection:
+            return set(connection.execute(select(search_index.VOCABULARY.c.word)).scalars())
+
+    admin = Actor("alex", "admin")
+    first = create_customer(MANAGER, {"first_name": "Zoltan", "last_name": "Quayle",
+                                      "country": "GB"}, engine=engine)
+    second = create_customer(MANAGER, {"first_name": "Zoltan", "last_name": "Xerxes",
+                                       "country": "GB"}, engine=engine)
+    third = create_customer(MANAGER, {"first_name": "Yvette", "last_name": "Wolstenholme",
+                                      "country": "GB"}, engine=engine)
+    assert {"zoltan", "quayle", "xerxes", "yvette", "wolstenholme"} <= vocabulary()
+    assert first.id and second.id and third.id
+    update_customer(MANAGER, first.id, first.version, {"last_name": "Quill"}, engine=engine)
+    assert "quayle" not in vocabulary() and "quill" in vocabulary()
+    soft_delete_customer(admin, second.id, engine=engine)
+    assert "xerxes" not in vocabulary() and "zoltan" in vocabulary()  # the first has it
+    erase_customer(admin, third.id, confirmation=str(third.id), engine=engine)
+    assert not {"yvette", "wolstenholme"} & vocabulary()
+    with engine.begin() as connection:
+        assert search_index.differences(connection) == 0
+        held = set(connection.execute(select(search_index.WORDS.c.word)).scalars())
+    assert vocabulary() == held
+    assert _find(engine, "quilp")[0][:2] == ("Quill", Match.SIMILAR)
