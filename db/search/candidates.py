@@ -291,7 +291,7 @@ def starting_rows(session: Session, folded: str, filters: SearchFilters,
 
 @lru_cache(maxsize=256)
 def _starting_statement(filters: SearchFilters, dialect: str) -> Select:
-    """:func:`_starting_rows`' statement, built once per filters. The words are of live
+    """:func:`starting_rows`' statement, built once per filters. The words are of live
     customers only, so without filters no record is read."""
     words = search_index.WORDS
     query = sa.select(words.c.customer_id, words.c.first_name, words.c.last_name).where(

@@ -305,8 +305,6 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = NO_FILTER
         return _text_page(session, folded, filters, limit, offset)
 
 
-
-
 def _text_page(session: Session, folded: str, filters: SearchFilters, limit: int,
                offset: int) -> SearchResults:
     """Names starting with the search, then records holding the text (up to RANKED of
