@@ -26,6 +26,12 @@ def plain(text: object) -> str:
     return escaped.replace("\n", " ")
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``number`` with ``noun`` in the form the number takes: "1 pair", "2 pairs",
+    "1,204 days" (``plural`` for nouns that do not just add an s)."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def format_when(value: datetime | None) -> str:
     """A UTC timestamp as ``2026-11-23 14:05 UTC``; an em dash for none."""
     if value is None:

@@ -21,7 +21,7 @@ from dashboard.order_entry import order_form
 from dashboard.predictions_panel import predictions_panel
 from dashboard.privacy_tab import privacy_tab
 from dashboard.restriction_panel import restriction_panel
-from dashboard.text import format_when, plain
+from dashboard.text import counted, format_when, plain
 from db.audit.search import AuditFilter, FieldChange, field_changes, search_events
 from db.core.access import Capability, PermissionDenied
 from db.core.types import utcnow
@@ -118,7 +118,7 @@ def _figures(numbers: profile.Figures) -> None:
     columns[3].metric("Last order", "—" if numbers.last_order_at is None
                       else f"{numbers.last_order_at:%Y-%m-%d}",
                       help=None if numbers.days_since_last_order is None
-                      else f"{numbers.days_since_last_order} days ago; first order "
+                      else f"{counted(numbers.days_since_last_order, 'day')} ago; first order "
                            f"{numbers.first_order_at:%Y-%m-%d}")
     columns[4].metric("Days since last order", "—" if numbers.days_since_last_order is None
                       else str(numbers.days_since_last_order))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.access import require_page
 from dashboard.holder import holder
-from dashboard.text import format_when, plain
+from dashboard.text import counted, format_when, plain
 from db.core.access import Capability, PermissionDenied
 from db.customers.service import CustomerNotFound
 from db.quality import bulk, decisions
@@ -43,15 +43,15 @@ def _run(user: UserView) -> None:
         st.info("No detection has run yet: find the duplicates first.")
     else:
         st.caption(f"Last detection {format_when(run.found_at)} by {run.found_by}: "
-                   f"{run.customers:,} customers compared in {run.seconds:,.1f} s, "
-                   f"it found {run.stored:,} pairs to review, {run.proposed:,} of them at "
+                   f"{counted(run.customers, 'customer')} compared in {run.seconds:,.1f} s, "
+                   f"it found {counted(run.stored, 'pair')} to review, {run.proposed:,} of them at "
                    f"{DEFAULT_THRESHOLD:.0%} or more (proposed as duplicates). Pairs merged "
                    "or answered since have left the list below.")
     if st.button("Find duplicates now", icon=":material/manage_search:"):
         done, seen = holder(DONE), holder(SEEN)
         with st.spinner("Comparing every live customer…"):
             found = find_duplicates(user.actor)
-            done["message"] = (f"Found {found.stored:,} pairs to review "
+            done["message"] = (f"Found {counted(found.stored, 'pair')} to review "
                                f"({found.proposed:,} proposed) in {found.seconds:,.1f} s.")
             seen.clear()
         st.rerun()
@@ -176,7 +176,7 @@ def _bulk(user: UserView) -> None:
         st.caption("No pair scores that high.")
         return
     shown, done, seen = holder(BULK), holder(DONE), holder(SEEN)
-    if st.button(f"Preview merging {len(pairs):,} pairs", key="bulk_preview"):
+    if st.button(f"Preview merging {counted(len(pairs), 'pair')}", key="bulk_preview"):
         previewed = bulk.preview_pairs(user.actor, pairs)
         shown.update(threshold=threshold, pairs=pairs, plan=previewed)
     if not shown or shown["threshold"] != threshold:
@@ -193,14 +193,14 @@ def _bulk(user: UserView) -> None:
     with st.form("bulk_confirm"):
         typed = st.text_input(f"To merge all {len(plan.merges):,}, type {len(plan.merges)}",
                               key="bulk_typed")
-        if not st.form_submit_button(f"Merge {len(plan.merges):,} pairs", type="primary"):
+        if not st.form_submit_button(f"Merge {counted(len(plan.merges), 'pair')}", type="primary"):
             return
     if typed.strip() != str(len(plan.merges)):
         st.error(f"Type {len(plan.merges)} to confirm; nothing was merged.")
         return
     result = bulk.merge_pairs(user.actor, pairs, versions=plan.versions)
     # No Streamlit call between the commit and these notes: a second click finds no preview.
-    done["message"] = (f"Merged {len(result.merged):,} pairs; skipped "
+    done["message"] = (f"Merged {counted(len(result.merged), 'pair')}; skipped "
                        f"{len(result.skipped):,} (changed or merged meanwhile).")
     shown.clear()
     seen.clear()

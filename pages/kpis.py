@@ -29,7 +29,7 @@ from dashboard.access import require_page
 from dashboard.kpi_drawings import Drawn
 from dashboard.kpi_tiles import tiles
 from dashboard.predictions_kpis import predictions_section
-from dashboard.text import plain
+from dashboard.text import counted, plain
 from db.core.access import Actor, Capability
 from db.core.types import utcnow
 from db.kpi import board as kpi_board
@@ -308,7 +308,8 @@ def main() -> None:
         return
     board = shown.board
     period = board.period
-    st.caption(f"{period.first:%d %b %Y} – {period.last:%d %b %Y} (UTC), {period.days} days; "
+    st.caption(f"{period.first:%d %b %Y} – {period.last:%d %b %Y} (UTC), "
+               f"{counted(period.days, 'day')}; "
                f"compared with {period.previous().first:%d %b %Y} – "
                f"{period.previous().last:%d %b %Y}.")
     if not (board.sales.orders or board.sales.refunds or board.customers.counts.active

@@ -30,7 +30,7 @@ def test_find_and_merge_one_pair(page: Page, app_url: str, app_database: Path) -
     wait_for_app(page)
     page.get_by_role("button", name="Find duplicates now").click()
     wait_for_app(page)
-    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("pairs to review")
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(" to review")
     choose(page, "Pair to review", f"#{survivor} Quentin Zabrowski")
     merge_label = f"Merge into #{survivor}"
     expect(page.get_by_text(merge_label)).to_be_visible()

@@ -78,6 +78,7 @@ def test_find_then_not_the_same_then_merge(signed_in: Callable[[str], AppTest],
     _click(at, "Not the same person")
     assert "will not be proposed again" in at.success[0].value
     _click(at, "Find duplicates now")  # a later run keeps the verdict
+    assert at.success[0].value.startswith("Found 1 pair to review")
     assert not any(f"#{carl} " in o for o in at.selectbox(key="duplicates_pair").options)
     _choose(at, anna, anne)
     _click(at, "Same person, merge later")
