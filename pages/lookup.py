@@ -12,13 +12,14 @@ import streamlit as st
 from dashboard.access import require_page
 from dashboard.export_panel import export_panel
 from dashboard.navigation import PAGES_DIR
-from dashboard.text import plain
+from dashboard.text import counted, plain
 from db.core.access import Actor, Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
 from db.customers import restriction
 from db.customers.export import ALL_CUSTOMER_COLUMNS, all_customers_file
 from db.customers.profile import all_tags, tags_for
-from db.customers.service import editable_fields, update_many
+from db.customers.service import GridResult, editable_fields, update_many
+from db.customers.tags import TagEdit
 from db.exports import ExportError, ExportFile
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
@@ -79,28 +80,55 @@ def _results(user: UserView, hits: list[SearchHit]) -> None:
 
 GRID_FIELDS = {"Status": "status", "City": "city", "Preferred channel": "preferred_channel",
                "Tags": "tags"}
+GRID_SEEN = "lookup_grid_seen"  # what the grid's edits are made over (see _grid)
+GRID_NOTE = "lookup_grid_note"  # the last save's outcome, shown after its rerun
+
+
+def _grid_rows(user: UserView, hits: list[SearchHit]) -> dict[int, dict[str, object]]:
+    """The listed customers' editable values as stored now, with their versions."""
+    tags = tags_for(user.actor, [h.customer.id for h in hits])
+    return {h.customer.id: {
+        "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
+        "Status": h.customer.status, "City": h.customer.city or "",
+        "Preferred channel": h.customer.preferred_channel or "",
+        "Tags": ", ".join(tags[h.customer.id]), "version": h.customer.version} for h in hits}
+
+
+def _split_tags(typed: object) -> tuple[str, ...]:
+    return tuple(str(typed or "").split(","))
 
 
 def _grid(user: UserView, hits: list[SearchHit]) -> None:
     """Edit status, city, preferred channel and tags of the listed customers at once.
 
     Valid rows are saved together; refused rows stay as typed (the editor keeps its edits)
-    with the reason listed, so nothing typed is lost.
+    with the reason listed, so nothing typed is lost. While edits are pending, a row stays
+    as it was when the editing began, and is saved against that version: someone else's
+    save since is refused with what they changed, never overwritten unseen (re-read on
+    every run, a row always looked current and every save went through). After a save,
+    the saved rows and the refused-as-stale ones are shown as stored, under the edits.
     """
     editable = editable_fields(user.actor, GRID_FIELDS.values())
-    ids = [h.customer.id for h in hits]
-    tags = tags_for(user.actor, ids)
-    base = pd.DataFrame([{
-        "Id": h.customer.id, "Name": f"{h.customer.first_name} {h.customer.last_name}",
-        "Status": h.customer.status, "City": h.customer.city or "",
-        "Preferred channel": h.customer.preferred_channel or "",
-        "Tags": ", ".join(tags[customer_id])} for h, customer_id in zip(hits, ids, strict=True)])
-    versions = {h.customer.id: h.customer.version for h in hits}
+    listing = ",".join(str(h.customer.id) for h in hits)
+    seen = st.session_state.get(GRID_SEEN)
+    if seen is None or seen["listing"] != listing:
+        seen = st.session_state[GRID_SEEN] = {"listing": listing, "generation": 0,
+                                               "rows": {}, "refresh": set()}
+    # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
+    # data changes, so another page or search would otherwise inherit them. A save that
+    # left nothing refused starts a new editor, so saved edits are never sent again.
+    key = f"lookup_grid:{listing}" + (f"#{seen['generation']}" if seen["generation"] else "")
+    pending = (st.session_state.get(key) or {}).get("edited_rows")
+    stored = _grid_rows(user, hits)
+    fresh = set(stored) if not pending or not seen["rows"] else seen["refresh"]
+    seen["rows"].update({customer_id: stored[customer_id] for customer_id in fresh})
+    seen["refresh"] = set()
+    rows = [seen["rows"][h.customer.id] for h in hits]
+    base = pd.DataFrame([{column: row[column] for column in
+                          ("Id", "Name", "Status", "City", "Preferred channel", "Tags")}
+                         for row in rows])
     locked = ["Id", "Name", *(column for column, name in GRID_FIELDS.items()
                               if name not in editable)]
-    # Keyed by the customers listed: a keyed editor keeps its edits by row number while the
-    # data changes, so another page or search would otherwise inherit them.
-    key = "lookup_grid:" + ",".join(str(h.customer.id) for h in hits)
     edited = st.data_editor(base, hide_index=True, num_rows="fixed", disabled=locked,
                             key=key, column_config={
         "Status": st.column_config.SelectboxColumn(options=list(CUSTOMER_STATUSES),
@@ -108,22 +136,39 @@ def _grid(user: UserView, hits: list[SearchHit]) -> None:
         "Preferred channel": st.column_config.SelectboxColumn(options=["", *CONTACT_CHANNELS]),
         "Tags": st.column_config.TextColumn(help="Comma-separated"),
     })
-    if not st.button("Save edited rows"):
+    clicked = st.button("Save edited rows")
+    _grid_note()
+    if not clicked:
         return
-    rows = []
-    for before, after in zip(base.to_dict("records"), edited.to_dict("records"), strict=True):
-        changes = {GRID_FIELDS[column]: after[column] for column in GRID_FIELDS
-                   if (after[column] or "") != (before[column] or "")}
+    changed = []
+    for row, after in zip(rows, edited.to_dict("records"), strict=True):
+        changes: dict[str, object] = {
+            GRID_FIELDS[column]: after[column] for column in GRID_FIELDS
+            if (after[column] or "") != (row[column] or "")}
         if "tags" in changes:
-            changes["tags"] = str(changes["tags"] or "").split(",")
+            changes["tags"] = TagEdit(_split_tags(row["Tags"]), _split_tags(after["Tags"]))
         if changes:
-            rows.append((int(before["Id"]), versions[int(before["Id"])], changes))
-    if not rows:
+            changed.append((int(str(row["Id"])), int(str(row["version"])), changes))
+    if not changed:
         st.info("Nothing was changed.")
         return
-    result = update_many(user.actor, rows)
+    result = update_many(user.actor, changed)
+    st.session_state[GRID_NOTE] = result
+    if result.refused:
+        seen["refresh"] = {*result.saved, *result.stale}
+    else:
+        seen["generation"] += 1
+        seen["rows"] = {}
+    st.rerun()
+
+
+def _grid_note() -> None:
+    """What the last save did: how many were saved, and each refused row with its reason."""
+    result: GridResult | None = st.session_state.pop(GRID_NOTE, None)
+    if result is None:
+        return
     if result.saved:
-        st.success(f"Saved {len(result.saved)} customer(s).")
+        st.success(f"Saved {counted(len(result.saved), 'customer')}.")
     if result.refused:
         st.error("These rows were not saved; fix them and save again:")
         st.dataframe(pd.DataFrame([{"Id": customer_id, "Reason": reason}

@@ -4,6 +4,7 @@ transaction the caller owns, so the profile and the grid save them the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,23 @@ def clean_tags(names: Iterable[str]) -> list[str]:
         raise InvalidFields({"tags": f"At most {MAX_TAGS} tags of at most {TAG_LENGTH} "
                                      "characters each."})
     return wanted
+
+
+@dataclass(frozen=True)
+class TagEdit:
+    """Tags as typed over the ones the editor showed: what to add and what to take away.
+
+    Why not the typed list alone: two people tagging one customer from two screens would
+    each replace the other's tags; applied as a change, both are kept."""
+
+    seen: tuple[str, ...]
+    typed: tuple[str, ...]
+
+    def applied_to(self, current: list[str]) -> list[str]:
+        """``current`` with the typed tags added and those removed from the seen ones taken
+        away, cleaned (:func:`clean_tags`: too many or too long is refused)."""
+        seen, typed = set(clean_tags(self.seen)), set(clean_tags(self.typed))
+        return clean_tags((set(current) - (seen - typed)) | (typed - seen))
 
 
 def tags_of(session: Session, customer_ids: list[int]) -> dict[int, list[str]]:

@@ -30,6 +30,7 @@ from db.customers.service import (
     update_customer,
     update_many,
 )
+from db.customers.tags import TagEdit
 from db.customers.twins import AlreadyCreated
 from db.customers.validation import InvalidFields
 from db.derived import buyer_cells, kpi_tables, search_index, summary
@@ -142,7 +143,8 @@ def test_grid_saves_valid_rows_together_and_explains_the_rest(engine: Engine,
     ], engine=engine)
     assert result.saved == [john.id]
     assert result.refused[ann.id].startswith("status: Choose one of")
-    assert "after you opened it" in result.refused[bob.id]
+    assert "saved this customer after the list was shown" in result.refused[bob.id]
+    assert result.stale == [bob.id]
     assert get_customer(MANAGER, john.id, engine=engine).city == "Leeds"
     assert get_customer(MANAGER, ann.id, engine=engine).status == "lead"
     assert [e.entity_id for e in _events(engine, "customer.update")] == [str(john.id)]
@@ -161,14 +163,15 @@ def test_soft_delete_is_admin_only_and_hides_the_customer(engine: Engine,
 def test_grid_saves_tags_in_the_same_transaction(engine: Engine, john: Customer) -> None:
     from db.customers.profile import tags_for
 
-    result = update_many(MARKETING, [(john.id, 1, {"tags": ["VIP", "cycling"],
+    result = update_many(MARKETING, [(john.id, 1, {"tags": TagEdit((), ("VIP", "cycling")),
                                                    "preferred_channel": "sms"})],
                          engine=engine)
     assert result.saved == [john.id]
     assert tags_for(MANAGER, [john.id], engine=engine) == {john.id: ["cycling", "vip"]}
     with pytest.raises(PermissionDenied):
         update_many(MARKETING, [(john.id, 2, {"city": "Leeds"})], engine=engine)
-    refused = update_many(MARKETING, [(john.id, 2, {"tags": ["x" * 60]})], engine=engine)
+    refused = update_many(MARKETING, [(john.id, 2, {"tags": TagEdit((), ("x" * 60,))})],
+                          engine=engine)
     assert refused.saved == [] and refused.refused[john.id].startswith("tags: At most")
 
 
@@ -279,11 +282,12 @@ def test_editable_fields_is_what_the_grid_and_form_leave_enabled(actor: Actor,
 
 
 def test_marketing_saves_tags_in_the_grid_but_not_a_city(engine: Engine, john: Customer) -> None:
-    result = update_many(MARKETING, [(john.id, john.version, {"tags": ["vip"]})], engine=engine)
+    result = update_many(MARKETING, [(john.id, john.version, {"tags": TagEdit((), ("vip",))})],
+                         engine=engine)
     assert result.saved == [john.id]
     with pytest.raises(PermissionDenied):
-        update_many(MARKETING, [(john.id, john.version, {"city": "Leeds", "tags": ["x"]})],
-                    engine=engine)
+        update_many(MARKETING, [(john.id, john.version,
+                                 {"city": "Leeds", "tags": TagEdit((), ("x",))})], engine=engine)
 
 
 def test_a_double_click_on_create_makes_one_customer(engine: Engine) -> None:
@@ -314,3 +318,37 @@ def test_the_same_fields_again_are_a_new_customer_for_someone_else_later_or_conf
     first = create_customer(MANAGER, other, engine=engine)
     monkeypatch.setattr(recent, "DOUBLE_SUBMIT_WINDOW", timedelta(0))  # the window passed
     assert create_customer(MANAGER, other, engine=engine).id != first.id
+
+
+def test_a_grid_row_saved_by_someone_else_since_it_was_listed_is_refused_with_their_values(
+        engine: Engine, john: Customer) -> None:
+    """Two people edit the same row from two screens: the second save must not overwrite
+    the first unseen; it is refused with who saved and what the row holds now."""
+    first = update_many(MANAGER, [(john.id, 1, {"city": "Leeds"})], engine=engine)
+    assert first.saved == [john.id]
+    second = update_many(ADMIN, [(john.id, 1, {"city": "York", "status": "active"})],
+                         engine=engine)
+    assert second.saved == [] and second.stale == [john.id]
+    assert second.refused[john.id].startswith(
+        f"{MANAGER.username} saved this customer after the list was shown: city is now Leeds.")
+    assert get_customer(MANAGER, john.id, engine=engine).city == "Leeds"
+    again = update_many(ADMIN, [(john.id, 2, {"city": "York"})], engine=engine)
+    assert again.saved == [john.id]  # saved again over the version now shown
+
+
+def test_tags_typed_in_two_grids_are_both_kept(engine: Engine, john: Customer) -> None:
+    """Tags are a change to the current ones: a tag added from another screen since the row
+    was listed stays, and only the tags taken away from those shown are removed."""
+    from db.customers.profile import tags_for
+
+    update_many(MANAGER, [(john.id, 1, {"tags": TagEdit((), ("gold", "old"))})],
+                engine=engine)
+    current = get_customer(MANAGER, john.id, engine=engine).version
+    update_many(MANAGER, [(john.id, current, {"tags": TagEdit(("gold", "old"),
+                                                              ("gold", "old", "mgr"))})],
+                engine=engine)
+    # Marketing's screen still shows "gold, old"; it adds "mkt" and removes "old".
+    result = update_many(MARKETING, [(john.id, current, {"tags": TagEdit(
+        ("gold", "old"), ("gold", "mkt"))})], engine=engine)
+    assert result.saved == [john.id]
+    assert tags_for(MANAGER, [john.id], engine=engine) == {john.id: ["gold", "mgr", "mkt"]}

@@ -361,7 +361,7 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     at.run()
     next(b for b in at.button if b.label == "Save edited rows").click().run()
     assert not at.exception
-    assert at.success[0].value == "Saved 1 customer(s)."
+    assert at.success[0].value == "Saved 1 customer."
     refused = at.dataframe[-1].value
     assert refused["Id"].tolist() == [john]
     assert refused["Reason"].iloc[0].startswith("preferred_channel: Choose one of")
@@ -369,6 +369,66 @@ def test_grid_saves_good_rows_and_keeps_bad_ones_as_typed(
     assert get_customer(MANAGER, john, engine=app_db).city == "London"
     mary = at.dataframe[0].value.iloc[0]["Id"]
     assert get_customer(MANAGER, int(mary), engine=app_db).city == "Hamburg"
+
+
+def _grid_key(at: AppTest) -> str:
+    """The key of the editor the page shows now (a save that refused nothing starts anew)."""
+    seen = at.session_state["lookup_grid_seen"]
+    return f"lookup_grid:{seen['listing']}" + (
+        f"#{seen['generation']}" if seen["generation"] else "")
+
+
+def _grid_save(at: AppTest, edited_rows: dict[int, dict[str, str]]) -> None:
+    """Type ``edited_rows`` into the grid and save. Like the browser's editor, a grid keeps
+    the edits typed into it before (until the page starts a new one)."""
+    key = _grid_key(at)
+    kept = at.session_state[key]["edited_rows"] if key in at.session_state else {}
+    at.session_state[key] = {"edited_rows": {**kept, **edited_rows}, "added_rows": [],
+                             "deleted_rows": []}
+    at.run()
+    next(b for b in at.button if b.label == "Save edited rows").click().run()
+    assert not at.exception, at.exception
+
+
+def test_a_grid_save_over_a_row_saved_in_another_tab_is_refused_and_kept(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine) -> None:
+    """Two tabs list the same customers; both change John's city. The second save is
+    refused with who saved and what, keeps its typed city, and goes through when saved
+    again (before, each run re-read the versions, so it silently overwrote the first)."""
+    first, second = signed_in("manager"), signed_in("admin")
+    for tab in (first, second):
+        tab.switch_page(LOOKUP).run()
+        tab.text_input[0].input("smith").run()
+    second.session_state[_grid_key(second)] = {"edited_rows": {0: {"City": "York"}},
+                                               "added_rows": [], "deleted_rows": []}
+    second.run()  # typed in the second tab, not yet saved
+    _grid_save(first, {0: {"City": "Leeds"}})
+    assert first.success[0].value == "Saved 1 customer."
+    next(b for b in second.button if b.label == "Save edited rows").click().run()
+    assert not second.success
+    reason = second.dataframe[-1].value["Reason"].iloc[0]
+    assert reason.startswith("manager saved this customer after the list was shown: "
+                             "city is now Leeds.")
+    assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"
+    assert second.session_state[_grid_key(second)]["edited_rows"][0]["City"] == "York"
+    next(b for b in second.button if b.label == "Save edited rows").click().run()
+    assert second.success[0].value == "Saved 1 customer."
+    assert get_customer(MANAGER, john, engine=app_db).city == "York"
+
+
+def test_a_saved_grid_edit_is_not_sent_again_with_a_later_save(
+        signed_in: Callable[[str], AppTest], john: int, app_db: Engine) -> None:
+    """After a save, a later save of another row must not send the first edit again over
+    what someone saved in between (the editor kept its edits and re-sent them)."""
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()  # Mary Jones, then John Smith
+    _grid_save(at, {1: {"City": "Leeds"}})
+    assert get_customer(MANAGER, john, engine=app_db).city == "Leeds"
+    stored = get_customer(MANAGER, john, engine=app_db)
+    update_customer(ADMIN, john, stored.version, {"city": "York"}, engine=app_db)
+    _grid_save(at, {0: {"Status": "active"}})
+    assert at.success[0].value == "Saved 1 customer."
+    assert get_customer(MANAGER, john, engine=app_db).city == "York"
 
 
 def test_reload_after_a_conflict_keeps_both_changes(signed_in: Callable[[str], AppTest],
