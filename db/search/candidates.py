@@ -140,6 +140,25 @@ def similar(session: Session, folded: str, *, limit: int, anchored: int) -> Simi
         .order_by(shared.desc()).limit(limit), {}))
 
 
+def _alike_words(session: Session, word: str) -> list[str]:
+    """The name words at least :data:`ALIKE_CUTOFF` alike ``word`` (four letters or more)
+    that start with its first letter — or, where more than :data:`ALIKE_WORDS` do, its
+    first two — most alike first; none where even those are more."""
+    if len(word) < 4:
+        return []
+    for prefix in (word[:1], word[:2]):
+        known = session.connection().execute(_DISTINCT_WORDS, {
+            "low": prefix, "high": prefix + "\U0010ffff", "n": ALIKE_WORDS + 1}
+        ).scalars().all()
+        if len(known) <= ALIKE_WORDS:
+            break
+    else:
+        return []
+    alike = process.extract(word, known, scorer=fuzz.ratio, score_cutoff=ALIKE_CUTOFF,
+                            limit=None)
+    return [found for found, _, _ in sorted(alike, key=lambda match: (-match[1], match[0]))]
+
+
 def _alike_word_rows(session: Session, word: str, limit: int) -> Similar:
     """Customers with a name word alike ``word`` (a typo: "ostregaard", "hnasen") that
     starts with its first letter, best-matching words first, up to ``limit``, with their
@@ -152,20 +171,8 @@ def _alike_word_rows(session: Session, word: str, limit: int) -> Similar:
     trigrams took 0.3–0.8 s for one such word at a million customers, on both engines; a
     typo in the first letter (or, among many words, the second) still goes that way.
     """
-    if len(word) < 4:
-        return Similar([], [])
-    for prefix in (word[:1], word[:2]):
-        known = session.connection().execute(_DISTINCT_WORDS, {
-            "low": prefix, "high": prefix + "\U0010ffff", "n": ALIKE_WORDS + 1}
-        ).scalars().all()
-        if len(known) <= ALIKE_WORDS:
-            break
-    else:
-        return Similar([], [])
-    alike = process.extract(word, known, scorer=fuzz.ratio, score_cutoff=ALIKE_CUTOFF,
-                            limit=None)
     rows: dict[int, Candidate] = {}  # one more than asked, to know whether there are more
-    for found, _, _ in sorted(alike, key=lambda match: (-match[1], match[0])):
+    for found in _alike_words(session, word):
         for row in starmap(Candidate, session.connection().execute(
                 _WORD_CUSTOMERS, {"word": found, "n": limit + 1 - len(rows)}).all()):
             rows.setdefault(row.id, row)
@@ -190,8 +197,10 @@ _WORD_CUSTOMERS = sa.select(search_index.WORDS.c.customer_id, search_index.WORDS
 
 def _anchored(session: Session, words: list[str], limit: int) -> Similar:
     """Customers with a name word starting with one of ``words`` and a name word sharing a
-    trigram with the others ("dorte korker": Dortes with a "kor", "ork", "rke" or "ker"),
-    up to ``limit`` for each word. A typo usually spoils one word: the other pins
+    trigram with the others ("dorte korker": Dortes with a "kor", "ork", "rke" or "ker") —
+    or, where none shares one, a name word alike one of them (:func:`_alike_words`: two
+    letters swapped in the middle of a five-letter word change all its trigrams, "mrash"
+    shares none with "marsh") — up to ``limit`` for each word. A typo usually spoils one word: the other pins
     the name to a range of the name words, and rapidfuzz ranks the few people in it.
     Trigrams shared across the whole index text, which PostgreSQL's trigram index ranks,
     took 0.1–0.6 s there at a million customers; this takes milliseconds on both engines.
@@ -213,13 +222,22 @@ def _anchored(session: Session, words: list[str], limit: int) -> Similar:
             # A trigram (letters only) is in a name word exactly when it is in the folded
             # name, whose words are those of the name words.
             shares = re.compile("|".join(map(re.escape, grams))).search
-            for row in [row for row in starmap(Candidate, rows)
-                        if shares(fold_name(row.first_name) + " " + fold_name(row.last_name))
-                        ][:limit]:
+            names = [(row, fold_name(row.first_name) + " " + fold_name(row.last_name))
+                     for row in starmap(Candidate, rows)]
+            found = [row for row, name in names if shares(name)]
+            if not found and names:  # words alike are read only when no trigram is shared
+                alike = _alike_set(session, rest)
+                found = [row for row, name in names if not alike.isdisjoint(name.split())]
+            for row in found[:limit]:
                 named.setdefault(row.id, row)
             continue
-        ids += _ids(session, _anchored_statement(len(grams)), {
-            **bounds, "n": limit, **{f"g{i}": f"%{gram}%" for i, gram in enumerate(grams)}})
+        params = {**bounds, "n": limit, "alike": [],
+                  **{f"g{i}": f"%{gram}%" for i, gram in enumerate(grams)}}
+        joined = _ids(session, _anchored_statement(len(grams)), params)
+        if not joined:
+            joined = _ids(session, _anchored_statement(len(grams)),
+                          {**params, "alike": sorted(_alike_set(session, rest))})
+        ids += joined
     return Similar(list(named.values()),
                    [cid for cid in dict.fromkeys(ids) if cid not in named])
 
@@ -227,17 +245,23 @@ def _anchored(session: Session, words: list[str], limit: int) -> Similar:
 ANCHOR_ROWS = 2_000
 
 
+def _alike_set(session: Session, words: list[str]) -> set[str]:
+    """The name words alike any of ``words`` (:func:`_alike_words`)."""
+    return {found for word in words for found in _alike_words(session, word)}
+
+
 @lru_cache(maxsize=64)
 def _anchored_statement(grams: int) -> Select:
     """:func:`_anchored`' statement for ``grams`` trigrams (bound as ``g0``, ``g1``, …;
-    letters only, so no LIKE wildcard among them)."""
+    letters only, so no LIKE wildcard among them) and the words alike (``alike``)."""
     anchor, other = search_index.WORDS.alias("anchor"), search_index.WORDS.alias("other")
     # Not DISTINCT (the caller drops repeats): for that SQLite, without statistics, walked
     # every name word in customer order instead of the anchor's range.
     return (sa.select(anchor.c.customer_id)
             .join(other, other.c.customer_id == anchor.c.customer_id)
             .where(anchor.c.word >= sa.bindparam("low"), anchor.c.word < sa.bindparam("high"),
-                   or_(*(other.c.word.like(sa.bindparam(f"g{i}")) for i in range(grams))))
+                   or_(*(other.c.word.like(sa.bindparam(f"g{i}")) for i in range(grams)),
+                       other.c.word.in_(sa.bindparam("alike", expanding=True))))
             .limit(sa.bindparam("n")))
 
 
