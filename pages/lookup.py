@@ -25,6 +25,7 @@ from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES
 from db.search.export import LookupExport, export_results
 from db.search.ranking import (
     PAGE_SIZE,
+    TERM_CHARS,
     SearchFilters,
     SearchHit,
     SearchResults,
@@ -195,14 +196,15 @@ def _search_box() -> str:
     the run a search typed in the box starts: typing fast, that search can reach the server
     before the browser has taken the link of the one before, which is then no news.
     """
-    linked = st.query_params.get("q", "")
+    link = st.query_params.get("q", "")
+    linked = link[:TERM_CHARS]  # a link's search holds what typing can, no more
     typed = st.session_state.pop(TYPED, False)
     if SEARCH not in st.session_state or (
             not typed and linked != st.session_state.get(LINKED)):
         st.session_state[SEARCH] = linked
-    term = st.text_input("Search", key=SEARCH, max_chars=200, on_change=_typed,
+    term = st.text_input("Search", key=SEARCH, max_chars=TERM_CHARS, on_change=_typed,
                          placeholder="Name, e-mail, phone number, reference or id")
-    if term != linked:
+    if term != link:
         st.query_params["q"] = term
     st.session_state[LINKED] = term
     return term

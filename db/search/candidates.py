@@ -200,8 +200,9 @@ def _anchored(session: Session, words: list[str], limit: int) -> Similar:
     trigram with the others ("dorte korker": Dortes with a "kor", "ork", "rke" or "ker") —
     or, where none shares one, a name word alike one of them (:func:`_alike_words`: two
     letters swapped in the middle of a five-letter word change all its trigrams, "mrash"
-    shares none with "marsh") — up to ``limit`` for each word. A typo usually spoils one word: the other pins
-    the name to a range of the name words, and rapidfuzz ranks the few people in it.
+    shares none with "marsh") — up to ``limit`` for each word. A typo usually spoils one
+    word: the other pins the name to a range of the name words, and rapidfuzz ranks the
+    few people in it.
     Trigrams shared across the whole index text, which PostgreSQL's trigram index ranks,
     took 0.1–0.6 s there at a million customers; this takes milliseconds on both engines.
 

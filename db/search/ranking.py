@@ -47,6 +47,7 @@ CANDIDATES = 120
 ANCHORED_CANDIDATES = 500
 PAGE_SIZE = 50
 RANKED = 1_000  # text matches ranked, hence listable, per search
+TERM_CHARS = 200  # a search reads this much of what was typed
 COUNTED = 2_000  # matches counted at most; more reads "more than 2,000"
 SIMILAR_BELOW = 50  # similar names are looked for only when fewer records hold the text
 
@@ -284,7 +285,7 @@ def search_customers(actor: Actor, term: str, filters: SearchFilters = NO_FILTER
     require(actor, Capability.LOOKUP)
     offset = max(offset, 0)
     # As the index holds text (PostgreSQL refuses a NUL anyway): invisible marks dropped.
-    term = visible(term).strip()[:200]
+    term = visible(term).strip()[:TERM_CHARS]
     folded = fold(term)
     with read_session(engine) as session:
         if not term:

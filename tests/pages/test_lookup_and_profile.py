@@ -103,6 +103,19 @@ def test_a_link_with_a_search_fills_the_box_and_a_changed_link_replaces_it(
     assert at.dataframe[0].value["Name"].tolist() == ["Mary Jones"]
 
 
+def test_a_link_longer_than_the_box_takes_is_cut_to_it(signed_in: Callable[[str], AppTest],
+                                                       john: int) -> None:
+    """A shared link's search is held to the box's 200 characters, as typing is: the box,
+    the search and the message all show the same text (a 300-character link overfilled
+    the box while the search used 200)."""
+    at = signed_in("manager")
+    at.query_params["q"] = "x" * 300
+    at.switch_page(LOOKUP).run()
+    assert at.text_input[0].value == "x" * 200
+    assert at.info[0].value == f"No customer matches {'x' * 200}."
+    assert at.query_params["q"] == "x" * 200
+
+
 def test_what_was_typed_wins_over_a_link_the_browser_has_not_updated_yet(
     signed_in: Callable[[str], AppTest], john: int
 ) -> None:
