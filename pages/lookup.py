@@ -76,7 +76,8 @@ def _results(user: UserView, hits: list[SearchHit]) -> None:
     st.caption("Select a row to open the customer's profile.")
     if selection.selection.rows:
         customer_id = int(frame.iloc[selection.selection.rows[0]]["Id"])
-        st.switch_page(str(PAGES_DIR / "customer.py"), query_params={"customer": str(customer_id)})
+        st.switch_page(str(PAGES_DIR / "customer.py"),
+                       query_params={PROFILE_STEP: str(customer_id)})
 
 
 GRID_FIELDS = {"Status": "status", "City": "city", "Preferred channel": "preferred_channel",
@@ -180,6 +181,7 @@ def _grid_note() -> None:
 SEARCH = "lookup_q"  # the search box's own state
 LINKED = "lookup_q_linked"  # the ?q= this session last wrote or read
 TYPED = "lookup_q_typed"  # this run follows a search typed in the box
+PROFILE_STEP = "customer"  # the profile's link parameter (see _search_box)
 
 
 def _typed() -> None:
@@ -196,6 +198,11 @@ def _search_box() -> str:
     the run a search typed in the box starts: typing fast, that search can reach the server
     before the browser has taken the link of the one before, which is then no news.
     """
+    if PROFILE_STEP in st.query_params:
+        # Opening a profile from here, Streamlit first puts the profile's link on this page
+        # and only then switches: the browser's Back lands on that step, without ?q=. It
+        # shows the search this session had, and the link says so again (in place).
+        st.query_params.from_dict({"q": st.session_state.get(LINKED, "")})
     link = st.query_params.get("q", "")
     linked = link[:TERM_CHARS]  # a link's search holds what typing can, no more
     typed = st.session_state.pop(TYPED, False)

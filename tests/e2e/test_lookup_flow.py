@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -132,3 +133,20 @@ def test_marketing_downloads_only_consented_results(page: Page, app_url: str) ->
         rows = list(csv.DictReader(exported))
     assert rows and {row["email_consent"] for row in rows} == {"True"}
     assert note.inner_text().startswith(f"{len(rows)} of ")
+
+
+def test_back_from_a_profile_returns_to_the_search(page: Page, app_url: str,
+                                                   app_database: Path) -> None:
+    """One press of the browser's Back from a profile opened from the results shows the
+    search again (Streamlit leaves a step without ?q= before the profile)."""
+    surname = _distinct_surnames(app_database, 1)[0]
+    sign_in(page, app_url, "manager")
+    grid = search_lookup(page, surname)
+    open_first_row(page, grid)
+    expect(page).to_have_url(re.compile(r"/customer\?customer=\d+$"))
+    wait_for_app(page)
+    page.go_back()
+    wait_for_app(page)
+    expect(page.get_by_role("textbox", name="Search")).to_have_value(surname)
+    assert parse_qs(urlparse(page.url).query).get("q") == [surname]
+    expect(page.get_by_test_id("stDataFrame").first).to_contain_text(surname)

@@ -116,6 +116,23 @@ def test_a_link_longer_than_the_box_takes_is_cut_to_it(signed_in: Callable[[str]
     assert at.query_params["q"] == "x" * 200
 
 
+def test_back_from_a_profile_opened_here_shows_the_search_again(
+        signed_in: Callable[[str], AppTest], john: int) -> None:
+    """The browser's Back from a profile opened from the results lands on the step
+    Streamlit left in the history, Lookup with the profile's link and no ?q= (found in
+    Chromium: the box was emptied and every customer listed)."""
+    at = signed_in("manager")
+    at.switch_page(LOOKUP).run()
+    at.text_input[0].input("smith").run()
+    at.query_params.clear()
+    at.query_params["customer"] = str(john)  # Back, to /lookup?customer=…
+    at.run()
+    assert at.text_input[0].value == "smith"
+    assert at.query_params["q"] == "smith"
+    assert "customer" not in at.query_params
+    assert at.dataframe[0].value["Name"].tolist() == ["John Smith"]
+
+
 def test_what_was_typed_wins_over_a_link_the_browser_has_not_updated_yet(
     signed_in: Callable[[str], AppTest], john: int
 ) -> None:
