@@ -17,8 +17,9 @@ from db.core.access import Actor, Capability, PermissionDenied
 from db.core.engine import database_url, get_engine
 from db.customers import restriction
 from db.customers.export import ALL_CUSTOMER_COLUMNS, all_customers_file
+from db.customers.grid import GridResult, update_many
 from db.customers.profile import all_tags, tags_for
-from db.customers.service import GridResult, editable_fields, update_many
+from db.customers.service import editable_fields
 from db.customers.tags import TagEdit
 from db.exports import ExportError, ExportFile
 from db.models import CONTACT_CHANNELS, CUSTOMER_STATUSES

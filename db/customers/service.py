@@ -9,7 +9,7 @@ since then is not overwritten (:class:`StaleRecord` says who changed what).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -18,15 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from db.audit import trail
-from db.audit.search import field_changes
 from db.core.access import Actor, Capability, PermissionDenied, require
 from db.core.engine import read_session, write_session
 from db.core.types import utcnow
 from db.customers import suppression, twins
-from db.customers.tags import TagEdit, replace_tags, tags_of
 from db.customers.validation import InvalidFields, clean_customer_fields
 from db.derived.hook import customers_changed
-from db.models import AuditEvent, Customer, is_live, live, lock_customers
+from db.models import AuditEvent, Customer, is_live, live
 
 Row = TypeVar("Row")
 # What the marketing role may change on a record: tags, and the preferred channel (consent
@@ -108,15 +106,6 @@ class StaleRecord(RuntimeError):
         self.changes = changes
 
 
-@dataclass
-class GridResult:
-    """What a many-row save did: rows saved, and the reason for each refused row."""
-
-    saved: list[int] = field(default_factory=list)
-    refused: dict[int, str] = field(default_factory=dict)
-    stale: list[int] = field(default_factory=list)  # refused: saved by someone else meanwhile
-
-
 def get_customer(actor: Actor, customer_id: int, *, engine: Engine | None = None) -> Customer:
     """A live customer; :class:`CustomerDeleted` says when and by whom one was deleted,
     :class:`CustomerErased` that one was erased, :class:`CustomerMerged` into whom."""
@@ -187,7 +176,9 @@ def rebase_edit(seen: Mapping[str, Any], mine: Mapping[str, Any],
     return Rebased(values, reapplied, colliding)
 
 
-def _require_fields(actor: Actor, names: set[str]) -> None:
+def require_fields(actor: Actor, names: set[str]) -> None:
+    """Refuse a change to any field of ``names`` the role may not edit (the form's and the
+    grid's saves both start here)."""
     refused = names - editable_fields(actor, names)
     if refused or not (names or actor.can(Capability.EDIT_MARKETING_FIELDS)):
         raise PermissionDenied(f"The {actor.role} role cannot change "
@@ -270,8 +261,8 @@ def create_customer(actor: Actor, fields: dict[str, Any], *, confirm: bool = Fal
         return customer
 
 
-def _apply(session: Session, actor: Actor, customer: Customer, cleaned: dict[str, Any],
-           source: str) -> bool:
+def apply_fields(session: Session, actor: Actor, customer: Customer,
+                 cleaned: dict[str, Any], source: str) -> bool:
     """Write the fields that differ, with one audit event; False when nothing differed."""
     diff = {name: [getattr(customer, name), value] for name, value in cleaned.items()
             if getattr(customer, name) != value}
@@ -306,7 +297,9 @@ def _changes_since(session: Session, customer: Customer, version: int) -> list[A
         .order_by(col(AuditEvent.id).desc()).limit(steps)))
 
 
-def _load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
+def load_for_edit(session: Session, customer_id: int, expected_version: int) -> Customer:
+    """The live customer to change, or :class:`StaleRecord` (with who changed what) when it
+    is no longer at the version the editor showed."""
     customer = session.get(Customer, customer_id)
     if not is_live(customer):
         raise CustomerNotFound(f"There is no customer {customer_id}.")
@@ -326,13 +319,13 @@ def update_customer(actor: Actor, customer_id: int, expected_version: int,
     (:class:`StaleRecord`), and writes nothing — not even an audit event — when no value
     actually changes.
     """
-    _require_fields(actor, set(changes))
+    require_fields(actor, set(changes))
     try:
         with write_session(engine) as session:
-            customer = _load_for_edit(session, customer_id, expected_version)
+            customer = load_for_edit(session, customer_id, expected_version)
             cleaned = clean_customer_fields(changes, country_of_record=customer.country,
                                             today=utcnow().date())
-            _apply(session, actor, customer, cleaned, source)
+            apply_fields(session, actor, customer, cleaned, source)
             return customer
     except StaleDataError:
         # Another transaction saved between our read and our write (PostgreSQL; on SQLite
@@ -342,65 +335,6 @@ def update_customer(actor: Actor, customer_id: int, expected_version: int,
             assert current is not None
             raise StaleRecord(current, _changes_since(session, current, expected_version)
                               ) from None
-
-
-def update_many(actor: Actor, rows: list[tuple[int, int, dict[str, Any]]], *,
-                source: str = "grid", engine: Engine | None = None) -> GridResult:
-    """Save many edited rows, each ``(customer id, version seen, changes)``; ``changes`` may
-    hold ``"tags"`` (a :class:`TagEdit`) beside customer fields.
-
-    Every row is validated; the valid ones are saved together in one transaction and the
-    others are returned with their reason, so the page can keep them as typed. A row whose
-    customer was saved by someone else since ``version`` is refused (and listed in
-    ``stale``) with what they changed, so no one's change is overwritten unseen; tags are
-    applied as a change to the customer's current ones, so tags added meanwhile stay.
-    """
-    _require_fields(actor, {name for _, _, changes in rows for name in changes})
-    result = GridResult()
-    with write_session(engine) as session:
-        lock_customers(session, [customer_id for customer_id, _, _ in rows])
-        for customer_id, version, changes in rows:
-            changes = dict(changes)
-            tag_edit: TagEdit | None = changes.pop("tags", None)
-            try:
-                with session.begin_nested():
-                    customer = _load_for_edit(session, customer_id, version)
-                    cleaned = clean_customer_fields(changes, country_of_record=customer.country,
-                                                    today=utcnow().date())
-                    wanted = None if tag_edit is None else tag_edit.applied_to(
-                        tags_of(session, [customer_id])[customer_id])
-                    changed = _apply(session, actor, customer, cleaned, source)
-                    if wanted is not None:
-                        changed |= replace_tags(session, actor=actor.username,
-                                                customer_id=customer_id, wanted=wanted,
-                                                source=source)
-                    if changed:
-                        result.saved.append(customer_id)
-            except InvalidFields as error:
-                result.refused[customer_id] = "; ".join(
-                    f"{name}: {message}" for name, message in error.errors.items())
-            except StaleRecord as error:
-                result.refused[customer_id] = _saved_meanwhile(error)
-                result.stale.append(customer_id)
-            except (CustomerNotFound, DuplicateEmail) as error:
-                result.refused[customer_id] = str(error)
-            except StaleDataError:
-                result.refused[customer_id] = "Someone else saved this customer meanwhile."
-                result.stale.append(customer_id)
-    return result
-
-
-def _saved_meanwhile(conflict: StaleRecord) -> str:
-    """A grid row's refusal when someone saved the customer since it was listed: who, and
-    the values they left, as the grid shows them after it (theirs, with the typed on top)."""
-    who = ", ".join(sorted({event.actor for event in conflict.changes})) or "Someone"
-    latest: dict[str, Any] = {}
-    for event in reversed(conflict.changes):  # oldest first: the newest value wins
-        latest.update({change.field: change.new for change in field_changes(event)})
-    now = "; ".join(f"{name} is now {value if value not in (None, '') else '(empty)'}"
-                    for name, value in latest.items())
-    return (f"{who} saved this customer after the list was shown" + (f": {now}" if now else "")
-            + ". Your typed values are kept over theirs: save again to keep yours.")
 
 
 def soft_delete_customer(actor: Actor, customer_id: int, *,

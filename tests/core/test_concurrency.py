@@ -33,9 +33,10 @@ from sqlmodel import col, select
 
 from db.audit import trail
 from db.core.engine import make_engine, read_session
+from db.customers.grid import update_many
 from db.customers.orders import record_order
 from db.customers.profile import log_interaction
-from db.customers.service import update_customer, update_many
+from db.customers.service import update_customer
 from db.derived import kpi_tables, summary
 from db.models import Customer, Interaction, Order
 from tests.factories import ADMIN, customer

@@ -14,6 +14,7 @@ from db.audit import recent
 from db.core.access import Actor, PermissionDenied
 from db.core.types import utcnow
 from db.customers import profile
+from db.customers.grid import update_many
 from db.customers.orders import record_order
 from db.customers.service import (
     CustomerDeleted,
@@ -28,7 +29,6 @@ from db.customers.service import (
     restore_customer,
     soft_delete_customer,
     update_customer,
-    update_many,
 )
 from db.customers.tags import TagEdit
 from db.customers.twins import AlreadyCreated
